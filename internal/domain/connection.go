@@ -1,0 +1,32 @@
+package domain
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Connection is one live WebSocket connection of a player.
+type Connection struct {
+	ID          string    // API Gateway connection id
+	PlayerID    string    // the token's player
+	ConnectedAt time.Time // when $connect ran
+	ExpiresAt   time.Time // connectedAt + maximum duration + margin; the TTL
+	SourceIP    string
+	UserAgent   string
+}
+
+// Live reports whether the connection has not yet expired at now. An expired
+// row is treated as absent everywhere, because neither the local engines nor
+// DynamoDB delete expired items promptly.
+func (c Connection) Live(now time.Time) bool { return now.Before(c.ExpiresAt) }
+
+// QueuedMessage is a message kept in a player's mailbox while that player
+// was offline.
+type QueuedMessage struct {
+	To        string          // recipient player id
+	ID        string          // server message id; sorts in queue order
+	From      string          // sender player id
+	Message   json.RawMessage // the message as the sender sent it
+	SentAt    time.Time
+	ExpiresAt time.Time // the TTL
+}

@@ -1,0 +1,34 @@
+package domain
+
+import "fmt"
+
+// MaxPlayerIDBytes is the longest player id accepted.
+const MaxPlayerIDBytes = 128
+
+// ValidatePlayerID reports whether id may be used as a player id: 1 to 128
+// bytes of ASCII letters, digits and the characters _ - . @ + (which covers
+// Cognito subs, which are UUIDs, and usernames that are e-mail addresses).
+func ValidatePlayerID(id string) error {
+	if id == "" {
+		return fmt.Errorf("player id is empty")
+	}
+	if len(id) > MaxPlayerIDBytes {
+		return fmt.Errorf("player id is %d bytes, more than %d", len(id), MaxPlayerIDBytes)
+	}
+	for i := 0; i < len(id); i++ {
+		if !playerIDByte(id[i]) {
+			return fmt.Errorf("player id has a disallowed character at byte %d", i)
+		}
+	}
+	return nil
+}
+
+func playerIDByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	case c == '_' || c == '-' || c == '.' || c == '@' || c == '+':
+		return true
+	}
+	return false
+}
