@@ -1,0 +1,111 @@
+// Package apigw is the adapter for API Gateway's Management API
+// (POST|GET|DELETE {endpoint}/@connections/{id}), through the aws-sdk-go-v2
+// apigatewaymanagementapi client. It works unchanged against API Gateway and
+// against the local gateway, which serves the same API.
+//
+// A 410 GoneException becomes an error wrapping domain.ErrGone, so callers
+// can delete the row of exactly that connection.
+package apigw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+)
+
+// API is the part of the Management API client the Sender uses.
+type API interface {
+	PostToConnection(ctx context.Context, in *apigatewaymanagementapi.PostToConnectionInput, opts ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.PostToConnectionOutput, error)
+	GetConnection(ctx context.Context, in *apigatewaymanagementapi.GetConnectionInput, opts ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.GetConnectionOutput, error)
+	DeleteConnection(ctx context.Context, in *apigatewaymanagementapi.DeleteConnectionInput, opts ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.DeleteConnectionOutput, error)
+}
+
+var _ API = (*apigatewaymanagementapi.Client)(nil)
+
+// Sender posts to, inspects and closes connections.
+type Sender struct {
+	api API
+}
+
+// New returns a Sender over a Management API client.
+func New(api API) *Sender { return &Sender{api: api} }
+
+// NewClient returns a Management API client for endpoint, e.g.
+// https://{api-id}.execute-api.{region}.amazonaws.com/{stage} in AWS or
+// http://127.0.0.1:8080 locally. Credentials come from the default chain.
+func NewClient(ctx context.Context, endpoint, region string) (*apigatewaymanagementapi.Client, error) {
+	if endpoint == "" {
+		return nil, errors.New("management API endpoint is empty")
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	return apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+	}), nil
+}
+
+// ConnectionInfo is what GetConnection tells of a connection.
+type ConnectionInfo struct {
+	ConnectedAt  time.Time
+	LastActiveAt time.Time
+	SourceIP     string
+	UserAgent    string
+}
+
+// Post sends data to the connection as one text frame.
+func (s *Sender) Post(ctx context.Context, connectionID string, data []byte) error {
+	_, err := s.api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
+		ConnectionId: aws.String(connectionID),
+		Data:         data,
+	})
+	if err != nil {
+		return fmt.Errorf("post to connection %s: %w", connectionID, translate(err))
+	}
+	return nil
+}
+
+// Get describes the connection.
+func (s *Sender) Get(ctx context.Context, connectionID string) (ConnectionInfo, error) {
+	out, err := s.api.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(connectionID)})
+	if err != nil {
+		return ConnectionInfo{}, fmt.Errorf("get connection %s: %w", connectionID, translate(err))
+	}
+	info := ConnectionInfo{
+		ConnectedAt:  aws.ToTime(out.ConnectedAt),
+		LastActiveAt: aws.ToTime(out.LastActiveAt),
+	}
+	if out.Identity != nil {
+		info.SourceIP = aws.ToString(out.Identity.SourceIp)
+		info.UserAgent = aws.ToString(out.Identity.UserAgent)
+	}
+	return info, nil
+}
+
+// Delete closes the connection; API Gateway then runs $disconnect.
+func (s *Sender) Delete(ctx context.Context, connectionID string) error {
+	_, err := s.api.DeleteConnection(ctx, &apigatewaymanagementapi.DeleteConnectionInput{ConnectionId: aws.String(connectionID)})
+	if err != nil {
+		return fmt.Errorf("delete connection %s: %w", connectionID, translate(err))
+	}
+	return nil
+}
+
+// translate keeps the SDK error in the chain and adds domain.ErrGone for a
+// GoneException.
+func translate(err error) error {
+	var gone *types.GoneException
+	if errors.As(err, &gone) {
+		return fmt.Errorf("%w: %w", domain.ErrGone, err)
+	}
+	return err
+}

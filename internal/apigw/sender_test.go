@@ -1,0 +1,94 @@
+package apigw
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+)
+
+// fakeAPI is a function-field fake of the Management API client.
+type fakeAPI struct {
+	post func(*apigatewaymanagementapi.PostToConnectionInput) error
+	get  func(*apigatewaymanagementapi.GetConnectionInput) (*apigatewaymanagementapi.GetConnectionOutput, error)
+	del  func(*apigatewaymanagementapi.DeleteConnectionInput) error
+}
+
+func (f fakeAPI) PostToConnection(_ context.Context, in *apigatewaymanagementapi.PostToConnectionInput, _ ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.PostToConnectionOutput, error) {
+	return &apigatewaymanagementapi.PostToConnectionOutput{}, f.post(in)
+}
+
+func (f fakeAPI) GetConnection(_ context.Context, in *apigatewaymanagementapi.GetConnectionInput, _ ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.GetConnectionOutput, error) {
+	return f.get(in)
+}
+
+func (f fakeAPI) DeleteConnection(_ context.Context, in *apigatewaymanagementapi.DeleteConnectionInput, _ ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.DeleteConnectionOutput, error) {
+	return &apigatewaymanagementapi.DeleteConnectionOutput{}, f.del(in)
+}
+
+func TestSenderTranslatesGone(t *testing.T) {
+	gone := &types.GoneException{Message: aws.String("gone")}
+	other := errors.New("throttled")
+	var posted []byte
+	s := New(fakeAPI{
+		post: func(in *apigatewaymanagementapi.PostToConnectionInput) error {
+			switch aws.ToString(in.ConnectionId) {
+			case "gone=":
+				return gone
+			case "busy=":
+				return other
+			}
+			posted = in.Data
+			return nil
+		},
+		get: func(in *apigatewaymanagementapi.GetConnectionInput) (*apigatewaymanagementapi.GetConnectionOutput, error) {
+			if aws.ToString(in.ConnectionId) == "gone=" {
+				return nil, gone
+			}
+			now := time.Unix(1700000000, 0)
+			return &apigatewaymanagementapi.GetConnectionOutput{ConnectedAt: &now, LastActiveAt: &now,
+				Identity: &types.Identity{SourceIp: aws.String("127.0.0.1"), UserAgent: aws.String("test")}}, nil
+		},
+		del: func(in *apigatewaymanagementapi.DeleteConnectionInput) error {
+			if aws.ToString(in.ConnectionId) == "gone=" {
+				return gone
+			}
+			return nil
+		},
+	})
+	ctx := context.Background()
+
+	if err := s.Post(ctx, "ok=", []byte("hi")); err != nil || string(posted) != "hi" {
+		t.Fatalf("Post ok = %v, posted %q", err, posted)
+	}
+	err := s.Post(ctx, "gone=", nil)
+	if !errors.Is(err, domain.ErrGone) {
+		t.Fatalf("Post gone = %v, want ErrGone", err)
+	}
+	var ge *types.GoneException
+	if !errors.As(err, &ge) {
+		t.Fatal("the SDK's GoneException is not kept in the chain")
+	}
+	if err := s.Post(ctx, "busy=", nil); err == nil || errors.Is(err, domain.ErrGone) {
+		t.Fatalf("Post busy = %v, want a non-gone error", err)
+	}
+	info, err := s.Get(ctx, "ok=")
+	if err != nil || info.SourceIP != "127.0.0.1" || info.UserAgent != "test" || info.ConnectedAt.IsZero() {
+		t.Fatalf("Get = %+v, %v", info, err)
+	}
+	if _, err := s.Get(ctx, "gone="); !errors.Is(err, domain.ErrGone) {
+		t.Fatalf("Get gone = %v", err)
+	}
+	if err := s.Delete(ctx, "gone="); !errors.Is(err, domain.ErrGone) {
+		t.Fatalf("Delete gone = %v", err)
+	}
+	if err := s.Delete(ctx, "ok="); err != nil {
+		t.Fatalf("Delete ok = %v", err)
+	}
+}
