@@ -1,0 +1,130 @@
+// Package config reads the settings of the Lambda functions and the local
+// stack from the environment. Load is a function of a getenv function, so
+// nothing below main reads os.Getenv; it validates everything and names
+// every missing or invalid variable at once.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Need says which variables a function requires.
+type Need uint
+
+// What each function needs.
+const (
+	NeedConnectionsTable Need = 1 << iota // CONNECTIONS_TABLE
+	NeedMailboxTable                      // MAILBOX_TABLE
+	NeedRateLimitTable                    // RATE_LIMIT_TABLE
+	NeedManagementAPI                     // MANAGEMENT_ENDPOINT
+)
+
+// Config holds the settings shared by the handlers. Each field names its
+// variable and its default.
+type Config struct {
+	ConnectionsTable   string // CONNECTIONS_TABLE
+	MailboxTable       string // MAILBOX_TABLE
+	RateLimitTable     string // RATE_LIMIT_TABLE
+	ManagementEndpoint string // MANAGEMENT_ENDPOINT: https://{api-id}.execute-api.{region}.amazonaws.com/{stage}
+	Region             string // AWS_REGION; default us-east-1
+
+	MaxConnectionsPerPlayer int           // MAX_CONNECTIONS_PER_PLAYER; default 5
+	MaxMessageBytes         int           // MAX_MESSAGE_BYTES; default 8192
+	MailboxTTL              time.Duration // MAILBOX_TTL (Go duration, e.g. 24h); default 24h
+	MailboxMaxMessages      int           // MAILBOX_MAX_MESSAGES; default 100
+	ConnectionTTL           time.Duration // CONNECTION_TTL; default 2h10m (API Gateway's 2 h maximum + a margin)
+	LogLevel                slog.Level    // LOG_LEVEL: debug, info, warn, error; default info
+}
+
+// Load reads the configuration. need names the variables that must be set.
+func Load(getenv func(string) string, need Need) (Config, error) {
+	p := parser{getenv: getenv}
+	c := Config{
+		ConnectionsTable:        p.required("CONNECTIONS_TABLE", need&NeedConnectionsTable != 0),
+		MailboxTable:            p.required("MAILBOX_TABLE", need&NeedMailboxTable != 0),
+		RateLimitTable:          p.required("RATE_LIMIT_TABLE", need&NeedRateLimitTable != 0),
+		ManagementEndpoint:      p.required("MANAGEMENT_ENDPOINT", need&NeedManagementAPI != 0),
+		Region:                  p.str("AWS_REGION", "us-east-1"),
+		MaxConnectionsPerPlayer: p.positiveInt("MAX_CONNECTIONS_PER_PLAYER", 5),
+		MaxMessageBytes:         p.positiveInt("MAX_MESSAGE_BYTES", 8192),
+		MailboxTTL:              p.duration("MAILBOX_TTL", 24*time.Hour),
+		MailboxMaxMessages:      p.positiveInt("MAILBOX_MAX_MESSAGES", 100),
+		ConnectionTTL:           p.duration("CONNECTION_TTL", 2*time.Hour+10*time.Minute),
+		LogLevel:                p.level("LOG_LEVEL"),
+	}
+	if c.MaxMessageBytes > 32<<10 {
+		p.problems = append(p.problems, "MAX_MESSAGE_BYTES must be at most 32768 (API Gateway's frame limit)")
+	}
+	if len(p.missing) > 0 {
+		p.problems = append([]string{"missing " + strings.Join(p.missing, ", ")}, p.problems...)
+	}
+	if len(p.problems) > 0 {
+		return c, errors.New("config: " + strings.Join(p.problems, "; "))
+	}
+	return c, nil
+}
+
+type parser struct {
+	getenv   func(string) string
+	missing  []string
+	problems []string
+}
+
+func (p *parser) required(name string, needed bool) string {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" && needed {
+		p.missing = append(p.missing, name)
+	}
+	return v
+}
+
+func (p *parser) str(name, def string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) positiveInt(name string, def int) int {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		p.problems = append(p.problems, fmt.Sprintf("%s must be a positive whole number, not %q", name, v))
+		return def
+	}
+	return n
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		p.problems = append(p.problems, fmt.Sprintf("%s must be a positive duration such as 24h, not %q", name, v))
+		return def
+	}
+	return d
+}
+
+func (p *parser) level(name string) slog.Level {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return slog.LevelInfo
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		p.problems = append(p.problems, fmt.Sprintf("%s must be debug, info, warn or error, not %q", name, v))
+		return slog.LevelInfo
+	}
+	return l
+}
