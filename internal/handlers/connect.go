@@ -1,0 +1,181 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
+	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
+	"github.com/serverless-websockets/serverless-websockets/ratelimit"
+)
+
+// ConnectionWriter stores a new connection.
+type ConnectionWriter interface {
+	// PutConnection fails with an error wrapping domain.ErrConnectionLimit
+	// when the player already holds the maximum number of live connections.
+	PutConnection(ctx context.Context, c domain.Connection) error
+}
+
+// ConnectLimiter limits how often a player may connect.
+type ConnectLimiter interface {
+	AllowConnect(ctx context.Context, playerID string) (ratelimit.Decision, error)
+}
+
+// DefaultConnectionTTL is API Gateway's 2-hour maximum connection duration
+// plus a margin: a row that outlives it belongs to a connection that is
+// certainly gone.
+const DefaultConnectionTTL = 2*time.Hour + 10*time.Minute
+
+// Connect handles $connect: it binds the connection to the authorizer's
+// player and stores its row. Answers:
+//
+//	200  connected
+//	403  the player already holds the maximum number of live connections
+//	429  the player connects too often (RATE_CONNECTS_PER_MINUTE)
+//	500  a backing service failed (the upgrade is refused; nothing is stored)
+//
+// A non-2xx answer refuses the upgrade; its body is an error frame.
+type Connect struct {
+	Connections ConnectionWriter
+	Limiter     ConnectLimiter   // nil: no connect rate limit
+	TTL         time.Duration    // row lifetime; default DefaultConnectionTTL
+	Now         func() time.Time // default time.Now
+	Logger      *slog.Logger     // default: discard
+	Metrics     metrics.Sink     // default: discard
+}
+
+// Handle runs $connect.
+func (h *Connect) Handle(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	now := nowFunc(h.Now)()
+	start := now
+	rc := req.RequestContext
+	id, idErr := identityFrom(rc)
+	log := requestLogger(h.Logger, rc, id.PlayerID)
+	rec := metrics.Record{Route: "$connect"}
+	defer func() { rec.Latency = nowFunc(h.Now)().Sub(start); sink(h.Metrics).Emit(rec) }()
+
+	status, err := h.connect(ctx, now, id, idErr, rc, req.Headers)
+	if err != nil {
+		rec.Reject(string(domain.ErrorCode(err)))
+		logOutcome(ctx, log, "connect refused", err, slog.Int("status", status))
+		return events.APIGatewayProxyResponse{StatusCode: status, Body: string(protocol.Encode(protocol.ErrorFrame("", err)))}, nil
+	}
+	logOutcome(ctx, log, "connected", nil)
+	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
+}
+
+func (h *Connect) connect(ctx context.Context, now time.Time, id Identity, idErr error, rc events.APIGatewayWebsocketProxyRequestContext, headers map[string]string) (int, error) {
+	if idErr != nil {
+		return http.StatusInternalServerError, internal(idErr)
+	}
+	if h.Limiter != nil {
+		d, err := h.Limiter.AllowConnect(ctx, id.PlayerID)
+		if err != nil {
+			return http.StatusInternalServerError, unavailable(fmt.Errorf("connect limit of %s: %w", id.PlayerID, err))
+		}
+		if !d.Allowed {
+			return http.StatusTooManyRequests, &domain.Error{Code: domain.CodeRateLimited, Message: "too many connection attempts", RetryAfter: d.RetryAfter}
+		}
+	}
+	connectedAt := now
+	if rc.ConnectedAt > 0 {
+		connectedAt = time.UnixMilli(rc.ConnectedAt)
+	}
+	ttl := h.TTL
+	if ttl <= 0 {
+		ttl = DefaultConnectionTTL
+	}
+	userAgent := rc.Identity.UserAgent
+	if userAgent == "" {
+		userAgent = headerValue(headers, "User-Agent")
+	}
+	err := h.Connections.PutConnection(ctx, domain.Connection{
+		ID:          rc.ConnectionID,
+		PlayerID:    id.PlayerID,
+		ConnectedAt: connectedAt,
+		ExpiresAt:   connectedAt.Add(ttl),
+		SourceIP:    rc.Identity.SourceIP,
+		UserAgent:   userAgent,
+	})
+	switch {
+	case errors.Is(err, domain.ErrConnectionLimit):
+		return http.StatusForbidden, &domain.Error{Code: domain.CodeForbidden, Message: "the player already holds the maximum number of connections", Err: err}
+	case err != nil:
+		return http.StatusInternalServerError, unavailable(err)
+	}
+	return http.StatusOK, nil
+}
+
+// Disconnect handles $disconnect: it deletes the row of this connection of
+// the authorizer's player, and nothing else. API Gateway runs it after the
+// socket is gone and only on a best-effort basis, so rows also carry a TTL and
+// are removed when a post finds them gone.
+type Disconnect struct {
+	Connections ConnectionDeleter
+	Now         func() time.Time // default time.Now
+	Logger      *slog.Logger     // default: discard
+	Metrics     metrics.Sink     // default: discard
+}
+
+// ConnectionDeleter deletes one connection of one player.
+type ConnectionDeleter interface {
+	DeleteConnection(ctx context.Context, playerID, connectionID string) error
+}
+
+// Handle runs $disconnect.
+func (h *Disconnect) Handle(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	start := nowFunc(h.Now)()
+	rc := req.RequestContext
+	id, err := identityFrom(rc)
+	log := requestLogger(h.Logger, rc, id.PlayerID)
+	rec := metrics.Record{Route: "$disconnect"}
+	defer func() { rec.Latency = nowFunc(h.Now)().Sub(start); sink(h.Metrics).Emit(rec) }()
+	if err != nil {
+		logOutcome(ctx, log, "disconnect without identity", internal(err))
+		return events.APIGatewayProxyResponse{StatusCode: http.StatusInternalServerError}, nil
+	}
+	if err := h.Connections.DeleteConnection(ctx, id.PlayerID, rc.ConnectionID); err != nil {
+		logOutcome(ctx, log, "disconnect cleanup failed", unavailable(err))
+		return events.APIGatewayProxyResponse{StatusCode: http.StatusInternalServerError}, nil
+	}
+	logOutcome(ctx, log, "disconnected", nil,
+		slog.Int64("closeStatus", rc.DisconnectStatusCode), slog.String("closeReason", deref(rc.DisconnectReason)))
+	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
+}
+
+func nowFunc(f func() time.Time) func() time.Time {
+	if f == nil {
+		return time.Now
+	}
+	return f
+}
+
+func sink(s metrics.Sink) metrics.Sink {
+	if s == nil {
+		return metrics.Discard{}
+	}
+	return s
+}
+
+func headerValue(headers map[string]string, name string) string {
+	for k, v := range headers {
+		if http.CanonicalHeaderKey(k) == name {
+			return v
+		}
+	}
+	return ""
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

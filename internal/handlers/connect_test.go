@@ -1,0 +1,114 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+	"github.com/serverless-websockets/serverless-websockets/ratelimit"
+)
+
+func connectEvent() events.APIGatewayWebsocketProxyRequest {
+	ev := event("$connect", "conn-1=", "alice", "")
+	ev.RequestContext.EventType = "CONNECT"
+	ev.RequestContext.ConnectedAt = testNow.UnixMilli()
+	ev.RequestContext.Identity.SourceIP = "203.0.113.7"
+	ev.Headers = map[string]string{"user-agent": "game/1.0"}
+	return ev
+}
+
+func TestConnect(t *testing.T) {
+	tests := []struct {
+		name    string
+		put     error
+		limit   ratelimit.Decision
+		limErr  error
+		status  int
+		code    string
+		wantPut bool
+	}{
+		{name: "stored", limit: ratelimit.Decision{Allowed: true}, status: 200, wantPut: true},
+		{name: "connection cap", limit: ratelimit.Decision{Allowed: true}, put: fmt.Errorf("put: %w", domain.ErrConnectionLimit), status: 403, code: "forbidden", wantPut: true},
+		{name: "connect rate", limit: ratelimit.Decision{RetryAfter: time.Second}, status: 429, code: "rate_limited"},
+		{name: "limiter down", limErr: errors.New("dynamodb: 500"), status: 500, code: "unavailable"},
+		{name: "store down", limit: ratelimit.Decision{Allowed: true}, put: errors.New("dynamodb: 500"), status: 500, code: "unavailable", wantPut: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got *domain.Connection
+			h := &Connect{
+				Connections: &fakeStore{put: func(c domain.Connection) error { got = &c; return tt.put }},
+				Limiter:     &fakeLimiter{decision: tt.limit, err: tt.limErr},
+				Now:         func() time.Time { return testNow.Add(time.Second) },
+				Logger:      testLogger(&bytes.Buffer{}),
+			}
+			resp, err := h.Handle(context.Background(), connectEvent())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status = %d, want %d (%s)", resp.StatusCode, tt.status, resp.Body)
+			}
+			if tt.code != "" {
+				if m := decode(t, resp.Body); m["code"] != tt.code {
+					t.Fatalf("body = %v", m)
+				}
+			}
+			if (got != nil) != tt.wantPut {
+				t.Fatalf("put called = %v", got != nil)
+			}
+			if got != nil {
+				want := domain.Connection{ID: "conn-1=", PlayerID: "alice", ConnectedAt: time.UnixMilli(testNow.UnixMilli()),
+					ExpiresAt: time.UnixMilli(testNow.UnixMilli()).Add(DefaultConnectionTTL), SourceIP: "203.0.113.7", UserAgent: "game/1.0"}
+				if *got != want {
+					t.Fatalf("row = %+v\nwant  %+v", *got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestDisconnectDeletesOnlyThisConnection(t *testing.T) {
+	store := &fakeStore{}
+	h := &Disconnect{Connections: store}
+	ev := event("$disconnect", "conn-9=", "alice", "")
+	resp, err := h.Handle(context.Background(), ev)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("resp = %+v, %v", resp, err)
+	}
+	if len(store.deleted) != 1 || store.deleted[0] != "alice/conn-9=" {
+		t.Fatalf("deleted %v", store.deleted)
+	}
+	store.deleteErr = errors.New("dynamodb: 500")
+	if resp, _ := h.Handle(context.Background(), ev); resp.StatusCode != 500 {
+		t.Fatalf("a failed cleanup answered %d", resp.StatusCode)
+	}
+	ev.RequestContext.Authorizer = nil
+	if resp, _ := h.Handle(context.Background(), ev); resp.StatusCode != 500 {
+		t.Fatalf("a disconnect without identity answered %d", resp.StatusCode)
+	}
+}
+
+func TestIdentityFrom(t *testing.T) {
+	for _, auth := range []any{
+		map[string]any{"principalId": "alice", "playerId": "alice", "groups": "admin,ops", "tokenExpiresAt": float64(1800000000)},
+		map[string]any{"principalId": "alice", "playerId": "alice", "groups": "admin,ops", "tokenExpiresAt": "1800000000"},
+	} {
+		rc := events.APIGatewayWebsocketProxyRequestContext{Authorizer: auth}
+		id, err := identityFrom(rc)
+		if err != nil || id.PlayerID != "alice" || len(id.Groups) != 2 || id.TokenExpiresAt.Unix() != 1800000000 {
+			t.Fatalf("identity = %+v, %v", id, err)
+		}
+	}
+	for _, bad := range []any{nil, "alice", map[string]any{}, map[string]any{"playerId": "a b"}} {
+		if _, err := identityFrom(events.APIGatewayWebsocketProxyRequestContext{Authorizer: bad}); err == nil {
+			t.Errorf("identity accepted from %v", bad)
+		}
+	}
+}

@@ -1,0 +1,347 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
+	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
+	"github.com/serverless-websockets/serverless-websockets/ratelimit"
+)
+
+// Route keys served by Messages.
+const (
+	RouteSendMessage = "sendmessage"
+	RouteInbox       = "inbox"
+	RoutePresence    = "presence"
+	RoutePing        = "ping"
+	RouteDefault     = "$default"
+)
+
+// MessageRoutes lists the route keys Messages serves.
+var MessageRoutes = []string{RouteSendMessage, RouteInbox, RoutePresence, RoutePing, RouteDefault}
+
+// Connections reads a player's live connections and removes a stale one.
+type Connections interface {
+	// PlayerConnections returns the player's live connections, read
+	// strongly consistently.
+	PlayerConnections(ctx context.Context, playerID string) ([]domain.Connection, error)
+	ConnectionDeleter
+}
+
+// Presence tells which players are online.
+type Presence interface {
+	OnlinePlayers(ctx context.Context, playerIDs []string) ([]string, error)
+}
+
+// Mailbox keeps messages for players who are offline.
+type Mailbox interface {
+	// Enqueue fails with an error wrapping domain.ErrMailboxFull at the cap.
+	Enqueue(ctx context.Context, m domain.QueuedMessage) error
+	// Inbox returns up to limit live messages, oldest first.
+	Inbox(ctx context.Context, playerID string, limit int) ([]domain.QueuedMessage, error)
+	DeleteQueued(ctx context.Context, playerID, messageID string) error
+}
+
+// Sender posts to and closes connections (the Management API). Errors for a
+// connection that no longer exists wrap domain.ErrGone.
+type Sender interface {
+	Post(ctx context.Context, connectionID string, data []byte) error
+	Delete(ctx context.Context, connectionID string) error
+}
+
+// MessageLimiter limits a player's messages and bytes.
+type MessageLimiter interface {
+	AllowMessage(ctx context.Context, playerID string, bytes int) (ratelimit.Decision, error)
+}
+
+// Defaults of Messages.
+const (
+	DefaultMaxMessageBytes     = 8 << 10
+	DefaultMailboxTTL          = 24 * time.Hour
+	DefaultInboxBatch          = 100
+	DefaultDeliveryConcurrency = 8
+	MaxPresencePlayers         = 50
+)
+
+// Messages handles sendmessage, inbox, presence, ping and $default: one
+// function for every route after $connect, so that one player's traffic
+// meets warm instances (and their rate-limit deny cache) more often.
+type Messages struct {
+	Connections Connections
+	Presence    Presence
+	Mailbox     Mailbox
+	Sender      Sender
+	Limiter     MessageLimiter // nil: no message limits
+
+	MaxMessageBytes     int           // cap on the compact JSON of "message"; default 8 KiB
+	MailboxTTL          time.Duration // how long queued messages are kept; default 24 h
+	InboxBatch          int           // messages handed over per inbox request; default 100
+	DeliveryConcurrency int           // posts in flight per message; default 8
+
+	IDs     *MessageIDs      // default: a new generator
+	Now     func() time.Time // default time.Now
+	Logger  *slog.Logger     // default: discard
+	Metrics metrics.Sink     // default: discard
+
+	once sync.Once
+}
+
+func (h *Messages) init() {
+	h.once.Do(func() {
+		if h.MaxMessageBytes <= 0 {
+			h.MaxMessageBytes = DefaultMaxMessageBytes
+		}
+		if h.MailboxTTL <= 0 {
+			h.MailboxTTL = DefaultMailboxTTL
+		}
+		if h.InboxBatch <= 0 {
+			h.InboxBatch = DefaultInboxBatch
+		}
+		if h.DeliveryConcurrency <= 0 {
+			h.DeliveryConcurrency = DefaultDeliveryConcurrency
+		}
+		if h.IDs == nil {
+			h.IDs = &MessageIDs{}
+		}
+		h.Now = nowFunc(h.Now)
+		h.Metrics = sink(h.Metrics)
+	})
+}
+
+// call is one invocation: its request, player, logger and metrics record.
+type call struct {
+	rc  events.APIGatewayWebsocketProxyRequestContext
+	id  Identity
+	log *slog.Logger
+	rec *metrics.Record
+	now time.Time
+}
+
+// Handle serves one frame of a connected client. Every outcome, success or
+// refusal, is a frame in the route response; the connection stays open
+// except for token_expired, where the server closes it.
+func (h *Messages) Handle(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	h.init()
+	start := h.Now()
+	rc := req.RequestContext
+	rec := metrics.Record{Route: rc.RouteKey}
+	defer func() { rec.Latency = h.Now().Sub(start); h.Metrics.Emit(rec) }()
+
+	id, idErr := identityFrom(rc)
+	c := &call{rc: rc, id: id, log: requestLogger(h.Logger, rc, id.PlayerID), rec: &rec, now: start}
+	r, parseErr := protocol.ParseRequest([]byte(req.Body))
+
+	var (
+		frame any
+		err   error
+		msg   = "handled"
+	)
+	switch {
+	case idErr != nil:
+		err = internal(idErr)
+	case !id.TokenExpiresAt.IsZero() && !start.Before(id.TokenExpiresAt):
+		return h.expired(ctx, c, r.ID), nil
+	case parseErr != nil:
+		err = parseErr
+	default:
+		switch rc.RouteKey {
+		case RouteSendMessage:
+			frame, err = h.send(ctx, c, r)
+			msg = "message"
+		case RouteInbox:
+			frame, err = h.inbox(ctx, c, r)
+			msg = "inbox"
+		case RoutePresence:
+			frame, err = h.presence(ctx, c, r)
+		case RoutePing:
+			frame = protocol.Pong{Type: protocol.TypePong, ID: r.ID, ServerTime: protocol.FormatTime(start)}
+		default:
+			err = domain.Errorf(domain.CodeUnknownAction, "unknown action")
+		}
+	}
+	if err != nil {
+		rec.Reject(string(domain.ErrorCode(err)))
+		logOutcome(ctx, c.log, msg+" refused", err)
+		return frameResponse(protocol.ErrorFrame(r.ID, err)), nil
+	}
+	logOutcome(ctx, c.log, msg, nil)
+	return frameResponse(frame), nil
+}
+
+// expired tells the client its token has expired and closes the connection
+// through the Management API. The frame is posted rather than returned,
+// because the connection is closed before a route response could be sent.
+func (h *Messages) expired(ctx context.Context, c *call, clientID string) events.APIGatewayProxyResponse {
+	err := domain.Errorf(domain.CodeTokenExpired, "the token has expired; connect again with a new token")
+	c.rec.Reject(string(domain.CodeTokenExpired))
+	logOutcome(ctx, c.log, "token expired", err)
+	if perr := h.Sender.Post(ctx, c.rc.ConnectionID, protocol.Encode(protocol.ErrorFrame(clientID, err))); perr != nil && !errors.Is(perr, domain.ErrGone) {
+		c.log.ErrorContext(ctx, "post token_expired failed", slog.String("cause", perr.Error()))
+	}
+	if derr := h.Sender.Delete(ctx, c.rc.ConnectionID); derr != nil && !errors.Is(derr, domain.ErrGone) {
+		c.log.ErrorContext(ctx, "close expired connection failed", slog.String("cause", derr.Error()))
+	}
+	return noResponse()
+}
+
+// send delivers a message to every live connection of the recipient, or
+// queues it in the recipient's mailbox when there is none. Sending to
+// yourself is allowed and delivers to all your live connections, the sending
+// one included (useful to keep several devices of one player in step).
+func (h *Messages) send(ctx context.Context, c *call, r protocol.Request) (any, error) {
+	if r.PlayerID != "" && r.PlayerID != c.id.PlayerID {
+		return nil, domain.Errorf(domain.CodeForbidden, "\"playerId\" is not the player of this connection")
+	}
+	to, err := r.Recipient()
+	if err != nil {
+		return nil, err
+	}
+	if r.Message == nil {
+		return nil, domain.Errorf(domain.CodeBadRequest, "\"message\" is required")
+	}
+	message, err := protocol.CompactMessage(r.Message)
+	if err != nil {
+		return nil, domain.Errorf(domain.CodeBadRequest, "\"message\" is not valid JSON")
+	}
+	if len(message) > h.MaxMessageBytes {
+		return nil, domain.Errorf(domain.CodeTooLarge, "the message is %d bytes; the limit is %d", len(message), h.MaxMessageBytes)
+	}
+	c.log = c.log.With(slog.String("to", to))
+	if h.Limiter != nil {
+		d, err := h.Limiter.AllowMessage(ctx, c.id.PlayerID, len(message))
+		if err != nil {
+			return nil, unavailable(fmt.Errorf("rate limit of %s: %w", c.id.PlayerID, err))
+		}
+		if !d.Allowed {
+			return nil, &domain.Error{Code: domain.CodeRateLimited, Message: "too many messages; retry later", RetryAfter: d.RetryAfter}
+		}
+	}
+	c.rec.Add(metrics.Sent, 1)
+	msgID := h.IDs.New(c.now)
+	frame := protocol.Encode(protocol.NewMessage(msgID, c.id.PlayerID, message, c.now))
+
+	conns, err := h.Connections.PlayerConnections(ctx, to)
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("connections of %s: %w", to, err))
+	}
+	delivered, failed := h.deliver(ctx, c, to, conns, frame)
+	if delivered > 0 {
+		c.rec.Add(metrics.Delivered, delivered)
+		return protocol.Ack{Type: protocol.TypeAck, ID: r.ID, MessageID: msgID, Status: protocol.StatusDelivered, Connections: delivered}, nil
+	}
+	if failed != nil {
+		// A live connection could not be reached for another reason than
+		// being gone: nothing was delivered and nothing is acknowledged.
+		return nil, unavailable(failed)
+	}
+	err = h.Mailbox.Enqueue(ctx, domain.QueuedMessage{
+		To: to, ID: msgID, From: c.id.PlayerID, Message: message,
+		SentAt: c.now, ExpiresAt: c.now.Add(h.MailboxTTL),
+	})
+	switch {
+	case errors.Is(err, domain.ErrMailboxFull):
+		return nil, &domain.Error{Code: domain.CodeMailboxFull, Message: "the recipient's mailbox is full", Err: err}
+	case err != nil:
+		return nil, unavailable(fmt.Errorf("queue for %s: %w", to, err))
+	}
+	c.rec.Add(metrics.Queued, 1)
+	return protocol.Ack{Type: protocol.TypeAck, ID: r.ID, MessageID: msgID, Status: protocol.StatusQueued}, nil
+}
+
+// deliver posts frame to every connection, at most DeliveryConcurrency at a
+// time. A connection found gone has its row deleted (that connection's row,
+// of the recipient, never the sender's). It returns how many posts succeeded
+// and the last failure that was not "gone".
+func (h *Messages) deliver(ctx context.Context, c *call, to string, conns []domain.Connection, frame []byte) (int, error) {
+	var (
+		mu        sync.Mutex
+		delivered int
+		gone      int
+		failed    error
+		wg        sync.WaitGroup
+		sem       = make(chan struct{}, h.DeliveryConcurrency)
+	)
+	for _, conn := range conns {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			err := h.Sender.Post(ctx, conn.ID, frame)
+			if errors.Is(err, domain.ErrGone) {
+				if derr := h.Connections.DeleteConnection(ctx, to, conn.ID); derr != nil {
+					c.log.WarnContext(ctx, "delete stale connection failed", slog.String("staleConnectionId", conn.ID), slog.String("cause", derr.Error()))
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				delivered++
+			case errors.Is(err, domain.ErrGone):
+				gone++
+				c.log.InfoContext(ctx, "stale connection removed", slog.String("staleConnectionId", conn.ID))
+			default:
+				failed = err
+			}
+		}()
+	}
+	wg.Wait()
+	c.rec.Add(metrics.Gone, gone)
+	return delivered, failed
+}
+
+// inbox hands the queued messages to the asking connection, oldest first,
+// deleting each only after its post succeeded (delivery is at least once).
+func (h *Messages) inbox(ctx context.Context, c *call, r protocol.Request) (any, error) {
+	queued, err := h.Mailbox.Inbox(ctx, c.id.PlayerID, h.InboxBatch)
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("inbox of %s: %w", c.id.PlayerID, err))
+	}
+	delivered := 0
+	for _, m := range queued {
+		frame := protocol.Encode(protocol.NewMessage(m.ID, m.From, m.Message, m.SentAt))
+		if err := h.Sender.Post(ctx, c.rc.ConnectionID, frame); err != nil {
+			c.rec.Add(metrics.Delivered, delivered)
+			return nil, unavailable(fmt.Errorf("inbox delivery after %d messages: %w", delivered, err))
+		}
+		delivered++
+		if err := h.Mailbox.DeleteQueued(ctx, c.id.PlayerID, m.ID); err != nil {
+			// Delivered but still queued: it will be delivered again.
+			c.log.WarnContext(ctx, "delete delivered mailbox entry failed", slog.String("messageId", m.ID), slog.String("cause", err.Error()))
+		}
+	}
+	c.rec.Add(metrics.Delivered, delivered)
+	return protocol.Inbox{Type: protocol.TypeInbox, ID: r.ID, Delivered: delivered}, nil
+}
+
+// presence answers which of at most 50 named players are online.
+func (h *Messages) presence(ctx context.Context, c *call, r protocol.Request) (any, error) {
+	if !r.HasPlayers {
+		return nil, domain.Errorf(domain.CodeBadRequest, "\"players\" is required")
+	}
+	if len(r.Players) > MaxPresencePlayers {
+		return nil, domain.Errorf(domain.CodeBadRequest, "\"players\" names more than %d players", MaxPresencePlayers)
+	}
+	for _, p := range r.Players {
+		if domain.ValidatePlayerID(p) != nil {
+			return nil, domain.Errorf(domain.CodeBadRequest, "\"players\" holds an invalid player id")
+		}
+	}
+	online := []string{}
+	if len(r.Players) > 0 {
+		found, err := h.Presence.OnlinePlayers(ctx, r.Players)
+		if err != nil {
+			return nil, unavailable(fmt.Errorf("presence: %w", err))
+		}
+		online = append(online, found...)
+	}
+	return protocol.Presence{Type: protocol.TypePresence, ID: r.ID, Online: online}, nil
+}

@@ -1,0 +1,351 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
+	"github.com/serverless-websockets/serverless-websockets/ratelimit"
+)
+
+type fixture struct {
+	h       *Messages
+	store   *fakeStore
+	sender  *fakeSender
+	limiter *fakeLimiter
+	logs    *bytes.Buffer
+	metrics *metrics.Counters
+}
+
+func newFixture() *fixture {
+	f := &fixture{
+		store:   &fakeStore{conns: map[string][]domain.Connection{}},
+		sender:  &fakeSender{},
+		limiter: &fakeLimiter{decision: ratelimit.Decision{Allowed: true}},
+		logs:    &bytes.Buffer{},
+		metrics: metrics.NewCounters(),
+	}
+	f.h = &Messages{
+		Connections: f.store, Presence: f.store, Mailbox: f.store, Sender: f.sender, Limiter: f.limiter,
+		Now: func() time.Time { return testNow }, Logger: testLogger(f.logs), Metrics: f.metrics,
+	}
+	return f
+}
+
+func (f *fixture) call(t *testing.T, route, player, body string) map[string]any {
+	t.Helper()
+	resp, err := f.h.Handle(context.Background(), event(route, "alice-conn=", player, body))
+	if err != nil {
+		t.Fatalf("Handle returned an error (API Gateway would answer Internal server error): %v", err)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if resp.Body == "" {
+		return nil
+	}
+	return decode(t, resp.Body)
+}
+
+func live(ids ...string) []domain.Connection {
+	var cs []domain.Connection
+	for _, id := range ids {
+		cs = append(cs, domain.Connection{ID: id, PlayerID: "bob", ExpiresAt: testNow.Add(time.Hour)})
+	}
+	return cs
+}
+
+func TestSendDeliversToEveryConnection(t *testing.T) {
+	f := newFixture()
+	f.store.conns["bob"] = live("bob-1=", "bob-2=")
+	got := f.call(t, RouteSendMessage, "alice", `{"action":"sendmessage","to":"bob","message":{"move": "e4"},"id":"c-17"}`)
+	if got["type"] != "ack" || got["status"] != "delivered" || got["connections"] != float64(2) || got["id"] != "c-17" || got["messageId"] == "" {
+		t.Fatalf("ack = %v", got)
+	}
+	for _, c := range []string{"bob-1=", "bob-2="} {
+		if len(f.sender.posts[c]) != 1 {
+			t.Fatalf("%s got %d posts", c, len(f.sender.posts[c]))
+		}
+		m := decode(t, string(f.sender.posts[c][0]))
+		if m["type"] != "message" || m["from"] != "alice" || m["id"] != got["messageId"] || m["sentAt"] != "2026-11-28T12:00:00.000Z" {
+			t.Fatalf("delivered frame = %v", m)
+		}
+		if msg, _ := m["message"].(map[string]any); msg["move"] != "e4" {
+			t.Fatalf("message = %v", m["message"])
+		}
+	}
+	if len(f.store.queued) != 0 {
+		t.Fatal("a delivered message was also queued")
+	}
+	if f.metrics.Count(metrics.Sent) != 1 || f.metrics.Count(metrics.Delivered) != 2 {
+		t.Fatalf("metrics sent=%d delivered=%d", f.metrics.Count(metrics.Sent), f.metrics.Count(metrics.Delivered))
+	}
+}
+
+func TestSendPrototypeForm(t *testing.T) {
+	f := newFixture()
+	f.store.conns["bob"] = live("bob-1=")
+	got := f.call(t, RouteSendMessage, "alice", `{"action":"sendmessage","message":"hi","playerId":"alice","destinationPlayerId":"bob"}`)
+	if got["status"] != "delivered" {
+		t.Fatalf("ack = %v", got)
+	}
+	if m := decode(t, string(f.sender.posts["bob-1="][0])); m["message"] != "hi" || m["from"] != "alice" {
+		t.Fatalf("frame = %v", m)
+	}
+}
+
+func TestSendRefusals(t *testing.T) {
+	tests := []struct {
+		name     string
+		body     string
+		setup    func(*fixture)
+		code     string
+		retry    bool
+		limiterN int // limiter calls expected
+	}{
+		{name: "spoofed sender", body: `{"action":"sendmessage","playerId":"mallory","to":"bob","message":"x","id":"s"}`, code: "forbidden"},
+		{name: "no recipient", body: `{"action":"sendmessage","message":"x"}`, code: "bad_request"},
+		{name: "invalid recipient", body: `{"action":"sendmessage","to":"bob/../carol","message":"x"}`, code: "bad_request"},
+		{name: "no message", body: `{"action":"sendmessage","to":"bob"}`, code: "bad_request"},
+		{name: "too large", body: `{"action":"sendmessage","to":"bob","message":"` + strings.Repeat("x", 9000) + `"}`, code: "too_large"},
+		{name: "rate limited", body: `{"action":"sendmessage","to":"bob","message":"x"}`, code: "rate_limited", retry: true, limiterN: 1,
+			setup: func(f *fixture) { f.limiter.decision = ratelimit.Decision{RetryAfter: 250 * time.Millisecond} }},
+		{name: "limiter down fails closed", body: `{"action":"sendmessage","to":"bob","message":"x"}`, code: "unavailable", limiterN: 1,
+			setup: func(f *fixture) { f.limiter.err = errors.New("dynamodb: timeout") }},
+		{name: "lookup fails", body: `{"action":"sendmessage","to":"bob","message":"x","id":"u"}`, code: "unavailable", limiterN: 1,
+			setup: func(f *fixture) { f.store.listErr = errors.New("dynamodb: 500") }},
+		{name: "post fails", body: `{"action":"sendmessage","to":"bob","message":"x"}`, code: "unavailable", limiterN: 1,
+			setup: func(f *fixture) {
+				f.store.conns["bob"] = live("bob-1=")
+				f.sender.post = func(string) error { return errors.New("management API: 500") }
+			}},
+		{name: "queue fails", body: `{"action":"sendmessage","to":"bob","message":"x"}`, code: "unavailable", limiterN: 1,
+			setup: func(f *fixture) { f.store.enqueueErr = errors.New("dynamodb: 500") }},
+		{name: "mailbox full", body: `{"action":"sendmessage","to":"bob","message":"x"}`, code: "mailbox_full", limiterN: 1,
+			setup: func(f *fixture) { f.store.enqueueErr = fmt.Errorf("enqueue: %w", domain.ErrMailboxFull) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture()
+			if tt.setup != nil {
+				tt.setup(f)
+			}
+			got := f.call(t, RouteSendMessage, "alice", tt.body)
+			if got["type"] != "error" || got["code"] != tt.code {
+				t.Fatalf("frame = %v, want error %s", got, tt.code)
+			}
+			if _, ok := got["retryAfterMs"]; ok != tt.retry {
+				t.Errorf("retryAfterMs present=%v, want %v (%v)", ok, tt.retry, got)
+			}
+			if tt.retry && got["retryAfterMs"] != float64(250) {
+				t.Errorf("retryAfterMs = %v", got["retryAfterMs"])
+			}
+			if strings.Contains(fmt.Sprint(got["message"]), "dynamodb") || strings.Contains(fmt.Sprint(got["message"]), "management") {
+				t.Errorf("internal cause leaked: %v", got["message"])
+			}
+			if len(f.sender.posts) != 0 || len(f.store.queued) != 0 {
+				t.Errorf("something was delivered (%d) or queued (%d)", len(f.sender.posts), len(f.store.queued))
+			}
+			if f.limiter.calls != tt.limiterN {
+				t.Errorf("limiter called %d times, want %d", f.limiter.calls, tt.limiterN)
+			}
+			if f.metrics.RejectedCount(tt.code) != 1 {
+				t.Errorf("rejected{%s} = %d", tt.code, f.metrics.RejectedCount(tt.code))
+			}
+		})
+	}
+}
+
+func TestSendQueuesWhenOffline(t *testing.T) {
+	f := newFixture()
+	got := f.call(t, RouteSendMessage, "alice", `{"action":"sendmessage","to":"bob","message":[1,2],"id":"q"}`)
+	if got["status"] != "queued" || got["id"] != "q" {
+		t.Fatalf("ack = %v", got)
+	}
+	if len(f.store.queued) != 1 {
+		t.Fatalf("queued %d", len(f.store.queued))
+	}
+	q := f.store.queued[0]
+	if q.To != "bob" || q.From != "alice" || string(q.Message) != "[1,2]" || q.ID != got["messageId"] ||
+		!q.SentAt.Equal(testNow) || !q.ExpiresAt.Equal(testNow.Add(24*time.Hour)) {
+		t.Fatalf("queued = %+v", q)
+	}
+}
+
+func TestSendRemovesStaleRows(t *testing.T) {
+	gone := func(id string) error {
+		if strings.HasPrefix(id, "stale") {
+			return fmt.Errorf("post: %w", domain.ErrGone)
+		}
+		return nil
+	}
+	t.Run("a live connection remains", func(t *testing.T) {
+		f := newFixture()
+		f.store.conns["bob"] = live("stale-1=", "bob-live=")
+		f.sender.post = gone
+		got := f.call(t, RouteSendMessage, "alice", `{"action":"sendmessage","to":"bob","message":"x"}`)
+		if got["status"] != "delivered" || got["connections"] != float64(1) {
+			t.Fatalf("ack = %v", got)
+		}
+		if strings.Join(f.store.deleted, ",") != "bob/stale-1=" {
+			t.Fatalf("deleted %v; want only bob's stale row", f.store.deleted)
+		}
+		if f.metrics.Count(metrics.Gone) != 1 {
+			t.Fatalf("gone = %d", f.metrics.Count(metrics.Gone))
+		}
+	})
+	t.Run("every connection is stale", func(t *testing.T) {
+		f := newFixture()
+		f.store.conns["bob"] = live("stale-1=", "stale-2=")
+		f.sender.post = gone
+		got := f.call(t, RouteSendMessage, "alice", `{"action":"sendmessage","to":"bob","message":"x"}`)
+		if got["status"] != "queued" || len(f.store.queued) != 1 || len(f.store.deleted) != 2 {
+			t.Fatalf("ack = %v, queued %d, deleted %v", got, len(f.store.queued), f.store.deleted)
+		}
+	})
+}
+
+func TestSendToSelf(t *testing.T) {
+	f := newFixture()
+	f.store.conns["alice"] = []domain.Connection{{ID: "alice-conn=", PlayerID: "alice"}, {ID: "alice-phone=", PlayerID: "alice"}}
+	got := f.call(t, RouteSendMessage, "alice", `{"action":"sendmessage","to":"alice","message":"note"}`)
+	if got["status"] != "delivered" || got["connections"] != float64(2) {
+		t.Fatalf("ack = %v", got)
+	}
+}
+
+func TestTokenExpiredClosesTheConnection(t *testing.T) {
+	f := newFixture()
+	f.h.Now = func() time.Time { return testNow.Add(2 * time.Hour) }
+	resp, err := f.h.Handle(context.Background(), event(RouteSendMessage, "alice-conn=", "alice", `{"action":"sendmessage","to":"bob","message":"x","id":"e"}`))
+	if err != nil || resp.Body != "" {
+		t.Fatalf("resp = %+v, %v", resp, err)
+	}
+	posts := f.sender.posts["alice-conn="]
+	if len(posts) != 1 {
+		t.Fatalf("posts = %d", len(posts))
+	}
+	if m := decode(t, string(posts[0])); m["code"] != "token_expired" || m["id"] != "e" {
+		t.Fatalf("frame = %v", m)
+	}
+	if strings.Join(f.sender.closed, ",") != "alice-conn=" {
+		t.Fatalf("closed = %v", f.sender.closed)
+	}
+	if f.limiter.calls != 0 || len(f.store.queued) != 0 {
+		t.Fatal("an expired token's message was processed")
+	}
+}
+
+func TestDefaultPingPresence(t *testing.T) {
+	f := newFixture()
+	f.store.online = func(ids []string) ([]string, error) {
+		if strings.Join(ids, ",") != "bob,carol" {
+			return nil, fmt.Errorf("asked for %v", ids)
+		}
+		return []string{"bob"}, nil
+	}
+	tests := []struct {
+		route, body string
+		want        map[string]any
+	}{
+		{RouteDefault, `not json`, map[string]any{"type": "error", "code": "bad_request"}},
+		{RouteDefault, `[1,2]`, map[string]any{"type": "error", "code": "bad_request"}},
+		{RouteDefault, `{"action":"fly","id":"f"}`, map[string]any{"type": "error", "code": "unknown_action", "id": "f"}},
+		{RouteDefault, `{"id":"n"}`, map[string]any{"type": "error", "code": "unknown_action", "id": "n"}},
+		{RoutePing, `{"action":"ping","id":"p1"}`, map[string]any{"type": "pong", "id": "p1", "serverTime": "2026-11-28T12:00:00.000Z"}},
+		{RoutePresence, `{"action":"presence","players":["bob","carol"]}`, map[string]any{"type": "presence"}},
+		{RoutePresence, `{"action":"presence"}`, map[string]any{"type": "error", "code": "bad_request"}},
+		{RoutePresence, `{"action":"presence","players":["bad id"]}`, map[string]any{"type": "error", "code": "bad_request"}},
+		{RoutePresence, `{"action":"presence","players":[` + strings.Repeat(`"p",`, 50) + `"p"]}`, map[string]any{"type": "error", "code": "bad_request"}},
+	}
+	for _, tt := range tests {
+		got := f.call(t, tt.route, "alice", tt.body)
+		for k, v := range tt.want {
+			if got[k] != v {
+				t.Errorf("%s %s: %s = %v, want %v (%v)", tt.route, tt.body, k, got[k], v, got)
+			}
+		}
+		if tt.route == RoutePresence && got["type"] == "presence" && fmt.Sprint(got["online"]) != "[bob]" {
+			t.Errorf("online = %v", got["online"])
+		}
+	}
+}
+
+func TestInbox(t *testing.T) {
+	queued := []domain.QueuedMessage{
+		{To: "alice", ID: "001", From: "bob", Message: []byte(`"one"`), SentAt: testNow.Add(-3 * time.Minute)},
+		{To: "alice", ID: "002", From: "carol", Message: []byte(`"two"`), SentAt: testNow.Add(-2 * time.Minute)},
+		{To: "alice", ID: "003", From: "bob", Message: []byte(`"three"`), SentAt: testNow.Add(-time.Minute)},
+	}
+	t.Run("all delivered in order", func(t *testing.T) {
+		f := newFixture()
+		f.store.inboxResult = queued
+		got := f.call(t, RouteInbox, "alice", `{"action":"inbox"}`)
+		if got["type"] != "inbox" || got["delivered"] != float64(3) {
+			t.Fatalf("frame = %v", got)
+		}
+		posts := f.sender.posts["alice-conn="]
+		for i, want := range []string{"one", "two", "three"} {
+			m := decode(t, string(posts[i]))
+			if m["message"] != want || m["id"] != queued[i].ID || m["sentAt"] != queued[i].SentAt.UTC().Format("2006-01-02T15:04:05.000Z07:00") {
+				t.Fatalf("post %d = %v", i, m)
+			}
+		}
+		if strings.Join(f.store.dequeued, ",") != "alice/001,alice/002,alice/003" {
+			t.Fatalf("dequeued %v", f.store.dequeued)
+		}
+	})
+	t.Run("a failed post keeps the rest queued", func(t *testing.T) {
+		f := newFixture()
+		f.store.inboxResult = queued
+		n := 0
+		f.sender.post = func(string) error {
+			n++
+			if n == 2 {
+				return errors.New("management API: 500")
+			}
+			return nil
+		}
+		got := f.call(t, RouteInbox, "alice", `{"action":"inbox"}`)
+		if got["code"] != "unavailable" {
+			t.Fatalf("frame = %v", got)
+		}
+		if strings.Join(f.store.dequeued, ",") != "alice/001" {
+			t.Fatalf("dequeued %v; only the delivered message may go", f.store.dequeued)
+		}
+	})
+}
+
+func TestNoIdentityIsInternal(t *testing.T) {
+	f := newFixture()
+	req := event(RoutePing, "c=", "alice", `{"action":"ping"}`)
+	req.RequestContext.Authorizer = nil
+	resp, _ := f.h.Handle(context.Background(), req)
+	if m := decode(t, resp.Body); m["code"] != "internal" {
+		t.Fatalf("frame = %v", m)
+	}
+}
+
+func TestLogsNeverCarryBodiesOrTokens(t *testing.T) {
+	f := newFixture()
+	f.store.conns["bob"] = live("bob-1=")
+	f.call(t, RouteSendMessage, "alice", `{"action":"sendmessage","to":"bob","message":"secret-move-Qh5"}`)
+	f.call(t, RouteDefault, "alice", `secret-garbage`)
+	f.store.listErr = errors.New("dynamodb: throttled")
+	f.call(t, RouteSendMessage, "alice", `{"action":"sendmessage","to":"bob","message":"secret-move-2"}`)
+	logs := f.logs.String()
+	if strings.Contains(logs, "secret") {
+		t.Fatalf("a message body reached the log:\n%s", logs)
+	}
+	for _, want := range []string{`"connectionId":"alice-conn="`, `"playerId":"alice"`, `"route":"sendmessage"`, `"code":"unavailable"`, `dynamodb: throttled`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %s:\n%s", want, logs)
+		}
+	}
+}

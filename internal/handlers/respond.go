@@ -1,0 +1,64 @@
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
+)
+
+// frameResponse is a route response carrying one frame to the client.
+func frameResponse(frame any) events.APIGatewayProxyResponse {
+	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK, Body: string(protocol.Encode(frame))}
+}
+
+// noResponse answers nothing to the client.
+func noResponse() events.APIGatewayProxyResponse {
+	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}
+}
+
+// requestLogger returns the logger every line of one invocation uses: ids
+// and the route, never the token or the message body.
+func requestLogger(l *slog.Logger, rc events.APIGatewayWebsocketProxyRequestContext, playerID string) *slog.Logger {
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	return l.With(
+		slog.String("requestId", rc.RequestID),
+		slog.String("connectionId", rc.ConnectionID),
+		slog.String("route", rc.RouteKey),
+		slog.String("playerId", playerID),
+	)
+}
+
+// logOutcome writes the one line that closes an invocation. Client mistakes
+// are warnings; failures of a backing service or a bug are errors with the
+// cause.
+func logOutcome(ctx context.Context, l *slog.Logger, msg string, err error, attrs ...slog.Attr) {
+	if err == nil {
+		l.LogAttrs(ctx, slog.LevelInfo, msg, attrs...)
+		return
+	}
+	code := domain.ErrorCode(err)
+	attrs = append(attrs, slog.String("code", string(code)))
+	switch code {
+	case domain.CodeUnavailable, domain.CodeInternal:
+		l.LogAttrs(ctx, slog.LevelError, msg, append(attrs, slog.String("cause", err.Error()))...)
+	default:
+		l.LogAttrs(ctx, slog.LevelWarn, msg, attrs...)
+	}
+}
+
+// unavailable wraps the failure of a backing service.
+func unavailable(cause error) error {
+	return &domain.Error{Code: domain.CodeUnavailable, Message: "the service is unavailable, try again", Err: cause}
+}
+
+// internal wraps a bug or misconfiguration.
+func internal(cause error) error {
+	return &domain.Error{Code: domain.CodeInternal, Message: "internal error", Err: cause}
+}
