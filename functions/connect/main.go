@@ -1,0 +1,50 @@
+// Command connect is the $connect Lambda: it stores the connection of the
+// authorizer's player, refusing a player over the connection cap (403) or
+// connecting too often (429).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
+	"github.com/serverless-websockets/serverless-websockets/internal/config"
+	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
+	"github.com/serverless-websockets/serverless-websockets/internal/logging"
+	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
+	"github.com/serverless-websockets/serverless-websockets/ratelimit"
+)
+
+func main() {
+	h, err := setup(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "connect:", err)
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}
+
+func setup(ctx context.Context) (*handlers.Connect, error) {
+	cfg, err := config.Load(os.Getenv, config.NeedConnectionsTable|config.NeedRateLimitTable)
+	if err != nil {
+		return nil, err
+	}
+	limits, err := ratelimit.ConfigFromEnv(os.Getenv, cfg.RateLimitTable)
+	if err != nil {
+		return nil, err
+	}
+	c, err := awsclients.New(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &handlers.Connect{
+		Connections: c.Store,
+		Limiter:     ratelimit.New(c.DynamoDB, limits),
+		TTL:         cfg.ConnectionTTL,
+		Logger:      logging.NewLambda(os.Stdout, cfg.LogLevel),
+		Metrics:     &metrics.EMF{W: os.Stdout},
+	}, nil
+}

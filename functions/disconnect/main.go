@@ -1,0 +1,42 @@
+// Command disconnect is the $disconnect Lambda: it deletes the row of this
+// connection of the authorizer's player.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
+	"github.com/serverless-websockets/serverless-websockets/internal/config"
+	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
+	"github.com/serverless-websockets/serverless-websockets/internal/logging"
+	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
+)
+
+func main() {
+	h, err := setup(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "disconnect:", err)
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}
+
+func setup(ctx context.Context) (*handlers.Disconnect, error) {
+	cfg, err := config.Load(os.Getenv, config.NeedConnectionsTable)
+	if err != nil {
+		return nil, err
+	}
+	c, err := awsclients.New(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &handlers.Disconnect{
+		Connections: c.Store,
+		Logger:      logging.NewLambda(os.Stdout, cfg.LogLevel),
+		Metrics:     &metrics.EMF{W: os.Stdout},
+	}, nil
+}

@@ -1,0 +1,62 @@
+// Command messages is the Lambda behind every route after $connect:
+// sendmessage, inbox, presence, ping and $default. One function serves them
+// all so that a player's traffic meets warm instances, and their rate-limit
+// deny cache, more often, and so that there is one cold start to pay, not
+// five.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
+	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
+	"github.com/serverless-websockets/serverless-websockets/internal/config"
+	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
+	"github.com/serverless-websockets/serverless-websockets/internal/logging"
+	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
+	"github.com/serverless-websockets/serverless-websockets/ratelimit"
+)
+
+func main() {
+	h, err := setup(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "messages:", err)
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}
+
+func setup(ctx context.Context) (*handlers.Messages, error) {
+	cfg, err := config.Load(os.Getenv, config.NeedConnectionsTable|config.NeedMailboxTable|config.NeedRateLimitTable|config.NeedManagementAPI)
+	if err != nil {
+		return nil, err
+	}
+	limits, err := ratelimit.ConfigFromEnv(os.Getenv, cfg.RateLimitTable)
+	if err != nil {
+		return nil, err
+	}
+	c, err := awsclients.New(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	mgmt, err := apigw.NewClient(ctx, cfg.ManagementEndpoint, cfg.Region)
+	if err != nil {
+		return nil, err
+	}
+	return &handlers.Messages{
+		Connections:     c.Store,
+		Presence:        c.Store,
+		Mailbox:         c.Store,
+		Sender:          apigw.New(mgmt),
+		Limiter:         ratelimit.New(c.DynamoDB, limits),
+		MaxMessageBytes: cfg.MaxMessageBytes,
+		MailboxTTL:      cfg.MailboxTTL,
+		InboxBatch:      cfg.MailboxMaxMessages,
+		Logger:          logging.NewLambda(os.Stdout, cfg.LogLevel),
+		Metrics:         &metrics.EMF{W: os.Stdout},
+	}, nil
+}
