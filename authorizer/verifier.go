@@ -77,8 +77,9 @@ type Verifier struct {
 }
 
 // NewVerifier validates cfg, naming every missing field at once, and fetches
-// the key set from cfg.JWKSURL once. ctx bounds that fetch and any later
-// fetch caused by an unknown key id is bounded by the Verify call's context.
+// the key set from cfg.JWKSURL once; ctx bounds that fetch. A later fetch,
+// caused by an unknown key id, is bounded by the context given to Verify and
+// by the HTTP client's timeout.
 func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
