@@ -1,0 +1,303 @@
+package dynamo
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+)
+
+// Attribute names of the connections table.
+const (
+	attrPlayerID     = "playerId"
+	attrSlot         = "slot"
+	attrConnectionID = "connectionId"
+	attrConnectedAt  = "connectedAt"
+	attrExpiresAt    = "expiresAt"
+	attrSourceIP     = "sourceIp"
+	attrUserAgent    = "userAgent"
+)
+
+// MaxPresencePlayers is the most players OnlinePlayers answers for at once.
+const MaxPresencePlayers = 50
+
+// presenceConcurrency is how many presence queries run at once.
+const presenceConcurrency = 8
+
+// PutConnection stores c in a free slot of its player. It wraps
+// domain.ErrConnectionLimit when the player already holds the maximum number
+// of live connections. Storing a connection id the player already holds
+// overwrites that row.
+func (s *Store) PutConnection(ctx context.Context, c domain.Connection) error {
+	if err := domain.ValidatePlayerID(c.PlayerID); err != nil {
+		return fmt.Errorf("put connection %s: %w", c.ID, err)
+	}
+	if c.ID == "" {
+		return fmt.Errorf("put connection of %s: the connection id is empty", c.PlayerID)
+	}
+	now := s.now().Unix()
+	expires := ttl(c.ExpiresAt)
+	if expires <= now {
+		return fmt.Errorf("put connection %s of %s: it expired at %s", c.ID, c.PlayerID, c.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	item := map[string]types.AttributeValue{
+		attrPlayerID:     attrS(c.PlayerID),
+		attrConnectionID: attrS(c.ID),
+		attrConnectedAt:  attrN(c.ConnectedAt.UnixMilli()),
+		attrExpiresAt:    attrN(expires),
+	}
+	if c.SourceIP != "" {
+		item[attrSourceIP] = attrS(c.SourceIP)
+	}
+	if c.UserAgent != "" {
+		item[attrUserAgent] = attrS(c.UserAgent)
+	}
+	read := func(ctx context.Context) ([]slotSeen, error) {
+		return s.connectionSlots(ctx, c.PlayerID)
+	}
+	put := func(ctx context.Context, slot int) error {
+		item[attrSlot] = attrN(int64(slot))
+		_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName:           aws.String(s.tables.Connections),
+			Item:                item,
+			ConditionExpression: aws.String("attribute_not_exists(#p) OR #e <= :now OR #c = :c"),
+			ExpressionAttributeNames: map[string]string{
+				"#p": attrPlayerID, "#e": attrExpiresAt, "#c": attrConnectionID,
+			},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":now": attrN(now), ":c": attrS(c.ID),
+			},
+		})
+		return err
+	}
+	_, err := claimSlot(ctx, c.ID, s.maxConn, now, read, put)
+	switch {
+	case errors.Is(err, errNoSlot):
+		return fmt.Errorf("put connection %s of %s: %d live connections: %w", c.ID, c.PlayerID, s.maxConn, domain.ErrConnectionLimit)
+	case err != nil:
+		return fmt.Errorf("put connection %s of %s: %w", c.ID, c.PlayerID, err)
+	}
+	return nil
+}
+
+// connectionSlots reads which slots of playerID hold which connection.
+func (s *Store) connectionSlots(ctx context.Context, playerID string) ([]slotSeen, error) {
+	var seen []slotSeen
+	err := s.queryAll(ctx, &dynamodb.QueryInput{
+		TableName:                aws.String(s.tables.Connections),
+		ConsistentRead:           aws.Bool(true),
+		KeyConditionExpression:   aws.String("#p = :p"),
+		ProjectionExpression:     aws.String("#s, #c, #e"),
+		ExpressionAttributeNames: map[string]string{"#p": attrPlayerID, "#s": attrSlot, "#c": attrConnectionID, "#e": attrExpiresAt},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":p": attrS(playerID),
+		},
+	}, func(item map[string]types.AttributeValue) (bool, error) {
+		slot, err := getN(item, attrSlot)
+		if err != nil {
+			return false, err
+		}
+		id, err := getS(item, attrConnectionID, true)
+		if err != nil {
+			return false, err
+		}
+		exp, err := getN(item, attrExpiresAt)
+		if err != nil {
+			return false, err
+		}
+		seen = append(seen, slotSeen{slot: int(slot), holder: id, expiresAt: exp})
+		return true, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query connections of %s: %w", playerID, err)
+	}
+	return seen, nil
+}
+
+// DeleteConnection deletes the row of connectionID of playerID. It deletes
+// nothing else, even when a newer connection has taken the slot meanwhile,
+// and returns nil when there is no such row.
+func (s *Store) DeleteConnection(ctx context.Context, playerID, connectionID string) error {
+	if err := domain.ValidatePlayerID(playerID); err != nil {
+		return fmt.Errorf("delete connection %s: %w", connectionID, err)
+	}
+	seen, err := s.connectionSlots(ctx, playerID)
+	if err != nil {
+		return fmt.Errorf("delete connection %s: %w", connectionID, err)
+	}
+	for _, sl := range seen {
+		if sl.holder != connectionID {
+			continue
+		}
+		_, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: aws.String(s.tables.Connections),
+			Key: map[string]types.AttributeValue{
+				attrPlayerID: attrS(playerID), attrSlot: attrN(int64(sl.slot)),
+			},
+			ConditionExpression:      aws.String("#c = :c"),
+			ExpressionAttributeNames: map[string]string{"#c": attrConnectionID},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":c": attrS(connectionID),
+			},
+		})
+		if err != nil && !conditionFailed(err) {
+			return fmt.Errorf("delete connection %s of %s in slot %d: %w", connectionID, playerID, sl.slot, err)
+		}
+	}
+	return nil
+}
+
+// PlayerConnections returns the live connections of playerID, oldest first,
+// read with strong consistency.
+func (s *Store) PlayerConnections(ctx context.Context, playerID string) ([]domain.Connection, error) {
+	if err := domain.ValidatePlayerID(playerID); err != nil {
+		return nil, fmt.Errorf("player connections: %w", err)
+	}
+	now := s.now().Unix()
+	conns := []domain.Connection{}
+	err := s.queryAll(ctx, &dynamodb.QueryInput{
+		TableName:                aws.String(s.tables.Connections),
+		ConsistentRead:           aws.Bool(true),
+		KeyConditionExpression:   aws.String("#p = :p"),
+		ExpressionAttributeNames: map[string]string{"#p": attrPlayerID},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":p": attrS(playerID),
+		},
+	}, func(item map[string]types.AttributeValue) (bool, error) {
+		c, err := decodeConnection(item)
+		if err != nil {
+			return false, err
+		}
+		if ttl(c.ExpiresAt) > now && !slices.ContainsFunc(conns, func(o domain.Connection) bool { return o.ID == c.ID }) {
+			conns = append(conns, c)
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query connections of %s: %w", playerID, err)
+	}
+	slices.SortFunc(conns, func(a, b domain.Connection) int {
+		return cmp.Or(a.ConnectedAt.Compare(b.ConnectedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return conns, nil
+}
+
+func decodeConnection(item map[string]types.AttributeValue) (domain.Connection, error) {
+	var (
+		c    domain.Connection
+		errs []error
+		err  error
+	)
+	c.PlayerID, err = getS(item, attrPlayerID, true)
+	errs = append(errs, err)
+	c.ID, err = getS(item, attrConnectionID, true)
+	errs = append(errs, err)
+	c.SourceIP, err = getS(item, attrSourceIP, false)
+	errs = append(errs, err)
+	c.UserAgent, err = getS(item, attrUserAgent, false)
+	errs = append(errs, err)
+	connected, err := getN(item, attrConnectedAt)
+	errs = append(errs, err)
+	expires, err := getN(item, attrExpiresAt)
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return domain.Connection{}, fmt.Errorf("decode connection: %w", err)
+	}
+	c.ConnectedAt = time.UnixMilli(connected).UTC()
+	c.ExpiresAt = time.Unix(expires, 0).UTC()
+	return c, nil
+}
+
+// OnlinePlayers returns those of playerIDs that hold at least one live
+// connection, in the order given, each once. It accepts at most
+// MaxPresencePlayers distinct ids and runs one strongly consistent Query per
+// distinct id, a few at a time.
+func (s *Store) OnlinePlayers(ctx context.Context, playerIDs []string) ([]string, error) {
+	var ids []string
+	for _, id := range playerIDs {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) > MaxPresencePlayers {
+		return nil, fmt.Errorf("online players: %d players asked, at most %d", len(ids), MaxPresencePlayers)
+	}
+	for _, id := range ids {
+		if err := domain.ValidatePlayerID(id); err != nil {
+			return nil, fmt.Errorf("online players: %w", err)
+		}
+	}
+	now := s.now().Unix()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	online := make([]bool, len(ids))
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	sem := make(chan struct{}, presenceConcurrency)
+	for i, id := range ids {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			live, err := s.online(ctx, id, now)
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+					cancel() // the answer is lost; spare the other queries
+				}
+				mu.Unlock()
+				return
+			}
+			online[i] = live
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, fmt.Errorf("online players: %w", firstErr)
+	}
+	out := []string{}
+	for i, id := range ids {
+		if online[i] {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// online reports whether playerID holds a connection live at now.
+func (s *Store) online(ctx context.Context, playerID string, now int64) (bool, error) {
+	var live bool
+	err := s.queryAll(ctx, &dynamodb.QueryInput{
+		TableName:                aws.String(s.tables.Connections),
+		ConsistentRead:           aws.Bool(true),
+		KeyConditionExpression:   aws.String("#p = :p"),
+		ProjectionExpression:     aws.String("#e"),
+		ExpressionAttributeNames: map[string]string{"#p": attrPlayerID, "#e": attrExpiresAt},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":p": attrS(playerID),
+		},
+	}, func(item map[string]types.AttributeValue) (bool, error) {
+		exp, err := getN(item, attrExpiresAt)
+		if err != nil {
+			return false, err
+		}
+		live = exp > now
+		return !live, nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("query connections of %s: %w", playerID, err)
+	}
+	return live, nil
+}

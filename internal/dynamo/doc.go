@@ -1,0 +1,91 @@
+// Package dynamo is the DynamoDB adapter for players' connections and the
+// offline mailbox. It is written against the aws-sdk-go-v2 DynamoDB API and
+// runs unchanged on DynamoDB, minidyn and dynalite.
+//
+// It uses conditional single-item writes only, never transactions (dynalite
+// has none). Every read treats a row whose expiresAt is at or before now as
+// absent, because no engine deletes expired items promptly; now comes from an
+// injected clock.
+//
+// # Connections table
+//
+//	key         playerId  HASH   S   the token's player
+//	            slot      RANGE  N   0 .. MaxConnectionsPerPlayer-1
+//	attributes  connectionId     S   API Gateway connection id
+//	            connectedAt      N   unix milliseconds
+//	            expiresAt        N   unix seconds; the table's TTL attribute
+//	            sourceIp         S   omitted when empty
+//	            userAgent        S   omitted when empty
+//	billing     PAY_PER_REQUEST, no secondary index, TTL on expiresAt
+//
+// A player owns a fixed set of slots, and a connection is stored in one of
+// them, so the cap is exact under any number of concurrent writers:
+// PutConnection reads the player's slots (one strongly consistent Query) and
+// claims a free one with a PutItem conditioned on
+//
+//	attribute_not_exists(playerId) OR expiresAt <= :now OR connectionId = :id
+//
+// which holds only when the slot is empty, holds an expired connection, or
+// already holds this very connection (a retried $connect overwrites its own
+// row instead of taking a second slot). On ConditionalCheckFailed it tries
+// the next slot it saw free, then queries again; when no slot is free it
+// refuses with domain.ErrConnectionLimit. Live connections therefore never
+// outnumber the slots. The expiry instant is judged by the writer's clock;
+// skew between writers moves it by the skew, never past the cap. Lowering
+// MaxConnectionsPerPlayer leaves rows in the slots above the new maximum
+// unseen by the cap until they expire or disconnect.
+//
+// DeleteConnection finds the slot that holds the connection id and deletes
+// it on condition that it still holds that id, so a late $disconnect or 410
+// cleanup never removes a newer connection that reused the slot.
+//
+// # Mailbox table
+//
+// The mailbox table holds two kinds of item.
+//
+// Messages, one item per queued message:
+//
+//	key         playerId  HASH   S   the recipient
+//	            messageId RANGE  S   the server message id; sorts in queue order
+//	attributes  from             S   the sender
+//	            message          S   the message as raw JSON text
+//	            sentAt           N   unix milliseconds
+//	            expiresAt        N   unix seconds; the table's TTL attribute
+//	            slot             N   the mailbox slot the message holds
+//
+// Mailbox slots, one small item per occupied slot, in a partition of their
+// own whose key is the player id followed by "#slot" (a valid player id never
+// contains '#', so it cannot meet a player's partition):
+//
+//	key         playerId  HASH   S   "<player>#slot"
+//	            messageId RANGE  S   the slot number in decimal, "0" .. "99"
+//	attributes  heldBy           S   the id of the message holding the slot
+//	            expiresAt        N   that message's expiresAt; the TTL attribute
+//
+// billing: PAY_PER_REQUEST, no secondary index, TTL on expiresAt.
+//
+// The mailbox cap is exact in the same way as the connection cap: Enqueue
+// reads the recipient's slot items (one strongly consistent Query over small
+// items, cheaper than counting the messages themselves), claims a free or
+// expired slot with a conditional PutItem, then writes the message. At most
+// MailboxMaxMessages messages can hold a slot at once, however many senders
+// race; at the cap Enqueue refuses with domain.ErrMailboxFull. DeleteQueued
+// deletes the message and then frees its slot on condition that the slot
+// still names that message. A process that dies between the two writes of
+// Enqueue or of DeleteQueued leaves a slot held without a message; the slot
+// is reclaimed when the expiresAt it carries passes, so such a failure can
+// only make the cap stricter, for at most the message TTL.
+//
+// CreateTables makes both tables for local engines and development; it does
+// not enable TTL (the SAM template does, on expiresAt).
+//
+// # Requests per operation (when nothing races)
+//
+//	PutConnection     1 Query + 1 PutItem
+//	DeleteConnection  1 Query + 1 DeleteItem (just the Query when absent)
+//	PlayerConnections 1 Query
+//	OnlinePlayers     1 Query per distinct player, at most 8 at once
+//	Enqueue           1 Query + 2 PutItem
+//	Inbox             1 Query per page
+//	DeleteQueued      2 DeleteItem (1 when absent)
+package dynamo

@@ -1,0 +1,297 @@
+package dynamo_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	miniclient "github.com/truora/minidyn/aws-v2/client"
+	miniserver "github.com/truora/minidyn/server"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
+	"github.com/serverless-websockets/serverless-websockets/internal/dynamotest"
+	"github.com/serverless-websockets/serverless-websockets/internal/storetest"
+)
+
+// newTables creates uniquely named tables on the engine behind open.
+func newTables(t *testing.T, api dynamo.API) dynamo.Tables {
+	t.Helper()
+	tables := dynamo.Tables{
+		Connections: dynamotest.TableName("connections"),
+		Mailbox:     dynamotest.TableName("mailbox"),
+	}
+	if err := dynamo.CreateTables(t.Context(), api, tables); err != nil {
+		t.Fatalf("CreateTables: %v", err)
+	}
+	return tables
+}
+
+func TestStore(t *testing.T) {
+	dynamotest.Run(t, func(t *testing.T, open dynamotest.Opener) {
+		storetest.Run(t, func(t *testing.T) storetest.Open {
+			tables := newTables(t, open())
+			return func(opts dynamo.Options) *dynamo.Store {
+				return dynamo.New(open(), tables, opts)
+			}
+		})
+	})
+}
+
+func TestCreateTablesIsIdempotent(t *testing.T) {
+	dynamotest.Run(t, func(t *testing.T, open dynamotest.Opener) {
+		api := open()
+		tables := newTables(t, api)
+		if err := dynamo.CreateTables(t.Context(), api, tables); err != nil {
+			t.Fatalf("second CreateTables: %v", err)
+		}
+		for _, tc := range []struct {
+			name, sortKey string
+			sortType      types.ScalarAttributeType
+		}{
+			{tables.Connections, "slot", types.ScalarAttributeTypeN},
+			{tables.Mailbox, "messageId", types.ScalarAttributeTypeS},
+		} {
+			out, err := api.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(tc.name)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys := map[string]types.KeyType{}
+			for _, k := range out.Table.KeySchema {
+				keys[aws.ToString(k.AttributeName)] = k.KeyType
+			}
+			if keys["playerId"] != types.KeyTypeHash || keys[tc.sortKey] != types.KeyTypeRange || len(keys) != 2 {
+				t.Errorf("%s key schema = %v", tc.name, keys)
+			}
+			for _, d := range out.Table.AttributeDefinitions {
+				if aws.ToString(d.AttributeName) == tc.sortKey && d.AttributeType != tc.sortType {
+					t.Errorf("%s: %s is %s, want %s", tc.name, tc.sortKey, d.AttributeType, tc.sortType)
+				}
+			}
+		}
+	})
+	if err := dynamo.CreateTables(t.Context(), miniclient.NewClient(), dynamo.Tables{Connections: "c"}); err == nil {
+		t.Error("CreateTables without a mailbox table name = nil error")
+	}
+}
+
+func TestNewClient(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	srv := httptest.NewServer(miniserver.NewServer())
+	defer srv.Close()
+
+	client, err := dynamo.NewClient(t.Context(), srv.URL, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := client.Options().Region; got != "us-east-1" {
+		t.Errorf("region = %q, want us-east-1 for a local endpoint", got)
+	}
+	creds, err := client.Options().Credentials.Retrieve(t.Context())
+	if err != nil || creds.AccessKeyID != "local" {
+		t.Errorf("credentials = %q, %v; want the static local ones", creds.AccessKeyID, err)
+	}
+	store := dynamo.New(client, newTables(t, client), dynamo.Options{})
+	c := domain.Connection{ID: "x=", PlayerID: "alice", ConnectedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+	if err := store.PutConnection(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	if conns, err := store.PlayerConnections(t.Context(), "alice"); err != nil || len(conns) != 1 {
+		t.Errorf("PlayerConnections = %v, %v", conns, err)
+	}
+
+	client, err = dynamo.NewClient(t.Context(), srv.URL, "eu-west-3")
+	if err != nil || client.Options().Region != "eu-west-3" {
+		t.Errorf("NewClient with a region: %v", err)
+	}
+}
+
+// TestFailures checks that every method reports a failing DynamoDB as a
+// wrapped error carrying its context.
+func TestFailures(t *testing.T) {
+	ctx := t.Context()
+	api := miniclient.NewClient()
+	clock := storetest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	store := dynamo.New(api, newTables(t, api), dynamo.Options{Now: clock.Now})
+	conn := domain.Connection{ID: "c=", PlayerID: "alice", ConnectedAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}
+	msg := domain.QueuedMessage{To: "alice", ID: "m1", From: "bob", Message: json.RawMessage(`1`), SentAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}
+	// Rows to fail on, for the calls that find a row before writing.
+	if err := store.PutConnection(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Enqueue(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	miniclient.EmulateFailure(api, miniclient.FailureConditionInternalServerError)
+
+	tests := []struct {
+		name    string
+		context string // the start of the message
+		call    func() error
+	}{
+		{"PutConnection", "put connection c2= of alice", func() error {
+			c := conn
+			c.ID = "c2="
+			return store.PutConnection(ctx, c)
+		}},
+		{"DeleteConnection", "delete connection c=: query connections of alice", func() error { return store.DeleteConnection(ctx, "alice", "c=") }},
+		{"PlayerConnections", "query connections of alice", func() error {
+			_, err := store.PlayerConnections(ctx, "alice")
+			return err
+		}},
+		{"OnlinePlayers", "online players", func() error {
+			_, err := store.OnlinePlayers(ctx, []string{"alice", "bob"})
+			return err
+		}},
+		{"Enqueue", "enqueue message m2 for alice", func() error {
+			m := msg
+			m.ID = "m2"
+			return store.Enqueue(ctx, m)
+		}},
+		{"Inbox", "query mailbox of alice", func() error {
+			_, err := store.Inbox(ctx, "alice", 10)
+			return err
+		}},
+		{"DeleteQueued", "delete queued message m1 of alice", func() error { return store.DeleteQueued(ctx, "alice", "m1") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			var ise *types.InternalServerError
+			if !errors.As(err, &ise) {
+				t.Fatalf("error = %v, want a wrapped InternalServerError", err)
+			}
+			if !strings.HasPrefix(err.Error(), tt.context) {
+				t.Errorf("error = %q, want it to start with %q", err, tt.context)
+			}
+			for _, sentinel := range []error{domain.ErrConnectionLimit, domain.ErrMailboxFull, domain.ErrNotFound} {
+				if errors.Is(err, sentinel) {
+					t.Errorf("error %v wraps %v", err, sentinel)
+				}
+			}
+		})
+	}
+}
+
+// hookAPI runs a function once, before the first call of one kind, to stage
+// a race between a Store's read and its conditional write.
+type hookAPI struct {
+	dynamo.API
+	mu           sync.Mutex
+	beforePut    func()
+	beforeDelete func()
+}
+
+func (h *hookAPI) take(f *func()) func() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g := *f
+	*f = nil
+	return g
+}
+
+func (h *hookAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if f := h.take(&h.beforePut); f != nil {
+		f()
+	}
+	return h.API.PutItem(ctx, in, opts...)
+}
+
+func (h *hookAPI) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	if f := h.take(&h.beforeDelete); f != nil {
+		f()
+	}
+	return h.API.DeleteItem(ctx, in, opts...)
+}
+
+// TestRaces stages, on every engine, the races the conditional writes
+// guard against, each between a Store's read and its write.
+func TestRaces(t *testing.T) {
+	dynamotest.Run(t, func(t *testing.T, open dynamotest.Opener) {
+		ctx := t.Context()
+		tables := newTables(t, open())
+		clock := storetest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+		opts := dynamo.Options{MaxConnectionsPerPlayer: 1, MailboxMaxMessages: 1, Now: clock.Now}
+		rival := dynamo.New(open(), tables, opts)
+		hook := &hookAPI{API: open()}
+		store := dynamo.New(hook, tables, opts)
+		conn := func(id string, life time.Duration) domain.Connection {
+			return domain.Connection{ID: id, PlayerID: "alice", ConnectedAt: clock.Now(), ExpiresAt: clock.Now().Add(life)}
+		}
+		ids := func() []string {
+			conns, err := store.PlayerConnections(ctx, "alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, c := range conns {
+				ids = append(ids, c.ID)
+			}
+			return ids
+		}
+
+		// A rival takes the only slot between the read and the put.
+		hook.beforePut = func() {
+			if err := rival.PutConnection(ctx, conn("rival=", time.Minute)); err != nil {
+				t.Errorf("rival PutConnection: %v", err)
+			}
+		}
+		if err := store.PutConnection(ctx, conn("late=", time.Hour)); !errors.Is(err, domain.ErrConnectionLimit) {
+			t.Errorf("PutConnection after losing the race = %v, want ErrConnectionLimit", err)
+		}
+		if got := ids(); len(got) != 1 || got[0] != "rival=" {
+			t.Errorf("connections = %v, want only the rival", got)
+		}
+
+		// The rival's connection expires; a new connection reuses the slot
+		// between the read and the delete of a late $disconnect.
+		clock.Advance(time.Minute)
+		hook.beforeDelete = func() {
+			if err := rival.PutConnection(ctx, conn("fresh=", time.Hour)); err != nil {
+				t.Errorf("PutConnection into the expired slot: %v", err)
+			}
+		}
+		if got := ids(); len(got) != 0 {
+			t.Fatalf("connections = %v, want none live", got)
+		}
+		if err := store.DeleteConnection(ctx, "alice", "rival="); err != nil {
+			t.Errorf("late DeleteConnection = %v, want nil", err)
+		}
+		if got := ids(); len(got) != 1 || got[0] != "fresh=" {
+			t.Errorf("connections = %v, want the fresh one kept", got)
+		}
+
+		// A rival sender fills the one-message mailbox between the read
+		// and the claim.
+		msg := func(id string) domain.QueuedMessage {
+			return domain.QueuedMessage{To: "bob", ID: id, From: "alice", Message: json.RawMessage(`{}`), SentAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}
+		}
+		hook.beforePut = func() {
+			if err := rival.Enqueue(ctx, msg("m-rival")); err != nil {
+				t.Errorf("rival Enqueue: %v", err)
+			}
+		}
+		if err := store.Enqueue(ctx, msg("m-late")); !errors.Is(err, domain.ErrMailboxFull) {
+			t.Errorf("Enqueue after losing the race = %v, want ErrMailboxFull", err)
+		}
+		inbox, err := store.Inbox(ctx, "bob", 0)
+		if err != nil || len(inbox) != 1 || inbox[0].ID != "m-rival" {
+			t.Errorf("inbox = %+v, %v; want the rival's message only", inbox, err)
+		}
+	})
+}

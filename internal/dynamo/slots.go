@@ -1,0 +1,86 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+)
+
+// slotSeen is what a read of a player's slots found in one slot.
+type slotSeen struct {
+	slot      int
+	holder    string // connection id or message id
+	expiresAt int64  // unix seconds
+}
+
+var (
+	// errNoSlot: every slot holds a live holder other than the claimant.
+	errNoSlot = errors.New("no free slot")
+	// errSlotsChanged: each slot seen free was taken before the claim, on
+	// every round.
+	errSlotsChanged = errors.New("the slots kept changing under the claim")
+)
+
+// candidates returns the slots, below max, that holder may claim given what
+// was seen at now, in the order to try them. A slot already held by holder
+// is the only candidate, so that a retried write never takes a second slot.
+// Otherwise the empty and expired slots are returned starting at a random
+// one, so that concurrent claimants spread over the free slots instead of
+// all racing for the lowest.
+func candidates(seen []slotSeen, holder string, max int, now int64) []int {
+	taken := make([]bool, max)
+	for _, s := range seen {
+		if s.slot < 0 || s.slot >= max {
+			continue
+		}
+		if s.holder == holder {
+			return []int{s.slot}
+		}
+		if s.expiresAt > now {
+			taken[s.slot] = true
+		}
+	}
+	var free []int
+	for slot, t := range taken {
+		if !t {
+			free = append(free, slot)
+		}
+	}
+	if len(free) > 1 {
+		k := rand.IntN(len(free))
+		free = append(free[k:], free[:k]...)
+	}
+	return free
+}
+
+// claimSlot claims one of max slots for holder: read returns the slots as
+// they are now, put writes holder into a slot on condition that the slot is
+// empty, expired at now, or already held by holder, and reports a failed
+// condition as such (conditionFailed). It returns the slot claimed,
+// errNoSlot when all are held, errSlotsChanged when every round lost every
+// race, or the first other error.
+func claimSlot(ctx context.Context, holder string, max int, now int64,
+	read func(context.Context) ([]slotSeen, error),
+	put func(ctx context.Context, slot int) error,
+) (int, error) {
+	for range claimRounds {
+		seen, err := read(ctx)
+		if err != nil {
+			return 0, err
+		}
+		free := candidates(seen, holder, max, now)
+		if len(free) == 0 {
+			return 0, errNoSlot
+		}
+		for _, slot := range free {
+			err := put(ctx, slot)
+			if err == nil {
+				return slot, nil
+			}
+			if !conditionFailed(err) {
+				return 0, err
+			}
+		}
+	}
+	return 0, errSlotsChanged
+}

@@ -1,0 +1,159 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+)
+
+// API is the part of the DynamoDB client the Store uses. *dynamodb.Client
+// and minidyn's in-process client both implement it.
+type API interface {
+	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+var _ API = (*dynamodb.Client)(nil)
+
+// Tables names the tables the Store uses.
+type Tables struct {
+	Connections string // players' live connections
+	Mailbox     string // messages queued for offline players, and their slots
+}
+
+// Options configures a Store. The zero value is usable.
+type Options struct {
+	// MaxConnectionsPerPlayer is how many live connections a player may
+	// hold at once. Zero or less means 5.
+	MaxConnectionsPerPlayer int
+	// MailboxMaxMessages is how many live messages a player's mailbox may
+	// hold at once. Zero or less means 100.
+	MailboxMaxMessages int
+	// Now is the clock that decides which rows have expired. Nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// Default option values.
+const (
+	DefaultMaxConnectionsPerPlayer = 5
+	DefaultMailboxMaxMessages      = 100
+)
+
+// claimRounds is how many times a slot claim queries the slots again after
+// every slot it saw free was taken by someone else. Without deletes racing,
+// the second query already sees every slot taken.
+const claimRounds = 4
+
+// Store keeps connections and queued messages in DynamoDB. It is safe for
+// concurrent use.
+type Store struct {
+	api     API
+	tables  Tables
+	maxConn int // slots per player in the connections table
+	maxMail int // slots per player in the mailbox
+	now     func() time.Time
+}
+
+// New returns a Store on api using tables.
+func New(api API, tables Tables, opts Options) *Store {
+	s := &Store{
+		api:     api,
+		tables:  tables,
+		maxConn: opts.MaxConnectionsPerPlayer,
+		maxMail: opts.MailboxMaxMessages,
+		now:     opts.Now,
+	}
+	if s.maxConn <= 0 {
+		s.maxConn = DefaultMaxConnectionsPerPlayer
+	}
+	if s.maxMail <= 0 {
+		s.maxMail = DefaultMailboxMaxMessages
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
+}
+
+// conditionFailed reports whether err is DynamoDB's answer to a condition
+// expression that did not hold.
+func conditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return true
+	}
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "ConditionalCheckFailedException"
+}
+
+// queryAll runs in page after page, calling each for every item, until the
+// pages run out or each returns false.
+func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput, each func(item map[string]types.AttributeValue) (bool, error)) error {
+	for {
+		out, err := s.api.Query(ctx, in)
+		if err != nil {
+			return err
+		}
+		for _, item := range out.Items {
+			more, err := each(item)
+			if err != nil || !more {
+				return err
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// Attribute value helpers.
+
+func attrS(v string) *types.AttributeValueMemberS { return &types.AttributeValueMemberS{Value: v} }
+
+func attrN(n int64) *types.AttributeValueMemberN {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+// getS returns the string attribute name of item; a missing attribute is
+// "" unless required.
+func getS(item map[string]types.AttributeValue, name string, required bool) (string, error) {
+	switch v := item[name].(type) {
+	case *types.AttributeValueMemberS:
+		return v.Value, nil
+	case nil:
+		if required {
+			return "", fmt.Errorf("attribute %s is missing", name)
+		}
+		return "", nil
+	default:
+		return "", fmt.Errorf("attribute %s is %T, not a string", name, v)
+	}
+}
+
+// getN returns the integer attribute name of item.
+func getN(item map[string]types.AttributeValue, name string) (int64, error) {
+	v, ok := item[name].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0, fmt.Errorf("attribute %s is missing or not a number", name)
+	}
+	n, err := strconv.ParseInt(v.Value, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("attribute %s: %w", name, err)
+	}
+	return n, nil
+}
+
+// ttl is t as the TTL attribute stores it: unix seconds, rounded down. A row
+// is expired at now when ttl(expiresAt) <= now.Unix().
+func ttl(t time.Time) int64 { return t.Unix() }

@@ -1,0 +1,556 @@
+// Package storetest is the contract suite of the connection and mailbox
+// store: one suite that every DynamoDB engine must pass, run with a factory
+// per engine (see internal/dynamo's tests).
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
+)
+
+// Open returns a Store on one engine's tables through a client of its own,
+// as a separate Lambda instance would reach them.
+type Open func(opts dynamo.Options) *dynamo.Store
+
+// NewTables creates tables on one engine for t and returns how to open
+// stores on them. Run calls it once; its subtests share the tables and keep
+// apart by using players of their own.
+type NewTables func(t *testing.T) Open
+
+// Clock is a clock that moves only when told. It is safe for concurrent use.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a Clock reading now.
+func NewClock(now time.Time) *Clock { return &Clock{now: now} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock d forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// start is where every suite clock starts: a whole second, so that times
+// survive the store's precision (milliseconds, and seconds for expiry).
+var start = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// lifetime is how long the suite's connections and messages live.
+const lifetime = 2 * time.Hour
+
+// env is one subtest's view of the engine.
+type env struct {
+	t     *testing.T
+	ctx   context.Context
+	open  Open
+	clock *Clock
+	opts  dynamo.Options
+	store *dynamo.Store
+	name  string // unique per subtest, prefixes player ids
+}
+
+// player returns a player id unique to this subtest.
+func (e *env) player(name string) string { return e.name + "-" + name }
+
+// another returns a new Store with its own client and the subtest's options
+// and clock.
+func (e *env) another() *dynamo.Store { return e.open(e.opts) }
+
+func (e *env) conn(player, id string) domain.Connection {
+	now := e.clock.Now()
+	return domain.Connection{
+		ID:          id + "=",
+		PlayerID:    player,
+		ConnectedAt: now,
+		ExpiresAt:   now.Add(lifetime),
+		SourceIP:    "203.0.113.7",
+		UserAgent:   "storetest/1.0",
+	}
+}
+
+func (e *env) msg(to, id, from string) domain.QueuedMessage {
+	now := e.clock.Now()
+	return domain.QueuedMessage{
+		To:        to,
+		ID:        id,
+		From:      from,
+		Message:   json.RawMessage(fmt.Sprintf(`{"move":%q,"n":[1,2]}`, id)),
+		SentAt:    now,
+		ExpiresAt: now.Add(lifetime),
+	}
+}
+
+func (e *env) mustPut(c domain.Connection) {
+	e.t.Helper()
+	if err := e.store.PutConnection(e.ctx, c); err != nil {
+		e.t.Fatalf("PutConnection(%s, %s): %v", c.PlayerID, c.ID, err)
+	}
+}
+
+func (e *env) mustEnqueue(m domain.QueuedMessage) {
+	e.t.Helper()
+	if err := e.store.Enqueue(e.ctx, m); err != nil {
+		e.t.Fatalf("Enqueue(%s, %s): %v", m.To, m.ID, err)
+	}
+}
+
+// connIDs returns the ids of player's live connections, sorted.
+func (e *env) connIDs(player string) []string {
+	e.t.Helper()
+	conns, err := e.store.PlayerConnections(e.ctx, player)
+	if err != nil {
+		e.t.Fatalf("PlayerConnections(%s): %v", player, err)
+	}
+	ids := make([]string, 0, len(conns))
+	for _, c := range conns {
+		if c.PlayerID != player {
+			e.t.Errorf("PlayerConnections(%s) returned a connection of %s", player, c.PlayerID)
+		}
+		ids = append(ids, c.ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// inboxIDs returns the ids of player's live queued messages in the order
+// Inbox returns them.
+func (e *env) inboxIDs(player string, limit int) []string {
+	e.t.Helper()
+	msgs, err := e.store.Inbox(e.ctx, player, limit)
+	if err != nil {
+		e.t.Fatalf("Inbox(%s, %d): %v", player, limit, err)
+	}
+	ids := make([]string, 0, len(msgs))
+	for _, m := range msgs {
+		if m.To != player {
+			e.t.Errorf("Inbox(%s) returned a message for %s", player, m.To)
+		}
+		ids = append(ids, m.ID)
+	}
+	return ids
+}
+
+func (e *env) online(players ...string) []string {
+	e.t.Helper()
+	got, err := e.store.OnlinePlayers(e.ctx, players)
+	if err != nil {
+		e.t.Fatalf("OnlinePlayers(%v): %v", players, err)
+	}
+	return got
+}
+
+func equal(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("%s = %v, want %v", what, got, want)
+	}
+}
+
+// test is one case of the suite.
+type test struct {
+	name string
+	opts dynamo.Options // Now is set by the suite
+	run  func(e *env)
+}
+
+// Run runs the contract suite on the engine newTables creates tables on.
+func Run(t *testing.T, newTables NewTables) {
+	open := newTables(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := NewClock(start)
+			opts := tt.opts
+			opts.Now = clock.Now
+			e := &env{
+				t:     t,
+				ctx:   t.Context(),
+				open:  open,
+				clock: clock,
+				opts:  opts,
+				store: open(opts),
+				name:  strings.NewReplacer(" ", "_", "/", "_", ",", "", "'", "").Replace(tt.name),
+			}
+			tt.run(e)
+		})
+	}
+}
+
+var tests = []test{
+	{name: "put list delete", run: func(e *env) {
+		alice := e.player("alice")
+		c1 := e.conn(alice, "c1")
+		e.clock.Advance(1500 * time.Millisecond)
+		c2 := e.conn(alice, "c2")
+		c2.SourceIP, c2.UserAgent = "", ""
+		e.mustPut(c2)
+		e.mustPut(c1)
+
+		conns, err := e.store.PlayerConnections(e.ctx, alice)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		want := []domain.Connection{c1, c2} // oldest first
+		if len(conns) != len(want) {
+			e.t.Fatalf("PlayerConnections = %+v, want %+v", conns, want)
+		}
+		for i := range want {
+			// Times are kept to the millisecond, expiry to the second.
+			g, w := conns[i], want[i]
+			if g.ID != w.ID || g.PlayerID != w.PlayerID || g.SourceIP != w.SourceIP || g.UserAgent != w.UserAgent ||
+				!g.ConnectedAt.Equal(w.ConnectedAt) || !g.ExpiresAt.Equal(w.ExpiresAt.Truncate(time.Second)) {
+				e.t.Errorf("connection %d = %+v, want %+v", i, g, w)
+			}
+		}
+
+		if err := e.store.DeleteConnection(e.ctx, alice, c1.ID); err != nil {
+			e.t.Fatal(err)
+		}
+		equal(e.t, "after deleting c1", e.connIDs(alice), []string{c2.ID})
+		if err := e.store.DeleteConnection(e.ctx, alice, c2.ID); err != nil {
+			e.t.Fatal(err)
+		}
+		equal(e.t, "after deleting c2", e.connIDs(alice), []string{})
+	}},
+
+	{name: "put of a held connection id keeps one row", opts: dynamo.Options{MaxConnectionsPerPlayer: 2}, run: func(e *env) {
+		alice := e.player("alice")
+		c1, c2 := e.conn(alice, "c1"), e.conn(alice, "c2")
+		e.mustPut(c1)
+		e.mustPut(c2)
+		c1.UserAgent = "retried"
+		e.mustPut(c1) // at the cap, yet the same connection
+		conns, err := e.store.PlayerConnections(e.ctx, alice)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if len(conns) != 2 || conns[0].ID != c1.ID || conns[0].UserAgent != "retried" {
+			e.t.Errorf("PlayerConnections = %+v, want c1 (rewritten) and c2", conns)
+		}
+	}},
+
+	{name: "delete is idempotent and removes only its connection", run: func(e *env) {
+		alice, bob := e.player("alice"), e.player("bob")
+		a1, a2, b1 := e.conn(alice, "a1"), e.conn(alice, "a2"), e.conn(bob, "b1")
+		e.mustPut(a1)
+		e.mustPut(a2)
+		e.mustPut(b1)
+		deletes := []struct{ player, id string }{
+			{alice, a1.ID},
+			{alice, a1.ID},              // again
+			{alice, "unknown="},         // never stored
+			{alice, b1.ID},              // another player's connection under alice
+			{e.player("nobody"), a2.ID}, // a player without rows
+		}
+		for _, d := range deletes {
+			if err := e.store.DeleteConnection(e.ctx, d.player, d.id); err != nil {
+				e.t.Errorf("DeleteConnection(%s, %s) = %v, want nil", d.player, d.id, err)
+			}
+		}
+		equal(e.t, "alice", e.connIDs(alice), []string{a2.ID})
+		equal(e.t, "bob", e.connIDs(bob), []string{b1.ID})
+	}},
+
+	{name: "late delete after the slot was reused", opts: dynamo.Options{MaxConnectionsPerPlayer: 1}, run: func(e *env) {
+		alice := e.player("alice")
+		old := e.conn(alice, "old")
+		old.ExpiresAt = e.clock.Now().Add(time.Minute)
+		e.mustPut(old)
+		e.clock.Advance(time.Minute)
+		fresh := e.conn(alice, "fresh")
+		e.mustPut(fresh) // takes the only slot, which old held
+		if err := e.store.DeleteConnection(e.ctx, alice, old.ID); err != nil {
+			e.t.Fatalf("late DeleteConnection = %v, want nil", err)
+		}
+		equal(e.t, "after the late delete", e.connIDs(alice), []string{fresh.ID})
+	}},
+
+	{name: "expired connections are absent and their slots reusable", opts: dynamo.Options{MaxConnectionsPerPlayer: 2}, run: func(e *env) {
+		alice, bob := e.player("alice"), e.player("bob")
+		short, long := e.conn(alice, "short"), e.conn(alice, "long")
+		short.ExpiresAt = e.clock.Now().Add(10 * time.Second)
+		e.mustPut(short)
+		e.mustPut(long)
+		b := e.conn(bob, "b")
+		b.ExpiresAt = short.ExpiresAt
+		e.mustPut(b)
+
+		e.clock.Advance(10*time.Second - time.Millisecond)
+		equal(e.t, "just before expiry", e.connIDs(alice), []string{long.ID, short.ID})
+		equal(e.t, "online just before expiry", e.online(alice, bob), []string{alice, bob})
+
+		e.clock.Advance(time.Millisecond) // expiresAt <= now: expired
+		equal(e.t, "at expiry", e.connIDs(alice), []string{long.ID})
+		equal(e.t, "online at expiry", e.online(alice, bob), []string{alice})
+
+		next := e.conn(alice, "next")
+		e.mustPut(next) // the expired slot is free again
+		equal(e.t, "after reuse", e.connIDs(alice), []string{long.ID, next.ID})
+		err := e.store.PutConnection(e.ctx, e.conn(alice, "over"))
+		if !errors.Is(err, domain.ErrConnectionLimit) {
+			e.t.Errorf("third live connection: %v, want ErrConnectionLimit", err)
+		}
+
+		dead := e.conn(alice, "dead")
+		dead.ExpiresAt = e.clock.Now()
+		if err := e.store.PutConnection(e.ctx, dead); err == nil || errors.Is(err, domain.ErrConnectionLimit) {
+			e.t.Errorf("PutConnection of an expired connection = %v, want a plain error", err)
+		}
+	}},
+
+	{name: "the connection cap", run: func(e *env) {
+		alice := e.player("alice")
+		for i := range dynamo.DefaultMaxConnectionsPerPlayer {
+			e.mustPut(e.conn(alice, fmt.Sprintf("c%d", i)))
+		}
+		err := e.store.PutConnection(e.ctx, e.conn(alice, "sixth"))
+		if !errors.Is(err, domain.ErrConnectionLimit) {
+			e.t.Fatalf("sixth PutConnection = %v, want ErrConnectionLimit", err)
+		}
+		if ids := e.connIDs(alice); len(ids) != 5 || slices.Contains(ids, "sixth=") {
+			e.t.Fatalf("connections = %v, want the first five", ids)
+		}
+		if err := e.store.DeleteConnection(e.ctx, alice, "c2="); err != nil {
+			e.t.Fatal(err)
+		}
+		e.mustPut(e.conn(alice, "sixth"))
+		equal(e.t, "after a disconnect", e.connIDs(alice), []string{"c0=", "c1=", "c3=", "c4=", "sixth="})
+	}},
+
+	{name: "the connection cap under concurrency", run: func(e *env) {
+		race(e, dynamo.DefaultMaxConnectionsPerPlayer)
+	}},
+
+	{name: "the connection cap under concurrency over expired slots", run: func(e *env) {
+		alice := e.player("alice")
+		for i := range dynamo.DefaultMaxConnectionsPerPlayer {
+			c := e.conn(alice, fmt.Sprintf("old%d", i))
+			c.ExpiresAt = e.clock.Now().Add(time.Minute)
+			e.mustPut(c)
+		}
+		e.clock.Advance(time.Minute)
+		race(e, dynamo.DefaultMaxConnectionsPerPlayer)
+	}},
+
+	{name: "presence", run: func(e *env) {
+		alice, bob, carol, dave := e.player("alice"), e.player("bob"), e.player("carol"), e.player("dave")
+		e.mustPut(e.conn(dave, "d"))
+		e.mustPut(e.conn(alice, "a1"))
+		e.mustPut(e.conn(alice, "a2"))
+		gone := e.conn(carol, "c")
+		gone.ExpiresAt = e.clock.Now().Add(time.Second)
+		e.mustPut(gone)
+		e.clock.Advance(time.Second)
+
+		equal(e.t, "online", e.online(bob, dave, alice, carol, alice, dave), []string{dave, alice})
+		equal(e.t, "online, reordered", e.online(alice, bob, dave), []string{alice, dave})
+		equal(e.t, "nobody asked", e.online(), []string{})
+
+		if err := e.store.DeleteConnection(e.ctx, dave, "d="); err != nil {
+			e.t.Fatal(err)
+		}
+		equal(e.t, "after dave left", e.online(dave, alice), []string{alice})
+
+		many := make([]string, dynamo.MaxPresencePlayers+1)
+		for i := range many {
+			many[i] = e.player(fmt.Sprintf("p%d", i))
+		}
+		if got, err := e.store.OnlinePlayers(e.ctx, many[:dynamo.MaxPresencePlayers]); err != nil || len(got) != 0 {
+			e.t.Errorf("OnlinePlayers(%d offline) = %v, %v", dynamo.MaxPresencePlayers, got, err)
+		}
+		if _, err := e.store.OnlinePlayers(e.ctx, many); err == nil {
+			e.t.Errorf("OnlinePlayers(%d players) = nil error, want one", len(many))
+		}
+	}},
+
+	{name: "mailbox oldest first", run: func(e *env) {
+		bob, alice := e.player("bob"), e.player("alice")
+		ids := []string{"0003", "0001", "0004", "0002"}
+		sent := map[string]domain.QueuedMessage{}
+		for _, id := range ids {
+			m := e.msg(bob, id, alice)
+			e.clock.Advance(time.Millisecond)
+			e.mustEnqueue(m)
+			sent[id] = m
+		}
+		msgs, err := e.store.Inbox(e.ctx, bob, 0)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		var got []string
+		for _, m := range msgs {
+			got = append(got, m.ID)
+			w := sent[m.ID]
+			if m.To != w.To || m.From != w.From || string(m.Message) != string(w.Message) ||
+				!m.SentAt.Equal(w.SentAt) || !m.ExpiresAt.Equal(w.ExpiresAt.Truncate(time.Second)) {
+				e.t.Errorf("message %s = %+v, want %+v", m.ID, m, w)
+			}
+		}
+		equal(e.t, "inbox", got, []string{"0001", "0002", "0003", "0004"})
+		equal(e.t, "inbox limit 2", e.inboxIDs(bob, 2), []string{"0001", "0002"})
+		equal(e.t, "alice's inbox", e.inboxIDs(alice, 0), []string{})
+	}},
+
+	{name: "mailbox TTL", opts: dynamo.Options{MailboxMaxMessages: 2}, run: func(e *env) {
+		bob, alice := e.player("bob"), e.player("alice")
+		short := e.msg(bob, "0001", alice)
+		short.ExpiresAt = e.clock.Now().Add(time.Minute)
+		e.mustEnqueue(short)
+		e.mustEnqueue(e.msg(bob, "0002", alice))
+		e.clock.Advance(time.Minute - time.Millisecond)
+		equal(e.t, "before expiry", e.inboxIDs(bob, 0), []string{"0001", "0002"})
+		e.clock.Advance(time.Millisecond)
+		equal(e.t, "at expiry", e.inboxIDs(bob, 0), []string{"0002"})
+		equal(e.t, "at expiry, limit 1", e.inboxIDs(bob, 1), []string{"0002"})
+
+		e.mustEnqueue(e.msg(bob, "0003", alice)) // the expired message's slot
+		equal(e.t, "after reuse", e.inboxIDs(bob, 0), []string{"0002", "0003"})
+		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0004", alice)); !errors.Is(err, domain.ErrMailboxFull) {
+			e.t.Errorf("third live message: %v, want ErrMailboxFull", err)
+		}
+
+		dead := e.msg(bob, "0005", alice)
+		dead.ExpiresAt = e.clock.Now()
+		if err := e.store.Enqueue(e.ctx, dead); err == nil || errors.Is(err, domain.ErrMailboxFull) {
+			e.t.Errorf("Enqueue of an expired message = %v, want a plain error", err)
+		}
+	}},
+
+	{name: "DeleteQueued", opts: dynamo.Options{MailboxMaxMessages: 2}, run: func(e *env) {
+		bob, alice := e.player("bob"), e.player("alice")
+		e.mustEnqueue(e.msg(bob, "0001", alice))
+		e.mustEnqueue(e.msg(bob, "0002", alice))
+		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0003", alice)); !errors.Is(err, domain.ErrMailboxFull) {
+			e.t.Fatalf("over the cap: %v, want ErrMailboxFull", err)
+		}
+		for range 2 { // the second time is a no-op
+			if err := e.store.DeleteQueued(e.ctx, bob, "0001"); err != nil {
+				e.t.Fatalf("DeleteQueued = %v", err)
+			}
+		}
+		if err := e.store.DeleteQueued(e.ctx, alice, "0002"); err != nil {
+			e.t.Fatalf("DeleteQueued of another player's message id = %v", err)
+		}
+		equal(e.t, "after delete", e.inboxIDs(bob, 0), []string{"0002"})
+		e.mustEnqueue(e.msg(bob, "0003", alice)) // the freed slot
+		equal(e.t, "after refill", e.inboxIDs(bob, 0), []string{"0002", "0003"})
+	}},
+
+	{name: "the mailbox cap", opts: dynamo.Options{MailboxMaxMessages: 3}, run: func(e *env) {
+		bob, alice := e.player("bob"), e.player("alice")
+		for _, id := range []string{"0001", "0002", "0003"} {
+			e.mustEnqueue(e.msg(bob, id, alice))
+		}
+		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0004", alice)); !errors.Is(err, domain.ErrMailboxFull) {
+			e.t.Fatalf("fourth Enqueue = %v, want ErrMailboxFull", err)
+		}
+		again := e.msg(bob, "0002", alice)
+		again.Message = json.RawMessage(`"retried"`)
+		e.mustEnqueue(again) // the same message again: no second slot
+		msgs, err := e.store.Inbox(e.ctx, bob, 0)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if len(msgs) != 3 || string(msgs[1].Message) != `"retried"` {
+			e.t.Errorf("inbox = %+v, want three messages with 0002 rewritten", msgs)
+		}
+	}},
+
+	{name: "the mailbox cap under concurrency", opts: dynamo.Options{MailboxMaxMessages: 5}, run: func(e *env) {
+		bob := e.player("bob")
+		const senders = 20
+		errs := make([]error, senders)
+		var wg sync.WaitGroup
+		for i := range senders {
+			s := e.another()
+			m := e.msg(bob, fmt.Sprintf("%04d", i), e.player(fmt.Sprintf("sender%d", i)))
+			wg.Go(func() { errs[i] = s.Enqueue(e.ctx, m) })
+		}
+		wg.Wait()
+		var queued []string
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				queued = append(queued, fmt.Sprintf("%04d", i))
+			case !errors.Is(err, domain.ErrMailboxFull):
+				e.t.Errorf("sender %d: %v, want nil or ErrMailboxFull", i, err)
+			}
+		}
+		if len(queued) != 5 {
+			e.t.Errorf("%d messages queued, want exactly 5", len(queued))
+		}
+		equal(e.t, "inbox", e.inboxIDs(bob, 0), queued)
+	}},
+
+	{name: "players are isolated", opts: dynamo.Options{MaxConnectionsPerPlayer: 1, MailboxMaxMessages: 1}, run: func(e *env) {
+		alice, bob := e.player("alice"), e.player("bob")
+		e.mustPut(e.conn(alice, "a"))
+		e.mustPut(e.conn(bob, "b")) // alice's full slots are not bob's
+		e.mustEnqueue(e.msg(alice, "0001", bob))
+		e.mustEnqueue(e.msg(bob, "0001", alice)) // same message id, other mailbox
+		equal(e.t, "alice", e.connIDs(alice), []string{"a="})
+		equal(e.t, "bob", e.connIDs(bob), []string{"b="})
+		if err := e.store.DeleteConnection(e.ctx, alice, "a="); err != nil {
+			e.t.Fatal(err)
+		}
+		if err := e.store.DeleteQueued(e.ctx, alice, "0001"); err != nil {
+			e.t.Fatal(err)
+		}
+		equal(e.t, "bob after alice left", e.connIDs(bob), []string{"b="})
+		msgs, err := e.store.Inbox(e.ctx, bob, 0)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if len(msgs) != 1 || msgs[0].From != alice {
+			e.t.Errorf("bob's inbox = %+v, want alice's message", msgs)
+		}
+		equal(e.t, "alice's inbox", e.inboxIDs(alice, 0), []string{})
+	}},
+}
+
+// race has 20 clients, each with a store of its own, connect one player at
+// once, and checks that exactly max of them succeed.
+func race(e *env, max int) {
+	alice := e.player("alice")
+	const racers = 20
+	errs := make([]error, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		s := e.another()
+		c := e.conn(alice, fmt.Sprintf("r%02d", i))
+		wg.Go(func() { errs[i] = s.PutConnection(e.ctx, c) })
+	}
+	wg.Wait()
+	var won []string
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won = append(won, fmt.Sprintf("r%02d=", i))
+		case !errors.Is(err, domain.ErrConnectionLimit):
+			e.t.Errorf("racer %d: %v, want nil or ErrConnectionLimit", i, err)
+		}
+	}
+	if len(won) != max {
+		e.t.Errorf("%d racers connected, want exactly %d", len(won), max)
+	}
+	equal(e.t, "connections", e.connIDs(alice), won)
+}
