@@ -219,8 +219,9 @@ func decodeConnection(item map[string]types.AttributeValue) (domain.Connection, 
 
 // OnlinePlayers returns those of playerIDs that hold at least one live
 // connection, in the order given, each once. It accepts at most
-// MaxPresencePlayers distinct ids and runs one strongly consistent Query per
-// distinct id, a few at a time.
+// MaxPresencePlayers distinct ids, each a valid player id (anything else is
+// an error), and runs one strongly consistent Query per distinct id, a few
+// at a time.
 func (s *Store) OnlinePlayers(ctx context.Context, playerIDs []string) ([]string, error) {
 	var ids []string
 	for _, id := range playerIDs {

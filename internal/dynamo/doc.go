@@ -5,7 +5,9 @@
 // It uses conditional single-item writes only, never transactions (dynalite
 // has none). Every read treats a row whose expiresAt is at or before now as
 // absent, because no engine deletes expired items promptly; now comes from an
-// injected clock.
+// injected clock. expiresAt is kept in whole unix seconds, rounded down (the
+// TTL attribute's unit), so a row is absent from the start of the second its
+// expiry falls in; the other times are kept to the millisecond.
 //
 // # Connections table
 //

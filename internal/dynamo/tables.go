@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 )
 
 // localRegion is the region used with an explicit endpoint when none is
@@ -100,7 +101,7 @@ func tableExists(err error) bool {
 	if errors.As(err, &inUse) {
 		return true
 	}
-	var api interface{ ErrorCode() string }
+	var api smithy.APIError
 	return errors.As(err, &api) && api.ErrorCode() == "ResourceInUseException"
 }
 
