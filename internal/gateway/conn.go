@@ -1,0 +1,348 @@
+package gateway
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/coder/websocket"
+)
+
+const (
+	// queueSize is how many messages of one connection may wait for their
+	// handler before the gateway stops reading from that client.
+	queueSize = 16
+	// writeTimeout bounds one write to a client; a client that does not
+	// read for this long is dropped.
+	writeTimeout = 10 * time.Second
+
+	websocketGoingAway = websocket.StatusGoingAway
+	reasonGoingAway    = "Going away"
+	reasonTooBig       = "Message too big"
+)
+
+// closeStatus is why a connection ended: $disconnect's
+// disconnectStatusCode and disconnectReason.
+type closeStatus struct {
+	code   websocket.StatusCode
+	reason string
+}
+
+// inbound is one message from a client.
+type inbound struct {
+	data   []byte
+	binary bool
+	at     time.Time // Config.Now when it arrived
+}
+
+// conn is one open WebSocket connection.
+type conn struct {
+	g           *Gateway
+	id          string
+	identity    identity
+	domainName  string
+	connectedAt time.Time      // Config.Now at the upgrade request
+	authorizer  map[string]any // requestContext.authorizer; read-only once set
+	log         *slog.Logger
+	ws          *websocket.Conn // set before ready is closed; nil if the upgrade failed
+	ready       chan struct{}   // closed once the upgrade has finished or failed
+	stop        chan struct{}   // closed once the connection is closing
+
+	started     time.Time    // real time of the upgrade, for timeouts
+	lastActive  atomic.Int64 // Config.Now of the last client message, UnixNano
+	lastMessage atomic.Int64 // real time of the last client message, as time since started
+	queue       chan inbound
+
+	mu     sync.Mutex
+	status *closeStatus // set once, by the first cause of the end
+}
+
+func newConn(g *Gateway, r *http.Request) *conn {
+	c := &conn{
+		g:           g,
+		id:          newID(),
+		identity:    requestIdentity(r),
+		domainName:  r.Host,
+		connectedAt: g.cfg.Now(),
+		ready:       make(chan struct{}),
+		stop:        make(chan struct{}),
+		queue:       make(chan inbound, queueSize),
+	}
+	c.log = g.log.With("connectionId", c.id)
+	c.lastActive.Store(c.connectedAt.UnixNano())
+	return c
+}
+
+// serve runs an upgraded, registered connection until it ends, then runs
+// $disconnect.
+func (c *conn) serve() {
+	c.started = time.Now()
+	var wg sync.WaitGroup
+	wg.Go(c.work)
+	wg.Go(c.supervise)
+
+	st := c.read()
+	c.g.unregister(c)
+	close(c.queue)
+	wg.Wait()
+	c.g.disconnect(c, st)
+}
+
+// read reads client messages into the queue until the connection ends, and
+// returns once the socket is closed.
+func (c *conn) read() closeStatus {
+	for {
+		typ, data, err := c.ws.Read(context.Background())
+		if err != nil {
+			st := c.ended(err)
+			if validWireCode(st.code) {
+				_ = c.ws.Close(st.code, st.reason) // completes or waits for the close handshake
+			} else {
+				_ = c.ws.CloseNow()
+			}
+			return st
+		}
+		if c.closing() {
+			continue // read while closing, e.g. the rest of an oversized frame: discarded
+		}
+		now := c.g.cfg.Now()
+		c.lastActive.Store(now.UnixNano())
+		c.lastMessage.Store(int64(time.Since(c.started)))
+		select {
+		case c.queue <- inbound{data: data, binary: typ == websocket.MessageBinary, at: now}:
+		case <-c.stop:
+		}
+	}
+}
+
+// ended records the end of the connection, unless the server already chose
+// it, and returns its status.
+func (c *conn) ended(err error) closeStatus {
+	st := closeStatus{code: websocket.StatusAbnormalClosure}
+	var ce websocket.CloseError
+	switch {
+	case errors.As(err, &ce):
+		st = closeStatus{code: ce.Code, reason: ce.Reason}
+	case errors.Is(err, websocket.ErrMessageTooBig):
+		st = closeStatus{code: websocket.StatusMessageTooBig, reason: reasonTooBig}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.status != nil {
+		return *c.status
+	}
+	c.status = &st
+	close(c.stop)
+	if st.code == websocket.StatusAbnormalClosure {
+		c.log.Debug("connection lost", "error", err)
+	}
+	return st
+}
+
+func (c *conn) closing() bool {
+	select {
+	case <-c.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// close closes the connection with a close frame; the first cause wins.
+func (c *conn) close(code websocket.StatusCode, reason string) {
+	if c.setStatus(closeStatus{code: code, reason: reason}) {
+		go func() {
+			if c.upgraded() {
+				_ = c.ws.Close(code, reason)
+			}
+		}()
+	}
+}
+
+// drop closes the connection's socket without a close frame.
+func (c *conn) drop() {
+	if c.setStatus(closeStatus{code: websocket.StatusAbnormalClosure}) {
+		go func() {
+			if c.upgraded() {
+				_ = c.ws.CloseNow()
+			}
+		}()
+	}
+}
+
+// upgraded waits for the upgrade to finish and reports whether it succeeded.
+func (c *conn) upgraded() bool {
+	<-c.ready
+	return c.ws != nil
+}
+
+func (c *conn) setStatus(st closeStatus) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.status != nil {
+		return false
+	}
+	c.status = &st
+	close(c.stop)
+	return true
+}
+
+// validWireCode reports whether code may be sent in a close frame.
+func validWireCode(code websocket.StatusCode) bool {
+	switch code {
+	case websocket.StatusNoStatusRcvd, websocket.StatusAbnormalClosure, websocket.StatusTLSHandshake:
+		return false
+	}
+	return code >= 1000 && code <= 4999
+}
+
+// supervise enforces the idle timeout and the maximum duration, and pings.
+func (c *conn) supervise() {
+	cfg := c.g.cfg
+	idle := time.NewTimer(cfg.IdleTimeout)
+	defer idle.Stop()
+	maxDuration := time.NewTimer(cfg.MaxConnectionDuration)
+	defer maxDuration.Stop()
+	ping := time.NewTicker(cfg.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-maxDuration.C:
+			c.log.Info("maximum connection duration reached")
+			c.close(websocketGoingAway, reasonGoingAway)
+			return
+		case <-idle.C:
+			quiet := time.Since(c.started) - time.Duration(c.lastMessage.Load())
+			if quiet >= cfg.IdleTimeout {
+				c.log.Info("idle timeout")
+				c.close(websocketGoingAway, reasonGoingAway)
+				return
+			}
+			idle.Reset(cfg.IdleTimeout - quiet)
+		case <-ping.C:
+			ctx, cancel := context.WithTimeout(context.Background(), cfg.PingInterval)
+			err := c.ws.Ping(ctx)
+			cancel()
+			if err != nil && !c.closing() {
+				c.log.Info("no pong; dropping the connection")
+				c.drop()
+				return
+			}
+		}
+	}
+}
+
+// work runs the handlers of the connection's messages, in order.
+func (c *conn) work() {
+	for m := range c.queue {
+		c.dispatch(m)
+	}
+}
+
+// apiError is the frame API Gateway sends a client when a route cannot be
+// run or fails.
+type apiError struct {
+	Message      string `json:"message"`
+	ConnectionID string `json:"connectionId"`
+	RequestID    string `json:"requestId"`
+}
+
+// dispatch routes one message and runs its handler.
+func (c *conn) dispatch(m inbound) {
+	key := RouteDefault
+	if !m.binary {
+		key = routeKey(m.data, c.g.cfg.Routes)
+	}
+	requestID := newID()
+	route, ok := c.g.cfg.Routes[key]
+	if !ok {
+		c.log.Info("no route", "route", key, "requestId", requestID, "status", http.StatusForbidden)
+		c.sendError("Forbidden", requestID)
+		return
+	}
+	resp, err := c.call(route.Handler, c.g.messageEvent(c, key, requestID, m), requestID)
+	if err != nil {
+		c.log.Error("route failed", "route", key, "requestId", requestID, "status", http.StatusInternalServerError, "error", err)
+		c.sendError("Internal server error", requestID)
+		return
+	}
+	c.log.Debug("message handled", "route", key, "requestId", requestID, "status", resp.StatusCode)
+	if !route.RouteResponse || resp.Body == "" {
+		return
+	}
+	typ, body := websocket.MessageText, []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(resp.Body)
+		if err != nil {
+			c.log.Error("route response is not base64", "route", key, "requestId", requestID)
+			c.sendError("Internal server error", requestID)
+			return
+		}
+		typ, body = websocket.MessageBinary, b
+	}
+	if err := c.send(typ, body); err != nil {
+		c.log.Debug("route response not delivered", "route", key, "requestId", requestID, "error", err)
+	}
+}
+
+func (c *conn) sendError(message, requestID string) {
+	b, err := json.Marshal(apiError{Message: message, ConnectionID: c.id, RequestID: requestID})
+	if err == nil {
+		err = c.send(websocket.MessageText, b)
+	}
+	if err != nil {
+		c.log.Debug("error frame not delivered", "requestId", requestID, "error", err)
+	}
+}
+
+// send writes one message to the client.
+func (c *conn) send(typ websocket.MessageType, data []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		return fmt.Errorf("write to connection %s: upgrade unfinished: %w", c.id, ctx.Err())
+	}
+	if c.ws == nil {
+		return fmt.Errorf("write to connection %s: upgrade failed: %w", c.id, net.ErrClosed)
+	}
+	if err := c.ws.Write(ctx, typ, data); err != nil {
+		return fmt.Errorf("write to connection %s: %w", c.id, err)
+	}
+	return nil
+}
+
+// call invokes a route handler with a Lambda context carrying requestID.
+func (c *conn) call(h HandlerFunc, ev events.APIGatewayWebsocketProxyRequest, requestID string) (events.APIGatewayProxyResponse, error) {
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: requestID})
+	return invoke(ctx, h, ev)
+}
+
+// disconnect runs the $disconnect route for a connection that has ended.
+func (g *Gateway) disconnect(c *conn, st closeStatus) {
+	route, ok := g.cfg.Routes[RouteDisconnect]
+	if !ok {
+		c.log.Info("disconnected", "disconnectStatusCode", int(st.code))
+		return
+	}
+	requestID := newID()
+	resp, err := c.call(route.Handler, g.disconnectEvent(c, requestID, st), requestID)
+	if err != nil {
+		c.log.Error("route failed", "route", RouteDisconnect, "requestId", requestID, "disconnectStatusCode", int(st.code), "error", err)
+		return
+	}
+	c.log.Info("disconnected", "route", RouteDisconnect, "requestId", requestID, "disconnectStatusCode", int(st.code), "status", resp.StatusCode)
+}

@@ -1,0 +1,91 @@
+// Package gateway is an in-process stand-in for API Gateway's WebSocket API,
+// so that the very same Lambda handlers run on one machine.
+//
+// It knows only aws-lambda-go event types and function signatures: a REQUEST
+// authorizer ([AuthorizerFunc]) and route handlers ([HandlerFunc]) are plain
+// functions, wired by the caller. The gateway serves two things:
+//
+//   - GET /ws?token=… — the WebSocket upgrade. The token query parameter is the
+//     identity source: without it the answer is 401 and nothing runs. The
+//     authorizer decides (error "Unauthorized" → 401, any other error → 500,
+//     no Allow for execute-api:Invoke on the $connect method ARN → 403), then
+//     the $connect route runs, and the upgrade completes (101) only after
+//     $connect returns 2xx; another status is answered to the client as is.
+//   - POST|GET|DELETE /@connections/{id} — the Management API, answering only
+//     requests signed with AWS Signature Version 4 with the configured
+//     credentials, so the real AWS SDK and CLI can be pointed at it.
+//
+// # Behaviour and the choices made where API Gateway leaves room
+//
+// Route selection follows $request.body.action: a text message that is a JSON
+// object whose top-level "action" is a string naming a configured route goes
+// to that route, everything else (including binary frames, which arrive
+// base64-encoded with isBase64Encoded set) to $default. Without a $default
+// route the client gets API Gateway's {"message": "Forbidden", …} frame.
+//
+// Messages of one connection are handled in order, one at a time, on a
+// goroutine of their own: a slow handler delays only its own connection.
+// (API Gateway invokes once per message and may overlap invocations of one
+// connection; in-order delivery is easier to reason about for a game and is
+// one of the orders API Gateway may produce.) Up to 16 messages wait in a
+// connection's queue; beyond that the gateway stops reading from that client,
+// which pushes back through TCP.
+//
+// A route answers its client only when [Route.RouteResponse] is set (API
+// Gateway's RouteResponseSelectionExpression $default) and its body is not
+// empty. A handler error or panic is logged and answered with API Gateway's
+// {"message": "Internal server error", "connectionId": …, "requestId": …}.
+//
+// The authorizer's context values keep their JSON types: strings stay
+// strings, booleans stay booleans and numbers become float64, exactly what a
+// Lambda function decoding the event with encoding/json would see. The
+// response is passed through JSON once to guarantee this; a context value
+// that is not a string, number or boolean fails the connection with 500, as
+// API Gateway does. requestContext.authorizer holds principalId and every
+// context key on every route, $connect and $disconnect included.
+//
+// The aws-lambda-go REQUEST authorizer type has no fields for routeKey,
+// eventType, connectionId and the like, so a Go authorizer cannot see them in
+// the cloud either (the Lambda runtime drops unknown JSON fields); the event
+// carries type, methodArn, headers, query string parameters, stage variables
+// and requestContext.{stage, requestId, apiId, identity.sourceIp}.
+//
+// $disconnect runs exactly once for every connection whose $connect
+// succeeded, after the socket is gone and the connection has left the
+// registry (so a Management API call made from $disconnect gets 410, as in the
+// cloud), and after the connection's queued messages have been handled. Its
+// disconnectStatusCode and disconnectReason are:
+//
+//   - the client's close frame: the client's code and reason (1005 for none);
+//   - DELETE /@connections/{id}: 1000, "" (the client receives 1000);
+//   - idle timeout, maximum duration and [Gateway.Shutdown]: 1001 "Going away";
+//   - a frame or message over the limits: 1009 "Message too big";
+//   - a dropped TCP connection or unanswered pings: 1006, "".
+//
+// Limits. coder/websocket enforces the message limit itself (SetReadLimit).
+// It does not expose frame boundaries, so the gateway reads the frame headers
+// in the byte stream below it (a transparent reader over the hijacked
+// connection) and closes with 1009 when a data frame's payload is over
+// MaxFrameBytes; browsers send every message as a single frame, so for them
+// the frame limit is the message limit. The idle timeout counts client data
+// messages only (not pongs): API Gateway closes a connection that has sent
+// nothing for 10 minutes even if it answers pings.
+//
+// A connection that stops answering is found by ping/pong: a ping every
+// PingInterval, and no pong within PingInterval closes the connection, so a
+// silent drop is noticed within two intervals (60 s by default).
+//
+// Connection ids have API Gateway's shape: 11 random bytes in padded
+// base64url, 16 characters ending in '='. (Ids seen in the cloud have exactly
+// this length and final characters, and contain '-' and '_' but never '+' or
+// '/'.) Request and message ids share the shape.
+//
+// The origin of the upgrade request is not checked, as API Gateway does not
+// check it either; the token is the only credential. Responses of the
+// $connect route may carry Sec-WebSocket-Protocol to choose the subprotocol,
+// as in API Gateway. Not emulated: the account-wide rate of new connections,
+// authorizer result caching and stage variables (always empty).
+//
+// Logs (log/slog) carry connection ids, request ids, route keys and status
+// codes; never tokens, headers or message bodies.
+package gateway

@@ -1,0 +1,262 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// AuthorizerFunc is a REQUEST authorizer Lambda handler, called before every
+// upgrade.
+type AuthorizerFunc func(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
+
+// HandlerFunc is a WebSocket route's Lambda handler.
+type HandlerFunc func(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error)
+
+// Route is one route of the API.
+type Route struct {
+	// Handler is the route's integration. It must not be nil.
+	Handler HandlerFunc
+	// RouteResponse sends the integration's body back to the client as a
+	// text frame (API Gateway's RouteResponseSelectionExpression $default).
+	// An empty body sends nothing. Ignored for $connect and $disconnect.
+	RouteResponse bool
+}
+
+// Route keys with a meaning of their own.
+const (
+	RouteConnect    = "$connect"
+	RouteDisconnect = "$disconnect"
+	RouteDefault    = "$default"
+)
+
+// Config configures a Gateway. Zero values take the documented defaults.
+type Config struct {
+	// Authorizer is the $connect REQUEST authorizer. Required: New refuses a
+	// Config without one, so no connection is ever unauthenticated.
+	Authorizer AuthorizerFunc
+	// Routes maps route keys ("$connect", "$disconnect", "$default",
+	// "sendmessage", ...) to routes. Missing $connect and $disconnect routes
+	// simply succeed; a message without a route and no $default route is
+	// answered with a Forbidden frame.
+	Routes map[string]Route
+	// Stage is the stage name in events and method ARNs. Default "local".
+	Stage string
+	// APIID is the API id in events and method ARNs. Default "local".
+	APIID string
+	// Region is the region of method ARNs and of the SigV4 credential scope
+	// the Management API accepts. Default "us-east-1".
+	Region string
+	// AccountID is the account in method ARNs. Default "000000000000".
+	AccountID string
+	// AccessKeyID and SecretAccessKey are the only credentials the
+	// Management API accepts (SigV4). Default "local" and "local".
+	AccessKeyID, SecretAccessKey string
+	// MaxFrameBytes is the largest data frame payload a client may send; a
+	// larger one closes the connection with 1009. Default 32 KiB.
+	MaxFrameBytes int
+	// MaxMessageBytes is the largest message a client may send and the
+	// largest body PostToConnection accepts (413 above it); a larger message
+	// closes the connection with 1009. Default 128 KiB.
+	MaxMessageBytes int
+	// IdleTimeout closes (1001 "Going away") a connection whose client has
+	// sent no message for this long. Default 10 minutes.
+	IdleTimeout time.Duration
+	// MaxConnectionDuration closes (1001 "Going away") every connection
+	// this long after it opened. Default 2 hours.
+	MaxConnectionDuration time.Duration
+	// PingInterval is the time between pings, and the time a pong may take;
+	// a connection that does not answer is dropped, so a silent drop is
+	// noticed within two intervals. Default 30 seconds.
+	PingInterval time.Duration
+	// Now is the clock for event timestamps and SigV4 date checks. Timeouts
+	// use real time. Default time.Now.
+	Now func() time.Time
+	// Logger receives the gateway's logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// The defaults of Config.
+const (
+	DefaultStage                 = "local"
+	DefaultAPIID                 = "local"
+	DefaultRegion                = "us-east-1"
+	DefaultAccountID             = "000000000000"
+	DefaultAccessKeyID           = "local"
+	DefaultSecretAccessKey       = "local"
+	DefaultMaxFrameBytes         = 32 << 10
+	DefaultMaxMessageBytes       = 128 << 10
+	DefaultIdleTimeout           = 10 * time.Minute
+	DefaultMaxConnectionDuration = 2 * time.Hour
+	DefaultPingInterval          = 30 * time.Second
+)
+
+// Gateway serves the WebSocket upgrade and the Management API. Create it
+// with New; it is an http.Handler.
+type Gateway struct {
+	cfg        Config
+	log        *slog.Logger
+	connectARN string
+
+	mu      sync.Mutex
+	conns   map[string]*conn
+	closing bool
+	wg      sync.WaitGroup // upgrades in progress and live connections
+}
+
+// New validates cfg, applies its defaults and returns a Gateway.
+func New(cfg Config) (*Gateway, error) {
+	var problems []string
+	if cfg.Authorizer == nil {
+		problems = append(problems, "Authorizer is required")
+	}
+	for key, r := range cfg.Routes {
+		if r.Handler == nil {
+			problems = append(problems, fmt.Sprintf("route %q has no handler", key))
+		}
+	}
+	if cfg.MaxFrameBytes < 0 || cfg.MaxMessageBytes < 0 || cfg.IdleTimeout < 0 ||
+		cfg.MaxConnectionDuration < 0 || cfg.PingInterval < 0 {
+		problems = append(problems, "limits and durations must not be negative")
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("gateway config: %s", strings.Join(problems, "; "))
+	}
+	setDefault(&cfg.Stage, DefaultStage)
+	setDefault(&cfg.APIID, DefaultAPIID)
+	setDefault(&cfg.Region, DefaultRegion)
+	setDefault(&cfg.AccountID, DefaultAccountID)
+	setDefault(&cfg.AccessKeyID, DefaultAccessKeyID)
+	setDefault(&cfg.SecretAccessKey, DefaultSecretAccessKey)
+	setDefault(&cfg.MaxFrameBytes, DefaultMaxFrameBytes)
+	setDefault(&cfg.MaxMessageBytes, DefaultMaxMessageBytes)
+	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&cfg.MaxConnectionDuration, DefaultMaxConnectionDuration)
+	setDefault(&cfg.PingInterval, DefaultPingInterval)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Gateway{
+		cfg:        cfg,
+		log:        cfg.Logger,
+		connectARN: fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/%s", cfg.Region, cfg.AccountID, cfg.APIID, cfg.Stage, RouteConnect),
+		conns:      make(map[string]*conn),
+	}, nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// ServeHTTP serves GET /ws (the WebSocket upgrade) and /@connections/{id}
+// (the Management API, also under /{stage}/@connections/{id}); anything else
+// is 404.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/ws" {
+		g.serveUpgrade(w, r)
+		return
+	}
+	if id, ok := g.connectionIDFromPath(r.URL); ok {
+		g.serveConnections(w, r, id)
+		return
+	}
+	writeJSON(w, http.StatusNotFound, apiMessage{Message: "Not Found"})
+}
+
+// ConnectionCount returns the number of open connections.
+func (g *Gateway) ConnectionCount() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.conns)
+}
+
+// Shutdown refuses new connections (503), closes every client with 1001
+// "Going away" and returns once $disconnect has run for each of them, or
+// with ctx's error when ctx ends first. Management API calls are still
+// answered meanwhile.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.mu.Lock()
+	g.closing = true
+	open := make([]*conn, 0, len(g.conns))
+	for _, c := range g.conns {
+		open = append(open, c)
+	}
+	g.mu.Unlock()
+
+	for _, c := range open {
+		c.close(websocketGoingAway, reasonGoingAway)
+	}
+	done := make(chan struct{})
+	go func() {
+		g.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("gateway shutdown: %w", ctx.Err())
+	}
+}
+
+// begin registers an upgrade in progress; false when shutting down.
+func (g *Gateway) begin() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closing {
+		return false
+	}
+	g.wg.Add(1)
+	return true
+}
+
+// register adds a connection whose $connect succeeded; false when the
+// gateway is shutting down (the caller then closes it at once).
+func (g *Gateway) register(c *conn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.conns[c.id] = c
+	return !g.closing
+}
+
+func (g *Gateway) unregister(c *conn) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.conns[c.id] == c {
+		delete(g.conns, c.id)
+	}
+}
+
+func (g *Gateway) lookup(id string) *conn {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.conns[id]
+}
+
+// errPanic marks a recovered panic of an authorizer or a handler.
+var errPanic = errors.New("panic")
+
+// invoke calls a Lambda handler as the Lambda runtime would, turning a panic
+// into an error.
+func invoke[Req, Resp any](ctx context.Context, fn func(context.Context, Req) (Resp, error), req Req) (resp Resp, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v\n%s", errPanic, p, debug.Stack())
+		}
+	}()
+	return fn(ctx, req)
+}

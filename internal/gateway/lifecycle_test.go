@@ -1,0 +1,215 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// shutdownAndCheckDisconnects shuts the gateway down and checks that
+// $disconnect ran exactly once for every connection $connect accepted.
+func (h *harness) shutdownAndCheckDisconnects() {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	if err := h.g.Shutdown(ctx); err != nil {
+		h.t.Fatalf("Shutdown: %v", err)
+	}
+	count := map[string]int{}
+	for _, ev := range h.rec.events(RouteDisconnect) {
+		count[ev.RequestContext.ConnectionID]++
+	}
+	for _, ev := range h.rec.events(RouteConnect) {
+		if n := count[ev.RequestContext.ConnectionID]; n != 1 {
+			h.t.Errorf("$disconnect ran %d times for %s", n, ev.RequestContext.ConnectionID)
+		}
+	}
+	if len(count) != len(h.rec.events(RouteConnect)) {
+		h.t.Errorf("$disconnect for %d connections, $connect for %d", len(count), len(h.rec.events(RouteConnect)))
+	}
+}
+
+func checkDisconnectStatus(t *testing.T, h *harness, code int64, reason string) {
+	t.Helper()
+	ev := h.waitDisconnect()
+	rc := ev.RequestContext
+	if rc.DisconnectStatusCode != code || rc.DisconnectReason == nil || *rc.DisconnectReason != reason {
+		got := "<nil>"
+		if rc.DisconnectReason != nil {
+			got = *rc.DisconnectReason
+		}
+		t.Errorf("$disconnect status = %d %q, want %d %q", rc.DisconnectStatusCode, got, code, reason)
+	}
+	if h.g.lookup(rc.ConnectionID) != nil {
+		t.Error("the connection was still registered during $disconnect")
+	}
+}
+
+func TestDisconnectOnClientClose(t *testing.T) {
+	tests := []struct {
+		name   string
+		code   websocket.StatusCode
+		reason string
+	}{
+		{"normal", websocket.StatusNormalClosure, "bye"},
+		{"going away", websocket.StatusGoingAway, ""},
+		{"application code", 4001, "game over"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, nil)
+			c := h.dial("alice", nil)
+			if err := c.Close(tt.code, tt.reason); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+			checkDisconnectStatus(t, h, int64(tt.code), tt.reason)
+			h.shutdownAndCheckDisconnects()
+		})
+	}
+}
+
+func TestDisconnectOnTCPDrop(t *testing.T) {
+	h := newHarness(t, nil)
+	d := &rawConnDialer{}
+	h.dial("alice", &websocket.DialOptions{HTTPClient: d.client()})
+	d.close() // no close frame
+	checkDisconnectStatus(t, h, 1006, "")
+	h.shutdownAndCheckDisconnects()
+}
+
+func TestDisconnectWhenPingsGoUnanswered(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.PingInterval = 50 * time.Millisecond })
+	var pings atomic.Int32
+	c := h.dial("alice", &websocket.DialOptions{OnPingReceived: func(context.Context, []byte) bool {
+		pings.Add(1)
+		return false // never pong: the peer has silently gone
+	}})
+	err := readUntilClosed(t, c)
+	if websocket.CloseStatus(err) != -1 {
+		t.Errorf("the client got a close frame (%v); a dropped peer gets none", err)
+	}
+	checkDisconnectStatus(t, h, 1006, "")
+	if pings.Load() == 0 {
+		t.Error("the gateway never pinged")
+	}
+	h.shutdownAndCheckDisconnects()
+}
+
+func TestAnsweredPingsKeepTheConnection(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.PingInterval = 100 * time.Millisecond })
+	pinged := make(chan struct{}, 100)
+	c := h.dial("alice", &websocket.DialOptions{OnPingReceived: func(context.Context, []byte) bool {
+		pinged <- struct{}{}
+		return true
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _, _, _ = c.Read(ctx) }() // answers pings
+	for range 3 {
+		select {
+		case <-pinged:
+		case <-time.After(testTimeout):
+			t.Fatal("no ping")
+		}
+	}
+	if n := h.g.ConnectionCount(); n != 1 {
+		t.Errorf("ConnectionCount = %d after answered pings", n)
+	}
+	if n := len(h.rec.events(RouteDisconnect)); n != 0 {
+		t.Errorf("$disconnect ran %d times for a live connection", n)
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.IdleTimeout = 100 * time.Millisecond })
+	c := h.dial("alice", nil)
+	err := readUntilClosed(t, c)
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.StatusGoingAway || ce.Reason != "Going away" {
+		t.Errorf("client saw %v, want 1001 Going away", err)
+	}
+	checkDisconnectStatus(t, h, 1001, "Going away")
+	h.shutdownAndCheckDisconnects()
+}
+
+// TestMessagesKeepAConnectionFromIdling sends messages far more often than
+// the idle timeout for several timeouts, then stops.
+func TestMessagesKeepAConnectionFromIdling(t *testing.T) {
+	const idle = 400 * time.Millisecond
+	h := newHarness(t, func(c *Config) { c.IdleTimeout = idle })
+	c := h.dial("alice", nil)
+	for end := time.Now().Add(3 * idle); time.Now().Before(end); {
+		send(t, c, "tick")
+		receive(t, c)
+		time.Sleep(idle / 20)
+	}
+	if n := len(h.rec.events(RouteDisconnect)); n != 0 {
+		t.Fatalf("the connection was closed while messages flowed")
+	}
+	err := readUntilClosed(t, c)
+	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Errorf("client saw %v, want 1001", err)
+	}
+	checkDisconnectStatus(t, h, 1001, "Going away")
+}
+
+func TestMaxConnectionDuration(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.MaxConnectionDuration = 200 * time.Millisecond })
+	c := h.dial("alice", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	var err error
+	for err == nil { // busy, never idle
+		if err = c.Write(ctx, websocket.MessageText, []byte("tick")); err == nil {
+			_, _, err = c.Read(ctx)
+		}
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the connection outlived its maximum duration by the test timeout")
+	}
+	checkDisconnectStatus(t, h, 1001, "Going away")
+	h.shutdownAndCheckDisconnects()
+}
+
+func TestShutdown(t *testing.T) {
+	h := newHarness(t, nil)
+	var clients []*websocket.Conn
+	for _, name := range []string{"alice", "bob", "carol"} {
+		clients = append(clients, h.dial(name, nil))
+	}
+	closed := make(chan error, len(clients))
+	for _, c := range clients {
+		go func() {
+			for {
+				if _, _, err := c.Read(context.Background()); err != nil {
+					closed <- err
+					return
+				}
+			}
+		}()
+	}
+	h.shutdownAndCheckDisconnects() // $disconnect has run for all three on return
+	for _, ev := range h.rec.events(RouteDisconnect) {
+		if ev.RequestContext.DisconnectStatusCode != 1001 {
+			t.Errorf("$disconnect status = %d, want 1001", ev.RequestContext.DisconnectStatusCode)
+		}
+	}
+	for range clients {
+		if err := <-closed; websocket.CloseStatus(err) != websocket.StatusGoingAway {
+			t.Errorf("client saw %v, want 1001", err)
+		}
+	}
+	if n := h.g.ConnectionCount(); n != 0 {
+		t.Errorf("ConnectionCount = %d after Shutdown", n)
+	}
+	_, resp, err := h.tryDial("dave", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("dial after Shutdown: %v, %+v; want 503", err, resp)
+	}
+}
