@@ -176,6 +176,16 @@ func (c *Counters) RejectedCount(code string) int64 {
 	return c.rejected[code]
 }
 
+// Invocations returns how many invocations of route were recorded.
+func (c *Counters) Invocations(route string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l := c.latency[route]; l != nil {
+		return l.n
+	}
+	return 0
+}
+
 // ServeHTTP writes the totals as text, one "name value" line each, sorted.
 func (c *Counters) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	c.mu.Lock()

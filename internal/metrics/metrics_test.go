@@ -58,6 +58,9 @@ func TestCounters(t *testing.T) {
 	if c.Count(Sent) != 3 || c.Count(Delivered) != 6 || c.RejectedCount("too_large") != 1 {
 		t.Fatalf("sent %d delivered %d too_large %d", c.Count(Sent), c.Count(Delivered), c.RejectedCount("too_large"))
 	}
+	if c.Invocations("sendmessage") != 4 || c.Invocations("ping") != 0 {
+		t.Fatalf("invocations = %d, %d", c.Invocations("sendmessage"), c.Invocations("ping"))
+	}
 	rec := httptest.NewRecorder()
 	c.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body := rec.Body.String()

@@ -1,0 +1,114 @@
+// Command local runs the whole serverless-websockets system on one machine:
+// the local gateway playing API Gateway (WebSocket API and Management API),
+// the same handlers that run in Lambda, an embedded DynamoDB engine and a
+// development token issuer.
+//
+//	go run ./cmd/local                       # listens on 127.0.0.1:8080
+//	go run ./cmd/local -addr 127.0.0.1:9000
+//	go run ./cmd/local -dynamodb-endpoint http://127.0.0.1:8000
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
+	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "local:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses flags, starts the stack and serves until ctx is done, then
+// closes every client (running each $disconnect) and stops.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	endpoint := fs.String("dynamodb-endpoint", getenv("DYNAMODB_ENDPOINT"), "external DynamoDB engine URL (default: embedded minidyn); also DYNAMODB_ENDPOINT")
+	idle := fs.Duration("idle-timeout", 10*time.Minute, "close connections idle this long (API Gateway: 10m)")
+	maxDuration := fs.Duration("max-connection-duration", 2*time.Hour, "close connections this old (API Gateway: 2h)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	level := slog.LevelInfo
+	if v := getenv("LOG_LEVEL"); v != "" {
+		if err := level.UnmarshalText([]byte(v)); err != nil {
+			return fmt.Errorf("LOG_LEVEL: %w", err)
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	stack, err := localstack.New(ctx, localstack.Options{
+		BaseURL:          base,
+		Getenv:           getenv,
+		DynamoDBEndpoint: *endpoint,
+		Gateway:          gateway.Config{IdleTimeout: *idle, MaxConnectionDuration: *maxDuration},
+		Logger:           logger,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{Handler: stack.Handler, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	printBanner(stdout, base, stack)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: closing every connection")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	gwErr := stack.Shutdown(shutdownCtx)
+	srvErr := srv.Shutdown(shutdownCtx)
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return errors.Join(gwErr, srvErr)
+}
+
+func printBanner(w io.Writer, base string, s *localstack.Stack) {
+	ws := "ws" + base[len("http"):]
+	fmt.Fprintf(w, "serverless-websockets local stack\n")
+	fmt.Fprintf(w, "  WebSocket       %s/ws?token=TOKEN\n", ws)
+	fmt.Fprintf(w, "  Management API  %s/@connections/{connectionId}  (SigV4, access key %q)\n", base, s.Creds.AccessKeyID)
+	if s.Issuer != nil {
+		fmt.Fprintf(w, "  Dev tokens      POST %s/dev/token\n", base)
+		fmt.Fprintf(w, "  JWKS            %s/.well-known/jwks.json\n", base)
+	} else {
+		fmt.Fprintf(w, "  Tokens          from %s (JWKS %s)\n", s.Auth.Issuer, s.Auth.JWKSURL)
+	}
+	fmt.Fprintf(w, "  Metrics         %s/metrics\n", base)
+	fmt.Fprintf(w, "  DynamoDB        %s\n", s.Engine)
+	if s.Issuer != nil {
+		fmt.Fprintf(w, "\nGet a token:\n  curl -s -X POST %s/dev/token -d '{\"playerId\":\"alice\"}'\n", base)
+	}
+	fmt.Fprintf(w, "\nPress Ctrl-C to stop.\n")
+}

@@ -1,0 +1,248 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
+	"github.com/coder/websocket"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
+)
+
+// TestRefusedTokensWriteNothing dials the gateway with every kind of bad
+// token: each is refused at the upgrade and no connection row is written.
+// (The authorizer's own table test covers each case in depth.)
+func TestRefusedTokensWriteNothing(t *testing.T) {
+	s := startStack(t)
+	now := time.Now()
+	claims := func(kv ...any) jwt.MapClaims {
+		c := jwt.MapClaims{
+			"iss": s.URL, "sub": "mallory", "username": "mallory", "client_id": "local-client",
+			"token_use": "access", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": "j",
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i+1] == nil {
+				delete(c, kv[i].(string))
+				continue
+			}
+			c[kv[i].(string)] = kv[i+1]
+		}
+		return c
+	}
+	sign := func(c jwt.MapClaims) string {
+		tok, err := s.Issuer.IssueClaims(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	valid := sign(claims())
+	parts := strings.Split(valid, ".")
+	none := jwt.NewWithClaims(jwt.SigningMethodNone, claims())
+	noneTok, _ := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
+	tampered := parts[0] + "." + strings.TrimRight(jwtSegment(t, claims("sub", "admin")), "=") + "." + parts[2]
+
+	tests := []struct {
+		name   string
+		token  string
+		status int
+	}{
+		{"missing", "", http.StatusUnauthorized},
+		{"garbage", "not-a-jwt", http.StatusForbidden},
+		{"alg none", noneTok, http.StatusForbidden},
+		{"expired", sign(claims("exp", now.Add(-time.Hour).Unix(), "iat", now.Add(-2*time.Hour).Unix())), http.StatusForbidden},
+		{"nbf in the future", sign(claims("nbf", now.Add(time.Hour).Unix())), http.StatusForbidden},
+		{"wrong issuer", sign(claims("iss", "https://evil.example")), http.StatusForbidden},
+		{"wrong client_id", sign(claims("client_id", "other-client")), http.StatusForbidden},
+		{"id token", sign(claims("token_use", "id", "aud", "local-client", "client_id", nil)), http.StatusForbidden},
+		{"tampered payload", tampered, http.StatusForbidden},
+		{"no player claim", sign(claims("sub", nil)), http.StatusForbidden},
+		{"bad player id", sign(claims("sub", "mallory/../alice")), http.StatusForbidden},
+		{"oversized", sign(claims("pad", strings.Repeat("x", 9000))), http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, status, err := s.dialToken(tt.token)
+			if err == nil || status != tt.status {
+				t.Fatalf("dial: status %d, err %v; want %d", status, err, tt.status)
+			}
+		})
+	}
+	for _, p := range []string{"mallory", "admin"} {
+		if ids := s.connections(p); len(ids) != 0 {
+			t.Fatalf("rows written for %s: %v", p, ids)
+		}
+	}
+	if n := s.Metrics.Invocations("$connect"); n != 0 {
+		t.Fatalf("$connect ran %d times for refused tokens", n)
+	}
+	if n := s.Gateway.ConnectionCount(); n != 0 {
+		t.Fatalf("%d connections open", n)
+	}
+	// The valid token of the same shape connects: the table above is not
+	// refusing everything.
+	if c, status, err := s.dialToken(valid); err != nil {
+		t.Fatalf("valid token refused: %d %v", status, err)
+	} else {
+		c.conn.Close(websocket.StatusNormalClosure, "")
+	}
+}
+
+func jwtSegment(t *testing.T, c jwt.MapClaims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
+	s, err := tok.SigningString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(s, ".")[1]
+}
+
+func TestConnectionLifecycle(t *testing.T) {
+	s := startStack(t, withGateway(func(c *gateway.Config) { c.PingInterval = 100 * time.Millisecond }))
+
+	t.Run("connect stores the row, a clean close removes it", func(t *testing.T) {
+		c := s.dial("alice")
+		ids := s.connections("alice")
+		if len(ids) != 1 {
+			t.Fatalf("rows = %v", ids)
+		}
+		c.conn.Close(websocket.StatusNormalClosure, "bye")
+		eventually(t, "alice's row is deleted", func() bool { return len(s.connections("alice")) == 0 })
+	})
+
+	t.Run("an abrupt drop removes the row", func(t *testing.T) {
+		var raw net.Conn
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn, _, err := websocket.Dial(ctx, s.wsURL(s.token("bob", 3600)), &websocket.DialOptions{
+			HTTPClient: &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+				raw = c
+				return c, err
+			}}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.CloseNow()
+		if len(s.connections("bob")) != 1 {
+			t.Fatal("bob has no row")
+		}
+		// Vanish: no close frame, no more pongs.
+		raw.(*net.TCPConn).SetLinger(0)
+		raw.Close()
+		eventually(t, "bob's row is deleted after the drop", func() bool { return len(s.connections("bob")) == 0 })
+	})
+
+	t.Run("a player's sixth connection is refused", func(t *testing.T) {
+		var clients []*client
+		for i := 0; i < 5; i++ {
+			clients = append(clients, s.dial("carol"))
+		}
+		_, status, err := s.dialToken(s.token("carol", 3600))
+		if err == nil || status != http.StatusForbidden {
+			t.Fatalf("sixth connection: status %d err %v, want 403", status, err)
+		}
+		if n := len(s.connections("carol")); n != 5 {
+			t.Fatalf("carol has %d rows", n)
+		}
+		// Another player is not affected, and a freed slot can be used.
+		s.dial("dave")
+		clients[0].conn.Close(websocket.StatusNormalClosure, "")
+		eventually(t, "carol's first row is deleted", func() bool { return len(s.connections("carol")) == 4 })
+		s.dial("carol")
+	})
+}
+
+func TestManagementAPI(t *testing.T) {
+	s := startStack(t)
+	ctx := context.Background()
+	c := s.dial("alice")
+	ids := s.connections("alice")
+	if len(ids) != 1 {
+		t.Fatalf("rows = %v", ids)
+	}
+	id := ids[0]
+	if !strings.HasSuffix(id, "=") || len(id) != 16 {
+		t.Errorf("connection id %q does not have API Gateway's shape", id)
+	}
+	api := s.management("local")
+
+	if _, err := api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
+		ConnectionId: aws.String(id), Data: []byte(`{"type":"notice","text":"server says hi"}`),
+	}); err != nil {
+		t.Fatalf("PostToConnection: %v", err)
+	}
+	if f := c.next(); f["type"] != "notice" || f["text"] != "server says hi" {
+		t.Fatalf("client got %v", f)
+	}
+
+	out, err := api.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
+	if err != nil {
+		t.Fatalf("GetConnection: %v", err)
+	}
+	if out.ConnectedAt == nil || out.Identity == nil || aws.ToString(out.Identity.SourceIp) != "127.0.0.1" {
+		t.Fatalf("GetConnection = %+v", out)
+	}
+
+	_, err = api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String("AAAAAAAAAAAAAAA="), Data: []byte("x")})
+	var gone *types.GoneException
+	if !errors.As(err, &gone) {
+		t.Fatalf("unknown id: %v, want GoneException", err)
+	}
+
+	if _, err := s.management("wrong-secret").GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)}); err == nil {
+		t.Fatal("a request signed with the wrong secret was answered")
+	}
+	resp, err := http.Post(s.URL+"/@connections/"+id, "application/json", strings.NewReader(`{"type":"forged"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("unsigned POST answered %d, want 403", resp.StatusCode)
+	}
+	c.quiet(100 * time.Millisecond)
+
+	if _, err := api.DeleteConnection(ctx, &apigatewaymanagementapi.DeleteConnectionInput{ConnectionId: aws.String(id)}); err != nil {
+		t.Fatalf("DeleteConnection: %v", err)
+	}
+	c.closed()
+	eventually(t, "$disconnect deleted the row", func() bool { return len(s.connections("alice")) == 0 })
+}
+
+func TestShutdownRunsEveryDisconnect(t *testing.T) {
+	s := startStack(t)
+	players := []string{"p1", "p2", "p3"}
+	var clients []*client
+	for _, p := range players {
+		clients = append(clients, s.dial(p))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range players {
+		if code := clients[i].closed(); code != websocket.StatusGoingAway {
+			t.Errorf("%s closed with %v, want 1001", p, code)
+		}
+		if ids := s.connections(p); len(ids) != 0 {
+			t.Errorf("%s still has rows %v", p, ids)
+		}
+	}
+	if !slices.Equal(players, []string{"p1", "p2", "p3"}) {
+		t.Fatal("unreachable")
+	}
+}

@@ -1,0 +1,241 @@
+// Package localstack assembles the whole system in one process: the local
+// gateway playing API Gateway, the very handlers that run in Lambda, an
+// embedded DynamoDB engine (minidyn) or an external one, the development
+// token issuer and its JWKS, and the Management API the handlers reach
+// through the real AWS SDK. cmd/local runs it; the end-to-end tests start it
+// on an httptest server.
+package localstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	miniclient "github.com/truora/minidyn/aws-v2/client"
+
+	"github.com/serverless-websockets/serverless-websockets/authorizer"
+	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
+	"github.com/serverless-websockets/serverless-websockets/internal/config"
+	"github.com/serverless-websockets/serverless-websockets/internal/devissuer"
+	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
+	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
+	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
+	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
+	"github.com/serverless-websockets/serverless-websockets/ratelimit"
+)
+
+// Table names used locally.
+const (
+	ConnectionsTable = "connections"
+	MailboxTable     = "mailbox"
+	RateLimitTable   = "rate-limits"
+	// DevClientID is the client_id of development tokens.
+	DevClientID = "local-client"
+)
+
+// Options configure a Stack. Zero values take the documented defaults.
+type Options struct {
+	// BaseURL is where the stack is reached, e.g. http://127.0.0.1:8080.
+	// Required: it is the dev issuer's iss and the Management API endpoint.
+	BaseURL string
+	// Getenv reads the environment (JWT_*, RATE_*, MAX_*, MAILBOX_*,
+	// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, LOG_LEVEL). Default: nothing set.
+	Getenv func(string) string
+	// DynamoDBEndpoint selects an external engine (tables are created if
+	// absent); empty embeds minidyn.
+	DynamoDBEndpoint string
+	// Gateway tunes the local gateway (limits, timeouts); its Authorizer,
+	// Routes, credentials and Logger are set by the stack.
+	Gateway gateway.Config
+	// Now is the clock of the handlers and limiter; default time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger // default: discard
+}
+
+// DynamoDB is what the stack's adapters need of a DynamoDB client.
+type DynamoDB interface {
+	dynamo.API
+	ratelimit.API
+}
+
+// Stack is the running local system.
+type Stack struct {
+	Handler  http.Handler       // everything, mounted on one mux
+	Gateway  *gateway.Gateway   // the local API Gateway
+	Issuer   *devissuer.Issuer  // nil when an external issuer is trusted
+	Metrics  *metrics.Counters  // what /metrics shows
+	Store    *dynamo.Store      // the connections and mailbox tables
+	DynamoDB DynamoDB           // the engine's client
+	Config   config.Config      // the handlers' settings
+	Creds    aws.Credentials    // what /@connections accepts
+	Limits   ratelimit.Config   // the rate limits in force
+	Engine   string             // "embedded minidyn" or the external endpoint
+	Auth     *authorizer.Config // the token rules in force
+}
+
+// New builds the stack. It does not listen: serve s.Handler.
+func New(ctx context.Context, o Options) (*Stack, error) {
+	if o.BaseURL == "" {
+		return nil, errors.New("localstack: BaseURL is required")
+	}
+	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := config.Load(getenv, 0)
+	if err != nil {
+		return nil, err
+	}
+	cfg.ConnectionsTable, cfg.MailboxTable, cfg.RateLimitTable = ConnectionsTable, MailboxTable, RateLimitTable
+	cfg.ManagementEndpoint = o.BaseURL
+	limits, err := ratelimit.ConfigFromEnv(getenv, RateLimitTable)
+	if err != nil {
+		return nil, err
+	}
+	limits.Now = o.Now
+
+	s := &Stack{Metrics: metrics.NewCounters(), Config: cfg, Limits: limits}
+	s.Creds = aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local"}
+	if id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+		s.Creds = aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}
+	}
+
+	// DynamoDB.
+	if o.DynamoDBEndpoint != "" {
+		client, err := dynamo.NewClient(ctx, o.DynamoDBEndpoint, cfg.Region)
+		if err != nil {
+			return nil, err
+		}
+		s.DynamoDB, s.Engine = client, o.DynamoDBEndpoint
+	} else {
+		s.DynamoDB, s.Engine = miniclient.NewClient(), "embedded minidyn"
+	}
+	tables := dynamo.Tables{Connections: ConnectionsTable, Mailbox: MailboxTable}
+	if err := dynamo.CreateTables(ctx, s.DynamoDB, tables); err != nil {
+		return nil, fmt.Errorf("localstack: %w", err)
+	}
+	if err := ratelimit.CreateTable(ctx, s.DynamoDB, RateLimitTable); err != nil {
+		return nil, fmt.Errorf("localstack: %w", err)
+	}
+	s.Store = dynamo.New(s.DynamoDB, tables, dynamo.Options{
+		MaxConnectionsPerPlayer: cfg.MaxConnectionsPerPlayer,
+		MailboxMaxMessages:      cfg.MailboxMaxMessages,
+		Now:                     o.Now,
+	})
+	limiter := ratelimit.New(s.DynamoDB, limits)
+
+	// Tokens: the dev issuer, unless an external issuer is configured.
+	mux := http.NewServeMux()
+	authCfg, err := s.tokenConfig(getenv, o.BaseURL, mux)
+	if err != nil {
+		return nil, err
+	}
+	s.Auth = &authCfg
+	verifier, err := authorizer.NewVerifier(ctx, authCfg)
+	if err != nil {
+		return nil, fmt.Errorf("localstack: %w", err)
+	}
+	authHandler := &authorizer.Handler{Verifier: verifier, Logger: o.Logger}
+
+	// The Management API client the handlers use: the real SDK, signed with
+	// the local credentials, against this very stack.
+	mgmt := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
+		BaseEndpoint: aws.String(o.BaseURL),
+		Region:       cfg.Region,
+		Credentials:  credentials.StaticCredentialsProvider{Value: s.Creds},
+	})
+	sender := apigw.New(mgmt)
+
+	connect := &handlers.Connect{Connections: s.Store, Limiter: limiter, TTL: cfg.ConnectionTTL, Now: o.Now, Logger: o.Logger, Metrics: s.Metrics}
+	disconnect := &handlers.Disconnect{Connections: s.Store, Now: o.Now, Logger: o.Logger, Metrics: s.Metrics}
+	messages := &handlers.Messages{
+		Connections: s.Store, Presence: s.Store, Mailbox: s.Store, Sender: sender, Limiter: limiter,
+		MaxMessageBytes: cfg.MaxMessageBytes, MailboxTTL: cfg.MailboxTTL, InboxBatch: cfg.MailboxMaxMessages,
+		Now: o.Now, Logger: o.Logger, Metrics: s.Metrics,
+	}
+
+	gcfg := o.Gateway
+	gcfg.Authorizer = authHandler.Handle
+	gcfg.Routes = map[string]gateway.Route{
+		"$connect":    {Handler: connect.Handle},
+		"$disconnect": {Handler: disconnect.Handle},
+	}
+	for _, route := range handlers.MessageRoutes {
+		gcfg.Routes[route] = gateway.Route{Handler: messages.Handle, RouteResponse: true}
+	}
+	gcfg.AccessKeyID, gcfg.SecretAccessKey = s.Creds.AccessKeyID, s.Creds.SecretAccessKey
+	gcfg.Region = cfg.Region
+	gcfg.Logger = o.Logger
+	s.Gateway, err = gateway.New(gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("localstack: %w", err)
+	}
+
+	mux.Handle("/ws", s.Gateway)
+	mux.Handle("/@connections/", s.Gateway)
+	mux.Handle("GET /metrics", s.Metrics)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	s.Handler = mux
+	return s, nil
+}
+
+// tokenConfig returns the authorizer's rules. With JWT_ISSUER set, tokens
+// come from that external issuer, read through the same variables as the
+// Lambda authorizer, and /dev/token is off. Otherwise the dev issuer signs
+// tokens and serves its JWKS on mux; the verifier fetches that JWKS from the
+// issuer's handler in process, so no port must be open before it starts.
+func (s *Stack) tokenConfig(getenv func(string) string, baseURL string, mux *http.ServeMux) (authorizer.Config, error) {
+	if getenv("JWT_ISSUER") != "" {
+		cfg, err := authorizer.ConfigFromEnv(getenv)
+		if err != nil {
+			return cfg, fmt.Errorf("localstack: external issuer: %w", err)
+		}
+		return cfg, nil
+	}
+	issuer, err := devissuer.New(devissuer.Config{Issuer: baseURL, ClientID: DevClientID})
+	if err != nil {
+		return authorizer.Config{}, fmt.Errorf("localstack: %w", err)
+	}
+	s.Issuer = issuer
+	h := issuer.Handler()
+	mux.Handle("/dev/token", h)
+	mux.Handle("/.well-known/jwks.json", h)
+	return authorizer.Config{
+		Issuer:     baseURL,
+		Audience:   DevClientID,
+		JWKSURL:    baseURL + "/.well-known/jwks.json",
+		TokenUse:   "access",
+		HTTPClient: &http.Client{Transport: handlerTransport{h}, Timeout: 5 * time.Second},
+	}, nil
+}
+
+// handlerTransport answers HTTP requests with an in-process handler.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+// Shutdown closes every client connection, running each $disconnect.
+func (s *Stack) Shutdown(ctx context.Context) error {
+	return s.Gateway.Shutdown(ctx)
+}
