@@ -292,4 +292,3 @@ func (s *stack) management(secret string) *apigatewaymanagementapi.Client {
 }
 
 func readAll(r io.Reader) string { b, _ := io.ReadAll(r); return string(b) }
-

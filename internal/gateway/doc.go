@@ -29,7 +29,13 @@
 // connection; in-order delivery is easier to reason about for a game and is
 // one of the orders API Gateway may produce.) Up to 16 messages wait in a
 // connection's queue; beyond that the gateway stops reading from that client,
-// which pushes back through TCP.
+// which pushes back through TCP. Pongs are not read meanwhile either, so a
+// client kept waiting behind a full queue for more than a ping interval is
+// dropped.
+//
+// A connection is registered before the 101 response is written, so the
+// Management API reaches a client as soon as its upgrade completes; a call
+// arriving in between waits for the upgrade.
 //
 // A route answers its client only when [Route.RouteResponse] is set (API
 // Gateway's RouteResponseSelectionExpression $default) and its body is not

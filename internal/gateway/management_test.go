@@ -223,3 +223,22 @@ func TestManagementPathWithStage(t *testing.T) {
 		t.Errorf("client got %q", got)
 	}
 }
+
+// TestPostRightAfterUpgrade posts to each connection as soon as its client
+// has the 101: the connection must already be reachable.
+func TestPostRightAfterUpgrade(t *testing.T) {
+	h := newHarness(t, nil)
+	api := managementClient(h.srv.URL, "us-east-1", "local", "local")
+	for range 20 {
+		c := h.dial("alice", nil)
+		if _, err := api.PostToConnection(context.Background(), &apigatewaymanagementapi.PostToConnectionInput{
+			ConnectionId: aws.String(h.lastConnectionID()), Data: []byte("welcome"),
+		}); err != nil {
+			t.Fatalf("PostToConnection right after the upgrade: %v", err)
+		}
+		if got := receive(t, c); got != "welcome" {
+			t.Fatalf("client got %q", got)
+		}
+		_ = c.Close(websocket.StatusNormalClosure, "")
+	}
+}
