@@ -217,6 +217,9 @@ func (h *Messages) send(ctx context.Context, c *call, r protocol.Request) (any, 
 	c.log = c.log.With(slog.String("to", to))
 	if h.Limiter != nil {
 		d, err := h.Limiter.AllowMessage(ctx, c.id.PlayerID, len(message))
+		if errors.Is(err, ratelimit.ErrTooLarge) {
+			return nil, &domain.Error{Code: domain.CodeTooLarge, Message: "the message is larger than the byte rate limit's burst", Err: err}
+		}
 		if err != nil {
 			return nil, unavailable(fmt.Errorf("rate limit of %s: %w", c.id.PlayerID, err))
 		}

@@ -73,7 +73,7 @@ type Stack struct {
 	Issuer   *devissuer.Issuer  // nil when an external issuer is trusted
 	Metrics  *metrics.Counters  // what /metrics shows
 	Store    *dynamo.Store      // the connections and mailbox tables
-	DynamoDB DynamoDB           // the engine's client
+	DynamoDB *CountingDynamoDB  // the engine's client, counting requests
 	Config   config.Config      // the handlers' settings
 	Creds    aws.Credentials    // what /@connections accepts
 	Limits   ratelimit.Config   // the rate limits in force
@@ -121,9 +121,9 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.DynamoDB, s.Engine = client, o.DynamoDBEndpoint
+		s.DynamoDB, s.Engine = NewCountingDynamoDB(client), o.DynamoDBEndpoint
 	} else {
-		s.DynamoDB, s.Engine = miniclient.NewClient(), "embedded minidyn"
+		s.DynamoDB, s.Engine = NewCountingDynamoDB(miniclient.NewClient()), "embedded minidyn"
 	}
 	tables := dynamo.Tables{Connections: ConnectionsTable, Mailbox: MailboxTable}
 	if err := dynamo.CreateTables(ctx, s.DynamoDB, tables); err != nil {
@@ -188,7 +188,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 
 	mux.Handle("/ws", s.Gateway)
 	mux.Handle("/@connections/", s.Gateway)
-	mux.Handle("GET /metrics", s.Metrics)
+	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
@@ -238,4 +238,13 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // Shutdown closes every client connection, running each $disconnect.
 func (s *Stack) Shutdown(ctx context.Context) error {
 	return s.Gateway.Shutdown(ctx)
+}
+
+// serveMetrics writes the handlers' counters and the DynamoDB requests made.
+func (s *Stack) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	s.Metrics.ServeHTTP(w, r)
+	reqs := s.DynamoDB.Requests()
+	for _, op := range s.DynamoDB.Operations() {
+		fmt.Fprintf(w, "dynamodb_requests_total{op=%q} %d\n", op, reqs[op])
+	}
 }
