@@ -1,0 +1,146 @@
+// Command client is a terminal client for the local stack: it fetches a
+// development token for a player, connects, prints every frame it receives
+// and sends what you type.
+//
+//	go run ./cmd/client -player alice
+//	> @bob hello                  sendmessage to bob with the message "hello"
+//	> {"action":"presence","players":["bob"]}   any JSON line is sent as is
+//	> /inbox  /ping  /presence bob carol        shortcuts
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "client:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error {
+	fs := flag.NewFlagSet("client", flag.ContinueOnError)
+	base := fs.String("url", "http://127.0.0.1:8080", "the local stack")
+	player := fs.String("player", "", "player id (required)")
+	token := fs.String("token", "", "use this token instead of asking /dev/token")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *player == "" && *token == "" {
+		return errors.New("-player is required")
+	}
+	if *token == "" {
+		t, err := devToken(ctx, *base, *player)
+		if err != nil {
+			return err
+		}
+		*token = t
+	}
+	wsURL := "ws" + strings.TrimPrefix(strings.TrimRight(*base, "/"), "http") + "/ws?token=" + url.QueryEscape(*token)
+	conn, resp, err := websocket.Dial(ctx, wsURL, nil)
+	if err != nil {
+		if resp != nil {
+			return fmt.Errorf("connect refused: HTTP %d", resp.StatusCode)
+		}
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.CloseNow()
+	fmt.Fprintf(out, "connected as %s; type @player text, /inbox, /ping, /presence p1 p2, or a JSON frame\n", *player)
+
+	go func() {
+		sc := bufio.NewScanner(in)
+		seq := 0
+		for sc.Scan() {
+			frame, ok := parseLine(sc.Text(), &seq)
+			if !ok {
+				continue
+			}
+			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err := conn.Write(wctx, websocket.MessageText, frame)
+			cancel()
+			if err != nil {
+				return
+			}
+		}
+		conn.Close(websocket.StatusNormalClosure, "bye")
+	}()
+	for {
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) != -1 {
+				fmt.Fprintf(out, "closed: %v\n", websocket.CloseStatus(err))
+				return nil
+			}
+			return err
+		}
+		fmt.Fprintf(out, "< %s\n", data)
+	}
+}
+
+// parseLine turns a typed line into a frame.
+func parseLine(line string, seq *int) ([]byte, bool) {
+	line = strings.TrimSpace(line)
+	*seq++
+	id := fmt.Sprintf("c-%d", *seq)
+	switch {
+	case line == "":
+		return nil, false
+	case strings.HasPrefix(line, "{"):
+		return []byte(line), true
+	case strings.HasPrefix(line, "@"):
+		to, text, _ := strings.Cut(line[1:], " ")
+		return mustJSON(map[string]any{"action": "sendmessage", "to": to, "message": text, "id": id}), true
+	case line == "/inbox":
+		return mustJSON(map[string]any{"action": "inbox", "id": id}), true
+	case line == "/ping":
+		return mustJSON(map[string]any{"action": "ping", "id": id}), true
+	case strings.HasPrefix(line, "/presence"):
+		players := strings.Fields(strings.TrimPrefix(line, "/presence"))
+		if players == nil {
+			players = []string{}
+		}
+		return mustJSON(map[string]any{"action": "presence", "players": players, "id": id}), true
+	}
+	return []byte(line), true // sent as is: the server answers bad_request
+}
+
+func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
+
+func devToken(ctx context.Context, base, player string) (string, error) {
+	body, _ := json.Marshal(map[string]string{"playerId": player})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+"/dev/token", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("dev token: %w", err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Token string `json:"token"`
+		Error string `json:"error"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("dev token: HTTP %d %s", resp.StatusCode, out.Error)
+	}
+	return out.Token, nil
+}
