@@ -1,0 +1,285 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// The rate limits through the whole stack: the gateway, the handlers, the
+// limiter and its table in the embedded engine. Each test freezes the
+// stack's clock, so no bucket refills unless the test advances it.
+
+// outgoing is a sendmessage frame with client id to player to.
+func outgoing(to, id string, message any) map[string]any {
+	return map[string]any{"action": "sendmessage", "to": to, "id": id, "message": message}
+}
+
+// checkAck fails unless f acknowledges the message id as delivered to one
+// connection.
+func checkAck(t testing.TB, f frame, id string) {
+	t.Helper()
+	if f["type"] != "ack" || f["id"] != id || f["status"] != "delivered" || f["connections"] != float64(1) {
+		t.Fatalf("got %v, want the delivered ack of %s", f, id)
+	}
+}
+
+// checkRefusal fails unless f refuses the message id with code, and returns
+// its retryAfterMs (0 when absent).
+func checkRefusal(t testing.TB, f frame, id, code string) int64 {
+	t.Helper()
+	if f["type"] != "error" || f["id"] != id || f["code"] != code {
+		t.Fatalf("got %v, want error %s for %s", f, code, id)
+	}
+	ms, _ := f["retryAfterMs"].(float64)
+	return int64(ms)
+}
+
+// limiterRequests counts the DynamoDB requests only the rate limiter makes:
+// UpdateItem and GetItem (the connections and mailbox store uses Query,
+// PutItem and DeleteItem).
+func limiterRequests(s *stack) int64 {
+	r := s.DynamoDB.Requests()
+	return r["UpdateItem"] + r["GetItem"]
+}
+
+// dialRefused dials with token, expecting the upgrade to be refused, and
+// returns the HTTP status and the body's error frame.
+func (s *stack) dialRefused(token string) (int, frame) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, resp, err := websocket.Dial(ctx, s.wsURL(token), nil)
+	if err == nil {
+		conn.CloseNow()
+		s.t.Fatal("the upgrade was accepted, want it refused")
+	}
+	if resp == nil {
+		s.t.Fatalf("dial failed without a response: %v", err)
+	}
+	var f frame
+	if body := readAll(resp.Body); json.Unmarshal([]byte(body), &f) != nil {
+		f = frame{"raw": body}
+	}
+	return resp.StatusCode, f
+}
+
+// hangUp closes c and waits until $disconnect has deleted every row of
+// player, so that the per-player connection cap plays no part.
+func (s *stack) hangUp(c *client, player string) {
+	s.t.Helper()
+	c.conn.Close(websocket.StatusNormalClosure, "")
+	eventually(s.t, player+"'s rows are deleted", func() bool { return len(s.connections(player)) == 0 })
+}
+
+// TestMessageFlood: alice sends 100 messages to bob as fast as she can at a
+// frozen instant. Exactly the burst is delivered, in order; every other
+// message is refused with rate_limited and the wait one message takes to
+// refill; the refusals cost no DynamoDB request (the deny cache); after that
+// wait exactly one more message is admitted.
+func TestMessageFlood(t *testing.T) {
+	const n = 100
+	tests := []struct {
+		name        string
+		opts        []option
+		delivered   int
+		retryAfter  int64 // ms, of every refusal
+		maxLimiterR int64 // limiter requests allowed for the whole flood
+	}{
+		{name: "default limits", delivered: 20, retryAfter: 100, maxLimiterR: 20 + 2},
+		{name: "burst of 5", opts: []option{withEnv("RATE_MESSAGES_BURST", "5")}, delivered: 5, retryAfter: 100, maxLimiterR: 5 + 2},
+		{name: "2 per second", opts: []option{withEnv("RATE_MESSAGES_PER_SECOND", "2")}, delivered: 20, retryAfter: 500, maxLimiterR: 20 + 2},
+		{name: "limits off", opts: []option{noLimits()}, delivered: n, maxLimiterR: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startStack(t, tt.opts...)
+			bob := s.dial("bob")
+			alice := s.dial("alice")
+			s.Clock.Freeze()
+			limiterBefore := limiterRequests(s)
+
+			for i := range n {
+				alice.send(outgoing("bob", fmt.Sprintf("m-%d", i), map[string]any{"n": i}))
+			}
+			var afterAdmitted int64 // all requests once the last admitted message was answered
+			var lastRetry int64
+			for i := range n {
+				f, id := alice.next(), fmt.Sprintf("m-%d", i)
+				if i < tt.delivered {
+					checkAck(t, f, id)
+					if i == tt.delivered-1 {
+						afterAdmitted = s.DynamoDB.Total()
+					}
+					continue
+				}
+				lastRetry = checkRefusal(t, f, id, "rate_limited")
+				if lastRetry != tt.retryAfter {
+					t.Fatalf("%s: retryAfterMs = %d, want %d", id, lastRetry, tt.retryAfter)
+				}
+			}
+			if extra := s.DynamoDB.Total() - afterAdmitted; extra != 0 {
+				t.Errorf("the %d refused messages made %d DynamoDB requests, want 0 (deny cache): %v", n-tt.delivered, extra, s.DynamoDB.Requests())
+			}
+			if got := limiterRequests(s) - limiterBefore; got > tt.maxLimiterR {
+				t.Errorf("the limiter made %d requests for the flood, want at most %d", got, tt.maxLimiterR)
+			}
+
+			for i := range tt.delivered {
+				f := bob.nextOf("message")
+				if f["from"] != "alice" || f["message"].(map[string]any)["n"] != float64(i) {
+					t.Fatalf("bob's message %d is %v", i, f)
+				}
+			}
+			bob.quiet(200 * time.Millisecond)
+			if tt.delivered == n {
+				return
+			}
+
+			// One refill admits one message, and only one.
+			s.Clock.Advance(time.Duration(lastRetry) * time.Millisecond)
+			alice.send(outgoing("bob", "after-wait", "hi"))
+			checkAck(t, alice.next(), "after-wait")
+			if f := bob.nextOf("message"); f["message"] != "hi" {
+				t.Fatalf("bob got %v", f)
+			}
+			alice.send(outgoing("bob", "again", "hi"))
+			if ms := checkRefusal(t, alice.next(), "again", "rate_limited"); ms != tt.retryAfter {
+				t.Fatalf("retryAfterMs = %d, want %d", ms, tt.retryAfter)
+			}
+			bob.quiet(100 * time.Millisecond)
+		})
+	}
+}
+
+// TestByteRateLimit: with a 4096-byte burst, a player well under the
+// message limit is refused once the bytes are spent; a message larger than
+// the whole burst is too_large and charged nothing; a message small enough
+// for what is left still passes.
+func TestByteRateLimit(t *testing.T) {
+	s := startStack(t, withEnv("RATE_BYTES_BURST", "4096"))
+	bob := s.dial("bob")
+	alice := s.dial("alice")
+	s.Clock.Freeze()
+	kb := strings.Repeat("x", 998) // 1000 bytes as compact JSON, with its quotes
+
+	steps := []struct {
+		id      string
+		message any
+		code    string // "" for delivered
+	}{
+		{"too-large", strings.Repeat("y", 5000), "too_large"}, // over the byte burst, under MAX_MESSAGE_BYTES
+		{"kb-1", kb, ""},
+		{"kb-2", kb, ""},
+		{"kb-3", kb, ""},
+		{"kb-4", kb, ""},
+		{"kb-5", kb, "rate_limited"}, // 5 messages of 20, but 5000 bytes of 4096
+		{"tiny", 1, ""},              // 1 byte still fits in what is left
+		{"kb-6", kb, "rate_limited"},
+	}
+	var retry int64
+	for _, st := range steps {
+		alice.send(outgoing("bob", st.id, st.message))
+		f := alice.next()
+		if st.code == "" {
+			checkAck(t, f, st.id)
+			got, _ := json.Marshal(bob.nextOf("message")["message"])
+			if want, _ := json.Marshal(st.message); string(got) != string(want) {
+				t.Fatalf("bob got %.40s… for %s", got, st.id)
+			}
+			continue
+		}
+		retry = checkRefusal(t, f, st.id, st.code)
+		if st.code == "rate_limited" && retry <= 0 {
+			t.Fatalf("%s: retryAfterMs = %d, want > 0", st.id, retry)
+		}
+	}
+	bob.quiet(100 * time.Millisecond)
+
+	// Waiting as long as the refusal said admits the same message.
+	s.Clock.Advance(time.Duration(retry) * time.Millisecond)
+	alice.send(outgoing("bob", "kb-after-wait", kb))
+	if f := alice.next(); f["type"] != "ack" {
+		t.Fatalf("after waiting the %d ms the refusal asked for, the same message got %v", retry, f)
+	}
+}
+
+// TestConnectRateLimit: a reconnect loop at a frozen instant is refused with
+// 429 at the eleventh upgrade (RATE_CONNECTS_PER_MINUTE defaults to 10);
+// another player is unaffected; a tenth of a minute later one more
+// connection is admitted, and only one.
+func TestConnectRateLimit(t *testing.T) {
+	s := startStack(t)
+	s.Clock.Freeze()
+	for i := range 10 {
+		c, status, err := s.dialToken(s.token("alice", 3600))
+		if err != nil {
+			t.Fatalf("connection %d: status %d: %v", i+1, status, err)
+		}
+		s.hangUp(c, "alice")
+	}
+	status, f := s.dialRefused(s.token("alice", 3600))
+	if status != http.StatusTooManyRequests || f["code"] != "rate_limited" || f["retryAfterMs"] != float64(6000) {
+		t.Fatalf("eleventh connection: status %d, body %v; want 429 rate_limited after 6000 ms", status, f)
+	}
+	if ids := s.connections("alice"); len(ids) != 0 {
+		t.Fatalf("a refused connection wrote rows %v", ids)
+	}
+
+	s.hangUp(s.dial("dave"), "dave")
+
+	s.Clock.Advance(time.Minute / 10)
+	s.hangUp(s.dial("alice"), "alice")
+	if status, f := s.dialRefused(s.token("alice", 3600)); status != http.StatusTooManyRequests {
+		t.Fatalf("second connection after one refill: status %d, body %v; want 429", status, f)
+	}
+}
+
+// TestRateLimitsArePerPlayer: alice spends her burst; carol still sends her
+// whole burst, bob can still answer alice, and alice stays limited.
+func TestRateLimitsArePerPlayer(t *testing.T) {
+	s := startStack(t)
+	bob, alice, carol := s.dial("bob"), s.dial("alice"), s.dial("carol")
+	s.Clock.Freeze()
+
+	send := func(c *client, from string, n int, code string) {
+		t.Helper()
+		for i := range n {
+			c.send(outgoing("bob", fmt.Sprintf("%s-%d", from, i), i))
+		}
+		for i := range n {
+			id := fmt.Sprintf("%s-%d", from, i)
+			if code == "" {
+				checkAck(t, c.next(), id)
+			} else {
+				checkRefusal(t, c.next(), id, code)
+			}
+		}
+	}
+	send(alice, "alice", 20, "")
+	send(alice, "alice-over", 5, "rate_limited")
+	send(carol, "carol", 20, "")
+
+	from := map[string]int{}
+	for range 40 {
+		from[bob.nextOf("message")["from"].(string)]++
+	}
+	if from["alice"] != 20 || from["carol"] != 20 {
+		t.Fatalf("bob got %v, want 20 from each", from)
+	}
+
+	bob.send(outgoing("alice", "reply", "hello alice"))
+	checkAck(t, bob.next(), "reply")
+	if f := alice.nextOf("message"); f["from"] != "bob" || f["message"] != "hello alice" {
+		t.Fatalf("alice got %v", f)
+	}
+	alice.send(outgoing("bob", "still-limited", 1))
+	checkRefusal(t, alice.next(), "still-limited", "rate_limited")
+	bob.quiet(100 * time.Millisecond)
+}
