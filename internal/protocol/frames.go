@@ -86,10 +86,8 @@ func NewMessage(id, from string, msg json.RawMessage, sentAt time.Time) Message 
 func ErrorFrame(clientID string, err error) Error {
 	f := Error{Type: TypeError, ID: clientID, Code: string(domain.ErrorCode(err)), Message: domain.ErrorMessage(err)}
 	if e, ok := asDomain(err); ok && e.RetryAfter > 0 {
-		f.RetryAfterMs = e.RetryAfter.Milliseconds()
-		if f.RetryAfterMs == 0 {
-			f.RetryAfterMs = 1
-		}
+		// Rounded up: a client that waits retryAfterMs is then admitted.
+		f.RetryAfterMs = int64((e.RetryAfter + time.Millisecond - 1) / time.Millisecond)
 	}
 	return f
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 )
@@ -91,6 +92,14 @@ func TestErrorFrame(t *testing.T) {
 	}
 	if strings.Contains(string(Encode(f)), "secret") {
 		t.Fatal("internal cause leaked into the frame")
+	}
+	for _, tt := range []struct {
+		d    time.Duration
+		want int64
+	}{{time.Nanosecond, 1}, {time.Millisecond, 1}, {1500 * time.Microsecond, 2}, {250 * time.Millisecond, 250}} {
+		if got := ErrorFrame("", &domain.Error{Code: domain.CodeRateLimited, RetryAfter: tt.d}).RetryAfterMs; got != tt.want {
+			t.Errorf("retryAfter %v → %d ms, want %d (rounded up)", tt.d, got, tt.want)
+		}
 	}
 	internal := ErrorFrame("", errors.New("boom: arn:aws:dynamodb:..."))
 	if internal.Code != "internal" || strings.Contains(internal.Message, "arn") {
