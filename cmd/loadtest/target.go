@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
+)
+
+// target is the stack under test, embedded or reached at a URL.
+type target struct {
+	mode   string // "embedded" or "url"
+	base   string // http://host:port, no trailing slash
+	limits string // "off", "default" or "stack" (a running stack's own)
+	http   *http.Client
+	// snapshot reads the stack's counters.
+	snapshot func(ctx context.Context) (counters, error)
+	// close shuts an embedded stack down; a no-op for a running one.
+	close func(ctx context.Context) error
+}
+
+// counters are the stack's running totals at one instant.
+type counters struct {
+	dynamo      map[string]int64 // DynamoDB requests by operation
+	reported    bool             // whether the stack counts DynamoDB requests at all
+	disconnects int64            // $disconnect invocations
+}
+
+// loopbackClient talks to the stack without any proxy from the environment.
+func loopbackClient() *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     30 * time.Second,
+	}}
+}
+
+func newTarget(ctx context.Context, o options, stderr io.Writer) (*target, error) {
+	if o.embedded {
+		return startEmbedded(ctx, o, stderr)
+	}
+	u, err := url.Parse(o.url)
+	if err != nil {
+		return nil, fmt.Errorf("-url: %w", err)
+	}
+	t := &target{
+		mode:   "url",
+		base:   u.Scheme + "://" + u.Host,
+		limits: "stack",
+		http:   loopbackClient(),
+		close:  func(context.Context) error { return nil },
+	}
+	t.snapshot = t.scrape
+	if _, err := t.scrape(ctx); err != nil {
+		return nil, fmt.Errorf("reach the stack at %s: %w", t.base, err)
+	}
+	return t, nil
+}
+
+// checkLoopbackURL refuses any URL that does not name a loopback host
+// (127.0.0.0/8, ::1 or localhost) over http or https: this tool is for the
+// local stack only.
+func checkLoopbackURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("-url %q: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("-url %q: want an http:// or https:// URL", raw)
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("-url %q: host %q is not a loopback address (127.0.0.0/8, ::1 or localhost); this tool measures the local stack only", raw, host)
+}
+
+// startEmbedded runs the whole stack in this process on a loopback port.
+func startEmbedded(ctx context.Context, o options, stderr io.Writer) (*target, error) {
+	env := map[string]string{}
+	if o.limits == limitsOff {
+		for _, k := range []string{"RATE_MESSAGES_PER_SECOND", "RATE_BYTES_PER_SECOND", "RATE_CONNECTS_PER_MINUTE"} {
+			env[k] = "0"
+		}
+	}
+	for k, v := range o.env {
+		env[k] = v
+	}
+	// Refusals such as rate_limited are warnings the run counts itself.
+	level := slog.LevelError
+	if o.verbose {
+		level = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen on loopback: %w", err)
+	}
+	base := "http://" + ln.Addr().String()
+	stack, err := localstack.New(ctx, localstack.Options{
+		BaseURL: base,
+		Getenv:  func(k string) string { return env[k] },
+		Logger:  logger,
+	})
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("start the embedded stack: %w", err)
+	}
+	conns := &connStates{states: map[net.Conn]http.ConnState{}}
+	srv := &http.Server{Handler: stack.Handler, ReadHeaderTimeout: 10 * time.Second, ConnState: conns.track}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	t := &target{mode: "embedded", base: base, limits: o.limits, http: loopbackClient()}
+	t.snapshot = func(context.Context) (counters, error) {
+		return counters{
+			dynamo:      stack.DynamoDB.Requests(),
+			reported:    true,
+			disconnects: stack.Metrics.Invocations("$disconnect"),
+		}, nil
+	}
+	t.close = func(ctx context.Context) error {
+		t.http.CloseIdleConnections()
+		gwErr := stack.Shutdown(ctx)
+		// An HTTP client that dials while another of its connections
+		// frees up keeps the spare one unused; the server counts such a
+		// connection as busy for 5 seconds. Nothing is in flight on it.
+		conns.closeUnused()
+		srvErr := srv.Shutdown(ctx)
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			srvErr = errors.Join(srvErr, err)
+		}
+		return errors.Join(gwErr, srvErr)
+	}
+	return t, nil
+}
+
+// connStates follows the embedded server's connections.
+type connStates struct {
+	mu     sync.Mutex
+	states map[net.Conn]http.ConnState
+}
+
+func (c *connStates) track(conn net.Conn, state http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch state {
+	case http.StateClosed, http.StateHijacked:
+		delete(c.states, conn)
+	default:
+		c.states[conn] = state
+	}
+}
+
+// closeUnused closes the connections on which no request has been read.
+func (c *connStates) closeUnused() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for conn, state := range c.states {
+		if state == http.StateNew {
+			conn.Close()
+		}
+	}
+}
+
+// scrape reads the counters from the stack's /metrics.
+func (t *target) scrape(ctx context.Context) (counters, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.base+"/metrics", nil)
+	if err != nil {
+		return counters{}, fmt.Errorf("metrics request: %w", err)
+	}
+	resp, err := t.http.Do(req)
+	if err != nil {
+		return counters{}, fmt.Errorf("get /metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return counters{}, fmt.Errorf("get /metrics: status %d", resp.StatusCode)
+	}
+	return parseMetrics(resp.Body)
+}
+
+// parseMetrics reads the text /metrics serves: one "series value" line each,
+// e.g. dynamodb_requests_total{op="Query"} 12.
+func parseMetrics(r io.Reader) (counters, error) {
+	c := counters{dynamo: map[string]int64{}}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		series, value, ok := strings.Cut(strings.TrimSpace(sc.Text()), " ")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			continue
+		}
+		if op, ok := label(series, "dynamodb_requests_total", "op"); ok {
+			c.dynamo[op] = int64(n)
+			c.reported = true
+		}
+		if route, ok := label(series, "handler_invocations_total", "route"); ok && route == "$disconnect" {
+			c.disconnects = int64(n)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return counters{}, fmt.Errorf("read /metrics: %w", err)
+	}
+	return c, nil
+}
+
+// label returns the value of the only label of a series named name, e.g.
+// label(`x{op="Query"}`, "x", "op") is "Query".
+func label(series, name, key string) (string, bool) {
+	rest, ok := strings.CutPrefix(series, name+"{"+key+"=")
+	if !ok {
+		return "", false
+	}
+	rest, ok = strings.CutSuffix(rest, "}")
+	if !ok {
+		return "", false
+	}
+	v, err := strconv.Unquote(rest)
+	if err != nil {
+		return "", false
+	}
+	return v, true
+}
+
+// token asks the stack's development issuer for a token of player.
+func (t *target) token(ctx context.Context, player string) (string, error) {
+	body, err := json.Marshal(map[string]any{"playerId": player, "ttlSeconds": 3600})
+	if err != nil {
+		return "", fmt.Errorf("token request for %s: %w", player, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.base+"/dev/token", bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("token request for %s: %w", player, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := t.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("token for %s: %w", player, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return "", fmt.Errorf("token for %s: %s has no /dev/token (does it trust an external issuer?)", player, t.base)
+	}
+	var out struct {
+		Token string `json:"token"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("token for %s: status %d", player, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return "", fmt.Errorf("token for %s: unreadable answer: %w", player, err)
+	}
+	if out.Token == "" {
+		return "", fmt.Errorf("token for %s: the answer holds no token", player)
+	}
+	return out.Token, nil
+}
+
+// wsURL is where a client with token connects.
+func (t *target) wsURL(token string) string {
+	return "ws" + strings.TrimPrefix(t.base, "http") + "/ws?token=" + url.QueryEscape(token)
+}
