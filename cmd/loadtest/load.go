@@ -184,7 +184,7 @@ func measure(parent context.Context, o options, t *target) (*Report, error) {
 		})
 	}
 	l.rep = &Report{
-		Mode: t.mode, Target: t.base, Limits: t.limits,
+		Mode: t.mode, Target: t.base, Limits: t.limits, Engine: t.engine,
 		Players: o.players, Online: l.online, MessagesPerPlayer: o.messages,
 		Concurrency: o.concurrency, Rate: o.rate, Retry: o.retry,
 		Timeout: o.timeout.String(),

@@ -95,6 +95,7 @@ type options struct {
 	ackTimeout         time.Duration
 	json               bool
 	verbose            bool
+	dynamoEndpoint     string
 	cpuProfile         string
 	env                envFlag
 }
@@ -137,8 +138,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.offlineFraction, "offline-fraction", 0, "fraction of players offline during the send phase; their messages are queued, then drained from their inbox")
 	fs.BoolVar(&o.retry, "retry", true, "send a rate_limited message again after the retryAfterMs the server named")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "stop measuring after this long")
-	fs.DurationVar(&o.ackTimeout, "ack-timeout", 10*time.Second, "give up on a frame whose ack has not come within this long")
+	fs.DurationVar(&o.ackTimeout, "ack-timeout", 10*time.Second, "give up on a frame's reply once its connection has been silent this long")
 	fs.BoolVar(&o.json, "json", false, "write the report as JSON instead of text")
+	fs.StringVar(&o.dynamoEndpoint, "dynamodb-endpoint", "", "embedded: an external DynamoDB engine on loopback, e.g. dynalite (default: embedded minidyn)")
 	fs.BoolVar(&o.verbose, "v", false, "embedded: log the stack at info level to stderr (default: errors only)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the send phase to this file (go tool pprof)")
 	fs.Var(o.env, "env", "embedded: set a stack environment variable, KEY=VALUE (repeatable); applied after -limits")
@@ -156,16 +158,21 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		if o.embedded {
 			errs = append(errs, errors.New("-url and -embedded exclude each other"))
 		}
-		for _, name := range []string{"limits", "env", "v"} {
+		for _, name := range []string{"limits", "env", "v", "dynamodb-endpoint"} {
 			if set[name] {
 				errs = append(errs, fmt.Errorf("-%s applies to the embedded stack only; a running stack keeps its own settings", name))
 			}
 		}
 		if err := checkLoopbackURL(o.url); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("-url: %w", err))
 		}
 	} else {
 		o.embedded = true
+	}
+	if o.dynamoEndpoint != "" {
+		if err := checkLoopbackURL(o.dynamoEndpoint); err != nil {
+			errs = append(errs, fmt.Errorf("-dynamodb-endpoint: %w", err))
+		}
 	}
 	if o.limits != limitsOff && o.limits != limitsDefault {
 		errs = append(errs, fmt.Errorf("-limits=%q: want %q or %q", o.limits, limitsOff, limitsDefault))

@@ -256,6 +256,9 @@ func TestFlags(t *testing.T) {
 		{"env with url", []string{"-url", "http://127.0.0.1:8080", "-env", "A=1"}, false},
 		{"url and embedded", []string{"-url", "http://127.0.0.1:8080", "-embedded"}, false},
 		{"bad env", []string{"-env", "NOEQUALS"}, false},
+		{"loopback dynamodb", []string{"-dynamodb-endpoint", "http://127.0.0.1:8000"}, true},
+		{"remote dynamodb", []string{"-dynamodb-endpoint", "https://dynamodb.us-east-1.amazonaws.com"}, false},
+		{"dynamodb with url", []string{"-url", "http://127.0.0.1:8080", "-dynamodb-endpoint", "http://127.0.0.1:8000"}, false},
 		{"zero timeout", []string{"-timeout", "0s"}, false},
 		{"stray argument", []string{"extra"}, false},
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -68,6 +69,7 @@ type player struct {
 	conn    *websocket.Conn
 	mu      sync.Mutex
 	pending map[string]chan reply
+	active  atomic.Int64  // when the last frame arrived, unix nanoseconds
 	done    chan struct{} // closed when the read loop ends
 	err     error         // why it ended; read after done
 }
@@ -100,6 +102,7 @@ func (p *player) readLoop() {
 			return
 		}
 		now := time.Now()
+		p.active.Store(now.UnixNano())
 		var r reply
 		if err := json.Unmarshal(data, &r); err != nil {
 			p.rec.clientError(errBadFrame)
@@ -127,7 +130,9 @@ func (p *player) readLoop() {
 }
 
 // request writes frame, whose id is id, and waits for the reply with that
-// id. It returns the reply and the time from writing to reading it.
+// id. It returns the reply and the time from writing to reading it. It gives
+// up when no frame at all has arrived on the connection for ackTimeout, so
+// an inbox request that is still delivering messages is waited for.
 func (p *player) request(ctx context.Context, id string, frame any, ackTimeout time.Duration) (reply, time.Duration, error) {
 	data, err := json.Marshal(frame)
 	if err != nil {
@@ -153,18 +158,28 @@ func (p *player) request(ctx context.Context, id string, frame any, ackTimeout t
 	}
 	timer := time.NewTimer(ackTimeout)
 	defer timer.Stop()
-	select {
-	case r := <-ch:
-		return r, r.at.Sub(sent), nil
-	case <-p.done:
-		forget()
-		return reply{}, 0, &errKind{errClosed, p.err}
-	case <-ctx.Done():
-		forget()
-		return reply{}, 0, ctx.Err()
-	case <-timer.C:
-		forget()
-		return reply{}, 0, &errKind{errAckTimeout, nil}
+	for {
+		select {
+		case r := <-ch:
+			return r, r.at.Sub(sent), nil
+		case <-p.done:
+			forget()
+			return reply{}, 0, &errKind{errClosed, p.err}
+		case <-ctx.Done():
+			forget()
+			return reply{}, 0, ctx.Err()
+		case <-timer.C:
+			last := time.Unix(0, p.active.Load())
+			if last.Before(sent) {
+				last = sent
+			}
+			if quiet := time.Since(last); quiet < ackTimeout {
+				timer.Reset(ackTimeout - quiet)
+				continue
+			}
+			forget()
+			return reply{}, 0, &errKind{errAckTimeout, nil}
+		}
 	}
 }
 

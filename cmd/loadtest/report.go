@@ -13,9 +13,10 @@ import (
 
 // Report is what a run measured; -json writes it as is.
 type Report struct {
-	Mode              string  `json:"mode"`   // "embedded" or "url"
-	Target            string  `json:"target"` // the stack's base URL
-	Limits            string  `json:"limits"` // "off", "default" (embedded) or "stack" (-url: the stack's own)
+	Mode              string  `json:"mode"`             // "embedded" or "url"
+	Target            string  `json:"target"`           // the stack's base URL
+	Limits            string  `json:"limits"`           // "off", "default" (embedded) or "stack" (-url: the stack's own)
+	Engine            string  `json:"engine,omitempty"` // embedded: "embedded minidyn" or the -dynamodb-endpoint
 	Players           int     `json:"players"`
 	Online            int     `json:"online"` // players connected during the send phase
 	MessagesPerPlayer int     `json:"messagesPerPlayer"`
@@ -162,6 +163,9 @@ func (r *Report) writeText(w io.Writer) {
 	pace := "unpaced"
 	if r.Rate > 0 {
 		pace = fmt.Sprintf("%g msg/s each", r.Rate)
+	}
+	if r.Engine != "" {
+		limits += ", DynamoDB " + r.Engine
 	}
 	fmt.Fprintf(w, "loadtest: %s stack at %s (%s), %d players (%d online), %d messages each, concurrency %d, %s\n",
 		r.Mode, r.Target, limits, r.Players, r.Online, r.MessagesPerPlayer, r.Concurrency, pace)

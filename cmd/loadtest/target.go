@@ -25,6 +25,7 @@ type target struct {
 	mode   string // "embedded" or "url"
 	base   string // http://host:port, no trailing slash
 	limits string // "off", "default" or "stack" (a running stack's own)
+	engine string // the embedded stack's DynamoDB engine; empty with -url
 	http   *http.Client
 	// snapshot reads the stack's counters.
 	snapshot func(ctx context.Context) (counters, error)
@@ -77,10 +78,10 @@ func newTarget(ctx context.Context, o options, stderr io.Writer) (*target, error
 func checkLoopbackURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("-url %q: %w", raw, err)
+		return fmt.Errorf("%q: %w", raw, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("-url %q: want an http:// or https:// URL", raw)
+		return fmt.Errorf("%q: want an http:// or https:// URL", raw)
 	}
 	host := u.Hostname()
 	if strings.EqualFold(host, "localhost") {
@@ -89,7 +90,7 @@ func checkLoopbackURL(raw string) error {
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 		return nil
 	}
-	return fmt.Errorf("-url %q: host %q is not a loopback address (127.0.0.0/8, ::1 or localhost); this tool measures the local stack only", raw, host)
+	return fmt.Errorf("%q: host %q is not a loopback address (127.0.0.0/8, ::1 or localhost); this tool measures the local stack only", raw, host)
 }
 
 // startEmbedded runs the whole stack in this process on a loopback port.
@@ -116,9 +117,10 @@ func startEmbedded(ctx context.Context, o options, stderr io.Writer) (*target, e
 	}
 	base := "http://" + ln.Addr().String()
 	stack, err := localstack.New(ctx, localstack.Options{
-		BaseURL: base,
-		Getenv:  func(k string) string { return env[k] },
-		Logger:  logger,
+		BaseURL:          base,
+		Getenv:           func(k string) string { return env[k] },
+		DynamoDBEndpoint: o.dynamoEndpoint,
+		Logger:           logger,
 	})
 	if err != nil {
 		ln.Close()
@@ -129,7 +131,7 @@ func startEmbedded(ctx context.Context, o options, stderr io.Writer) (*target, e
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	t := &target{mode: "embedded", base: base, limits: o.limits, http: loopbackClient()}
+	t := &target{mode: "embedded", base: base, limits: o.limits, engine: stack.Engine, http: loopbackClient()}
 	t.snapshot = func(context.Context) (counters, error) {
 		return counters{
 			dynamo:      stack.DynamoDB.Requests(),
