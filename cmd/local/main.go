@@ -87,11 +87,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	gwErr := stack.Shutdown(shutdownCtx)
-	srvErr := srv.Shutdown(shutdownCtx)
+	// Every client is gone and every $disconnect has run. What is left are
+	// idle keep-alive connections (the handlers' own Management API client
+	// opens some it never uses, which Shutdown would wait 5 s for): give
+	// in-flight requests a moment, then close the rest.
+	httpCtx, cancelHTTP := context.WithTimeout(shutdownCtx, time.Second)
+	defer cancelHTTP()
+	if err := srv.Shutdown(httpCtx); errors.Is(err, context.DeadlineExceeded) {
+		srv.Close()
+	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return errors.Join(gwErr, srvErr)
+	return gwErr
 }
 
 func printBanner(w io.Writer, base string, s *localstack.Stack) {
