@@ -157,10 +157,14 @@ func (h *Messages) Handle(ctx context.Context, req events.APIGatewayWebsocketPro
 			frame, err = h.send(ctx, c, r)
 			msg = "message"
 		case RouteInbox:
-			frame, err = h.inbox(ctx, c, r)
+			if err = h.allow(ctx, c, 0); err == nil {
+				frame, err = h.inbox(ctx, c, r)
+			}
 			msg = "inbox"
 		case RoutePresence:
-			frame, err = h.presence(ctx, c, r)
+			if err = h.allow(ctx, c, 0); err == nil {
+				frame, err = h.presence(ctx, c, r)
+			}
 		case RoutePing:
 			frame = protocol.Pong{Type: protocol.TypePong, ID: r.ID, ServerTime: protocol.FormatTime(start)}
 		default:
@@ -215,17 +219,8 @@ func (h *Messages) send(ctx context.Context, c *call, r protocol.Request) (any, 
 		return nil, domain.Errorf(domain.CodeTooLarge, "the message is %d bytes; the limit is %d", len(message), h.MaxMessageBytes)
 	}
 	c.log = c.log.With(slog.String("to", to))
-	if h.Limiter != nil {
-		d, err := h.Limiter.AllowMessage(ctx, c.id.PlayerID, len(message))
-		if errors.Is(err, ratelimit.ErrTooLarge) {
-			return nil, &domain.Error{Code: domain.CodeTooLarge, Message: "the message is larger than the byte rate limit's burst", Err: err}
-		}
-		if err != nil {
-			return nil, unavailable(fmt.Errorf("rate limit of %s: %w", c.id.PlayerID, err))
-		}
-		if !d.Allowed {
-			return nil, &domain.Error{Code: domain.CodeRateLimited, Message: "too many messages; retry later", RetryAfter: d.RetryAfter}
-		}
+	if err := h.allow(ctx, c, len(message)); err != nil {
+		return nil, err
 	}
 	c.rec.Add(metrics.Sent, 1)
 	msgID := h.IDs.New(c.now)
@@ -299,6 +294,27 @@ func (h *Messages) deliver(ctx context.Context, c *call, to string, conns []doma
 	wg.Wait()
 	c.rec.Add(metrics.Gone, gone)
 	return delivered, failed
+}
+
+// allow charges one message of size bytes to the player's limits. Besides
+// sendmessage, inbox and presence are charged as one message of no bytes,
+// since each costs DynamoDB reads; ping and $default cost no DynamoDB
+// request and are not charged.
+func (h *Messages) allow(ctx context.Context, c *call, bytes int) error {
+	if h.Limiter == nil {
+		return nil
+	}
+	d, err := h.Limiter.AllowMessage(ctx, c.id.PlayerID, bytes)
+	if errors.Is(err, ratelimit.ErrTooLarge) {
+		return &domain.Error{Code: domain.CodeTooLarge, Message: "the message is larger than the byte rate limit's burst", Err: err}
+	}
+	if err != nil {
+		return unavailable(fmt.Errorf("rate limit of %s: %w", c.id.PlayerID, err))
+	}
+	if !d.Allowed {
+		return &domain.Error{Code: domain.CodeRateLimited, Message: "too many messages; retry later", RetryAfter: d.RetryAfter}
+	}
+	return nil
 }
 
 // inbox hands the queued messages to the asking connection, oldest first,

@@ -349,3 +349,32 @@ func TestLogsNeverCarryBodiesOrTokens(t *testing.T) {
 		}
 	}
 }
+
+func TestInboxAndPresenceAreRateLimited(t *testing.T) {
+	for _, body := range []string{`{"action":"inbox","id":"x"}`, `{"action":"presence","players":["bob"],"id":"x"}`} {
+		f := newFixture()
+		f.store.online = func([]string) ([]string, error) { t.Fatal("presence read DynamoDB while limited"); return nil, nil }
+		f.store.listErr = errors.New("inbox read DynamoDB while limited")
+		f.limiter.decision = ratelimit.Decision{RetryAfter: time.Second}
+		route := RouteInbox
+		if strings.Contains(body, "presence") {
+			route = RoutePresence
+		}
+		got := f.call(t, route, "alice", body)
+		if got["code"] != "rate_limited" || got["retryAfterMs"] != float64(1000) || got["id"] != "x" {
+			t.Fatalf("%s: frame = %v", route, got)
+		}
+		if f.limiter.calls != 1 {
+			t.Fatalf("%s: limiter calls = %d", route, f.limiter.calls)
+		}
+	}
+	// ping and $default are not charged.
+	f := newFixture()
+	f.limiter.decision = ratelimit.Decision{RetryAfter: time.Second}
+	if got := f.call(t, RoutePing, "alice", `{"action":"ping"}`); got["type"] != "pong" {
+		t.Fatalf("ping while limited = %v", got)
+	}
+	if f.limiter.calls != 0 {
+		t.Fatalf("ping charged the limiter")
+	}
+}
