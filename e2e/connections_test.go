@@ -2,10 +2,16 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
+	"math/big"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
@@ -52,11 +59,37 @@ func TestRefusedTokensWriteNothing(t *testing.T) {
 	noneTok, _ := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
 	tampered := parts[0] + "." + strings.TrimRight(jwtSegment(t, claims("sub", "admin")), "=") + "." + parts[2]
 
+	rogue, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signWith := func(key *rsa.PrivateKey, kid string, c jwt.MapClaims) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+		tok.Header["kid"] = kid
+		out, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// HS256 keyed with the issuer's public key, the classic algorithm confusion.
+	pubPEM := publicKeyPEM(t, s.Issuer.JWKS())
+	hs := jwt.NewWithClaims(jwt.SigningMethodHS256, claims())
+	hs.Header["kid"] = s.Issuer.KeyID()
+	hsTok, err := hs.SignedString(pubPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	tests := []struct {
 		name   string
 		token  string
 		status int
 	}{
+		{"HS256 keyed with the public key", hsTok, http.StatusForbidden},
+		{"RS256 by a key not in the JWKS, real kid", signWith(rogue, s.Issuer.KeyID(), claims()), http.StatusForbidden},
+		{"unknown kid", signWith(rogue, "rogue-kid", claims()), http.StatusForbidden},
+		{"empty player claim", sign(claims("sub", "")), http.StatusForbidden},
 		{"missing", "", http.StatusUnauthorized},
 		{"garbage", "not-a-jwt", http.StatusForbidden},
 		{"alg none", noneTok, http.StatusForbidden},
@@ -202,8 +235,10 @@ func TestManagementAPI(t *testing.T) {
 		t.Fatalf("unknown id: %v, want GoneException", err)
 	}
 
-	if _, err := s.management("wrong-secret").GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)}); err == nil {
-		t.Fatal("a request signed with the wrong secret was answered")
+	_, err = s.management("wrong-secret").GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
+	var re *smithyhttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusForbidden {
+		t.Fatalf("a request signed with the wrong secret: %v, want 403", err)
 	}
 	resp, err := http.Post(s.URL+"/@connections/"+id, "application/json", strings.NewReader(`{"type":"forged"}`))
 	if err != nil {
@@ -242,7 +277,57 @@ func TestShutdownRunsEveryDisconnect(t *testing.T) {
 			t.Errorf("%s still has rows %v", p, ids)
 		}
 	}
-	if !slices.Equal(players, []string{"p1", "p2", "p3"}) {
-		t.Fatal("unreachable")
+}
+
+// publicKeyPEM returns the PEM encoding of the first RSA key of a JWKS.
+func publicKeyPEM(t *testing.T, jwks []byte) []byte {
+	t.Helper()
+	var set struct {
+		Keys []struct{ N, E string } `json:"keys"`
+	}
+	if err := json.Unmarshal(jwks, &set); err != nil || len(set.Keys) == 0 {
+		t.Fatalf("jwks: %v", err)
+	}
+	n, err1 := base64.RawURLEncoding.DecodeString(set.Keys[0].N)
+	e, err2 := base64.RawURLEncoding.DecodeString(set.Keys[0].E)
+	if err1 != nil || err2 != nil {
+		t.Fatal("jwks: bad n or e")
+	}
+	pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+// TestForeignHostIsRefused: a page on a hostile name that resolves to
+// 127.0.0.1 (DNS rebinding) cannot mint development tokens or reach the
+// Management API.
+func TestForeignHostIsRefused(t *testing.T) {
+	s := startStack(t)
+	for _, path := range []string{"/dev/token", "/@connections/AAAAAAAAAAAAAAA=", "/ws"} {
+		req, _ := http.NewRequest(http.MethodPost, s.URL+path, strings.NewReader(`{"playerId":"admin","groups":["admin"]}`))
+		req.Host = "attacker.example"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s with Host attacker.example: %d, want 403", path, resp.StatusCode)
+		}
+	}
+	for _, host := range []string{"localhost", "127.0.0.1"} {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/healthz", nil)
+		req.Host = host + ":1234"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("Host %s: %d, want 200", host, resp.StatusCode)
+		}
 	}
 }

@@ -475,16 +475,29 @@ func TestMessaging(t *testing.T) {
 	})
 }
 
-// TestExpiredTokenClosesConnection: a connection outlives its token; the next
-// frame is answered token_expired and the server closes the connection.
+// TestExpiredTokenClosesConnection: once a connection's token has expired
+// the player counts as offline; the connection's next frame is answered
+// token_expired and the server closes it.
 func TestExpiredTokenClosesConnection(t *testing.T) {
 	s := startStack(t)
-	alice, bob := s.dial("alice"), s.dial("bob")
-	alice.pingPong("before")
-	s.Clock.Advance(2 * time.Hour) // the tokens were issued for an hour
-	if ids := s.connections("alice"); len(ids) != 1 {
-		t.Fatalf("alice's row is not live any more: %v", ids)
+	alice := s.dial("alice") // a token for an hour
+	bob, status, err := s.dialToken(s.token("bob", 4*3600))
+	if err != nil {
+		t.Fatalf("bob: %d %v", status, err)
 	}
+	alice.pingPong("before")
+	s.Clock.Advance(2 * time.Hour)
+	// The row expired with the token: alice counts as offline, so bob's
+	// message waits in her mailbox instead of reaching a client that only
+	// listens.
+	if ids := s.connections("alice"); len(ids) != 0 {
+		t.Fatalf("alice's row outlived her token: %v", ids)
+	}
+	bob.send(map[string]any{"action": "sendmessage", "to": "alice", "message": "queued for later", "id": "q"})
+	if ack := bob.nextOf("ack"); ack["status"] != "queued" {
+		t.Fatalf("a message to a player whose token expired was %v", ack["status"])
+	}
+	alice.quiet(50 * time.Millisecond)
 	alice.sendTo("bob", "too late", "late")
 	f := alice.wantError("late", domain.CodeTokenExpired)
 	if f["type"] != "error" {
@@ -495,8 +508,8 @@ func TestExpiredTokenClosesConnection(t *testing.T) {
 	}
 	eventually(t, "$disconnect removed alice's row", func() bool { return len(s.connections("alice")) == 0 })
 	bob.quiet(100 * time.Millisecond)
-	if n := s.Metrics.Count("Sent"); n != 0 {
-		t.Fatalf("messages_sent_total = %d after an expired sender", n)
+	if n := s.Metrics.Count("Sent"); n != 1 {
+		t.Fatalf("messages_sent_total = %d, want only bob's message", n)
 	}
 	if n := s.Metrics.RejectedCount(string(domain.CodeTokenExpired)); n != 1 {
 		t.Fatalf("token_expired rejections = %d", n)

@@ -13,13 +13,13 @@ type Limit struct {
 	// Rate is the sustained rate in units per second. Zero turns the limit
 	// off: it is then neither checked nor stored.
 	Rate float64
-	// Burst is the most units admitted at once from a full bucket. When Rate
-	// is on, New takes a Burst below 1 as 1; ConfigFromEnv rejects it.
+	// Burst is the most units admitted at once from a full bucket; 0 turns
+	// the limit off, as a Rate of 0 does.
 	Burst int64
 }
 
 // On reports whether the limit is checked at all.
-func (l Limit) On() bool { return l.Rate > 0 }
+func (l Limit) On() bool { return l.Rate > 0 && l.Burst > 0 }
 
 // Config configures a Limiter.
 type Config struct {
@@ -57,9 +57,9 @@ const (
 )
 
 // ConfigFromEnv builds a Config for table from the RATE_* variables. An empty
-// or unset variable takes its default; a rate of 0 turns that limit off; a
-// burst must be at least 1 while its rate is on. Every invalid variable is
-// named in the returned error.
+// or unset variable takes its default; setting any of them to 0 turns that
+// limit off (a rate or a burst of 0 admits nothing useful, so 0 means "no
+// limit"). Every invalid variable is named in the returned error.
 func ConfigFromEnv(getenv func(string) string, table string) (Config, error) {
 	var errs []error
 	if table == "" {
@@ -89,20 +89,18 @@ func ConfigFromEnv(getenv func(string) string, table string) (Config, error) {
 		}
 		return n
 	}
-	burst := func(name string, def int64, r float64) int64 {
-		before := len(errs)
-		n := count(name, def)
-		if len(errs) == before && r > 0 && n < 1 {
-			errs = append(errs, fmt.Errorf("%s=%q: must be at least 1 while the rate is on", name, getenv(name)))
+	// limit reads a rate and its burst; either set to 0 turns the limit off.
+	limit := func(rateName string, defRate float64, burstName string, defBurst int64) Limit {
+		l := Limit{Rate: rate(rateName, defRate), Burst: count(burstName, defBurst)}
+		if l.Rate == 0 || l.Burst == 0 {
+			return Limit{}
 		}
-		return n
+		return l
 	}
 
 	cfg := Config{Table: table}
-	cfg.Messages.Rate = rate(EnvMessagesPerSecond, 10)
-	cfg.Messages.Burst = burst(EnvMessagesBurst, 20, cfg.Messages.Rate)
-	cfg.Bytes.Rate = rate(EnvBytesPerSecond, 65536)
-	cfg.Bytes.Burst = burst(EnvBytesBurst, 131072, cfg.Bytes.Rate)
+	cfg.Messages = limit(EnvMessagesPerSecond, 10, EnvMessagesBurst, 20)
+	cfg.Bytes = limit(EnvBytesPerSecond, 65536, EnvBytesBurst, 131072)
 	perMinute := count(EnvConnectsPerMinute, 10)
 	cfg.Connects = Limit{Rate: float64(perMinute) / 60, Burst: perMinute}
 

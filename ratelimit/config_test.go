@@ -41,9 +41,20 @@ func TestConfigFromEnv(t *testing.T) {
 			env:   map[string]string{EnvMessagesPerSecond: "0", EnvBytesPerSecond: "0", EnvBytesBurst: "0", EnvConnectsPerMinute: "0"},
 			want: Config{
 				Table:    "limits",
-				Messages: Limit{Rate: 0, Burst: 20},
-				Bytes:    Limit{Rate: 0, Burst: 0},
-				Connects: Limit{Rate: 0, Burst: 0},
+				Messages: Limit{},
+				Bytes:    Limit{},
+				Connects: Limit{},
+			},
+		},
+		{
+			name:  "a zero burst turns its limit off",
+			table: "limits",
+			env:   map[string]string{EnvMessagesBurst: "0", EnvBytesBurst: "0"},
+			want: Config{
+				Table:    "limits",
+				Messages: Limit{},
+				Bytes:    Limit{},
+				Connects: Limit{Rate: 10.0 / 60, Burst: 10},
 			},
 		},
 		{
@@ -55,12 +66,6 @@ func TestConfigFromEnv(t *testing.T) {
 				EnvConnectsPerMinute: "NaN",
 			},
 			wantErr: []string{EnvMessagesPerSecond, EnvMessagesBurst, EnvBytesPerSecond, EnvBytesBurst, EnvConnectsPerMinute},
-		},
-		{
-			name:    "zero burst while the rate is on",
-			table:   "limits",
-			env:     map[string]string{EnvMessagesBurst: "0"},
-			wantErr: []string{EnvMessagesBurst, "at least 1"},
 		},
 		{name: "infinite rate", table: "limits", env: map[string]string{EnvBytesPerSecond: "+Inf"}, wantErr: []string{EnvBytesPerSecond}},
 		{name: "empty table", table: "", wantErr: []string{"table"}},

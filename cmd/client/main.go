@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 		if resp != nil {
 			return fmt.Errorf("connect refused: HTTP %d", resp.StatusCode)
 		}
-		return fmt.Errorf("connect: %w", err)
+		return fmt.Errorf("connect to %s: %v", strings.SplitN(wsURL, "?", 2)[0], stripURL(err)) // never print the token
 	}
 	defer conn.CloseNow()
 	fmt.Fprintf(out, "connected as %s; type @player text, /inbox, /ping, /presence p1 p2, or a JSON frame\n", *player)
@@ -143,4 +143,13 @@ func devToken(ctx context.Context, base, player string) (string, error) {
 		return "", fmt.Errorf("dev token: HTTP %d %s", resp.StatusCode, out.Error)
 	}
 	return out.Token, nil
+}
+
+// stripURL returns the cause of err without the URL, which holds the token.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }

@@ -72,7 +72,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{Handler: stack.Handler, ReadHeaderTimeout: 10 * time.Second}
+	// WebSocket connections are hijacked and keep their own deadlines;
+	// these bound everything else (slow or idle HTTP clients).
+	srv := &http.Server{Handler: stack.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	if ip := net.ParseIP(ln.Addr().(*net.TCPAddr).IP.String()); ip != nil && !ip.IsLoopback() {
+		logger.Warn("listening beyond loopback: anyone who reaches this address can mint development tokens and knows the Management API's default credentials", "addr", ln.Addr().String())
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 

@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -31,16 +32,17 @@ func main() {
 
 func run() error {
 	var level slog.Level
+	var levelErr error
 	if s := os.Getenv("LOG_LEVEL"); s != "" {
 		if err := level.UnmarshalText([]byte(s)); err != nil {
-			return fmt.Errorf("LOG_LEVEL: %w", err)
+			levelErr = fmt.Errorf("LOG_LEVEL: %w", err)
 		}
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(logger)
 
-	cfg, err := authorizer.ConfigFromEnv(os.Getenv)
-	if err != nil {
+	cfg, cfgErr := authorizer.ConfigFromEnv(os.Getenv)
+	if err := errors.Join(cfgErr, levelErr); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), initTimeout)

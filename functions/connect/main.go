@@ -4,7 +4,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -28,12 +30,11 @@ func main() {
 }
 
 func setup(ctx context.Context) (*handlers.Connect, error) {
-	cfg, err := config.Load(os.Getenv, config.NeedConnectionsTable|config.NeedRateLimitTable)
-	if err != nil {
-		return nil, err
-	}
-	limits, err := ratelimit.ConfigFromEnv(os.Getenv, cfg.RateLimitTable)
-	if err != nil {
+	cfg, cfgErr := config.Load(os.Getenv, config.NeedConnectionsTable|config.NeedRateLimitTable)
+	// A missing RATE_LIMIT_TABLE is named by config.Load; the placeholder
+	// lets the RATE_* variables be checked in the same run.
+	limits, limitErr := ratelimit.ConfigFromEnv(os.Getenv, cmp.Or(cfg.RateLimitTable, "RATE_LIMIT_TABLE"))
+	if err := errors.Join(cfgErr, limitErr); err != nil {
 		return nil, err
 	}
 	c, err := awsclients.New(ctx, cfg)

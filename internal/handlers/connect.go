@@ -34,7 +34,8 @@ type ConnectLimiter interface {
 const DefaultConnectionTTL = 2*time.Hour + 10*time.Minute
 
 // Connect handles $connect: it binds the connection to the authorizer's
-// player and stores its row. Answers:
+// player and stores its row, which expires with the connection's maximum
+// lifetime (TTL) or the token, whichever comes first. Answers:
 //
 //	200  connected
 //	403  the player already holds the maximum number of live connections
@@ -92,6 +93,13 @@ func (h *Connect) connect(ctx context.Context, now time.Time, id Identity, idErr
 	if ttl <= 0 {
 		ttl = DefaultConnectionTTL
 	}
+	expiresAt := connectedAt.Add(ttl)
+	if !id.TokenExpiresAt.IsZero() && id.TokenExpiresAt.Before(expiresAt) {
+		// A connection's authority ends with its token: from then on the
+		// player counts as offline and messages wait in the mailbox, even
+		// for a client that only listens.
+		expiresAt = id.TokenExpiresAt
+	}
 	userAgent := rc.Identity.UserAgent
 	if userAgent == "" {
 		userAgent = headerValue(headers, "User-Agent")
@@ -100,7 +108,7 @@ func (h *Connect) connect(ctx context.Context, now time.Time, id Identity, idErr
 		ID:          rc.ConnectionID,
 		PlayerID:    id.PlayerID,
 		ConnectedAt: connectedAt,
-		ExpiresAt:   connectedAt.Add(ttl),
+		ExpiresAt:   expiresAt,
 		SourceIP:    rc.Identity.SourceIP,
 		UserAgent:   userAgent,
 	})

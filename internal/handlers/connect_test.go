@@ -65,7 +65,11 @@ func TestConnect(t *testing.T) {
 			}
 			if got != nil {
 				want := domain.Connection{ID: "conn-1=", PlayerID: "alice", ConnectedAt: time.UnixMilli(testNow.UnixMilli()),
-					ExpiresAt: time.UnixMilli(testNow.UnixMilli()).Add(DefaultConnectionTTL), SourceIP: "203.0.113.7", UserAgent: "game/1.0"}
+					ExpiresAt: testNow.Add(time.Hour) /* the token's expiry, before connectedAt + TTL */, SourceIP: "203.0.113.7", UserAgent: "game/1.0"}
+				if !got.ExpiresAt.Equal(want.ExpiresAt) || !got.ConnectedAt.Equal(want.ConnectedAt) {
+					t.Fatalf("row times = %v, %v; want %v, %v", got.ConnectedAt, got.ExpiresAt, want.ConnectedAt, want.ExpiresAt)
+				}
+				got.ExpiresAt, got.ConnectedAt, want.ExpiresAt, want.ConnectedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 				if *got != want {
 					t.Fatalf("row = %+v\nwant  %+v", *got, want)
 				}
@@ -110,5 +114,22 @@ func TestIdentityFrom(t *testing.T) {
 		if _, err := identityFrom(events.APIGatewayWebsocketProxyRequestContext{Authorizer: bad}); err == nil {
 			t.Errorf("identity accepted from %v", bad)
 		}
+	}
+}
+
+func TestConnectRowExpiresWithTheToken(t *testing.T) {
+	var got domain.Connection
+	h := &Connect{Connections: &fakeStore{put: func(c domain.Connection) error { got = c; return nil }}}
+	ev := connectEvent() // the token expires an hour after testNow
+	if resp, _ := h.Handle(context.Background(), ev); resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if want := testNow.Add(time.Hour); !got.ExpiresAt.Equal(want) {
+		t.Fatalf("row expires at %v, want the token's expiry %v", got.ExpiresAt, want)
+	}
+	ev.RequestContext.Authorizer.(map[string]any)["tokenExpiresAt"] = float64(testNow.Add(5 * time.Hour).Unix())
+	h.Handle(context.Background(), ev)
+	if want := time.UnixMilli(testNow.UnixMilli()).Add(DefaultConnectionTTL); !got.ExpiresAt.Equal(want) {
+		t.Fatalf("row expires at %v, want connectedAt + TTL %v", got.ExpiresAt, want)
 	}
 }

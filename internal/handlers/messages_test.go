@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -116,16 +117,16 @@ func TestSendRefusals(t *testing.T) {
 		{name: "too large", body: `{"action":"sendmessage","to":"bob","message":"` + strings.Repeat("x", 9000) + `"}`, code: "too_large"},
 		{name: "rate limited", body: `{"action":"sendmessage","to":"bob","message":"x"}`, code: "rate_limited", retry: true, limiterN: 1,
 			setup: func(f *fixture) { f.limiter.decision = ratelimit.Decision{RetryAfter: 250 * time.Millisecond} }},
-		{name: "limiter down fails closed", body: `{"action":"sendmessage","to":"bob","message":"x"}`, code: "unavailable", limiterN: 1,
+		{name: "limiter down fails closed", body: `{"action":"sendmessage","to":"bob","message":"x","id":"u2"}`, code: "unavailable", limiterN: 1,
 			setup: func(f *fixture) { f.limiter.err = errors.New("dynamodb: timeout") }},
 		{name: "lookup fails", body: `{"action":"sendmessage","to":"bob","message":"x","id":"u"}`, code: "unavailable", limiterN: 1,
 			setup: func(f *fixture) { f.store.listErr = errors.New("dynamodb: 500") }},
-		{name: "post fails", body: `{"action":"sendmessage","to":"bob","message":"x"}`, code: "unavailable", limiterN: 1,
+		{name: "post fails", body: `{"action":"sendmessage","to":"bob","message":"x","id":"u2"}`, code: "unavailable", limiterN: 1,
 			setup: func(f *fixture) {
 				f.store.conns["bob"] = live("bob-1=")
 				f.sender.post = func(string) error { return errors.New("management API: 500") }
 			}},
-		{name: "queue fails", body: `{"action":"sendmessage","to":"bob","message":"x"}`, code: "unavailable", limiterN: 1,
+		{name: "queue fails", body: `{"action":"sendmessage","to":"bob","message":"x","id":"u2"}`, code: "unavailable", limiterN: 1,
 			setup: func(f *fixture) { f.store.enqueueErr = errors.New("dynamodb: 500") }},
 		{name: "mailbox full", body: `{"action":"sendmessage","to":"bob","message":"x"}`, code: "mailbox_full", limiterN: 1,
 			setup: func(f *fixture) { f.store.enqueueErr = fmt.Errorf("enqueue: %w", domain.ErrMailboxFull) }},
@@ -139,6 +140,11 @@ func TestSendRefusals(t *testing.T) {
 			got := f.call(t, RouteSendMessage, "alice", tt.body)
 			if got["type"] != "error" || got["code"] != tt.code {
 				t.Fatalf("frame = %v, want error %s", got, tt.code)
+			}
+			var sent map[string]any
+			_ = json.Unmarshal([]byte(tt.body), &sent)
+			if got["id"] != sent["id"] {
+				t.Errorf("error frame id = %v, want the client's id %v", got["id"], sent["id"])
 			}
 			if _, ok := got["retryAfterMs"]; ok != tt.retry {
 				t.Errorf("retryAfterMs present=%v, want %v (%v)", ok, tt.retry, got)

@@ -7,12 +7,15 @@
 package localstack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"time"
 
@@ -103,6 +106,11 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	}
 	cfg.ConnectionsTable, cfg.MailboxTable, cfg.RateLimitTable = ConnectionsTable, MailboxTable, RateLimitTable
 	cfg.ManagementEndpoint = o.BaseURL
+	if d := o.Gateway.MaxConnectionDuration; d > 0 && cfg.ConnectionTTL < d+10*time.Minute {
+		// A row must outlive the longest connection, or a connected player
+		// would count as offline.
+		cfg.ConnectionTTL = d + 10*time.Minute
+	}
 	limits, err := ratelimit.ConfigFromEnv(getenv, RateLimitTable)
 	if err != nil {
 		return nil, err
@@ -111,8 +119,11 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 
 	s := &Stack{Metrics: metrics.NewCounters(), Config: cfg, Limits: limits}
 	s.Creds = aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local"}
-	if id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+	switch id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"); {
+	case id != "" && secret != "":
 		s.Creds = aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}
+	case id != "" || secret != "":
+		return nil, errors.New("localstack: set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither (local/local)")
 	}
 
 	// DynamoDB.
@@ -188,12 +199,40 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 
 	mux.Handle("/ws", s.Gateway)
 	mux.Handle("/@connections/", s.Gateway)
+	// The endpoint API Gateway names ends in the stage, and the gateway
+	// answers there too: http://127.0.0.1:8080/local/@connections/{id}.
+	mux.Handle("/"+cmp.Or(gcfg.Stage, gateway.DefaultStage)+"/@connections/", s.Gateway)
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
-	s.Handler = mux
+	s.Handler = hostGuard(o.BaseURL, mux)
 	return s, nil
+}
+
+// hostGuard answers only requests whose Host is the stack's own or a
+// loopback name. The development issuer mints tokens for anyone who asks,
+// and the Management API's default credentials are public, so a web page
+// must not reach them through DNS rebinding (a hostile name resolving to
+// 127.0.0.1).
+func hostGuard(baseURL string, next http.Handler) http.Handler {
+	own := ""
+	if u, err := url.Parse(baseURL); err == nil {
+		own = strings.ToLower(u.Hostname())
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := strings.ToLower(r.Host)
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.Trim(host, "[]")
+		ip := net.ParseIP(host)
+		if host != own && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			http.Error(w, "forbidden host", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // tokenConfig returns the authorizer's rules. With JWT_ISSUER set, tokens
