@@ -1117,7 +1117,7 @@ func TestChecksCatch(t *testing.T) {
 		{"JWKS of another issuer", "${UserPool}/.well-known/jwks.json", "${UserPool}/jwks.json", "JWKS_URL"},
 		{"message size over the frame limit", "    Default: 8192\n", "    Default: 65536\n", "MAX_MESSAGE_BYTES must be at most 32768"},
 		{"bad duration", "    Default: 24h\n", "    Default: a day\n", "MAILBOX_TTL"},
-		{"zero burst", "    Default: 20\n", "    Default: 0\n", "RATE_MESSAGES_BURST"},
+		{"negative burst", "    Default: 20\n", "    Default: -1\n", "RATE_MESSAGES_BURST"},
 		{"message route cannot answer", "      RouteKey: inbox\n      OperationName: Inbox\n      RouteResponseSelectionExpression: $default\n", "      RouteKey: inbox\n      OperationName: Inbox\n", "route inbox needs RouteResponseSelectionExpression"},
 		{"route response missing", "      RouteId: !Ref PingRoute\n      RouteResponseKey: $default", "      RouteId: !Ref PingRoute\n      RouteResponseKey: $other", "route ping has no $default route response"},
 		{"route missing", "      RouteKey: presence", "      RouteKey: who", "no route presence"},
