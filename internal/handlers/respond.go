@@ -40,7 +40,7 @@ func requestLogger(l *slog.Logger, rc events.APIGatewayWebsocketProxyRequestCont
 // cause.
 func logOutcome(ctx context.Context, l *slog.Logger, msg string, err error, attrs ...slog.Attr) {
 	if err == nil {
-		l.LogAttrs(ctx, slog.LevelInfo, msg, attrs...)
+		l.LogAttrs(ctx, slog.LevelInfo, msg, append(attrs, slog.String("code", "ok"))...)
 		return
 	}
 	code := domain.ErrorCode(err)
