@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRunServesAndStops starts the command as a user would, on a free
+// port, reads the banner, fetches a token with the curl line's request, and
+// stops it as Ctrl-C would.
+func TestRunServesAndStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, func(string) string { return "" }, &stdout, &stderr)
+	}()
+
+	var base string
+	deadline := time.Now().Add(20 * time.Second)
+	for base == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("no banner; stdout %q stderr %q", stdout.String(), stderr.String())
+		}
+		if m := regexp.MustCompile(`curl -s -X POST (http://127\.0\.0\.1:\d+)/dev/token`).FindStringSubmatch(stdout.String()); m != nil {
+			base = m[1]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, want := range []string{"/ws?token=", "/@connections/", "/.well-known/jwks.json", "/metrics", "embedded minidyn"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	resp, err := http.Post(base+"/dev/token", "application/json", strings.NewReader(`{"playerId":"alice"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"token":"`) {
+		t.Fatalf("dev token: %d %s", resp.StatusCode, body)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not stop")
+	}
+	if strings.Contains(stderr.String(), string(body[10:40])) {
+		t.Fatal("the token reached the log")
+	}
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"-nope"}, func(string) string { return "" }, &out, &out); err == nil {
+		t.Fatal("an unknown flag was accepted")
+	}
+	if err := run(context.Background(), []string{"-addr", "127.0.0.1:0"}, func(k string) string {
+		return map[string]string{"AWS_ACCESS_KEY_ID": "only-one"}[k]
+	}, &out, &out); err == nil || !strings.Contains(err.Error(), "AWS_SECRET_ACCESS_KEY") {
+		t.Fatalf("half the credentials: %v", err)
+	}
+}
