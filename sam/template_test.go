@@ -358,7 +358,8 @@ func requiredVars(src string, needVars map[string]string) (vars, unknown []strin
 	if strings.Contains(src, "authorizer.ConfigFromEnv(") {
 		add(authorizerVars...)
 	}
-	if strings.Contains(src, "ratelimit.ConfigFromEnv(") {
+	// config.Load reads the RATE_* variables for the table of NeedRateLimitTable.
+	if strings.Contains(src, "ratelimit.ConfigFromEnv(") || strings.Contains(src, "NeedRateLimitTable") {
 		add(rateLimitVars...)
 	}
 	return vars, unknown

@@ -4,9 +4,7 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 
@@ -30,11 +28,8 @@ func main() {
 }
 
 func setup(ctx context.Context) (*handlers.Connect, error) {
-	cfg, cfgErr := config.Load(os.Getenv, config.NeedConnectionsTable|config.NeedRateLimitTable)
-	// A missing RATE_LIMIT_TABLE is named by config.Load; the placeholder
-	// lets the RATE_* variables be checked in the same run.
-	limits, limitErr := ratelimit.ConfigFromEnv(os.Getenv, cmp.Or(cfg.RateLimitTable, "RATE_LIMIT_TABLE"))
-	if err := errors.Join(cfgErr, limitErr); err != nil {
+	cfg, err := config.Load(os.Getenv, config.NeedConnectionsTable|config.NeedRateLimitTable)
+	if err != nil {
 		return nil, err
 	}
 	c, err := awsclients.New(ctx, cfg)
@@ -43,7 +38,7 @@ func setup(ctx context.Context) (*handlers.Connect, error) {
 	}
 	return &handlers.Connect{
 		Connections: c.Store,
-		Limiter:     ratelimit.New(c.DynamoDB, limits),
+		Limiter:     ratelimit.New(c.DynamoDB, cfg.RateLimits),
 		TTL:         cfg.ConnectionTTL,
 		Logger:      logging.NewLambda(os.Stdout, cfg.LogLevel),
 		Metrics:     &metrics.EMF{W: os.Stdout},

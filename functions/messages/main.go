@@ -6,9 +6,7 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 
@@ -33,11 +31,8 @@ func main() {
 }
 
 func setup(ctx context.Context) (*handlers.Messages, error) {
-	cfg, cfgErr := config.Load(os.Getenv, config.NeedConnectionsTable|config.NeedMailboxTable|config.NeedRateLimitTable|config.NeedManagementAPI)
-	// A missing RATE_LIMIT_TABLE is named by config.Load; the placeholder
-	// lets the RATE_* variables be checked in the same run.
-	limits, limitErr := ratelimit.ConfigFromEnv(os.Getenv, cmp.Or(cfg.RateLimitTable, "RATE_LIMIT_TABLE"))
-	if err := errors.Join(cfgErr, limitErr); err != nil {
+	cfg, err := config.Load(os.Getenv, config.NeedConnectionsTable|config.NeedMailboxTable|config.NeedRateLimitTable|config.NeedManagementAPI)
+	if err != nil {
 		return nil, err
 	}
 	c, err := awsclients.New(ctx, cfg)
@@ -53,7 +48,7 @@ func setup(ctx context.Context) (*handlers.Messages, error) {
 		Presence:        c.Store,
 		Mailbox:         c.Store,
 		Sender:          apigw.New(mgmt),
-		Limiter:         ratelimit.New(c.DynamoDB, limits),
+		Limiter:         ratelimit.New(c.DynamoDB, cfg.RateLimits),
 		MaxMessageBytes: cfg.MaxMessageBytes,
 		MailboxTTL:      cfg.MailboxTTL,
 		InboxBatch:      cfg.MailboxMaxMessages,

@@ -5,12 +5,15 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
 // Need says which variables a function requires.
@@ -39,6 +42,10 @@ type Config struct {
 	MailboxMaxMessages      int           // MAILBOX_MAX_MESSAGES; default 100
 	ConnectionTTL           time.Duration // CONNECTION_TTL; default 2h10m (API Gateway's 2 h maximum + a margin)
 	LogLevel                slog.Level    // LOG_LEVEL: debug, info, warn, error; default info
+
+	// RateLimits are the RATE_* variables, read by ratelimit.ConfigFromEnv
+	// on the RATE_LIMIT_TABLE table.
+	RateLimits ratelimit.Config
 }
 
 // Load reads the configuration. need names the variables that must be set.
@@ -59,6 +66,14 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 	}
 	if c.MaxMessageBytes > 32<<10 {
 		p.problems = append(p.problems, "MAX_MESSAGE_BYTES must be at most 32768 (API Gateway's frame limit)")
+	}
+	// The placeholder table name lets the RATE_* variables be checked even
+	// when RATE_LIMIT_TABLE is missing (which is named above).
+	limits, limitErr := ratelimit.ConfigFromEnv(getenv, cmp.Or(c.RateLimitTable, "RATE_LIMIT_TABLE"))
+	limits.Table = c.RateLimitTable
+	c.RateLimits = limits
+	if limitErr != nil {
+		p.problems = append(p.problems, limitErr.Error())
 	}
 	if len(p.missing) > 0 {
 		p.problems = append([]string{"missing " + strings.Join(p.missing, ", ")}, p.problems...)

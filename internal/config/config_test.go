@@ -10,9 +10,12 @@ import (
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestLoadDefaults(t *testing.T) {
-	c, err := Load(env(map[string]string{"CONNECTIONS_TABLE": "c"}), NeedConnectionsTable)
+	c, err := Load(env(map[string]string{"CONNECTIONS_TABLE": "c", "RATE_LIMIT_TABLE": "r"}), NeedConnectionsTable)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c.RateLimits.Table != "r" || c.RateLimits.Messages.Rate != 10 || c.RateLimits.Messages.Burst != 20 {
+		t.Fatalf("rate limits = %+v", c.RateLimits)
 	}
 	if c.ConnectionsTable != "c" || c.MaxConnectionsPerPlayer != 5 || c.MaxMessageBytes != 8192 ||
 		c.MailboxTTL != 24*time.Hour || c.MailboxMaxMessages != 100 || c.Region != "us-east-1" ||
@@ -26,11 +29,12 @@ func TestLoadNamesEveryProblemAtOnce(t *testing.T) {
 		"MAX_MESSAGE_BYTES": "-1",
 		"MAILBOX_TTL":       "soon",
 		"LOG_LEVEL":         "loud",
+		"RATE_BYTES_BURST":  "lots",
 	}), NeedConnectionsTable|NeedMailboxTable|NeedRateLimitTable|NeedManagementAPI)
 	if err == nil {
 		t.Fatal("want an error")
 	}
-	for _, name := range []string{"CONNECTIONS_TABLE", "MAILBOX_TABLE", "RATE_LIMIT_TABLE", "MANAGEMENT_ENDPOINT", "MAX_MESSAGE_BYTES", "MAILBOX_TTL", "LOG_LEVEL"} {
+	for _, name := range []string{"CONNECTIONS_TABLE", "MAILBOX_TABLE", "RATE_LIMIT_TABLE", "MANAGEMENT_ENDPOINT", "MAX_MESSAGE_BYTES", "MAILBOX_TTL", "LOG_LEVEL", "RATE_BYTES_BURST"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

@@ -111,11 +111,8 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 		// would count as offline.
 		cfg.ConnectionTTL = d + 10*time.Minute
 	}
-	limits, err := ratelimit.ConfigFromEnv(getenv, RateLimitTable)
-	if err != nil {
-		return nil, err
-	}
-	limits.Now = o.Now
+	limits := cfg.RateLimits
+	limits.Table, limits.Now = RateLimitTable, o.Now
 
 	s := &Stack{Metrics: metrics.NewCounters(), Config: cfg, Limits: limits}
 	s.Creds = aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local"}
