@@ -79,7 +79,7 @@ func (s *Store) PutConnection(ctx context.Context, c domain.Connection) error {
 		})
 		return err
 	}
-	_, err := claimSlot(ctx, c.ID, s.maxConn, now, read, put)
+	_, _, err := claimSlot(ctx, c.ID, s.maxConn, now, read, put)
 	switch {
 	case errors.Is(err, errNoSlot):
 		return fmt.Errorf("put connection %s of %s: %d live connections: %w", c.ID, c.PlayerID, s.maxConn, domain.ErrConnectionLimit)

@@ -43,7 +43,7 @@
 //
 // # Mailbox table
 //
-// The mailbox table holds two kinds of item.
+// The mailbox table holds three kinds of item.
 //
 // Messages, one item per queued message:
 //
@@ -54,6 +54,7 @@
 //	            sentAt           N   unix milliseconds
 //	            expiresAt        N   unix seconds; the table's TTL attribute
 //	            slot             N   the mailbox slot the message holds
+//	            senderSlot       N   the sender slot the message holds
 //
 // Mailbox slots, one small item per occupied slot, in a partition of their
 // own whose key is the player id followed by "#slot" (a valid player id never
@@ -64,6 +65,16 @@
 //	attributes  heldBy           S   the id of the message holding the slot
 //	            expiresAt        N   that message's expiresAt; the TTL attribute
 //
+// Sender slots, the same small items in a partition per recipient and
+// sender, "<player>#from#<sender>" (the recipient has no '#', so the first
+// '#' ends it and no two pairs share a partition, nor meet the partitions
+// above):
+//
+//	key         playerId  HASH   S   "<player>#from#<sender>"
+//	            messageId RANGE  S   the slot number in decimal, "0" .. "19"
+//	attributes  heldBy           S   the id of the message holding the slot
+//	            expiresAt        N   that message's expiresAt; the TTL attribute
+//
 // billing: PAY_PER_REQUEST, no secondary index, TTL on expiresAt.
 //
 // The mailbox cap is exact in the same way as the connection cap: Enqueue
@@ -71,12 +82,27 @@
 // items, cheaper than counting the messages themselves), claims a free or
 // expired slot with a conditional PutItem, then writes the message. At most
 // MailboxMaxMessages messages can hold a slot at once, however many senders
-// race; at the cap Enqueue refuses with domain.ErrMailboxFull. DeleteQueued
-// deletes the message and then frees its slot on condition that the slot
-// still names that message. A process that dies between the two writes of
-// Enqueue or of DeleteQueued leaves a slot held without a message; the slot
-// is reclaimed when the expiresAt it carries passes, so such a failure can
-// only make the cap stricter, for at most the message TTL.
+// race; at the cap Enqueue refuses with domain.ErrMailboxFull.
+//
+// The sender quota keeps one sender from filling a mailbox for everyone
+// else: each message also holds one of MailboxMaxPerSender slots of its
+// (recipient, sender) pair, claimed the same way and first, so that a sender
+// at its quota is refused (domain.ErrMailboxFull again) after one Query,
+// before it touches the slots all senders share. When the mailbox slot
+// cannot be had, Enqueue deletes the sender slot it just claimed (on
+// condition that it still names the message), so a refused message holds
+// nothing. The pair's own partition keeps that Query to at most
+// MailboxMaxPerSender items, whoever else writes to the player. A slot the
+// message already held (a retried Enqueue of a queued message) is never
+// given back by a failing retry.
+//
+// DeleteQueued deletes the message and then frees both its slots, each on
+// condition that the slot still names that message, so a late delete of an
+// expired message never frees a slot a newer message has taken. A process
+// that dies between the writes of Enqueue or of DeleteQueued leaves a slot
+// held without a message; the slot is reclaimed when the expiresAt it
+// carries passes, so such a failure can only make a cap stricter, for at
+// most the message TTL.
 //
 // CreateTables makes both tables for local engines and development; it does
 // not enable TTL (the SAM template does, on expiresAt).
@@ -87,7 +113,9 @@
 //	DeleteConnection  1 Query + 1 DeleteItem (just the Query when absent)
 //	PlayerConnections 1 Query
 //	OnlinePlayers     1 Query per distinct player, at most 8 at once
-//	Enqueue           1 Query + 2 PutItem
+//	Enqueue           2 Query + 3 PutItem (sender slot, mailbox slot, message)
+//	  refused by the sender quota   1 Query
+//	  refused by the mailbox cap    2 Query + 1 PutItem + 1 DeleteItem
 //	Inbox             1 Query per page
-//	DeleteQueued      2 DeleteItem (1 when absent)
+//	DeleteQueued      3 DeleteItem (1 when absent)
 package dynamo

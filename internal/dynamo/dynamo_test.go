@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -189,11 +190,13 @@ func TestFailures(t *testing.T) {
 }
 
 // hookAPI runs a function once, before the first call of one kind, to stage
-// a race between a Store's read and its conditional write.
+// a race between a Store's read and its conditional write. With putTo set,
+// only a PutItem into that partition runs the hook.
 type hookAPI struct {
 	dynamo.API
 	mu           sync.Mutex
 	beforePut    func()
+	putTo        string
 	beforeDelete func()
 }
 
@@ -206,8 +209,14 @@ func (h *hookAPI) take(f *func()) func() {
 }
 
 func (h *hookAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	if f := h.take(&h.beforePut); f != nil {
-		f()
+	h.mu.Lock()
+	p, _ := in.Item["playerId"].(*types.AttributeValueMemberS)
+	mine := h.putTo == "" || (p != nil && p.Value == h.putTo)
+	h.mu.Unlock()
+	if mine {
+		if f := h.take(&h.beforePut); f != nil {
+			f()
+		}
 	}
 	return h.API.PutItem(ctx, in, opts...)
 }
@@ -277,21 +286,134 @@ func TestRaces(t *testing.T) {
 		}
 
 		// A rival sender fills the one-message mailbox between the read
-		// and the claim.
-		msg := func(id string) domain.QueuedMessage {
-			return domain.QueuedMessage{To: "bob", ID: id, From: "alice", Message: json.RawMessage(`{}`), SentAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}
+		// of its slots and the claim; the sender slot claimed before is
+		// given back.
+		msg := func(id, from string) domain.QueuedMessage {
+			return domain.QueuedMessage{To: "bob", ID: id, From: from, Message: json.RawMessage(`{}`), SentAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}
 		}
+		inbox := func() []string {
+			msgs, err := store.Inbox(ctx, "bob", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, m := range msgs {
+				ids = append(ids, m.ID)
+			}
+			return ids
+		}
+		hook.putTo = "bob#slot"
 		hook.beforePut = func() {
-			if err := rival.Enqueue(ctx, msg("m-rival")); err != nil {
+			if err := rival.Enqueue(ctx, msg("m-rival", "carol")); err != nil {
 				t.Errorf("rival Enqueue: %v", err)
 			}
 		}
-		if err := store.Enqueue(ctx, msg("m-late")); !errors.Is(err, domain.ErrMailboxFull) {
+		if err := store.Enqueue(ctx, msg("m-late", "alice")); !errors.Is(err, domain.ErrMailboxFull) {
 			t.Errorf("Enqueue after losing the race = %v, want ErrMailboxFull", err)
 		}
-		inbox, err := store.Inbox(ctx, "bob", 0)
-		if err != nil || len(inbox) != 1 || inbox[0].ID != "m-rival" {
-			t.Errorf("inbox = %+v, %v; want the rival's message only", inbox, err)
+		if got := inbox(); !slices.Equal(got, []string{"m-rival"}) {
+			t.Errorf("inbox = %v; want the rival's message only", got)
+		}
+		if err := store.DeleteQueued(ctx, "bob", "m-rival"); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Enqueue(ctx, msg("m-next", "alice")); err != nil {
+			t.Errorf("Enqueue after the race = %v, want alice's one sender slot free", err)
+		}
+
+		// The same sender's other message takes its only sender slot
+		// between the read and the claim.
+		other := dynamo.New(open(), tables, dynamo.Options{MailboxMaxMessages: 5, MailboxMaxPerSender: 1, Now: clock.Now})
+		quick := dynamo.New(open(), tables, dynamo.Options{MailboxMaxMessages: 5, MailboxMaxPerSender: 1, Now: clock.Now})
+		hooked := &hookAPI{API: open(), putTo: "dave#from#mallory"}
+		slow := dynamo.New(hooked, tables, dynamo.Options{MailboxMaxMessages: 5, MailboxMaxPerSender: 1, Now: clock.Now})
+		toDave := func(id, from string) domain.QueuedMessage {
+			m := msg(id, from)
+			m.To = "dave"
+			return m
+		}
+		hooked.beforePut = func() {
+			if err := quick.Enqueue(ctx, toDave("d-quick", "mallory")); err != nil {
+				t.Errorf("quick Enqueue: %v", err)
+			}
+		}
+		if err := slow.Enqueue(ctx, toDave("d-slow", "mallory")); !errors.Is(err, domain.ErrMailboxFull) {
+			t.Errorf("Enqueue after losing the sender slot = %v, want ErrMailboxFull", err)
+		}
+		if err := other.Enqueue(ctx, toDave("d-other", "erin")); err != nil {
+			t.Errorf("another sender = %v, want it queued", err)
+		}
+		msgs, err := other.Inbox(ctx, "dave", 0)
+		if err != nil || len(msgs) != 2 || msgs[0].ID != "d-other" || msgs[1].ID != "d-quick" {
+			t.Errorf("dave's inbox = %+v, %v; want d-other and d-quick", msgs, err)
 		}
 	})
+}
+
+// failPutAPI fails every PutItem into one partition.
+type failPutAPI struct {
+	dynamo.API
+	partition string
+}
+
+var errInjected = errors.New("injected failure")
+
+func (f *failPutAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if p, _ := in.Item["playerId"].(*types.AttributeValueMemberS); p != nil && p.Value == f.partition {
+		return nil, errInjected
+	}
+	return f.API.PutItem(ctx, in, opts...)
+}
+
+// TestEnqueueFailureHoldsNoSlot checks that an Enqueue that fails after
+// claiming slots gives back every slot it claimed, and only those.
+func TestEnqueueFailureHoldsNoSlot(t *testing.T) {
+	ctx := t.Context()
+	api := miniclient.NewClient()
+	tables := newTables(t, api)
+	clock := storetest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	opts := dynamo.Options{MailboxMaxMessages: 2, MailboxMaxPerSender: 1, Now: clock.Now}
+	store := dynamo.New(api, tables, opts)
+	msg := func(id, from string) domain.QueuedMessage {
+		return domain.QueuedMessage{To: "bob", ID: id, From: from, Message: json.RawMessage(`1`), SentAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}
+	}
+	tests := []struct {
+		name      string
+		partition string // where the write fails
+	}{
+		{"the message write", "bob"},
+		{"the mailbox slot claim", "bob#slot"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			failing := dynamo.New(&failPutAPI{API: api, partition: tt.partition}, tables, opts)
+			if err := failing.Enqueue(ctx, msg("m-fail", "alice")); !errors.Is(err, errInjected) || errors.Is(err, domain.ErrMailboxFull) {
+				t.Fatalf("Enqueue = %v, want the injected failure", err)
+			}
+			// Both of alice's quota of one and the mailbox's two slots are free.
+			for _, m := range []domain.QueuedMessage{msg("m-alice", "alice"), msg("m-carol", "carol")} {
+				if err := store.Enqueue(ctx, m); err != nil {
+					t.Fatalf("Enqueue(%s) after the failure = %v", m.ID, err)
+				}
+			}
+			for _, id := range []string{"m-alice", "m-carol"} {
+				if err := store.DeleteQueued(ctx, "bob", id); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+
+	// A retried Enqueue of a queued message that fails keeps the slots
+	// the message holds.
+	if err := store.Enqueue(ctx, msg("m-kept", "alice")); err != nil {
+		t.Fatal(err)
+	}
+	failing := dynamo.New(&failPutAPI{API: api, partition: "bob"}, tables, opts)
+	if err := failing.Enqueue(ctx, msg("m-kept", "alice")); !errors.Is(err, errInjected) {
+		t.Fatalf("retried Enqueue = %v, want the injected failure", err)
+	}
+	if err := store.Enqueue(ctx, msg("m-over", "alice")); !errors.Is(err, domain.ErrMailboxFull) {
+		t.Errorf("alice past her quota after a failed retry = %v, want ErrMailboxFull", err)
+	}
 }

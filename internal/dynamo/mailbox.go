@@ -19,23 +19,29 @@ import (
 // Attribute names of the mailbox table (playerId and expiresAt are shared
 // with the connections table).
 const (
-	attrMessageID = "messageId"
-	attrFrom      = "from"
-	attrMessage   = "message"
-	attrSentAt    = "sentAt"
-	attrHeldBy    = "heldBy"
+	attrMessageID  = "messageId"
+	attrFrom       = "from"
+	attrMessage    = "message"
+	attrSentAt     = "sentAt"
+	attrHeldBy     = "heldBy"
+	attrSenderSlot = "senderSlot"
 	// attrSlot ("slot") is shared too: a message names the slot it holds.
 )
 
 // slotPartition is the partition key of playerID's mailbox slots.
 func slotPartition(playerID string) string { return playerID + "#slot" }
 
+// senderPartition is the partition key of the slots that messages from
+// sender hold in playerID's mailbox.
+func senderPartition(playerID, sender string) string { return playerID + "#from#" + sender }
+
 // slotKey is the sort key of mailbox slot n.
 func slotKey(n int) string { return strconv.Itoa(n) }
 
 // Enqueue queues m in the mailbox of m.To. It wraps domain.ErrMailboxFull
-// when the mailbox already holds the maximum number of live messages.
-// Enqueuing a message id that is already queued overwrites it.
+// when the mailbox already holds the maximum number of live messages, in
+// all or from m.From. Enqueuing a message id that is already queued
+// overwrites it.
 func (s *Store) Enqueue(ctx context.Context, m domain.QueuedMessage) error {
 	if err := domain.ValidatePlayerID(m.To); err != nil {
 		return fmt.Errorf("enqueue message %s: %w", m.ID, err)
@@ -43,24 +49,90 @@ func (s *Store) Enqueue(ctx context.Context, m domain.QueuedMessage) error {
 	if m.ID == "" {
 		return fmt.Errorf("enqueue message for %s: the message id is empty", m.To)
 	}
-	if m.From == "" || len(m.Message) == 0 {
-		return fmt.Errorf("enqueue message %s for %s: the sender or the message is empty", m.ID, m.To)
+	if len(m.Message) == 0 {
+		return fmt.Errorf("enqueue message %s for %s: the message is empty", m.ID, m.To)
+	}
+	if err := domain.ValidatePlayerID(m.From); err != nil {
+		return fmt.Errorf("enqueue message %s for %s: sender: %w", m.ID, m.To, err)
 	}
 	now := s.now().Unix()
 	expires := ttl(m.ExpiresAt)
 	if expires <= now {
 		return fmt.Errorf("enqueue message %s for %s: it expired at %s", m.ID, m.To, m.ExpiresAt.UTC().Format(time.RFC3339))
 	}
+
+	// The sender's quota first: a sender at it is refused before it
+	// touches the slots every sender shares.
+	fromPart := senderPartition(m.To, m.From)
+	fromSlot, fromHeld, err := s.claimMailboxSlot(ctx, fromPart, s.maxFrom, m.ID, now, expires)
+	switch {
+	case errors.Is(err, errNoSlot):
+		return fmt.Errorf("enqueue message %s for %s: %d live messages from %s: %w", m.ID, m.To, s.maxFrom, m.From, domain.ErrMailboxFull)
+	case err != nil:
+		return fmt.Errorf("enqueue message %s for %s: claim a sender slot: %w", m.ID, m.To, err)
+	}
+	// release gives back the slots this call claimed; a slot the message
+	// already held (a retried Enqueue) stays with the message.
+	release := func(err error, slots ...claimed) error {
+		for _, c := range slots {
+			if c.held {
+				continue
+			}
+			if rerr := s.releaseSlot(ctx, c.partition, c.slot, m.ID); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
+		return err
+	}
+	fromClaim := claimed{partition: fromPart, slot: fromSlot, held: fromHeld}
+
+	slot, held, err := s.claimMailboxSlot(ctx, slotPartition(m.To), s.maxMail, m.ID, now, expires)
+	switch {
+	case errors.Is(err, errNoSlot):
+		return release(fmt.Errorf("enqueue message %s for %s: %d live messages: %w", m.ID, m.To, s.maxMail, domain.ErrMailboxFull), fromClaim)
+	case err != nil:
+		return release(fmt.Errorf("enqueue message %s for %s: claim a slot: %w", m.ID, m.To, err), fromClaim)
+	}
+	_, err = s.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.tables.Mailbox),
+		Item: map[string]types.AttributeValue{
+			attrPlayerID:   attrS(m.To),
+			attrMessageID:  attrS(m.ID),
+			attrFrom:       attrS(m.From),
+			attrMessage:    attrS(string(m.Message)),
+			attrSentAt:     attrN(m.SentAt.UnixMilli()),
+			attrExpiresAt:  attrN(expires),
+			attrSlot:       attrN(int64(slot)),
+			attrSenderSlot: attrN(int64(fromSlot)),
+		},
+	})
+	if err != nil {
+		return release(fmt.Errorf("enqueue message %s for %s: %w", m.ID, m.To, err),
+			claimed{partition: slotPartition(m.To), slot: slot, held: held}, fromClaim)
+	}
+	return nil
+}
+
+// claimed is a mailbox slot an Enqueue claimed.
+type claimed struct {
+	partition string
+	slot      int
+	held      bool // the message held it already
+}
+
+// claimMailboxSlot claims for messageID one of max slots in partition,
+// whose items expire at expires (see claimSlot).
+func (s *Store) claimMailboxSlot(ctx context.Context, partition string, max int, messageID string, now, expires int64) (int, bool, error) {
 	read := func(ctx context.Context) ([]slotSeen, error) {
-		return s.mailboxSlots(ctx, m.To)
+		return s.mailboxSlots(ctx, partition)
 	}
 	put := func(ctx context.Context, slot int) error {
 		_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName: aws.String(s.tables.Mailbox),
 			Item: map[string]types.AttributeValue{
-				attrPlayerID:  attrS(slotPartition(m.To)),
+				attrPlayerID:  attrS(partition),
 				attrMessageID: attrS(slotKey(slot)),
-				attrHeldBy:    attrS(m.ID),
+				attrHeldBy:    attrS(messageID),
 				attrExpiresAt: attrN(expires),
 			},
 			ConditionExpression: aws.String("attribute_not_exists(#p) OR #e <= :now OR #h = :h"),
@@ -68,42 +140,16 @@ func (s *Store) Enqueue(ctx context.Context, m domain.QueuedMessage) error {
 				"#p": attrPlayerID, "#e": attrExpiresAt, "#h": attrHeldBy,
 			},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":now": attrN(now), ":h": attrS(m.ID),
+				":now": attrN(now), ":h": attrS(messageID),
 			},
 		})
 		return err
 	}
-	slot, err := claimSlot(ctx, m.ID, s.maxMail, now, read, put)
-	switch {
-	case errors.Is(err, errNoSlot):
-		return fmt.Errorf("enqueue message %s for %s: %d live messages: %w", m.ID, m.To, s.maxMail, domain.ErrMailboxFull)
-	case err != nil:
-		return fmt.Errorf("enqueue message %s for %s: claim a slot: %w", m.ID, m.To, err)
-	}
-	_, err = s.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.tables.Mailbox),
-		Item: map[string]types.AttributeValue{
-			attrPlayerID:  attrS(m.To),
-			attrMessageID: attrS(m.ID),
-			attrFrom:      attrS(m.From),
-			attrMessage:   attrS(string(m.Message)),
-			attrSentAt:    attrN(m.SentAt.UnixMilli()),
-			attrExpiresAt: attrN(expires),
-			attrSlot:      attrN(int64(slot)),
-		},
-	})
-	if err != nil {
-		err = fmt.Errorf("enqueue message %s for %s: %w", m.ID, m.To, err)
-		if rerr := s.releaseSlot(ctx, m.To, slot, m.ID); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-		return err
-	}
-	return nil
+	return claimSlot(ctx, messageID, max, now, read, put)
 }
 
-// mailboxSlots reads which mailbox slots of playerID hold which message.
-func (s *Store) mailboxSlots(ctx context.Context, playerID string) ([]slotSeen, error) {
+// mailboxSlots reads which slots of a slot partition hold which message.
+func (s *Store) mailboxSlots(ctx context.Context, partition string) ([]slotSeen, error) {
 	var seen []slotSeen
 	err := s.queryAll(ctx, &dynamodb.QueryInput{
 		TableName:                aws.String(s.tables.Mailbox),
@@ -111,7 +157,7 @@ func (s *Store) mailboxSlots(ctx context.Context, playerID string) ([]slotSeen, 
 		KeyConditionExpression:   aws.String("#p = :p"),
 		ExpressionAttributeNames: map[string]string{"#p": attrPlayerID},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":p": attrS(slotPartition(playerID)),
+			":p": attrS(partition),
 		},
 	}, func(item map[string]types.AttributeValue) (bool, error) {
 		key, err := getS(item, attrMessageID, true)
@@ -134,18 +180,17 @@ func (s *Store) mailboxSlots(ctx context.Context, playerID string) ([]slotSeen, 
 		return true, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("query mailbox slots of %s: %w", playerID, err)
+		return nil, fmt.Errorf("query mailbox slots %s: %w", partition, err)
 	}
 	return seen, nil
 }
 
-// releaseSlot frees mailbox slot of playerID if it still names messageID.
-func (s *Store) releaseSlot(ctx context.Context, playerID string, slot int, messageID string) error {
-	part, key := slotPartition(playerID), slotKey(slot)
+// releaseSlot frees slot of a slot partition if it still names messageID.
+func (s *Store) releaseSlot(ctx context.Context, partition string, slot int, messageID string) error {
 	_, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: aws.String(s.tables.Mailbox),
 		Key: map[string]types.AttributeValue{
-			attrPlayerID: attrS(part), attrMessageID: attrS(key),
+			attrPlayerID: attrS(partition), attrMessageID: attrS(slotKey(slot)),
 		},
 		ConditionExpression:      aws.String("#h = :h"),
 		ExpressionAttributeNames: map[string]string{"#h": attrHeldBy},
@@ -154,7 +199,7 @@ func (s *Store) releaseSlot(ctx context.Context, playerID string, slot int, mess
 		},
 	})
 	if err != nil && !conditionFailed(err) {
-		return fmt.Errorf("release mailbox slot %d of %s: %w", slot, playerID, err)
+		return fmt.Errorf("release mailbox slot %d of %s: %w", slot, partition, err)
 	}
 	return nil
 }
@@ -227,7 +272,8 @@ func decodeMessage(item map[string]types.AttributeValue) (domain.QueuedMessage, 
 }
 
 // DeleteQueued deletes message messageID from the mailbox of playerID and
-// frees its slot. It returns nil when there is no such message.
+// frees its slot and its sender slot. It returns nil when there is no such
+// message.
 func (s *Store) DeleteQueued(ctx context.Context, playerID, messageID string) error {
 	if err := domain.ValidatePlayerID(playerID); err != nil {
 		return fmt.Errorf("delete queued message %s: %w", messageID, err)
@@ -248,11 +294,24 @@ func (s *Store) DeleteQueued(ctx context.Context, playerID, messageID string) er
 	if len(out.Attributes) == 0 {
 		return nil
 	}
-	slot, err := getN(out.Attributes, attrSlot)
+	old := out.Attributes
+	slot, err := getN(old, attrSlot)
 	if err != nil {
 		return fmt.Errorf("delete queued message %s of %s: %w", messageID, playerID, err)
 	}
-	if err := s.releaseSlot(ctx, playerID, int(slot), messageID); err != nil {
+	var errs []error
+	errs = append(errs, s.releaseSlot(ctx, slotPartition(playerID), int(slot), messageID))
+	// A message queued before sender slots existed holds none.
+	if _, ok := old[attrSenderSlot]; ok {
+		from, ferr := getS(old, attrFrom, true)
+		fromSlot, serr := getN(old, attrSenderSlot)
+		if err := errors.Join(ferr, serr); err != nil {
+			errs = append(errs, err)
+		} else {
+			errs = append(errs, s.releaseSlot(ctx, senderPartition(playerID, from), int(fromSlot), messageID))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("delete queued message %s: %w", messageID, err)
 	}
 	return nil

@@ -22,25 +22,25 @@ var (
 )
 
 // candidates returns the slots, below max, that holder may claim given what
-// was seen at now, in the order to try them. A slot already held by holder
-// is the only candidate, so that a retried write never takes a second slot.
-// Otherwise the empty and expired slots are returned starting at a random
-// one, so that concurrent claimants spread over the free slots instead of
-// all racing for the lowest.
-func candidates(seen []slotSeen, holder string, max int, now int64) []int {
+// was seen at now, in the order to try them, and whether holder already
+// holds the one returned. A slot already held by holder is the only
+// candidate, so that a retried write never takes a second slot. Otherwise
+// the empty and expired slots are returned starting at a random one, so that
+// concurrent claimants spread over the free slots instead of all racing for
+// the lowest.
+func candidates(seen []slotSeen, holder string, max int, now int64) (free []int, held bool) {
 	taken := make([]bool, max)
 	for _, s := range seen {
 		if s.slot < 0 || s.slot >= max {
 			continue
 		}
 		if s.holder == holder {
-			return []int{s.slot}
+			return []int{s.slot}, true
 		}
 		if s.expiresAt > now {
 			taken[s.slot] = true
 		}
 	}
-	var free []int
 	for slot, t := range taken {
 		if !t {
 			free = append(free, slot)
@@ -50,37 +50,39 @@ func candidates(seen []slotSeen, holder string, max int, now int64) []int {
 		k := rand.IntN(len(free))
 		free = append(free[k:], free[:k]...)
 	}
-	return free
+	return free, false
 }
 
 // claimSlot claims one of max slots for holder: read returns the slots as
 // they are now, put writes holder into a slot on condition that the slot is
 // empty, expired at now, or already held by holder, and reports a failed
-// condition as such (conditionFailed). It returns the slot claimed,
-// errNoSlot when all are held, errSlotsChanged when every round lost every
-// race, or the first other error.
+// condition as such (conditionFailed). It returns the slot claimed and
+// whether holder already held it before this call (a retried write; such a
+// slot is not the caller's to give back on a later failure), errNoSlot when
+// all are held, errSlotsChanged when every round lost every race, or the
+// first other error.
 func claimSlot(ctx context.Context, holder string, max int, now int64,
 	read func(context.Context) ([]slotSeen, error),
 	put func(ctx context.Context, slot int) error,
-) (int, error) {
+) (int, bool, error) {
 	for range claimRounds {
 		seen, err := read(ctx)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
-		free := candidates(seen, holder, max, now)
+		free, held := candidates(seen, holder, max, now)
 		if len(free) == 0 {
-			return 0, errNoSlot
+			return 0, false, errNoSlot
 		}
 		for _, slot := range free {
 			err := put(ctx, slot)
 			if err == nil {
-				return slot, nil
+				return slot, held, nil
 			}
 			if !conditionFailed(err) {
-				return 0, err
+				return 0, false, err
 			}
 		}
 	}
-	return 0, errSlotsChanged
+	return 0, false, errSlotsChanged
 }

@@ -38,6 +38,11 @@ type Options struct {
 	// MailboxMaxMessages is how many live messages a player's mailbox may
 	// hold at once. Zero or less means 100.
 	MailboxMaxMessages int
+	// MailboxMaxPerSender is how many live messages from one sender a
+	// player's mailbox may hold at once, so that no sender can fill it for
+	// everyone else. Zero or less means 20; more than MailboxMaxMessages
+	// means MailboxMaxMessages.
+	MailboxMaxPerSender int
 	// Now is the clock that decides which rows have expired. Nil means
 	// time.Now.
 	Now func() time.Time
@@ -47,6 +52,7 @@ type Options struct {
 const (
 	DefaultMaxConnectionsPerPlayer = 5
 	DefaultMailboxMaxMessages      = 100
+	DefaultMailboxMaxPerSender     = 20
 )
 
 // claimRounds is how many times a slot claim queries the slots again after
@@ -61,6 +67,7 @@ type Store struct {
 	tables  Tables
 	maxConn int // slots per player in the connections table
 	maxMail int // slots per player in the mailbox
+	maxFrom int // slots per sender in each player's mailbox
 	now     func() time.Time
 }
 
@@ -71,6 +78,7 @@ func New(api API, tables Tables, opts Options) *Store {
 		tables:  tables,
 		maxConn: opts.MaxConnectionsPerPlayer,
 		maxMail: opts.MailboxMaxMessages,
+		maxFrom: opts.MailboxMaxPerSender,
 		now:     opts.Now,
 	}
 	if s.maxConn <= 0 {
@@ -79,6 +87,10 @@ func New(api API, tables Tables, opts Options) *Store {
 	if s.maxMail <= 0 {
 		s.maxMail = DefaultMailboxMaxMessages
 	}
+	if s.maxFrom <= 0 {
+		s.maxFrom = DefaultMailboxMaxPerSender
+	}
+	s.maxFrom = min(s.maxFrom, s.maxMail)
 	if s.now == nil {
 		s.now = time.Now
 	}

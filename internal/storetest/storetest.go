@@ -501,6 +501,153 @@ var tests = []test{
 		equal(e.t, "inbox", e.inboxIDs(bob, 0), queued)
 	}},
 
+	{name: "the sender quota", opts: dynamo.Options{MailboxMaxPerSender: 2}, run: func(e *env) {
+		bob, carol, mallory, alice, dave := e.player("bob"), e.player("carol"), e.player("mallory"), e.player("alice"), e.player("dave")
+		e.mustEnqueue(e.msg(bob, "0001", mallory))
+		e.mustEnqueue(e.msg(bob, "0002", mallory))
+		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0003", mallory)); !errors.Is(err, domain.ErrMailboxFull) {
+			e.t.Fatalf("third message from one sender = %v, want ErrMailboxFull", err)
+		}
+		again := e.msg(bob, "0002", mallory)
+		again.Message = json.RawMessage(`"retried"`)
+		e.mustEnqueue(again) // the same message again: no second sender slot
+		e.mustEnqueue(e.msg(bob, "0004", alice)) // other senders still queue
+		e.mustEnqueue(e.msg(bob, "0005", alice))
+		e.mustEnqueue(e.msg(bob, "0006", dave))
+		e.mustEnqueue(e.msg(carol, "0007", mallory)) // the quota is per recipient
+		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0008", mallory)); !errors.Is(err, domain.ErrMailboxFull) {
+			e.t.Fatalf("sender at its quota = %v, want ErrMailboxFull", err)
+		}
+		equal(e.t, "inbox", e.inboxIDs(bob, 0), []string{"0001", "0002", "0004", "0005", "0006"})
+
+		// Deleting another sender's message frees nothing of mallory's.
+		if err := e.store.DeleteQueued(e.ctx, bob, "0004"); err != nil {
+			e.t.Fatal(err)
+		}
+		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0009", mallory)); !errors.Is(err, domain.ErrMailboxFull) {
+			e.t.Fatalf("after another sender's message was read: %v, want ErrMailboxFull", err)
+		}
+		// The inbox reads one of mallory's: the quota has room for one.
+		if err := e.store.DeleteQueued(e.ctx, bob, "0001"); err != nil {
+			e.t.Fatal(err)
+		}
+		e.mustEnqueue(e.msg(bob, "0010", mallory))
+		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0011", mallory)); !errors.Is(err, domain.ErrMailboxFull) {
+			e.t.Fatalf("back at the quota = %v, want ErrMailboxFull", err)
+		}
+		equal(e.t, "inbox after the reads", e.inboxIDs(bob, 0), []string{"0002", "0005", "0006", "0010"})
+	}},
+
+	{name: "a refused message holds no slot", opts: dynamo.Options{MailboxMaxMessages: 3, MailboxMaxPerSender: 2}, run: func(e *env) {
+		bob, alice, carol, dave := e.player("bob"), e.player("alice"), e.player("carol"), e.player("dave")
+		e.mustEnqueue(e.msg(bob, "0001", alice))
+		e.mustEnqueue(e.msg(bob, "0002", alice))
+		e.mustEnqueue(e.msg(bob, "0003", carol)) // the mailbox is full
+		for i := range 3 {
+			// Refused by the mailbox cap after carol's sender slot was
+			// claimed, and by alice's quota before any: neither keeps one.
+			if err := e.store.Enqueue(e.ctx, e.msg(bob, fmt.Sprintf("10%02d", i), carol)); !errors.Is(err, domain.ErrMailboxFull) {
+				e.t.Fatalf("carol into a full mailbox = %v, want ErrMailboxFull", err)
+			}
+			if err := e.store.Enqueue(e.ctx, e.msg(bob, fmt.Sprintf("20%02d", i), alice)); !errors.Is(err, domain.ErrMailboxFull) {
+				e.t.Fatalf("alice over her quota = %v, want ErrMailboxFull", err)
+			}
+		}
+		for _, id := range []string{"0001", "0002"} {
+			if err := e.store.DeleteQueued(e.ctx, bob, id); err != nil {
+				e.t.Fatal(err)
+			}
+		}
+		// Two mailbox slots are free and carol holds one sender slot of two.
+		e.mustEnqueue(e.msg(bob, "0004", carol))
+		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0005", carol)); !errors.Is(err, domain.ErrMailboxFull) {
+			e.t.Fatalf("carol's third = %v, want ErrMailboxFull", err)
+		}
+		e.mustEnqueue(e.msg(bob, "0006", dave))
+		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0007", alice)); !errors.Is(err, domain.ErrMailboxFull) {
+			e.t.Fatalf("a fourth message = %v, want ErrMailboxFull", err)
+		}
+		equal(e.t, "inbox", e.inboxIDs(bob, 0), []string{"0003", "0004", "0006"})
+	}},
+
+	{name: "expired messages free both slots", opts: dynamo.Options{MailboxMaxMessages: 3, MailboxMaxPerSender: 2}, run: func(e *env) {
+		bob, alice, carol := e.player("bob"), e.player("alice"), e.player("carol")
+		for _, id := range []string{"0001", "0002"} {
+			m := e.msg(bob, id, alice)
+			m.ExpiresAt = e.clock.Now().Add(time.Minute)
+			e.mustEnqueue(m)
+		}
+		e.mustEnqueue(e.msg(bob, "0003", carol))
+		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0004", alice)); !errors.Is(err, domain.ErrMailboxFull) {
+			e.t.Fatalf("before expiry = %v, want ErrMailboxFull", err)
+		}
+		e.clock.Advance(time.Minute)
+		e.mustEnqueue(e.msg(bob, "0005", alice)) // alice's expired sender slots and the mailbox's
+		e.mustEnqueue(e.msg(bob, "0006", alice))
+		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0007", carol)); !errors.Is(err, domain.ErrMailboxFull) {
+			e.t.Fatalf("a fourth live message = %v, want ErrMailboxFull", err)
+		}
+		equal(e.t, "inbox", e.inboxIDs(bob, 0), []string{"0003", "0005", "0006"})
+
+		// The late delete of an expired message frees nothing its
+		// successors now hold.
+		for _, id := range []string{"0001", "0002"} {
+			if err := e.store.DeleteQueued(e.ctx, bob, id); err != nil {
+				e.t.Fatal(err)
+			}
+		}
+		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0008", alice)); !errors.Is(err, domain.ErrMailboxFull) {
+			e.t.Fatalf("after a late delete = %v, want ErrMailboxFull", err)
+		}
+		if err := e.store.DeleteQueued(e.ctx, bob, "0003"); err != nil {
+			e.t.Fatal(err)
+		}
+		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0009", alice)); !errors.Is(err, domain.ErrMailboxFull) {
+			e.t.Fatalf("alice at her quota with a slot free = %v, want ErrMailboxFull", err)
+		}
+		e.mustEnqueue(e.msg(bob, "0010", carol))
+		equal(e.t, "inbox at the end", e.inboxIDs(bob, 0), []string{"0005", "0006", "0010"})
+	}},
+
+	{name: "the sender quota under concurrency", opts: dynamo.Options{MailboxMaxPerSender: 5}, run: func(e *env) {
+		bob, mallory := e.player("bob"), e.player("mallory")
+		queued := raceEnqueue(e, bob, mallory, "m", 20)
+		if len(queued) != 5 {
+			e.t.Errorf("%d messages queued from one sender, want exactly 5", len(queued))
+		}
+		equal(e.t, "inbox", e.inboxIDs(bob, 0), queued)
+	}},
+
+	{name: "both caps under concurrency", opts: dynamo.Options{MailboxMaxMessages: 6, MailboxMaxPerSender: 4}, run: func(e *env) {
+		bob, alice, carol := e.player("bob"), e.player("alice"), e.player("carol")
+		var fromAlice, fromCarol []string
+		var wg sync.WaitGroup
+		wg.Go(func() { fromAlice = raceEnqueue(e, bob, alice, "a", 10) })
+		wg.Go(func() { fromCarol = raceEnqueue(e, bob, carol, "c", 10) })
+		wg.Wait()
+		if len(fromAlice) > 4 || len(fromCarol) > 4 || len(fromAlice)+len(fromCarol) != 6 {
+			e.t.Fatalf("queued %v from alice and %v from carol, want 6 in all, at most 4 each", fromAlice, fromCarol)
+		}
+		// Empty the mailbox: every slot comes back, none was kept by the
+		// refused racers, so each sender queues exactly its quota again.
+		for _, id := range e.inboxIDs(bob, 0) {
+			if err := e.store.DeleteQueued(e.ctx, bob, id); err != nil {
+				e.t.Fatal(err)
+			}
+		}
+		for _, from := range []struct{ player, prefix string }{{alice, "x"}, {carol, "y"}} {
+			for i := range 3 {
+				e.mustEnqueue(e.msg(bob, fmt.Sprintf("%s%02d", from.prefix, i), from.player))
+			}
+		}
+		for _, from := range []string{alice, carol} {
+			if err := e.store.Enqueue(e.ctx, e.msg(bob, "z", from)); !errors.Is(err, domain.ErrMailboxFull) {
+				e.t.Errorf("a seventh message = %v, want ErrMailboxFull", err)
+			}
+		}
+		equal(e.t, "inbox after the refill", e.inboxIDs(bob, 0), []string{"x00", "x01", "x02", "y00", "y01", "y02"})
+	}},
+
 	{name: "players are isolated", opts: dynamo.Options{MaxConnectionsPerPlayer: 1, MailboxMaxMessages: 1}, run: func(e *env) {
 		alice, bob := e.player("alice"), e.player("bob")
 		e.mustPut(e.conn(alice, "a"))
@@ -553,4 +700,29 @@ func race(e *env, max int) {
 		e.t.Errorf("%d racers connected, want exactly %d", len(won), max)
 	}
 	equal(e.t, "connections", e.connIDs(alice), won)
+}
+
+// raceEnqueue has n clients, each with a store of its own, queue a message
+// from sender for to at once, with ids prefix00, prefix01, ...; it returns
+// the ids queued, in order, and fails the test on any error but
+// ErrMailboxFull.
+func raceEnqueue(e *env, to, sender, prefix string, n int) []string {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		s := e.another()
+		m := e.msg(to, fmt.Sprintf("%s%02d", prefix, i), sender)
+		wg.Go(func() { errs[i] = s.Enqueue(e.ctx, m) })
+	}
+	wg.Wait()
+	var queued []string
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			queued = append(queued, fmt.Sprintf("%s%02d", prefix, i))
+		case !errors.Is(err, domain.ErrMailboxFull):
+			e.t.Errorf("%s, message %d: %v, want nil or ErrMailboxFull", sender, i, err)
+		}
+	}
+	return queued
 }
