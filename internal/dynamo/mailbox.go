@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
@@ -207,6 +206,13 @@ func (s *Store) releaseSlot(ctx context.Context, partition string, slot int, mes
 // Inbox returns up to limit live messages queued for playerID, oldest (the
 // lowest id) first, read with strong consistency. A limit of zero or less
 // means MailboxMaxMessages.
+//
+// The Query carries no Limit: the partition holds at most the mailbox cap
+// of live messages, so a page reads little more than a limited one would,
+// and minidyn's HTTP server counts items of other partitions against a
+// Limit combined with a filter, answering a LastEvaluatedKey outside the
+// partition that a concurrent delete can make it lose its place on (an
+// empty inbox).
 func (s *Store) Inbox(ctx context.Context, playerID string, limit int) ([]domain.QueuedMessage, error) {
 	if err := domain.ValidatePlayerID(playerID); err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
@@ -220,7 +226,6 @@ func (s *Store) Inbox(ctx context.Context, playerID string, limit int) ([]domain
 		TableName:                aws.String(s.tables.Mailbox),
 		ConsistentRead:           aws.Bool(true),
 		ScanIndexForward:         aws.Bool(true),
-		Limit:                    aws.Int32(int32(min(limit, math.MaxInt32))),
 		KeyConditionExpression:   aws.String("#p = :p"),
 		FilterExpression:         aws.String("#e > :now"),
 		ExpressionAttributeNames: map[string]string{"#p": attrPlayerID, "#e": attrExpiresAt},
