@@ -30,6 +30,7 @@ func New(ctx context.Context, cfg config.Config) (*Clients, error) {
 	store := dynamo.New(ddb, dynamo.Tables{Connections: cfg.ConnectionsTable, Mailbox: cfg.MailboxTable}, dynamo.Options{
 		MaxConnectionsPerPlayer: cfg.MaxConnectionsPerPlayer,
 		MailboxMaxMessages:      cfg.MailboxMaxMessages,
+		MailboxMaxPerSender:     cfg.MailboxMaxPerSender,
 	})
 	return &Clients{DynamoDB: ddb, Store: store}, nil
 }

@@ -40,6 +40,7 @@ type Config struct {
 	MaxMessageBytes         int           // MAX_MESSAGE_BYTES; default 8192
 	MailboxTTL              time.Duration // MAILBOX_TTL (Go duration, e.g. 24h); default 24h
 	MailboxMaxMessages      int           // MAILBOX_MAX_MESSAGES; default 100
+	MailboxMaxPerSender     int           // MAILBOX_MAX_PER_SENDER; default 20 (MAILBOX_MAX_MESSAGES if smaller), at most MAILBOX_MAX_MESSAGES
 	ConnectionTTL           time.Duration // CONNECTION_TTL; default 2h10m (API Gateway's 2 h maximum + a margin)
 	LogLevel                slog.Level    // LOG_LEVEL: debug, info, warn, error; default info
 
@@ -63,6 +64,10 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		MailboxMaxMessages:      p.positiveInt("MAILBOX_MAX_MESSAGES", 100),
 		ConnectionTTL:           p.duration("CONNECTION_TTL", 2*time.Hour+10*time.Minute),
 		LogLevel:                p.level("LOG_LEVEL"),
+	}
+	c.MailboxMaxPerSender = p.positiveInt("MAILBOX_MAX_PER_SENDER", min(20, c.MailboxMaxMessages))
+	if c.MailboxMaxPerSender > c.MailboxMaxMessages {
+		p.problems = append(p.problems, fmt.Sprintf("MAILBOX_MAX_PER_SENDER (%d) must be at most MAILBOX_MAX_MESSAGES (%d)", c.MailboxMaxPerSender, c.MailboxMaxMessages))
 	}
 	if c.MaxMessageBytes > 32<<10 {
 		p.problems = append(p.problems, "MAX_MESSAGE_BYTES must be at most 32768 (API Gateway's frame limit)")

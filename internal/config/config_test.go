@@ -18,7 +18,7 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatalf("rate limits = %+v", c.RateLimits)
 	}
 	if c.ConnectionsTable != "c" || c.MaxConnectionsPerPlayer != 5 || c.MaxMessageBytes != 8192 ||
-		c.MailboxTTL != 24*time.Hour || c.MailboxMaxMessages != 100 || c.Region != "us-east-1" ||
+		c.MailboxTTL != 24*time.Hour || c.MailboxMaxMessages != 100 || c.MailboxMaxPerSender != 20 || c.Region != "us-east-1" ||
 		c.ConnectionTTL != 2*time.Hour+10*time.Minute || c.LogLevel != slog.LevelInfo {
 		t.Fatalf("defaults = %+v", c)
 	}
@@ -26,15 +26,16 @@ func TestLoadDefaults(t *testing.T) {
 
 func TestLoadNamesEveryProblemAtOnce(t *testing.T) {
 	_, err := Load(env(map[string]string{
-		"MAX_MESSAGE_BYTES": "-1",
-		"MAILBOX_TTL":       "soon",
-		"LOG_LEVEL":         "loud",
-		"RATE_BYTES_BURST":  "lots",
+		"MAX_MESSAGE_BYTES":      "-1",
+		"MAILBOX_TTL":            "soon",
+		"LOG_LEVEL":              "loud",
+		"RATE_BYTES_BURST":       "lots",
+		"MAILBOX_MAX_PER_SENDER": "0",
 	}), NeedConnectionsTable|NeedMailboxTable|NeedRateLimitTable|NeedManagementAPI)
 	if err == nil {
 		t.Fatal("want an error")
 	}
-	for _, name := range []string{"CONNECTIONS_TABLE", "MAILBOX_TABLE", "RATE_LIMIT_TABLE", "MANAGEMENT_ENDPOINT", "MAX_MESSAGE_BYTES", "MAILBOX_TTL", "LOG_LEVEL", "RATE_BYTES_BURST"} {
+	for _, name := range []string{"CONNECTIONS_TABLE", "MAILBOX_TABLE", "RATE_LIMIT_TABLE", "MANAGEMENT_ENDPOINT", "MAX_MESSAGE_BYTES", "MAILBOX_TTL", "LOG_LEVEL", "RATE_BYTES_BURST", "MAILBOX_MAX_PER_SENDER"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}
@@ -44,16 +45,54 @@ func TestLoadNamesEveryProblemAtOnce(t *testing.T) {
 func TestLoadOverrides(t *testing.T) {
 	c, err := Load(env(map[string]string{
 		"MAX_CONNECTIONS_PER_PLAYER": "2", "MAX_MESSAGE_BYTES": "1024", "MAILBOX_TTL": "1h",
-		"MAILBOX_MAX_MESSAGES": "7", "LOG_LEVEL": "debug", "AWS_REGION": "eu-west-1",
+		"MAILBOX_MAX_MESSAGES": "7", "MAILBOX_MAX_PER_SENDER": "3", "LOG_LEVEL": "debug", "AWS_REGION": "eu-west-1",
 	}), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.MaxConnectionsPerPlayer != 2 || c.MaxMessageBytes != 1024 || c.MailboxTTL != time.Hour ||
-		c.MailboxMaxMessages != 7 || c.LogLevel != slog.LevelDebug || c.Region != "eu-west-1" {
+		c.MailboxMaxMessages != 7 || c.MailboxMaxPerSender != 3 || c.LogLevel != slog.LevelDebug || c.Region != "eu-west-1" {
 		t.Fatalf("overrides = %+v", c)
 	}
 	if _, err := Load(env(map[string]string{"MAX_MESSAGE_BYTES": "40000"}), 0); err == nil {
 		t.Fatal("a message cap above the 32 KB frame limit was accepted")
+	}
+}
+
+func TestMailboxMaxPerSender(t *testing.T) {
+	tests := []struct {
+		name          string
+		env           map[string]string
+		want          int
+		wantErr       bool
+		wantInProblem string
+	}{
+		{name: "default", env: map[string]string{}, want: 20},
+		{name: "set", env: map[string]string{"MAILBOX_MAX_PER_SENDER": "5"}, want: 5},
+		{name: "equal to the mailbox cap", env: map[string]string{"MAILBOX_MAX_MESSAGES": "30", "MAILBOX_MAX_PER_SENDER": "30"}, want: 30},
+		{name: "default under a small mailbox cap", env: map[string]string{"MAILBOX_MAX_MESSAGES": "8"}, want: 8},
+		{name: "over the mailbox cap", env: map[string]string{"MAILBOX_MAX_MESSAGES": "10", "MAILBOX_MAX_PER_SENDER": "11"}, wantErr: true,
+			wantInProblem: "MAILBOX_MAX_PER_SENDER (11) must be at most MAILBOX_MAX_MESSAGES (10)"},
+		{name: "over the default mailbox cap", env: map[string]string{"MAILBOX_MAX_PER_SENDER": "101"}, wantErr: true,
+			wantInProblem: "MAILBOX_MAX_PER_SENDER (101) must be at most MAILBOX_MAX_MESSAGES (100)"},
+		{name: "zero", env: map[string]string{"MAILBOX_MAX_PER_SENDER": "0"}, wantErr: true, wantInProblem: "MAILBOX_MAX_PER_SENDER must be a positive whole number"},
+		{name: "not a number", env: map[string]string{"MAILBOX_MAX_PER_SENDER": "many"}, wantErr: true, wantInProblem: "MAILBOX_MAX_PER_SENDER must be a positive whole number"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(env(tt.env), 0)
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), tt.wantInProblem) {
+					t.Fatalf("Load = %v, want a problem containing %q", err, tt.wantInProblem)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.MailboxMaxPerSender != tt.want {
+				t.Errorf("MailboxMaxPerSender = %d, want %d", c.MailboxMaxPerSender, tt.want)
+			}
+		})
 	}
 }

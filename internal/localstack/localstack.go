@@ -143,6 +143,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	s.Store = dynamo.New(s.DynamoDB, tables, dynamo.Options{
 		MaxConnectionsPerPlayer: cfg.MaxConnectionsPerPlayer,
 		MailboxMaxMessages:      cfg.MailboxMaxMessages,
+		MailboxMaxPerSender:     cfg.MailboxMaxPerSender,
 		Now:                     o.Now,
 	})
 	limiter := ratelimit.New(s.DynamoDB, limits)
