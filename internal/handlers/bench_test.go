@@ -129,7 +129,7 @@ func newBenchRig(b *testing.B) *benchRig {
 	}
 	limits.Now = r.clock.Now
 	r.limits = limits
-	r.store = dynamo.New(r.api, r.tables, dynamo.Options{Now: r.clock.Now})
+	r.store = dynamo.New(r.api, r.tables, dynamo.Options{Now: r.clock.Now, MailboxMaxPerSender: 50} /* one sender queues 50 per recipient */)
 	r.freshEngine(b)
 	r.h = &Messages{
 		Connections: r.store, Presence: r.store, Mailbox: r.store, Sender: benchSender{},
