@@ -246,7 +246,7 @@ func (h *Messages) send(ctx context.Context, c *call, r protocol.Request) (any, 
 	})
 	switch {
 	case errors.Is(err, domain.ErrMailboxFull):
-		return nil, &domain.Error{Code: domain.CodeMailboxFull, Message: "the recipient's mailbox is full", Err: err}
+		return nil, &domain.Error{Code: domain.CodeMailboxFull, Message: "the recipient's mailbox has no room for your message (its cap, or your quota in it, is reached)", Err: err}
 	case err != nil:
 		return nil, unavailable(fmt.Errorf("queue for %s: %w", to, err))
 	}
