@@ -510,7 +510,7 @@ var tests = []test{
 		}
 		again := e.msg(bob, "0002", mallory)
 		again.Message = json.RawMessage(`"retried"`)
-		e.mustEnqueue(again) // the same message again: no second sender slot
+		e.mustEnqueue(again)                     // the same message again: no second sender slot
 		e.mustEnqueue(e.msg(bob, "0004", alice)) // other senders still queue
 		e.mustEnqueue(e.msg(bob, "0005", alice))
 		e.mustEnqueue(e.msg(bob, "0006", dave))
