@@ -98,9 +98,16 @@
 //
 // DeleteQueued deletes the message and then frees both its slots, each on
 // condition that the slot still names that message, so a late delete of an
-// expired message never frees a slot a newer message has taken. A process
-// that dies between the writes of Enqueue or of DeleteQueued leaves a slot
-// held without a message; the slot is reclaimed when the expiresAt it
+// expired message never frees a slot a newer message has taken.
+//
+// Failures never loosen a cap. When the message write of Enqueue fails, the
+// message may still have been stored (a timeout or a 5xx after the write), so
+// Enqueue deletes the message item first and gives back its slots only when
+// that delete succeeds; otherwise the slots stay held. Slots are given back
+// under a context that outlives the caller's cancellation (bounded by 5 s),
+// so a client gone or a Lambda deadline midway does not keep a slot. A
+// process that dies between the writes of Enqueue or of DeleteQueued leaves a
+// slot held without a message; the slot is reclaimed when the expiresAt it
 // carries passes, so such a failure can only make a cap stricter, for at
 // most the message TTL.
 //

@@ -354,15 +354,92 @@ func TestRaces(t *testing.T) {
 type failPutAPI struct {
 	dynamo.API
 	partition string
+	written   bool // the write happens before the failure is returned, as after a timeout
 }
 
 var errInjected = errors.New("injected failure")
 
 func (f *failPutAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	if p, _ := in.Item["playerId"].(*types.AttributeValueMemberS); p != nil && p.Value == f.partition {
+		if f.written {
+			if _, err := f.API.PutItem(ctx, in, opts...); err != nil {
+				return nil, err
+			}
+		}
 		return nil, errInjected
 	}
 	return f.API.PutItem(ctx, in, opts...)
+}
+
+// cancelOnPutAPI cancels the caller's context when a write to partition is
+// made, and fails that write, as a client gone or a Lambda deadline would.
+type cancelOnPutAPI struct {
+	dynamo.API
+	partition string
+	cancel    context.CancelFunc
+}
+
+func (c *cancelOnPutAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if p, _ := in.Item["playerId"].(*types.AttributeValueMemberS); p != nil && p.Value == c.partition {
+		c.cancel()
+		return nil, context.Canceled
+	}
+	return c.API.PutItem(ctx, in, opts...)
+}
+
+// TestEnqueueFailureKeepsTheCaps: a message write that fails after
+// DynamoDB stored it must not leave a message holding no slot, and a call
+// whose context ends midway still gives back what it claimed.
+func TestEnqueueFailureKeepsTheCaps(t *testing.T) {
+	ctx := t.Context()
+	api := miniclient.NewClient()
+	tables := newTables(t, api)
+	clock := storetest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	opts := dynamo.Options{MailboxMaxMessages: 2, MailboxMaxPerSender: 1, Now: clock.Now}
+	store := dynamo.New(api, tables, opts)
+	msg := func(id, from string) domain.QueuedMessage {
+		return domain.QueuedMessage{To: "bob", ID: id, From: from, Message: json.RawMessage(`1`), SentAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}
+	}
+
+	// Stored, then reported failed: the item is removed with its slots.
+	failing := dynamo.New(&failPutAPI{API: api, partition: "bob", written: true}, tables, opts)
+	if err := failing.Enqueue(ctx, msg("m0", "alice")); !errors.Is(err, errInjected) {
+		t.Fatalf("Enqueue = %v, want the injected failure", err)
+	}
+	if q, err := store.Inbox(ctx, "bob", 0); err != nil || len(q) != 0 {
+		t.Fatalf("inbox after a failed write = %v, %v; want empty", q, err)
+	}
+	for _, m := range []domain.QueuedMessage{msg("m1", "alice"), msg("m2", "carol")} {
+		if err := store.Enqueue(ctx, m); err != nil {
+			t.Fatalf("Enqueue(%s) = %v", m.ID, err)
+		}
+	}
+	if err := store.Enqueue(ctx, msg("m3", "dave")); !errors.Is(err, domain.ErrMailboxFull) {
+		t.Fatalf("a third message in a mailbox of two = %v, want ErrMailboxFull", err)
+	}
+	for _, id := range []string{"m1", "m2"} {
+		if err := store.DeleteQueued(ctx, "bob", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The caller's context ends while the mailbox slot is claimed: the
+	// sender slot already claimed is still given back. (Over HTTP, because
+	// only the real SDK honours a cancelled context.)
+	srv := httptest.NewServer(miniserver.NewServer())
+	defer srv.Close()
+	httpAPI := dynamotest.NewClient(srv.URL)
+	httpTables := newTables(t, httpAPI)
+	httpStore := dynamo.New(httpAPI, httpTables, opts)
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cancelling := dynamo.New(&cancelOnPutAPI{API: httpAPI, partition: "bob#slot", cancel: cancel}, httpTables, opts)
+	if err := cancelling.Enqueue(cctx, msg("m4", "alice")); err == nil {
+		t.Fatal("Enqueue with a cancelled context succeeded")
+	}
+	if err := httpStore.Enqueue(ctx, msg("m5", "alice")); err != nil {
+		t.Fatalf("alice's quota is still held after a cancelled call: %v", err)
+	}
 }
 
 // TestEnqueueFailureHoldsNoSlot checks that an Enqueue that fails after

@@ -106,8 +106,37 @@ func (s *Store) Enqueue(ctx context.Context, m domain.QueuedMessage) error {
 		},
 	})
 	if err != nil {
-		return release(fmt.Errorf("enqueue message %s for %s: %w", m.ID, m.To, err),
-			claimed{partition: slotPartition(m.To), slot: slot, held: held}, fromClaim)
+		err = fmt.Errorf("enqueue message %s for %s: %w", m.ID, m.To, err)
+		// The write may have happened even though it failed (a timeout or
+		// a 5xx after DynamoDB stored it). Slots may only be given back once
+		// the message is certainly absent, or a stored message would hold
+		// none and the caps could be exceeded.
+		if held || fromClaim.held {
+			// A retry of a message already queued: it keeps its item and
+			// the slots it holds.
+			return err
+		}
+		if derr := s.deleteMessageItem(ctx, m.To, m.ID); derr != nil {
+			return errors.Join(err, fmt.Errorf("the slots stay held until the TTL: %w", derr))
+		}
+		return release(err, claimed{partition: slotPartition(m.To), slot: slot, held: held}, fromClaim)
+	}
+	return nil
+}
+
+// deleteMessageItem deletes a message item whatever it holds; deleting an
+// absent item succeeds.
+func (s *Store) deleteMessageItem(ctx context.Context, playerID, messageID string) error {
+	ctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	_, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.tables.Mailbox),
+		Key: map[string]types.AttributeValue{
+			attrPlayerID: attrS(playerID), attrMessageID: attrS(messageID),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("delete message %s of %s: %w", messageID, playerID, err)
 	}
 	return nil
 }
@@ -186,6 +215,8 @@ func (s *Store) mailboxSlots(ctx context.Context, partition string) ([]slotSeen,
 
 // releaseSlot frees slot of a slot partition if it still names messageID.
 func (s *Store) releaseSlot(ctx context.Context, partition string, slot int, messageID string) error {
+	ctx, cancel := cleanupContext(ctx)
+	defer cancel()
 	_, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: aws.String(s.tables.Mailbox),
 		Key: map[string]types.AttributeValue{
@@ -201,6 +232,18 @@ func (s *Store) releaseSlot(ctx context.Context, partition string, slot int, mes
 		return fmt.Errorf("release mailbox slot %d of %s: %w", slot, partition, err)
 	}
 	return nil
+}
+
+// cleanupTimeout bounds a clean-up write made after the caller's context
+// may have ended.
+const cleanupTimeout = 5 * time.Second
+
+// cleanupContext returns a context for giving back what a call claimed: it
+// outlives the caller's cancellation (a client gone, a Lambda deadline), so
+// that a refused or failed call does not hold a slot until the TTL, but is
+// bounded by cleanupTimeout.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 }
 
 // Inbox returns up to limit live messages queued for playerID, oldest (the
