@@ -38,7 +38,8 @@ const DefaultConnectionTTL = 2*time.Hour + 10*time.Minute
 // lifetime (TTL) or the token, whichever comes first. Answers:
 //
 //	200  connected
-//	403  the player already holds the maximum number of live connections
+//	403  the player already holds the maximum number of live connections,
+//	     or the token expired (within the authorizer's clock leeway)
 //	429  the player connects too often (RATE_CONNECTS_PER_MINUTE)
 //	500  a backing service failed (the upgrade is refused; nothing is stored)
 //
@@ -75,6 +76,11 @@ func (h *Connect) Handle(ctx context.Context, req events.APIGatewayWebsocketProx
 func (h *Connect) connect(ctx context.Context, now time.Time, id Identity, idErr error, rc events.APIGatewayWebsocketProxyRequestContext, headers map[string]string) (int, error) {
 	if idErr != nil {
 		return http.StatusInternalServerError, internal(idErr)
+	}
+	if !id.TokenExpiresAt.IsZero() && !now.Before(id.TokenExpiresAt) {
+		// The authorizer allows a few seconds of clock leeway; a token past
+		// its expiry here would make a row that is dead on arrival.
+		return http.StatusForbidden, domain.Errorf(domain.CodeTokenExpired, "the token has expired; connect again with a new token")
 	}
 	if h.Limiter != nil {
 		d, err := h.Limiter.AllowConnect(ctx, id.PlayerID)

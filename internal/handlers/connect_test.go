@@ -133,3 +133,22 @@ func TestConnectRowExpiresWithTheToken(t *testing.T) {
 		t.Fatalf("row expires at %v, want connectedAt + TTL %v", got.ExpiresAt, want)
 	}
 }
+
+func TestConnectRefusesATokenJustExpired(t *testing.T) {
+	put := false
+	h := &Connect{
+		Connections: &fakeStore{put: func(domain.Connection) error { put = true; return nil }},
+		Limiter:     &fakeLimiter{decision: ratelimit.Decision{Allowed: true}},
+		Now:         func() time.Time { return testNow.Add(time.Hour + 2*time.Second) }, // the token expired 2 s ago
+	}
+	resp, err := h.Handle(context.Background(), connectEvent())
+	if err != nil || resp.StatusCode != 403 {
+		t.Fatalf("resp = %+v, %v; want 403", resp, err)
+	}
+	if m := decode(t, resp.Body); m["code"] != "token_expired" {
+		t.Fatalf("body = %v", m)
+	}
+	if put {
+		t.Fatal("a row was written for an expired token")
+	}
+}
