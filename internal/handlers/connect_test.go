@@ -119,7 +119,7 @@ func TestIdentityFrom(t *testing.T) {
 
 func TestConnectRowExpiresWithTheToken(t *testing.T) {
 	var got domain.Connection
-	h := &Connect{Connections: &fakeStore{put: func(c domain.Connection) error { got = c; return nil }}}
+	h := &Connect{Connections: &fakeStore{put: func(c domain.Connection) error { got = c; return nil }}, Now: func() time.Time { return testNow }}
 	ev := connectEvent() // the token expires an hour after testNow
 	if resp, _ := h.Handle(context.Background(), ev); resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
