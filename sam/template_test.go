@@ -1119,7 +1119,7 @@ func TestChecksCatch(t *testing.T) {
 		{"message size over the frame limit", "    Default: 8192\n", "    Default: 65536\n", "MAX_MESSAGE_BYTES must be at most 32768"},
 		{"bad duration", "    Default: 24h\n", "    Default: a day\n", "MAILBOX_TTL"},
 		{"negative burst", "    Default: 20\n    MinValue: 0\n", "    Default: -1\n    MinValue: 0\n", "RATE_MESSAGES_BURST"},
-		{"sender quota over the mailbox cap", "    Default: 20\n    MinValue: 1\n", "    Default: 101\n    MinValue: 1\n", "MAILBOX_MAX_PER_SENDER (101) must be at most MAILBOX_MAX_MESSAGES (100)"},
+		{"sender quota over the mailbox cap", "    Default: \"\"\n    AllowedPattern", "    Default: \"101\"\n    AllowedPattern", "MAILBOX_MAX_PER_SENDER (101) must be at most MAILBOX_MAX_MESSAGES (100)"},
 		{"sender quota not passed", "          MAILBOX_MAX_PER_SENDER: !Ref MailboxMaxPerSender\n", "", "parameter MailboxMaxPerSender is never used"},
 		{"message route cannot answer", "      RouteKey: inbox\n      OperationName: Inbox\n      RouteResponseSelectionExpression: $default\n", "      RouteKey: inbox\n      OperationName: Inbox\n", "route inbox needs RouteResponseSelectionExpression"},
 		{"route response missing", "      RouteId: !Ref PingRoute\n      RouteResponseKey: $default", "      RouteId: !Ref PingRoute\n      RouteResponseKey: $other", "route ping has no $default route response"},
