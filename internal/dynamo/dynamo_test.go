@@ -387,6 +387,16 @@ func (c *cancelOnPutAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput,
 	return c.API.PutItem(ctx, in, opts...)
 }
 
+// smallMailbox returns options for a mailbox of two messages with a quota
+// of one per sender, and a maker of messages for bob.
+func smallMailbox() (dynamo.Options, func(id, from string) domain.QueuedMessage) {
+	clock := storetest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	opts := dynamo.Options{MailboxMaxMessages: 2, MailboxMaxPerSender: 1, Now: clock.Now}
+	return opts, func(id, from string) domain.QueuedMessage {
+		return domain.QueuedMessage{To: "bob", ID: id, From: from, Message: json.RawMessage(`1`), SentAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}
+	}
+}
+
 // TestEnqueueFailureKeepsTheCaps: a message write that fails after
 // DynamoDB stored it must not leave a message holding no slot, and a call
 // whose context ends midway still gives back what it claimed.
@@ -394,12 +404,8 @@ func TestEnqueueFailureKeepsTheCaps(t *testing.T) {
 	ctx := t.Context()
 	api := miniclient.NewClient()
 	tables := newTables(t, api)
-	clock := storetest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	opts := dynamo.Options{MailboxMaxMessages: 2, MailboxMaxPerSender: 1, Now: clock.Now}
+	opts, msg := smallMailbox()
 	store := dynamo.New(api, tables, opts)
-	msg := func(id, from string) domain.QueuedMessage {
-		return domain.QueuedMessage{To: "bob", ID: id, From: from, Message: json.RawMessage(`1`), SentAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}
-	}
 
 	// Stored, then reported failed: the item is removed with its slots.
 	failing := dynamo.New(&failPutAPI{API: api, partition: "bob", written: true}, tables, opts)
@@ -448,12 +454,8 @@ func TestEnqueueFailureHoldsNoSlot(t *testing.T) {
 	ctx := t.Context()
 	api := miniclient.NewClient()
 	tables := newTables(t, api)
-	clock := storetest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	opts := dynamo.Options{MailboxMaxMessages: 2, MailboxMaxPerSender: 1, Now: clock.Now}
+	opts, msg := smallMailbox()
 	store := dynamo.New(api, tables, opts)
-	msg := func(id, from string) domain.QueuedMessage {
-		return domain.QueuedMessage{To: "bob", ID: id, From: from, Message: json.RawMessage(`1`), SentAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}
-	}
 	tests := []struct {
 		name      string
 		partition string // where the write fails
