@@ -1,6 +1,7 @@
 // Package localstack assembles the whole system in one process: the local
 // gateway playing API Gateway, the very handlers that run in Lambda, an
-// embedded DynamoDB engine (minidyn) or an external one, the development
+// embedded DynamoDB engine (minidyn, one instance per partition: package
+// minidynrouter) or an external one, the development
 // token issuer and its JWKS, and the Management API the handlers reach
 // through the real AWS SDK. cmd/local runs it; the end-to-end tests start it
 // on an httptest server.
@@ -22,7 +23,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
-	miniclient "github.com/truora/minidyn/aws-v2/client"
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
 	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
@@ -32,6 +32,7 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
 	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
+	"github.com/serverless-websockets/serverless-websockets/internal/minidynrouter"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
@@ -53,7 +54,7 @@ type Options struct {
 	// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, LOG_LEVEL). Default: nothing set.
 	Getenv func(string) string
 	// DynamoDBEndpoint selects an external engine (tables are created if
-	// absent); empty embeds minidyn.
+	// absent); empty embeds minidyn through a minidynrouter.Router.
 	DynamoDBEndpoint string
 	// Gateway tunes the local gateway (limits, timeouts); its Authorizer,
 	// Routes, credentials and Logger are set by the stack.
@@ -80,7 +81,7 @@ type Stack struct {
 	Config   config.Config      // the handlers' settings
 	Creds    aws.Credentials    // what /@connections accepts
 	Limits   ratelimit.Config   // the rate limits in force
-	Engine   string             // "embedded minidyn" or the external endpoint
+	Engine   string             // "embedded minidyn …" or the external endpoint
 	Auth     *authorizer.Config // the token rules in force
 }
 
@@ -131,7 +132,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 		}
 		s.DynamoDB, s.Engine = NewCountingDynamoDB(client), o.DynamoDBEndpoint
 	} else {
-		s.DynamoDB, s.Engine = NewCountingDynamoDB(miniclient.NewClient()), "embedded minidyn"
+		s.DynamoDB, s.Engine = NewCountingDynamoDB(minidynrouter.New()), "embedded minidyn (one instance per partition)"
 	}
 	tables := dynamo.Tables{Connections: ConnectionsTable, Mailbox: MailboxTable}
 	if err := dynamo.CreateTables(ctx, s.DynamoDB, tables); err != nil {
