@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
 	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
@@ -59,6 +60,10 @@ type Options struct {
 	// Gateway tunes the local gateway (limits, timeouts); its Authorizer,
 	// Routes, credentials and Logger are set by the stack.
 	Gateway gateway.Config
+	// AWSLatency models the round trip to AWS: it is added to every
+	// DynamoDB request and every Management API request the handlers make
+	// (0, the default: none).
+	AWSLatency time.Duration
 	// Now is the clock of the handlers and limiter; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger // default: discard
@@ -134,6 +139,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	} else {
 		s.DynamoDB, s.Engine = NewCountingDynamoDB(minidynrouter.New()), "embedded minidyn (one instance per partition)"
 	}
+	s.DynamoDB.Latency = o.AWSLatency
 	tables := dynamo.Tables{Connections: ConnectionsTable, Mailbox: MailboxTable}
 	if err := dynamo.CreateTables(ctx, s.DynamoDB, tables); err != nil {
 		return nil, fmt.Errorf("localstack: %w", err)
@@ -168,6 +174,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 		BaseEndpoint: aws.String(o.BaseURL),
 		Region:       cfg.Region,
 		Credentials:  credentials.StaticCredentialsProvider{Value: s.Creds},
+		APIOptions:   []func(*middleware.Stack) error{addLatency(o.AWSLatency)},
 	})
 	sender := apigw.New(mgmt)
 
@@ -271,6 +278,22 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	rec := httptest.NewRecorder()
 	t.h.ServeHTTP(rec, r)
 	return rec.Result(), nil
+}
+
+// addLatency delays every request of an SDK client by d, before it is sent.
+func addLatency(d time.Duration) func(*middleware.Stack) error {
+	return func(st *middleware.Stack) error {
+		if d <= 0 {
+			return nil
+		}
+		return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("ModelledLatency",
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				if err := sleep(ctx, d); err != nil {
+					return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+				}
+				return next.HandleFinalize(ctx, in)
+			}), middleware.After)
+	}
 }
 
 // Shutdown closes every client connection, running each $disconnect.
