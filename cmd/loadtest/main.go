@@ -98,6 +98,7 @@ type options struct {
 	dynamoEndpoint     string
 	cpuProfile         string
 	env                envFlag
+	serveRelay         string
 }
 
 // offline returns how many players stay offline during the send phase.
@@ -144,6 +145,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.verbose, "v", false, "embedded: log the stack at info level to stderr (default: errors only)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the send phase to this file (go tool pprof)")
 	fs.Var(o.env, "env", "embedded: set a stack environment variable, KEY=VALUE (repeatable); applied after -limits")
+	fs.StringVar(&o.serveRelay, "serve-relay", "", "serve the raw relay (no auth, no store) on this loopback address until interrupted, instead of measuring; see relay.go")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -216,6 +218,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
+	}
+	if o.serveRelay != "" {
+		return serveRelay(ctx, o.serveRelay, stdout)
 	}
 	tgt, err := newTarget(ctx, o, stderr)
 	if err != nil {
