@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/smithy-go/middleware"
@@ -175,6 +176,11 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 		Region:       cfg.Region,
 		Credentials:  credentials.StaticCredentialsProvider{Value: s.Creds},
 		APIOptions:   []func(*middleware.Stack) error{addLatency(o.AWSLatency)},
+		// Every post goes to this one host: keep enough idle connections
+		// for a post per connection in flight, rather than dialing anew.
+		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConns, t.MaxIdleConnsPerHost = 1024, 1024
+		}),
 	})
 	sender := apigw.New(mgmt)
 
