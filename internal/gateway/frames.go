@@ -12,6 +12,10 @@ import (
 	"github.com/coder/websocket"
 )
 
+// connBufferSize is the size of each of a connection's read and write
+// buffers (net/http's are 4 KiB).
+const connBufferSize = 1024
+
 // hijackWriter hands coder/websocket a hijacked connection whose incoming
 // bytes pass through a frameInspector, so that the gateway sees the frame
 // boundaries coder/websocket does not expose.
@@ -30,7 +34,9 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	_ = nc.SetDeadline(time.Time{}) // the server's read/write timeouts do not apply to a WebSocket
 	ic := &inspectedConn{Conn: nc, pending: brw.Reader, frames: w.frames}
-	return ic, bufio.NewReadWriter(bufio.NewReader(ic), brw.Writer), nil
+	// Small buffers: an idle connection keeps them for its lifetime, and
+	// reads or writes larger than a buffer bypass it.
+	return ic, bufio.NewReadWriter(bufio.NewReaderSize(ic, connBufferSize), bufio.NewWriterSize(nc, connBufferSize)), nil
 }
 
 // Unwrap returns the wrapped ResponseWriter (see http.ResponseController).
