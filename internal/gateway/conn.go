@@ -396,6 +396,8 @@ func (g *Gateway) disconnect(c *conn, st closeStatus) {
 		c.log.Info("disconnected", "disconnectStatusCode", int(st.code))
 		return
 	}
+	g.disconnecting <- struct{}{}
+	defer func() { <-g.disconnecting }()
 	requestID := newID()
 	resp, err := c.call(route.Handler, g.disconnectEvent(c, requestID, st), requestID)
 	if err != nil {

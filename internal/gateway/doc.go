@@ -64,7 +64,10 @@
 // $disconnect runs exactly once for every connection whose $connect
 // succeeded, after the socket is gone and the connection has left the
 // registry (so a Management API call made from $disconnect gets 410, as in the
-// cloud), and after the connection's queued messages have been handled. Its
+// cloud), and after the connection's queued messages have been handled. At
+// most Config.DisconnectConcurrency (8) run at once, as a Lambda function's
+// reserved concurrency would bound them, so thousands of clients closing
+// together queue their $disconnect instead of starving everyone else. Its
 // disconnectStatusCode and disconnectReason are:
 //
 //   - the client's close frame: the client's code and reason (1005 for none);
