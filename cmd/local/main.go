@@ -46,6 +46,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	idle := fs.Duration("idle-timeout", 10*time.Minute, "close connections idle this long (API Gateway: 10m)")
 	maxDuration := fs.Duration("max-connection-duration", 2*time.Hour, "close connections this old (API Gateway: 2h)")
 	latency := fs.Duration("aws-latency", 0, "add this delay to every DynamoDB and Management API request the handlers make, modelling AWS round trips (e.g. 5ms)")
+	functionTimeout := fs.Duration("function-timeout", gateway.DefaultFunctionTimeout, "bound every handler invocation, like a Lambda function timeout (the SAM template's: 10s)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -67,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		BaseURL:          base,
 		Getenv:           getenv,
 		DynamoDBEndpoint: *endpoint,
-		Gateway:          gateway.Config{IdleTimeout: *idle, MaxConnectionDuration: *maxDuration},
+		Gateway:          gateway.Config{IdleTimeout: *idle, MaxConnectionDuration: *maxDuration, FunctionTimeout: *functionTimeout},
 		AWSLatency:       *latency,
 		Logger:           logger,
 	})

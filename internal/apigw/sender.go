@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -35,17 +36,22 @@ type Sender struct {
 	api API
 }
 
+// errNotUTF8 is why Post refuses data.
+var errNotUTF8 = errors.New("the data is not valid UTF-8")
+
 // New returns a Sender over a Management API client.
 func New(api API) *Sender { return &Sender{api: api} }
 
 // NewClient returns a Management API client for endpoint, e.g.
 // https://{api-id}.execute-api.{region}.amazonaws.com/{stage} in AWS or
-// http://127.0.0.1:8080 locally. Credentials come from the default chain.
-func NewClient(ctx context.Context, endpoint, region string) (*apigatewaymanagementapi.Client, error) {
+// http://127.0.0.1:8080 locally. Credentials come from the default chain;
+// opts (such as awsclients.LoadOptions, the deadline policy) are applied
+// before the region.
+func NewClient(ctx context.Context, endpoint, region string, opts ...func(*awsconfig.LoadOptions) error) (*apigatewaymanagementapi.Client, error) {
 	if endpoint == "" {
 		return nil, errors.New("management API endpoint is empty")
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, append(opts, awsconfig.WithRegion(region))...)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
@@ -62,8 +68,13 @@ type ConnectionInfo struct {
 	UserAgent    string
 }
 
-// Post sends data to the connection as one text frame.
+// Post sends data to the connection as one text frame. Data that is not
+// valid UTF-8 is refused without a request: a client fails the whole
+// connection on such a text frame.
 func (s *Sender) Post(ctx context.Context, connectionID string, data []byte) error {
+	if !utf8.Valid(data) {
+		return fmt.Errorf("post to connection %s: %w", connectionID, errNotUTF8)
+	}
 	_, err := s.api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
 		ConnectionId: aws.String(connectionID),
 		Data:         data,

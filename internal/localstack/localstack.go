@@ -21,13 +21,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
 	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
+	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 	"github.com/serverless-websockets/serverless-websockets/internal/config"
 	"github.com/serverless-websockets/serverless-websockets/internal/devissuer"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
@@ -58,6 +58,9 @@ type Options struct {
 	// DynamoDBEndpoint selects an external engine (tables are created if
 	// absent); empty embeds minidyn through a minidynrouter.Router.
 	DynamoDBEndpoint string
+	// DynamoDB, when set, is the engine's client, used instead of minidyn
+	// or DynamoDBEndpoint (tests use it to freeze or empty the engine).
+	DynamoDB DynamoDB
 	// Gateway tunes the local gateway (limits, timeouts); its Authorizer,
 	// Routes, credentials and Logger are set by the stack.
 	Gateway gateway.Config
@@ -78,17 +81,18 @@ type DynamoDB interface {
 
 // Stack is the running local system.
 type Stack struct {
-	Handler  http.Handler       // everything, mounted on one mux
-	Gateway  *gateway.Gateway   // the local API Gateway
-	Issuer   *devissuer.Issuer  // nil when an external issuer is trusted
-	Metrics  *metrics.Counters  // what /metrics shows
-	Store    *dynamo.Store      // the connections and mailbox tables
-	DynamoDB *CountingDynamoDB  // the engine's client, counting requests
-	Config   config.Config      // the handlers' settings
-	Creds    aws.Credentials    // what /@connections accepts
-	Limits   ratelimit.Config   // the rate limits in force
-	Engine   string             // "embedded minidyn …" or the external endpoint
-	Auth     *authorizer.Config // the token rules in force
+	Handler  http.Handler        // everything, mounted on one mux
+	Gateway  *gateway.Gateway    // the local API Gateway
+	Issuer   *devissuer.Issuer   // nil when an external issuer is trusted
+	Metrics  *metrics.Counters   // what /metrics shows
+	Store    *dynamo.Store       // the connections and mailbox tables
+	DynamoDB *CountingDynamoDB   // the engine's client, counting requests
+	Tables   *RecreatingDynamoDB // what DynamoDB counts: recreates lost tables
+	Config   config.Config       // the handlers' settings
+	Creds    aws.Credentials     // what /@connections accepts
+	Limits   ratelimit.Config    // the rate limits in force
+	Engine   string              // "embedded minidyn …" or the external endpoint
+	Auth     *authorizer.Config  // the token rules in force
 }
 
 // New builds the stack. It does not listen: serve s.Handler.
@@ -130,24 +134,33 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 		return nil, errors.New("localstack: set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither (local/local)")
 	}
 
-	// DynamoDB.
-	if o.DynamoDBEndpoint != "" {
-		client, err := dynamo.NewClient(ctx, o.DynamoDBEndpoint, cfg.Region)
+	// DynamoDB: the engine, behind the table recreation, behind the count.
+	var engine DynamoDB
+	switch {
+	case o.DynamoDB != nil:
+		engine, s.Engine = o.DynamoDB, "injected client"
+	case o.DynamoDBEndpoint != "":
+		client, err := dynamo.NewClient(ctx, o.DynamoDBEndpoint, cfg.Region, awsclients.LoadOptions()...)
 		if err != nil {
 			return nil, err
 		}
-		s.DynamoDB, s.Engine = NewCountingDynamoDB(client), o.DynamoDBEndpoint
-	} else {
-		s.DynamoDB, s.Engine = NewCountingDynamoDB(minidynrouter.New()), "embedded minidyn (one instance per partition)"
+		engine, s.Engine = client, o.DynamoDBEndpoint
+	default:
+		engine, s.Engine = minidynrouter.New(), "embedded minidyn (one instance per partition)"
 	}
-	s.DynamoDB.Latency = o.AWSLatency
 	tables := dynamo.Tables{Connections: ConnectionsTable, Mailbox: MailboxTable}
-	if err := dynamo.CreateTables(ctx, s.DynamoDB, tables); err != nil {
+	createTables := func(ctx context.Context) error {
+		if err := dynamo.CreateTables(ctx, engine, tables); err != nil {
+			return err
+		}
+		return ratelimit.CreateTable(ctx, engine, RateLimitTable)
+	}
+	if err := createTables(ctx); err != nil {
 		return nil, fmt.Errorf("localstack: %w", err)
 	}
-	if err := ratelimit.CreateTable(ctx, s.DynamoDB, RateLimitTable); err != nil {
-		return nil, fmt.Errorf("localstack: %w", err)
-	}
+	s.Tables = &RecreatingDynamoDB{DynamoDB: engine, create: createTables, log: o.Logger}
+	s.DynamoDB = NewCountingDynamoDB(s.Tables)
+	s.DynamoDB.Latency = o.AWSLatency
 	s.Store = dynamo.New(s.DynamoDB, tables, dynamo.Options{
 		MaxConnectionsPerPlayer: cfg.MaxConnectionsPerPlayer,
 		MailboxMaxMessages:      cfg.MailboxMaxMessages,
@@ -178,9 +191,10 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 		APIOptions:   []func(*middleware.Stack) error{addLatency(o.AWSLatency)},
 		// Every post goes to this one host: keep enough idle connections
 		// for a post per connection in flight, rather than dialing anew.
-		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		HTTPClient: awsclients.HTTPClient().WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConns, t.MaxIdleConnsPerHost = 1024, 1024
 		}),
+		Retryer: awsclients.Retryer(),
 	})
 	sender := apigw.New(mgmt)
 
