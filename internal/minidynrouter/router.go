@@ -59,7 +59,7 @@ import (
 // partition. The zero value is not usable; call New. It is safe for
 // concurrent use.
 type Router struct {
-	schema *miniclient.Client // every table, no items
+	schema *partition // every table, no items
 
 	mu     sync.RWMutex
 	tables map[string]*table
@@ -73,12 +73,28 @@ type table struct {
 	hashKey string
 
 	mu    sync.RWMutex
-	parts map[string]*miniclient.Client // by partition key value
+	parts map[string]*partition // by partition key value
+}
+
+// partition is one minidyn instance. Its lock is held around every request,
+// because minidyn's DescribeTable reads the table without minidyn's own
+// lock.
+type partition struct {
+	mu sync.Mutex
+	c  *miniclient.Client
+}
+
+func newPartition() *partition { return &partition{c: miniclient.NewClient()} }
+
+// lock locks p and returns its client.
+func (p *partition) lock() *miniclient.Client {
+	p.mu.Lock()
+	return p.c
 }
 
 // New returns a Router with no tables.
 func New() *Router {
-	return &Router{schema: miniclient.NewClient(), tables: map[string]*table{}}
+	return &Router{schema: newPartition(), tables: map[string]*table{}}
 }
 
 // ItemsVisited returns how many items the Queries served so far visited.
@@ -103,7 +119,8 @@ func (r *Router) Partitions(tableName string) int {
 func (r *Router) CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out, err := r.schema.CreateTable(ctx, in, opts...)
+	defer r.schema.mu.Unlock()
+	out, err := r.schema.lock().CreateTable(ctx, in, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -113,35 +130,42 @@ func (r *Router) CreateTable(ctx context.Context, in *dynamodb.CreateTableInput,
 			hash = aws.ToString(k.AttributeName)
 		}
 	}
-	r.tables[aws.ToString(in.TableName)] = &table{def: in, hashKey: hash, parts: map[string]*miniclient.Client{}}
+	r.tables[aws.ToString(in.TableName)] = &table{def: in, hashKey: hash, parts: map[string]*partition{}}
 	return out, nil
 }
 
 // DescribeTable describes the table as created (ItemCount 0).
 func (r *Router) DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return r.schema.DescribeTable(ctx, in, opts...)
+	defer r.schema.mu.Unlock()
+	return r.schema.lock().DescribeTable(ctx, in, opts...)
 }
 
 // PutItem writes to the item's partition, creating it if needed.
 func (r *Router) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	return r.engine(aws.ToString(in.TableName), in.Item, true).PutItem(ctx, in, opts...)
+	p := r.engine(aws.ToString(in.TableName), in.Item, true)
+	defer p.mu.Unlock()
+	return p.lock().PutItem(ctx, in, opts...)
 }
 
 // UpdateItem updates in the key's partition, creating it if needed.
 func (r *Router) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	return r.engine(aws.ToString(in.TableName), in.Key, true).UpdateItem(ctx, in, opts...)
+	p := r.engine(aws.ToString(in.TableName), in.Key, true)
+	defer p.mu.Unlock()
+	return p.lock().UpdateItem(ctx, in, opts...)
 }
 
 // GetItem reads from the key's partition.
 func (r *Router) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	return r.engine(aws.ToString(in.TableName), in.Key, false).GetItem(ctx, in, opts...)
+	p := r.engine(aws.ToString(in.TableName), in.Key, false)
+	defer p.mu.Unlock()
+	return p.lock().GetItem(ctx, in, opts...)
 }
 
 // DeleteItem deletes from the key's partition.
 func (r *Router) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	return r.engine(aws.ToString(in.TableName), in.Key, false).DeleteItem(ctx, in, opts...)
+	p := r.engine(aws.ToString(in.TableName), in.Key, false)
+	defer p.mu.Unlock()
+	return p.lock().DeleteItem(ctx, in, opts...)
 }
 
 // Query runs on the partition its key condition names.
@@ -153,7 +177,10 @@ func (r *Router) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...fun
 		pk = keyConditionPartition(aws.ToString(in.KeyConditionExpression), in.ExpressionAttributeNames, in.ExpressionAttributeValues, t.hashKey)
 	}
 	if pk == nil {
-		out, err := r.schema.Query(ctx, in, opts...)
+		out, err := func() (*dynamodb.QueryOutput, error) {
+			defer r.schema.mu.Unlock()
+			return r.schema.lock().Query(ctx, in, opts...)
+		}()
 		if err != nil || t == nil {
 			return out, err
 		}
@@ -163,9 +190,11 @@ func (r *Router) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...fun
 		}
 	}
 	part := r.engine(name, map[string]types.AttributeValue{t.hashKey: pk}, false)
-	out, err := part.Query(ctx, in, opts...)
+	defer part.mu.Unlock()
+	c := part.lock()
+	out, err := c.Query(ctx, in, opts...)
 	if part != r.schema {
-		if d, derr := part.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName}); derr == nil && d.Table != nil {
+		if d, derr := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName}); derr == nil && d.Table != nil {
 			r.visited.Add(aws.ToInt64(d.Table.ItemCount))
 		}
 	}
@@ -181,7 +210,7 @@ func (r *Router) table(name string) *table {
 // engine returns the instance that serves key's partition of the table: the
 // schema instance when the table is unknown, the key names no partition, or
 // (unless create) the partition holds nothing.
-func (r *Router) engine(tableName string, key map[string]types.AttributeValue, create bool) *miniclient.Client {
+func (r *Router) engine(tableName string, key map[string]types.AttributeValue, create bool) *partition {
 	t := r.table(tableName)
 	if t == nil {
 		return r.schema
@@ -204,8 +233,8 @@ func (r *Router) engine(tableName string, key map[string]types.AttributeValue, c
 	if c := t.parts[id]; c != nil {
 		return c
 	}
-	c = miniclient.NewClient()
-	if _, err := c.CreateTable(context.Background(), t.def); err != nil {
+	c = newPartition()
+	if _, err := c.c.CreateTable(context.Background(), t.def); err != nil {
 		// The schema instance accepted this very definition.
 		panic(fmt.Sprintf("minidynrouter: table %s: %v", tableName, err))
 	}

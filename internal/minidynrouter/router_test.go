@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -203,5 +204,28 @@ func TestPartitions(t *testing.T) {
 	}
 	if a, _ := partitionID(&types.AttributeValueMemberS{Value: "1"}); a == func() string { b, _ := partitionID(&types.AttributeValueMemberN{Value: "1"}); return b }() {
 		t.Error("the string 1 and the number 1 share a partition")
+	}
+}
+
+// Writes and Queries of one partition may run concurrently (run with -race:
+// the count of visited items reads the table).
+func TestConcurrentPartitionRequests(t *testing.T) {
+	r := New()
+	create(t, r)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				put(t, r, "alice", w*100+i)
+				if _, err := query(t, r, "#p = :p", "alice"); err != nil {
+					t.Errorf("Query: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	out, err := query(t, r, "#p = :p", "alice")
+	if err != nil || out.Count != 200 {
+		t.Fatalf("Query after the writes: %v items, %v; want 200", out.Count, err)
 	}
 }
