@@ -95,3 +95,8 @@ func (c *CountingDynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, o
 	c.count("Query")
 	return c.DynamoDB.Query(ctx, in, opts...)
 }
+
+func (c *CountingDynamoDB) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	c.count("Scan")
+	return c.DynamoDB.Scan(ctx, in, opts...)
+}
