@@ -10,6 +10,10 @@ const path = require('node:path');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cognito-local-'));
 process.chdir(dir);
+// Users sign in by user name, as in the stack's user pool (cognito-local's
+// own default is e-mail addresses).
+fs.mkdirSync('.cognito', { recursive: true });
+fs.writeFileSync('.cognito/config.json', JSON.stringify({ UserPoolDefaults: { UsernameAttributes: [] } }));
 process.env.HOST = '127.0.0.1';
 process.env.PORT = process.env.PORT || '0';
 
