@@ -763,16 +763,16 @@ var wantGrants = map[string]struct {
 	"authorizer": {},
 	"admin": {
 		tables: map[string][]string{
-			"CONNECTIONS_TABLE": {"dynamodb:Query"},                                                                // PlayerConnections
+			"CONNECTIONS_TABLE": {"dynamodb:Query"},                                                               // PlayerConnections
 			"BANS_TABLE":        {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"}, // Ban, PutBan, DeleteBan, ListBans
 		},
-		manage: []string{"DELETE", "GET", "POST"}, // Exists, the kicked/banned frame, the close
+		manage:  []string{"DELETE", "GET", "POST"}, // Exists, the kicked/banned frame, the close
 		cognito: []string{"cognito-idp:AdminDisableUser", "cognito-idp:AdminEnableUser", "cognito-idp:AdminUserGlobalSignOut"},
 	},
 	"connect": {tables: map[string][]string{
-		"BANS_TABLE":        {"dynamodb:GetItem"},                                            // Ban, after the row is written
+		"BANS_TABLE":        {"dynamodb:GetItem"},                                          // Ban, after the row is written
 		"CONNECTIONS_TABLE": {"dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"}, // PutConnection, DeleteConnection of a banned player's row
-		"RATE_LIMIT_TABLE":  {"dynamodb:GetItem", "dynamodb:UpdateItem"}, // AllowConnect
+		"RATE_LIMIT_TABLE":  {"dynamodb:GetItem", "dynamodb:UpdateItem"},                   // AllowConnect
 	}},
 	"disconnect": {tables: map[string][]string{
 		"CONNECTIONS_TABLE": {"dynamodb:DeleteItem", "dynamodb:Query"}, // DeleteConnection
