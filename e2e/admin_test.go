@@ -217,7 +217,17 @@ func TestAdminBan(t *testing.T) {
 	if len(s.connections("bob")) != 0 {
 		t.Error("the refused connect left a row")
 	}
+	// A connect costs one ban read, after the slot claim's Query and PutItem
+	// (the connect rate limit is off here).
+	before := s.DynamoDB.Requests()
 	carol := s.dial("carol")
+	after := s.DynamoDB.Requests()
+	if bans := after["GetItem:bans"] - before["GetItem:bans"]; bans != 1 {
+		t.Errorf("carol's connect read the bans %d times, want 1", bans)
+	}
+	if total, q, p := sum(after)-sum(before), after["Query"]-before["Query"], after["PutItem"]-before["PutItem"]; total != 3 || q != 1 || p != 1 {
+		t.Errorf("carol's connect made %d DynamoDB requests (%d Query, %d PutItem), want 3 (1, 1, and the ban read)", total, q, p)
+	}
 	carol.send(outgoing("alice", "c1", "hi"))
 	checkAck(t, carol.next(), "c1")
 	alice.nextOf("message")
@@ -262,4 +272,12 @@ func TestAdminBan(t *testing.T) {
 	if status, body := s.admin("DELETE", "/admin/players/bob/ban", root, nil); status != 200 || body["lifted"] != false {
 		t.Errorf("a second unban = %d %v, want lifted false", status, body)
 	}
+}
+
+func sum(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
