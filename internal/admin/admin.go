@@ -38,31 +38,45 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
 )
 
-// Route keys of the admin API.
+// Route keys of the admin API, as API Gateway names them.
 const (
-	RouteGetPlayer        = "GET /admin/players/{playerId}"
-	RouteKickPlayer       = "DELETE /admin/players/{playerId}/connections"
-	RouteCloseConnection  = "DELETE /admin/connections/{connectionId}"
-	RouteBanPlayer        = "POST /admin/players/{playerId}/ban"
-	RouteUnbanPlayer      = "DELETE /admin/players/{playerId}/ban"
-	RouteListBans         = "GET /admin/bans"
-	DefaultAdminGroup     = "admin"
-	DefaultBansPage       = 50
-	maxBodyBytes          = 4 << 10
-	maxConnectionIDBytes  = 128
-	defaultCloseWorkers   = 8
-	groupsClaim           = "cognito:groups"
-	kickedMessage         = "an operator closed this connection"
-	maxDurationSeconds    = 10 * 365 * 24 * 3600
-	errCodeUnauthorized   = "unauthorized"
-	errCodeNotFound       = "not_found"
-	errCodeBadRequest     = string(domain.CodeBadRequest)
-	errCodeForbidden      = string(domain.CodeForbidden)
-	errCodeUnavailable    = string(domain.CodeUnavailable)
-	stepOK, stepFailed    = "ok", "failed"
-	stepSkipped           = "skipped"
-	defaultPlayerIDClaim  = "sub"
-	maxBanListPageRequest = 100
+	RouteGetPlayer       = "GET /admin/players/{playerId}"
+	RouteKickPlayer      = "DELETE /admin/players/{playerId}/connections"
+	RouteCloseConnection = "DELETE /admin/connections/{connectionId}"
+	RouteBanPlayer       = "POST /admin/players/{playerId}/ban"
+	RouteUnbanPlayer     = "DELETE /admin/players/{playerId}/ban"
+	RouteListBans        = "GET /admin/bans"
+)
+
+// Defaults and limits.
+const (
+	DefaultAdminGroup    = "admin"
+	DefaultPlayerIDClaim = "sub"
+	DefaultBansPage      = 50
+	MaxBansPage          = 100
+	// MaxDurationSeconds is the longest timed ban: ten years.
+	MaxDurationSeconds   = 10 * 365 * 24 * 3600
+	maxBodyBytes         = 4 << 10
+	maxConnectionIDBytes = 128
+	closeConcurrency     = 8
+	groupsClaim          = "cognito:groups"
+	kickedMessage        = "an operator closed this connection"
+)
+
+// Error codes of the admin API, besides the client protocol's.
+const (
+	codeUnauthorized = "unauthorized"
+	codeNotFound     = "not_found"
+	codeBadRequest   = string(domain.CodeBadRequest)
+	codeForbidden    = string(domain.CodeForbidden)
+	codeUnavailable  = string(domain.CodeUnavailable)
+)
+
+// Step outcomes of a ban or an unban.
+const (
+	stepOK      = "ok"
+	stepFailed  = "failed"
+	stepSkipped = "skipped"
 )
 
 // Routes lists the route keys the handler serves.
@@ -136,7 +150,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if err != nil {
 		var ae *apiError
 		if !errors.As(err, &ae) {
-			ae = fail(http.StatusServiceUnavailable, errCodeUnavailable, "a backing service failed, try again", err)
+			ae = fail(http.StatusServiceUnavailable, codeUnavailable, "a backing service failed, try again", err)
 		}
 		status = ae.status
 		if body == nil {
@@ -201,7 +215,7 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 		player := req.PathParameters["playerId"]
 		a.target = sanitize(player)
 		if domain.ValidatePlayerID(player) != nil {
-			return 0, nil, fail(http.StatusBadRequest, errCodeBadRequest, "the player id must be 1 to 128 letters, digits or _ - . @ +", nil)
+			return 0, nil, fail(http.StatusBadRequest, codeBadRequest, "the player id must be 1 to 128 letters, digits or _ - . @ +", nil)
 		}
 		switch rk {
 		case RouteGetPlayer:
@@ -217,13 +231,13 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 		id := req.PathParameters["connectionId"]
 		a.target = sanitize(id)
 		if id == "" || len(id) > maxConnectionIDBytes || !utf8.ValidString(id) || strings.ContainsFunc(id, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
-			return 0, nil, fail(http.StatusBadRequest, errCodeBadRequest, "the connection id is malformed", nil)
+			return 0, nil, fail(http.StatusBadRequest, codeBadRequest, "the connection id is malformed", nil)
 		}
 		return h.closeOne(ctx, id)
 	case RouteListBans:
 		return h.listBans(ctx, req.QueryStringParameters)
 	}
-	return 0, nil, fail(http.StatusNotFound, errCodeNotFound, "no such route", nil)
+	return 0, nil, fail(http.StatusNotFound, codeNotFound, "no such route", nil)
 }
 
 // caller returns the caller's player id from the JWT authorizer's claims and
@@ -231,23 +245,23 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 func (h *Handler) caller(req events.APIGatewayV2HTTPRequest) (string, error) {
 	jwt := req.RequestContext.Authorizer
 	if jwt == nil || jwt.JWT == nil || len(jwt.JWT.Claims) == 0 {
-		return "", fail(http.StatusUnauthorized, errCodeUnauthorized, "a bearer token is required", nil)
+		return "", fail(http.StatusUnauthorized, codeUnauthorized, "a bearer token is required", nil)
 	}
 	claims := jwt.JWT.Claims
 	idClaim := h.PlayerIDClaim
 	if idClaim == "" {
-		idClaim = defaultPlayerIDClaim
+		idClaim = DefaultPlayerIDClaim
 	}
 	actor := claims[idClaim]
 	if domain.ValidatePlayerID(actor) != nil {
-		return sanitize(actor), fail(http.StatusUnauthorized, errCodeUnauthorized, "the token names no valid player", nil)
+		return sanitize(actor), fail(http.StatusUnauthorized, codeUnauthorized, "the token names no valid player", nil)
 	}
 	group := h.AdminGroup
 	if group == "" {
 		group = DefaultAdminGroup
 	}
 	if !slices.Contains(ParseGroups(claims[groupsClaim]), group) {
-		return actor, fail(http.StatusForbidden, errCodeForbidden, "the caller is not in the "+group+" group", nil)
+		return actor, fail(http.StatusForbidden, codeForbidden, "the caller is not in the "+group+" group", nil)
 	}
 	return actor, nil
 }
@@ -328,7 +342,7 @@ func (h *Handler) getPlayer(ctx context.Context, player string) (int, any, error
 }
 
 func unavailable(cause error) error {
-	return fail(http.StatusServiceUnavailable, errCodeUnavailable, "a backing service failed, try again", cause)
+	return fail(http.StatusServiceUnavailable, codeUnavailable, "a backing service failed, try again", cause)
 }
 
 type closedView struct {
@@ -356,7 +370,7 @@ func (h *Handler) closeAll(ctx context.Context, player string, frame []byte) (in
 		closed int
 		errs   []error
 		wg     sync.WaitGroup
-		sem    = make(chan struct{}, defaultCloseWorkers)
+		sem    = make(chan struct{}, closeConcurrency)
 	)
 	for _, c := range conns {
 		sem <- struct{}{}
@@ -396,7 +410,7 @@ func (h *Handler) closeConn(ctx context.Context, id string, frame []byte) (bool,
 func (h *Handler) closeOne(ctx context.Context, id string) (int, any, error) {
 	if err := h.Connections.Exists(ctx, id); err != nil {
 		if errors.Is(err, domain.ErrGone) {
-			return 0, nil, fail(http.StatusNotFound, errCodeNotFound, "no such connection", nil)
+			return 0, nil, fail(http.StatusNotFound, codeNotFound, "no such connection", nil)
 		}
 		return 0, nil, unavailable(err)
 	}
@@ -406,7 +420,7 @@ func (h *Handler) closeOne(ctx context.Context, id string) (int, any, error) {
 		return 0, nil, unavailable(err)
 	}
 	if !ok {
-		return 0, nil, fail(http.StatusNotFound, errCodeNotFound, "no such connection", nil)
+		return 0, nil, fail(http.StatusNotFound, codeNotFound, "no such connection", nil)
 	}
 	return http.StatusOK, closedView{Closed: 1}, nil
 }
@@ -437,7 +451,7 @@ type banResult struct {
 func parseBan(body string, isBase64 bool) (banRequest, error) {
 	var r banRequest
 	bad := func(msg string) (banRequest, error) {
-		return r, fail(http.StatusBadRequest, errCodeBadRequest, msg, nil)
+		return r, fail(http.StatusBadRequest, codeBadRequest, msg, nil)
 	}
 	if isBase64 {
 		return bad("the body must be JSON text")
@@ -462,8 +476,8 @@ func parseBan(body string, isBase64 bool) (banRequest, error) {
 		return bad(`"reason" is required`)
 	case len(r.Reason) > domain.MaxBanReasonBytes || strings.ContainsFunc(r.Reason, func(c rune) bool { return c < 0x20 || c == 0x7f }):
 		return bad(fmt.Sprintf(`"reason" must be at most %d bytes of text without control characters`, domain.MaxBanReasonBytes))
-	case r.DurationSeconds != nil && (*r.DurationSeconds < 1 || *r.DurationSeconds > maxDurationSeconds):
-		return bad(fmt.Sprintf(`"durationSeconds" must be a whole number from 1 to %d; leave it out for a ban until lifted`, maxDurationSeconds))
+	case r.DurationSeconds != nil && (*r.DurationSeconds < 1 || *r.DurationSeconds > MaxDurationSeconds):
+		return bad(fmt.Sprintf(`"durationSeconds" must be a whole number from 1 to %d; leave it out for a ban until lifted`, MaxDurationSeconds))
 	}
 	return r, nil
 }
@@ -509,8 +523,8 @@ func (h *Handler) ban(ctx context.Context, actor, player string, req events.APIG
 	}
 	a.attrs = append(a.attrs, slog.Int("closed", n), slog.String("reason", b.Reason), slog.Any("steps", res.Steps))
 	if len(failed) > 0 {
-		res.Code, res.Message = errCodeUnavailable, "the ban is recorded, but these steps failed: "+strings.Join(failed, ", ")
-		return 0, res, fail(http.StatusServiceUnavailable, errCodeUnavailable, res.Message, errors.Join(causes...))
+		res.Code, res.Message = codeUnavailable, "the ban is recorded, but these steps failed: "+strings.Join(failed, ", ")
+		return 0, res, fail(http.StatusServiceUnavailable, codeUnavailable, res.Message, errors.Join(causes...))
 	}
 	return http.StatusOK, res, nil
 }
@@ -532,8 +546,8 @@ func (h *Handler) unban(ctx context.Context, player string, a *audit) (int, any,
 		a.attrs = append(a.attrs, slog.String("cognito", "skipped: no user pool configured"))
 	} else if err := h.Accounts.Enable(ctx, player); err != nil {
 		res.Steps.Enable = stepFailed
-		res.Code, res.Message = errCodeUnavailable, "the ban is lifted, but these steps failed: enable"
-		return 0, res, fail(http.StatusServiceUnavailable, errCodeUnavailable, res.Message, fmt.Errorf("enable: %w", err))
+		res.Code, res.Message = codeUnavailable, "the ban is lifted, but these steps failed: enable"
+		return 0, res, fail(http.StatusServiceUnavailable, codeUnavailable, res.Message, fmt.Errorf("enable: %w", err))
 	} else {
 		res.Steps.Enable = stepOK
 	}
@@ -550,15 +564,15 @@ func (h *Handler) listBans(ctx context.Context, q map[string]string) (int, any, 
 	limit := DefaultBansPage
 	if s, ok := q["limit"]; ok {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxBanListPageRequest {
-			return 0, nil, fail(http.StatusBadRequest, errCodeBadRequest, fmt.Sprintf("limit must be a whole number from 1 to %d", maxBanListPageRequest), nil)
+		if err != nil || n < 1 || n > MaxBansPage {
+			return 0, nil, fail(http.StatusBadRequest, codeBadRequest, fmt.Sprintf("limit must be a whole number from 1 to %d", MaxBansPage), nil)
 		}
 		limit = n
 	}
 	bans, next, err := h.Store.ListBans(ctx, limit, q["next"])
 	if err != nil {
 		if h.BadCursor != nil && errors.Is(err, h.BadCursor) {
-			return 0, nil, fail(http.StatusBadRequest, errCodeBadRequest, "next must be a cursor from an earlier page", nil)
+			return 0, nil, fail(http.StatusBadRequest, codeBadRequest, "next must be a cursor from an earlier page", nil)
 		}
 		return 0, nil, unavailable(err)
 	}
