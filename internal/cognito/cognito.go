@@ -66,33 +66,34 @@ func NewClient(ctx context.Context, region, endpoint string, creds aws.Credentia
 // Access tokens stay valid until they expire, which is why $connect checks
 // bans itself.
 func (a *Accounts) SignOut(ctx context.Context, username string) error {
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
-	_, err := a.api.AdminUserGlobalSignOut(ctx, &cip.AdminUserGlobalSignOutInput{UserPoolId: &a.poolID, Username: &username})
-	if err != nil {
-		return fmt.Errorf("sign out %s: %w", username, err)
-	}
-	return nil
+	return a.call(ctx, "sign out", username, func(ctx context.Context) error {
+		_, err := a.api.AdminUserGlobalSignOut(ctx, &cip.AdminUserGlobalSignOutInput{UserPoolId: &a.poolID, Username: &username})
+		return err
+	})
 }
 
 // Disable stops the user from signing in (AdminDisableUser).
 func (a *Accounts) Disable(ctx context.Context, username string) error {
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
-	_, err := a.api.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: &a.poolID, Username: &username})
-	if err != nil {
-		return fmt.Errorf("disable %s: %w", username, err)
-	}
-	return nil
+	return a.call(ctx, "disable", username, func(ctx context.Context) error {
+		_, err := a.api.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: &a.poolID, Username: &username})
+		return err
+	})
 }
 
 // Enable lets the user sign in again (AdminEnableUser).
 func (a *Accounts) Enable(ctx context.Context, username string) error {
+	return a.call(ctx, "enable", username, func(ctx context.Context) error {
+		_, err := a.api.AdminEnableUser(ctx, &cip.AdminEnableUserInput{UserPoolId: &a.poolID, Username: &username})
+		return err
+	})
+}
+
+// call runs one request within the timeout and names it in its error.
+func (a *Accounts) call(ctx context.Context, what, username string, f func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
-	_, err := a.api.AdminEnableUser(ctx, &cip.AdminEnableUserInput{UserPoolId: &a.poolID, Username: &username})
-	if err != nil {
-		return fmt.Errorf("enable %s: %w", username, err)
+	if err := f(ctx); err != nil {
+		return fmt.Errorf("%s %s: %w", what, username, err)
 	}
 	return nil
 }

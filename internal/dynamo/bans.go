@@ -153,25 +153,17 @@ func (s *Store) ListBans(ctx context.Context, limit int, cursor string) ([]domai
 }
 
 func decodeBan(item map[string]types.AttributeValue) (domain.Ban, error) {
-	var (
-		b    domain.Ban
-		errs []error
-		err  error
-	)
-	b.PlayerID, err = getS(item, attrPlayerID, true)
-	errs = append(errs, err)
-	b.Reason, err = getS(item, attrReason, false)
-	errs = append(errs, err)
-	b.BannedBy, err = getS(item, attrBannedBy, false)
-	errs = append(errs, err)
-	at, err := getN(item, attrBannedAt)
-	errs = append(errs, err)
-	if _, ok := item[attrUntil]; ok {
-		until, err := getN(item, attrUntil)
-		errs = append(errs, err)
-		b.Until = time.UnixMilli(until).UTC()
+	r := itemReader{item: item}
+	b := domain.Ban{
+		PlayerID: r.s(attrPlayerID, true),
+		Reason:   r.s(attrReason, false),
+		BannedBy: r.s(attrBannedBy, false),
 	}
-	if err := errors.Join(errs...); err != nil {
+	at := r.n(attrBannedAt)
+	if _, ok := item[attrUntil]; ok {
+		b.Until = time.UnixMilli(r.n(attrUntil)).UTC()
+	}
+	if err := r.err(); err != nil {
 		return domain.Ban{}, fmt.Errorf("decode ban: %w", err)
 	}
 	b.BannedAt = time.UnixMilli(at).UTC()

@@ -169,6 +169,30 @@ func getN(item map[string]types.AttributeValue, name string) (int64, error) {
 	return n, nil
 }
 
+// itemReader reads the attributes of one item, collecting every problem,
+// so that a decoder names all that is wrong with a row at once.
+type itemReader struct {
+	item map[string]types.AttributeValue
+	errs []error
+}
+
+// s reads a string attribute; a missing one is "" unless required.
+func (r *itemReader) s(name string, required bool) string {
+	v, err := getS(r.item, name, required)
+	r.errs = append(r.errs, err)
+	return v
+}
+
+// n reads an integer attribute.
+func (r *itemReader) n(name string) int64 {
+	v, err := getN(r.item, name)
+	r.errs = append(r.errs, err)
+	return v
+}
+
+// err joins the problems found.
+func (r *itemReader) err() error { return errors.Join(r.errs...) }
+
 // ttl is t as the TTL attribute stores it: unix seconds, rounded down. A row
 // is expired at now when ttl(expiresAt) <= now.Unix().
 func ttl(t time.Time) int64 { return t.Unix() }
