@@ -117,9 +117,15 @@ type Handler struct {
 	AdminGroup  string   // default "admin"
 	// PlayerIDClaim names the claim holding the caller's player id; default sub.
 	PlayerIDClaim string
-	Now           func() time.Time // default time.Now
-	Logger        *slog.Logger     // default: discard
+	// Timeout bounds each request, every DynamoDB, Management API and
+	// Cognito call in it; default DefaultTimeout, under the function's 20 s.
+	Timeout time.Duration
+	Now     func() time.Time // default time.Now
+	Logger  *slog.Logger     // default: discard
 }
+
+// DefaultTimeout is Handler.Timeout's default.
+const DefaultTimeout = 15 * time.Second
 
 // apiError is an error answer.
 type apiError struct {
@@ -141,6 +147,12 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	timeout := h.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	rk := req.RouteKey
 	if rk == "" || rk == "$default" {
 		rk = req.RequestContext.RouteKey
