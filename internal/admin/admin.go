@@ -452,6 +452,19 @@ type Steps struct {
 	Enable     string `json:"enable,omitempty"`
 }
 
+// LogValue logs the steps that ran or were skipped.
+func (s Steps) LogValue() slog.Value {
+	var attrs []slog.Attr
+	for _, st := range []struct{ name, v string }{
+		{"record", s.Record}, {"disconnect", s.Disconnect}, {"signOut", s.SignOut}, {"disable", s.Disable}, {"enable", s.Enable},
+	} {
+		if st.v != "" {
+			attrs = append(attrs, slog.String(st.name, st.v))
+		}
+	}
+	return slog.GroupValue(attrs...)
+}
+
 type banResult struct {
 	Code    string   `json:"code,omitempty"`
 	Message string   `json:"message,omitempty"`
@@ -563,7 +576,7 @@ func (h *Handler) unban(ctx context.Context, player string, a *audit) (int, any,
 	} else {
 		res.Steps.Enable = stepOK
 	}
-	a.attrs = append(a.attrs, slog.Bool("lifted", lifted))
+	a.attrs = append(a.attrs, slog.Bool("lifted", lifted), slog.Any("steps", res.Steps))
 	return http.StatusOK, res, nil
 }
 
