@@ -567,16 +567,19 @@ func (h *Handler) unban(ctx context.Context, player string, a *audit) (int, any,
 		return 0, nil, unavailable(err)
 	}
 	res := unbanResult{Lifted: lifted, Steps: Steps{Record: stepOK, Enable: stepSkipped}}
+	var enableErr error
 	if h.Accounts == nil {
 		a.attrs = append(a.attrs, slog.String("cognito", "skipped: no user pool configured"))
-	} else if err := h.Accounts.Enable(ctx, player); err != nil {
+	} else if enableErr = h.Accounts.Enable(ctx, player); enableErr != nil {
 		res.Steps.Enable = stepFailed
-		res.Code, res.Message = codeUnavailable, "the ban is lifted, but these steps failed: enable"
-		return 0, res, fail(http.StatusServiceUnavailable, codeUnavailable, res.Message, fmt.Errorf("enable: %w", err))
 	} else {
 		res.Steps.Enable = stepOK
 	}
 	a.attrs = append(a.attrs, slog.Bool("lifted", lifted), slog.Any("steps", res.Steps))
+	if enableErr != nil {
+		res.Code, res.Message = codeUnavailable, "the ban is lifted, but these steps failed: enable"
+		return 0, res, fail(http.StatusServiceUnavailable, codeUnavailable, res.Message, fmt.Errorf("enable: %w", enableErr))
+	}
 	return http.StatusOK, res, nil
 }
 
