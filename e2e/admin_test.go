@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/devissuer"
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 )
 
 // adminToken asks the dev issuer for a token of player in groups.
@@ -280,4 +281,27 @@ func sum(m map[string]int64) int64 {
 		n += v
 	}
 	return n
+}
+
+// TestBanRaceSurvivor: a connection that was still in $connect when its
+// player's ban tried to close it (here: a ban written straight into the
+// table, closing nothing) cannot send.
+func TestBanRaceSurvivor(t *testing.T) {
+	s := startStack(t, noLimits())
+	alice, bob := s.dial("alice"), s.dial("bob")
+	now := s.Clock.Now()
+	if err := s.Store.PutBan(t.Context(), domain.Ban{PlayerID: "bob", Reason: "cheating", BannedBy: "root", BannedAt: now, Until: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"b1", "b2"} {
+		bob.send(outgoing("alice", id, "hi"))
+		if f := bob.next(); f["type"] != "error" || f["id"] != id || f["code"] != "banned" || f["message"] != "cheating" || f["until"] == nil {
+			t.Fatalf("bob's message %s got %v, want banned", id, f)
+		}
+	}
+	alice.quiet(200 * time.Millisecond)
+	alice.send(outgoing("alice", "a1", "self"))
+	if f := alice.next(); f["type"] != "message" && f["type"] != "ack" {
+		t.Fatalf("alice got %v", f)
+	}
 }
