@@ -37,7 +37,7 @@ func setup(ctx context.Context, getenv func(string) string) (*admin.Handler, err
 	if err != nil {
 		return nil, err
 	}
-	mgmt, err := apigw.NewClient(ctx, cfg.ManagementEndpoint, cfg.Region)
+	mgmt, err := apigw.NewClient(ctx, cfg.ManagementEndpoint, cfg.Region, awsclients.LoadOptions()...)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func setup(ctx context.Context, getenv func(string) string) (*admin.Handler, err
 		log.Info("no COGNITO_USER_POOL_ID; bans and unbans skip the Cognito steps")
 		return h, nil
 	}
-	client, err := cognito.NewClient(ctx, cfg.Region, cfg.CognitoEndpoint, nil)
+	client, err := cognito.NewClient(ctx, cfg.Region, cfg.CognitoEndpoint, nil, awsclients.LoadOptions()...)
 	if err != nil {
 		return nil, err
 	}

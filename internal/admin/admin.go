@@ -118,14 +118,15 @@ type Handler struct {
 	// PlayerIDClaim names the claim holding the caller's player id; default sub.
 	PlayerIDClaim string
 	// Timeout bounds each request, every DynamoDB, Management API and
-	// Cognito call in it; default DefaultTimeout, under the function's 20 s.
+	// Cognito call in it; default DefaultTimeout, nine tenths of the
+	// function's 10 s, so that the answer still goes out.
 	Timeout time.Duration
 	Now     func() time.Time // default time.Now
 	Logger  *slog.Logger     // default: discard
 }
 
 // DefaultTimeout is Handler.Timeout's default.
-const DefaultTimeout = 15 * time.Second
+const DefaultTimeout = 9 * time.Second
 
 // apiError is an error answer.
 type apiError struct {

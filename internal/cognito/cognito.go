@@ -45,9 +45,10 @@ func New(api API, poolID string) (*Accounts, error) {
 
 // NewClient returns a Cognito client for region. A non-empty endpoint (from
 // AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER) replaces AWS's, for a
-// Cognito-compatible emulator; creds nil means the default credential chain.
-func NewClient(ctx context.Context, region, endpoint string, creds aws.CredentialsProvider) (*cip.Client, error) {
-	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(region)}
+// Cognito-compatible emulator; creds nil means the default credential chain;
+// opts (such as awsclients.LoadOptions, the deadline policy) come first.
+func NewClient(ctx context.Context, region, endpoint string, creds aws.CredentialsProvider, opts ...func(*awsconfig.LoadOptions) error) (*cip.Client, error) {
+	opts = append(opts, awsconfig.WithRegion(region))
 	if creds != nil {
 		opts = append(opts, awsconfig.WithCredentialsProvider(creds))
 	}

@@ -10,6 +10,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -37,9 +38,23 @@ type API struct {
 	verifier ClaimsVerifier
 	handler  HandlerFunc
 	routes   []route
-	log      *slog.Logger
-	now      func() time.Time
+	cfg      Config
 }
+
+// Config tunes an API. The zero value is usable.
+type Config struct {
+	// FunctionTimeout bounds each handler invocation, as the function's
+	// Timeout does in Lambda; past it the answer is 503, as API Gateway
+	// answers a timed-out integration. Default 10 seconds.
+	FunctionTimeout time.Duration
+	// Now stamps events. Default time.Now.
+	Now func() time.Time
+	// Logger receives refusals and handler failures. Default: discard.
+	Logger *slog.Logger
+}
+
+// DefaultFunctionTimeout is Config.FunctionTimeout's default.
+const DefaultFunctionTimeout = 10 * time.Second
 
 type route struct {
 	key    string
@@ -52,18 +67,21 @@ type route struct {
 const MaxBodyBytes = 64 << 10
 
 // New returns an API for routeKeys ("METHOD /path/{param}"), each served by
-// handler after verifier accepts the token. now stamps events (nil: time.Now).
-func New(verifier ClaimsVerifier, handler HandlerFunc, routeKeys []string, log *slog.Logger, now func() time.Time) (*API, error) {
+// handler after verifier accepts the token.
+func New(verifier ClaimsVerifier, handler HandlerFunc, routeKeys []string, cfg Config) (*API, error) {
 	if verifier == nil || handler == nil {
 		return nil, fmt.Errorf("httpapi: a verifier and a handler are required")
 	}
-	a := &API{verifier: verifier, handler: handler, log: log, now: now}
-	if a.log == nil {
-		a.log = slog.New(slog.DiscardHandler)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if a.now == nil {
-		a.now = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
+	if cfg.FunctionTimeout <= 0 {
+		cfg.FunctionTimeout = DefaultFunctionTimeout
+	}
+	a := &API{verifier: verifier, handler: handler, cfg: cfg}
 	for _, k := range routeKeys {
 		method, path, ok := strings.Cut(k, " ")
 		if !ok || !strings.HasPrefix(path, "/") {
@@ -135,7 +153,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	claims, err := a.verifier.VerifyClaims(r.Context(), token)
 	if err != nil {
-		a.log.Info("admin request unauthorized", "route", rt.key, "reason", err.Error())
+		a.cfg.Logger.Info("admin request unauthorized", "route", rt.key, "reason", err.Error())
 		writeMessage(w, http.StatusUnauthorized, "Unauthorized")
 		return
 	}
@@ -144,9 +162,14 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
 		return
 	}
-	resp, err := invoke(r.Context(), a.handler, a.event(r, rt, params, claims, body))
+	resp, err := invoke(r.Context(), a.cfg.FunctionTimeout, a.handler, a.event(r, rt, params, claims, body))
+	if errors.Is(err, errTimeout) {
+		a.cfg.Logger.Error("admin handler timed out", "route", rt.key, "timeout", a.cfg.FunctionTimeout)
+		writeMessage(w, http.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
 	if err != nil {
-		a.log.Error("admin handler failed", "route", rt.key, "error", err.Error())
+		a.cfg.Logger.Error("admin handler failed", "route", rt.key, "error", err.Error())
 		writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
 		return
 	}
@@ -161,20 +184,41 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, resp.Body)
 }
 
-// invoke calls the handler as the Lambda runtime would, turning a panic into
-// an error.
-func invoke(ctx context.Context, h HandlerFunc, req events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
-		}
+// errTimeout: the handler did not return within the function timeout.
+var errTimeout = errors.New("function timed out")
+
+// invoke calls the handler as the Lambda runtime would: with a deadline,
+// returning at the deadline whether or not the handler has, and turning a
+// panic into an error.
+func invoke(ctx context.Context, timeout time.Duration, h HandlerFunc, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type result struct {
+		resp events.APIGatewayV2HTTPResponse
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if p := recover(); p != nil {
+				r.err = fmt.Errorf("panic: %v", p)
+			}
+			done <- r
+		}()
+		r.resp, r.err = h(ctx, req)
 	}()
-	return h(ctx, req)
+	select {
+	case r := <-done:
+		return r.resp, r.err
+	case <-ctx.Done():
+		return events.APIGatewayV2HTTPResponse{}, errTimeout
+	}
 }
 
 // event builds the payload format 2.0 event of r.
 func (a *API) event(r *http.Request, rt route, params map[string]string, claims map[string]any, body []byte) events.APIGatewayV2HTTPRequest {
-	now := a.now()
+	now := a.cfg.Now()
 	headers := map[string]string{}
 	for k, vs := range r.Header {
 		if strings.EqualFold(k, "Cookie") {

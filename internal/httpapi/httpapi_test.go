@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -38,14 +39,17 @@ func (fakeVerifier) VerifyClaims(_ context.Context, token string) (map[string]an
 func TestServe(t *testing.T) {
 	var got events.APIGatewayV2HTTPRequest
 	calls := 0
-	api, err := New(fakeVerifier{}, func(_ context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	api, err := New(fakeVerifier{}, func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		calls++
 		got = req
-		if req.Body == "panic" {
+		switch req.Body {
+		case "panic":
 			panic("boom")
+		case "hang":
+			<-ctx.Done()
 		}
 		return events.APIGatewayV2HTTPResponse{StatusCode: 202, Headers: map[string]string{"Content-Type": "application/json"}, Body: `{"ok":true}`}, nil
-	}, []string{"GET /admin/players/{playerId}", "DELETE /admin/connections/{connectionId}", "POST /admin/players/{playerId}/ban"}, nil, nil)
+	}, []string{"GET /admin/players/{playerId}", "DELETE /admin/connections/{connectionId}", "POST /admin/players/{playerId}/ban"}, Config{FunctionTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +104,9 @@ func TestServe(t *testing.T) {
 	}
 	if status, _ := do("POST", "/admin/players/bob/ban", "Bearer good", "panic"); status != 500 {
 		t.Errorf("a panicking handler answered %d, want 500", status)
+	}
+	if status, _ := do("POST", "/admin/players/bob/ban", "Bearer good", "hang"); status != 503 {
+		t.Errorf("a handler past the function timeout answered %d, want 503", status)
 	}
 	if status, _ := do("POST", "/admin/players/bob/ban", "Bearer good", strings.Repeat("x", MaxBodyBytes+1)); status != 413 {
 		t.Errorf("an oversized body answered %d, want 413", status)
