@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
 )
 
 // ClaimsVerifier verifies a token and returns its claims.
@@ -54,7 +56,7 @@ type Config struct {
 }
 
 // DefaultFunctionTimeout is Config.FunctionTimeout's default.
-const DefaultFunctionTimeout = 10 * time.Second
+const DefaultFunctionTimeout = gateway.DefaultFunctionTimeout
 
 type route struct {
 	key    string
@@ -162,8 +164,8 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
 		return
 	}
-	resp, err := invoke(r.Context(), a.cfg.FunctionTimeout, a.handler, a.event(r, rt, params, claims, body))
-	if errors.Is(err, errTimeout) {
+	resp, err := gateway.Invoke(r.Context(), a.cfg.FunctionTimeout, a.handler, a.event(r, rt, params, claims, body))
+	if errors.Is(err, gateway.ErrTimedOut) {
 		a.cfg.Logger.Error("admin handler timed out", "route", rt.key, "timeout", a.cfg.FunctionTimeout)
 		writeMessage(w, http.StatusServiceUnavailable, "Service Unavailable")
 		return
@@ -182,38 +184,6 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, resp.Body)
-}
-
-// errTimeout: the handler did not return within the function timeout.
-var errTimeout = errors.New("function timed out")
-
-// invoke calls the handler as the Lambda runtime would: with a deadline,
-// returning at the deadline whether or not the handler has, and turning a
-// panic into an error.
-func invoke(ctx context.Context, timeout time.Duration, h HandlerFunc, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	type result struct {
-		resp events.APIGatewayV2HTTPResponse
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		var r result
-		defer func() {
-			if p := recover(); p != nil {
-				r.err = fmt.Errorf("panic: %v", p)
-			}
-			done <- r
-		}()
-		r.resp, r.err = h(ctx, req)
-	}()
-	select {
-	case r := <-done:
-		return r.resp, r.err
-	case <-ctx.Done():
-		return events.APIGatewayV2HTTPResponse{}, errTimeout
-	}
 }
 
 // event builds the payload format 2.0 event of r.
