@@ -103,8 +103,14 @@ func (c *CountingDynamoDB) PutItem(ctx context.Context, in *dynamodb.PutItemInpu
 	return c.DynamoDB.PutItem(ctx, in, opts...)
 }
 
+// GetItem counts reads of the bans table apart, as "GetItem:bans", so that
+// the cost of ban checks shows beside the rate limiter's reads.
 func (c *CountingDynamoDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	if err := c.request(ctx, "GetItem"); err != nil {
+	op := "GetItem"
+	if in != nil && in.TableName != nil && *in.TableName == BansTable {
+		op = "GetItem:bans"
+	}
+	if err := c.request(ctx, op); err != nil {
 		return nil, err
 	}
 	return c.DynamoDB.GetItem(ctx, in, opts...)
@@ -129,4 +135,11 @@ func (c *CountingDynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, o
 		return nil, err
 	}
 	return c.DynamoDB.Query(ctx, in, opts...)
+}
+
+func (c *CountingDynamoDB) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	if err := c.request(ctx, "Scan"); err != nil {
+		return nil, err
+	}
+	return c.DynamoDB.Scan(ctx, in, opts...)
 }

@@ -35,15 +35,18 @@
 //     a form DynamoDB accepts and the router does not parse) is refused with
 //     a ValidationException that says so, never answered empty.
 //
-// Scans, secondary indexes, batches and transactions span partitions; the
-// Router does not offer them, and nothing in the project uses them.
+// A Scan (listing bans) walks the partitions in the order of their keys.
+// Secondary indexes, batches and transactions span partitions; the Router
+// does not offer them, and nothing in the project uses them.
 package minidynrouter
 
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/big"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -199,6 +202,94 @@ func (r *Router) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...fun
 		}
 	}
 	return out, err
+}
+
+// Scan walks the table's partitions in the order of their keys, each
+// scanned by its own instance, until Limit items were evaluated; its
+// LastEvaluatedKey resumes there. A page therefore costs its items plus a
+// sort of the table's partition keys: Scan is for administration, not for
+// the message path.
+func (r *Router) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	// The schema instance validates the request as minidyn does.
+	if _, err := func() (*dynamodb.ScanOutput, error) {
+		defer r.schema.mu.Unlock()
+		return r.schema.lock().Scan(ctx, in, opts...)
+	}(); err != nil {
+		return nil, err
+	}
+	t := r.table(aws.ToString(in.TableName))
+	t.mu.RLock()
+	ids := slices.Sorted(maps.Keys(t.parts))
+	parts := make([]*partition, len(ids))
+	for i, id := range ids {
+		parts[i] = t.parts[id]
+	}
+	t.mu.RUnlock()
+
+	start := 0
+	if in.ExclusiveStartKey != nil {
+		id, ok := partitionID(in.ExclusiveStartKey[t.hashKey])
+		if !ok {
+			return nil, &smithy.GenericAPIError{Code: "ValidationException", Message: "The provided starting key is invalid"}
+		}
+		start, _ = slices.BinarySearch(ids, id)
+	}
+	out := &dynamodb.ScanOutput{Items: []map[string]types.AttributeValue{}}
+	remaining := aws.ToInt32(in.Limit)
+	for i := start; i < len(parts); i++ {
+		page := *in
+		page.ExclusiveStartKey = nil
+		if i == start && in.ExclusiveStartKey != nil && start < len(ids) && ids[i] == mustID(in.ExclusiveStartKey[t.hashKey]) {
+			page.ExclusiveStartKey = in.ExclusiveStartKey
+		}
+		if in.Limit != nil {
+			page.Limit = aws.Int32(remaining)
+		}
+		got, err := func() (*dynamodb.ScanOutput, error) {
+			defer parts[i].mu.Unlock()
+			return parts[i].lock().Scan(ctx, &page, opts...)
+		}()
+		if err != nil {
+			return nil, err
+		}
+		out.Items = append(out.Items, got.Items...)
+		out.Count += got.Count
+		out.ScannedCount += max(got.ScannedCount, got.Count)
+		if in.Limit == nil {
+			continue
+		}
+		remaining -= max(got.ScannedCount, got.Count)
+		if len(got.LastEvaluatedKey) > 0 {
+			out.LastEvaluatedKey = got.LastEvaluatedKey
+			return out, nil
+		}
+		if remaining <= 0 && i+1 < len(parts) {
+			if n := len(got.Items); n > 0 {
+				out.LastEvaluatedKey = keyOf(got.Items[n-1], t.def)
+			} else {
+				out.LastEvaluatedKey = keyOf(nil, t.def)
+			}
+			return out, nil
+		}
+	}
+	return out, nil
+}
+
+// mustID is partitionID for a value already checked.
+func mustID(v types.AttributeValue) string {
+	id, _ := partitionID(v)
+	return id
+}
+
+// keyOf returns the primary key attributes of item.
+func keyOf(item map[string]types.AttributeValue, def *dynamodb.CreateTableInput) map[string]types.AttributeValue {
+	key := map[string]types.AttributeValue{}
+	for _, k := range def.KeySchema {
+		if v, ok := item[aws.ToString(k.AttributeName)]; ok {
+			key[aws.ToString(k.AttributeName)] = v
+		}
+	}
+	return key
 }
 
 func (r *Router) table(name string) *table {
