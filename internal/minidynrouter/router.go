@@ -89,10 +89,11 @@ type partition struct {
 
 func newPartition() *partition { return &partition{c: miniclient.NewClient()} }
 
-// lock locks p and returns its client.
-func (p *partition) lock() *miniclient.Client {
+// on runs f on p's client with p locked.
+func on[T any](p *partition, f func(c *miniclient.Client) (T, error)) (T, error) {
 	p.mu.Lock()
-	return p.c
+	defer p.mu.Unlock()
+	return f(p.c)
 }
 
 // New returns a Router with no tables.
@@ -122,8 +123,9 @@ func (r *Router) Partitions(tableName string) int {
 func (r *Router) CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	defer r.schema.mu.Unlock()
-	out, err := r.schema.lock().CreateTable(ctx, in, opts...)
+	out, err := on(r.schema, func(c *miniclient.Client) (*dynamodb.CreateTableOutput, error) {
+		return c.CreateTable(ctx, in, opts...)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -139,36 +141,37 @@ func (r *Router) CreateTable(ctx context.Context, in *dynamodb.CreateTableInput,
 
 // DescribeTable describes the table as created (ItemCount 0).
 func (r *Router) DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
-	defer r.schema.mu.Unlock()
-	return r.schema.lock().DescribeTable(ctx, in, opts...)
+	return on(r.schema, func(c *miniclient.Client) (*dynamodb.DescribeTableOutput, error) {
+		return c.DescribeTable(ctx, in, opts...)
+	})
 }
 
 // PutItem writes to the item's partition, creating it if needed.
 func (r *Router) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	p := r.engine(aws.ToString(in.TableName), in.Item, true)
-	defer p.mu.Unlock()
-	return p.lock().PutItem(ctx, in, opts...)
+	return on(r.engine(aws.ToString(in.TableName), in.Item, true), func(c *miniclient.Client) (*dynamodb.PutItemOutput, error) {
+		return c.PutItem(ctx, in, opts...)
+	})
 }
 
 // UpdateItem updates in the key's partition, creating it if needed.
 func (r *Router) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	p := r.engine(aws.ToString(in.TableName), in.Key, true)
-	defer p.mu.Unlock()
-	return p.lock().UpdateItem(ctx, in, opts...)
+	return on(r.engine(aws.ToString(in.TableName), in.Key, true), func(c *miniclient.Client) (*dynamodb.UpdateItemOutput, error) {
+		return c.UpdateItem(ctx, in, opts...)
+	})
 }
 
 // GetItem reads from the key's partition.
 func (r *Router) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	p := r.engine(aws.ToString(in.TableName), in.Key, false)
-	defer p.mu.Unlock()
-	return p.lock().GetItem(ctx, in, opts...)
+	return on(r.engine(aws.ToString(in.TableName), in.Key, false), func(c *miniclient.Client) (*dynamodb.GetItemOutput, error) {
+		return c.GetItem(ctx, in, opts...)
+	})
 }
 
 // DeleteItem deletes from the key's partition.
 func (r *Router) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	p := r.engine(aws.ToString(in.TableName), in.Key, false)
-	defer p.mu.Unlock()
-	return p.lock().DeleteItem(ctx, in, opts...)
+	return on(r.engine(aws.ToString(in.TableName), in.Key, false), func(c *miniclient.Client) (*dynamodb.DeleteItemOutput, error) {
+		return c.DeleteItem(ctx, in, opts...)
+	})
 }
 
 // Query runs on the partition its key condition names.
@@ -180,10 +183,9 @@ func (r *Router) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...fun
 		pk = keyConditionPartition(aws.ToString(in.KeyConditionExpression), in.ExpressionAttributeNames, in.ExpressionAttributeValues, t.hashKey)
 	}
 	if pk == nil {
-		out, err := func() (*dynamodb.QueryOutput, error) {
-			defer r.schema.mu.Unlock()
-			return r.schema.lock().Query(ctx, in, opts...)
-		}()
+		out, err := on(r.schema, func(c *miniclient.Client) (*dynamodb.QueryOutput, error) {
+			return c.Query(ctx, in, opts...)
+		})
 		if err != nil || t == nil {
 			return out, err
 		}
@@ -193,15 +195,15 @@ func (r *Router) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...fun
 		}
 	}
 	part := r.engine(name, map[string]types.AttributeValue{t.hashKey: pk}, false)
-	defer part.mu.Unlock()
-	c := part.lock()
-	out, err := c.Query(ctx, in, opts...)
-	if part != r.schema {
-		if d, derr := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName}); derr == nil && d.Table != nil {
-			r.visited.Add(aws.ToInt64(d.Table.ItemCount))
+	return on(part, func(c *miniclient.Client) (*dynamodb.QueryOutput, error) {
+		out, err := c.Query(ctx, in, opts...)
+		if part != r.schema {
+			if d, derr := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName}); derr == nil && d.Table != nil {
+				r.visited.Add(aws.ToInt64(d.Table.ItemCount))
+			}
 		}
-	}
-	return out, err
+		return out, err
+	})
 }
 
 // Scan walks the table's partitions in the order of their keys, each
@@ -211,10 +213,9 @@ func (r *Router) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...fun
 // the message path.
 func (r *Router) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
 	// The schema instance validates the request as minidyn does.
-	if _, err := func() (*dynamodb.ScanOutput, error) {
-		defer r.schema.mu.Unlock()
-		return r.schema.lock().Scan(ctx, in, opts...)
-	}(); err != nil {
+	if _, err := on(r.schema, func(c *miniclient.Client) (*dynamodb.ScanOutput, error) {
+		return c.Scan(ctx, in, opts...)
+	}); err != nil {
 		return nil, err
 	}
 	t := r.table(aws.ToString(in.TableName))
@@ -245,10 +246,9 @@ func (r *Router) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(
 		if in.Limit != nil {
 			page.Limit = aws.Int32(remaining)
 		}
-		got, err := func() (*dynamodb.ScanOutput, error) {
-			defer parts[i].mu.Unlock()
-			return parts[i].lock().Scan(ctx, &page, opts...)
-		}()
+		got, err := on(parts[i], func(c *miniclient.Client) (*dynamodb.ScanOutput, error) {
+			return c.Scan(ctx, &page, opts...)
+		})
 		if err != nil {
 			return nil, err
 		}
