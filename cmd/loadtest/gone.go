@@ -13,6 +13,7 @@ import (
 type goneWatcher struct {
 	l         *load
 	pollEvery time.Duration
+	stop      func() // ends run and waits for it
 
 	mu      sync.Mutex
 	waiting map[string]*goneWait // by player id

@@ -204,7 +204,9 @@ type kv struct{ K, V string }
 
 // writeHTML writes r as a self-contained HTML page.
 func writeHTML(r *Report) ([]byte, error) {
+	// The page names no URL, so that nothing in it looks like a reference.
 	s := r.Settings
+	s.Target = bareURL(s.Target)
 	settings := []kv{
 		{"scenario", s.Scenario}, {"target", s.Mode + " " + s.Target}, {"players", s.Identities},
 		{"rate limits", s.Limits}, {"players / senders", fmt.Sprintf("%d / %d", s.Players, s.Senders)}, {"loop", s.Loop},
@@ -266,6 +268,14 @@ func writeHTML(r *Report) ([]byte, error) {
 		return nil, fmt.Errorf("html report: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// bareURL writes u as host/path (scheme).
+func bareURL(u string) string {
+	if scheme, rest, ok := strings.Cut(u, "://"); ok {
+		return rest + " (" + scheme + ")"
+	}
+	return u
 }
 
 // writeHTMLFile writes the HTML report to path.

@@ -100,32 +100,14 @@ func measure(parent context.Context, o options, t *target, progress io.Writer) (
 	sized, _ := json.Marshal(body{Run: l.rec.run, Seq: 100000, Pad: l.pad})
 	l.rep.Settings.Size = len(sized)
 
-	n := o.players
-	if t.online == nil {
-		n++ // the observer
+	err := l.setup(ctx, parent)
+	if err == nil {
+		if progress != nil {
+			stop := l.progress(progress)
+			defer stop()
+		}
+		err = l.connectPhase(ctx)
 	}
-	idents, err := t.identities.players(ctx, l.rec.run, n)
-	if err != nil {
-		return l.rep, fmt.Errorf("players: %w", err)
-	}
-	for i := range o.players {
-		l.players = append(l.players, &player{id: idents[i].player, idx: i, token: idents[i].token})
-	}
-	if t.online == nil {
-		l.observer = &player{id: idents[o.players].player, idx: -1, token: idents[o.players].token}
-		t.online = l.presence
-	}
-	wctx, wcancel := context.WithCancel(context.WithoutCancel(parent))
-	l.watcher = newGoneWatcher(l)
-	watched := make(chan struct{})
-	go func() { defer close(watched); l.watcher.run(wctx) }()
-	defer func() { wcancel(); <-watched }()
-	if progress != nil {
-		stop := l.progress(progress)
-		defer stop()
-	}
-
-	err = l.connectPhase(ctx)
 	if err == nil {
 		err = l.runPhase(ctx)
 	}
@@ -140,6 +122,10 @@ func measure(parent context.Context, o options, t *target, progress io.Writer) (
 		l.rep.TimedOut = true
 		err = fmt.Errorf("stopped after -timeout %s", o.timeout)
 	}
+	if l.watcher == nil {
+		return l.rep, err
+	}
+	defer l.watcher.stop()
 	dctx, dcancel := context.WithTimeout(context.WithoutCancel(parent), deliveryGrace+10*time.Second)
 	defer dcancel()
 	if derr := l.disconnectPhase(dctx); derr != nil {
@@ -147,6 +133,32 @@ func measure(parent context.Context, o options, t *target, progress io.Writer) (
 	}
 	l.finish()
 	return l.rep, err
+}
+
+// setup makes the players, the observer and the row watcher, which runs
+// until l.watcher.stop.
+func (l *load) setup(ctx, parent context.Context) error {
+	n := l.o.players
+	if l.t.online == nil {
+		n++ // the observer
+	}
+	idents, err := l.t.identities.players(ctx, l.rec.run, n)
+	if err != nil {
+		return fmt.Errorf("players: %w", err)
+	}
+	for i := range l.o.players {
+		l.players = append(l.players, &player{id: idents[i].player, idx: i, token: idents[i].token})
+	}
+	if l.t.online == nil {
+		l.observer = &player{id: idents[l.o.players].player, idx: -1, token: idents[l.o.players].token}
+		l.t.online = l.presence
+	}
+	l.watcher = newGoneWatcher(l)
+	wctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	done := make(chan struct{})
+	go func() { defer close(done); l.watcher.run(wctx) }()
+	l.watcher.stop = func() { cancel(); <-done }
+	return nil
 }
 
 // padding returns filler that brings a message body (its JSON, with a
@@ -312,6 +324,9 @@ func (l *load) phase(ctx context.Context, name, unit string, f func() (int64, er
 		return errors.Join(ferr, err)
 	}
 	c := cost(before, after, units)
+	if units == 0 && c.Requests == 0 {
+		return ferr
+	}
 	l.rep.DynamoDB = append(l.rep.DynamoDB, PhaseCost{Phase: name, Unit: unit, Units: units, Cost: c})
 	return ferr
 }
