@@ -25,7 +25,7 @@ type cognitoOptions struct {
 	clientID string // app client id, without a secret, allowing USER_PASSWORD_AUTH
 	region   string
 	endpoint string // a Cognito-compatible endpoint on loopback (cognito-local); empty: AWS
-	prefix   string // user names are prefix + a four-digit number
+	prefix   string // user names are prefix + a four-digit number (before the @ of an email prefix)
 	claim    string // the token claim the stack takes the player id from
 	cleanup  bool
 }
@@ -73,9 +73,20 @@ func (c *cognitoPlayers) players(ctx context.Context, _ string, n int) ([]identi
 	out := make([]identity, n)
 	errs := make([]error, n)
 	forEach(n, 4, func(i int) {
-		out[i], errs[i] = c.signIn(ctx, fmt.Sprintf("%s%04d", c.o.prefix, i))
+		out[i], errs[i] = c.signIn(ctx, userName(c.o.prefix, i))
 	})
 	return out, errors.Join(errs...)
+}
+
+// userName is test user i: the prefix and a four-digit number, which goes
+// before the @ of a prefix such as loadtest-@example.com, for pools that sign
+// users in by email.
+func userName(prefix string, i int) string {
+	local, domain, ok := strings.Cut(prefix, "@")
+	if ok {
+		return fmt.Sprintf("%s%04d@%s", local, i, domain)
+	}
+	return fmt.Sprintf("%s%04d", prefix, i)
 }
 
 // signIn creates user (or reuses it), sets this run's password and signs in.

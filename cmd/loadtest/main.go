@@ -209,7 +209,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cognito.clientID, "cognito-client-id", "", "the pool's app client (no secret, USER_PASSWORD_AUTH allowed)")
 	fs.StringVar(&o.cognito.region, "cognito-region", "us-east-1", "the pool's region")
 	fs.StringVar(&o.cognito.endpoint, "cognito-endpoint", "", "a Cognito-compatible endpoint on loopback, such as cognito-local (default: AWS)")
-	fs.StringVar(&o.cognito.prefix, "user-prefix", "loadtest-", "Cognito user names are this prefix and a number; existing ones are reused")
+	fs.StringVar(&o.cognito.prefix, "user-prefix", "loadtest-", "Cognito user names are this prefix and a number (before the @ of a prefix like loadtest-@example.com); existing ones are reused")
 	fs.StringVar(&o.cognito.claim, "player-claim", "username", "the token claim the stack takes player ids from (its PLAYER_ID_CLAIM)")
 	fs.BoolVar(&o.cognito.cleanup, "cleanup", false, "delete the Cognito users afterwards")
 	if err := fs.Parse(args); err != nil {

@@ -546,3 +546,11 @@ func TestClaim(t *testing.T) {
 		t.Error("claim accepted a non-JWT")
 	}
 }
+
+func TestUserName(t *testing.T) {
+	for prefix, want := range map[string]string{"loadtest-": "loadtest-0007", "lt-@example.com": "lt-0007@example.com"} {
+		if got := userName(prefix, 7); got != want {
+			t.Errorf("userName(%q, 7) = %q, want %q", prefix, got, want)
+		}
+	}
+}
