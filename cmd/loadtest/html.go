@@ -67,7 +67,7 @@ func fmtNum(v float64) string {
 	return fmt.Sprintf("%.2g", v)
 }
 
-// histogramSVG draws a latency histogram, one bar per bin.
+// histogramSVG draws a latency histogram on a logarithmic time axis.
 func histogramSVG(title string, bins []Bin) string {
 	var b strings.Builder
 	var top int64
@@ -78,19 +78,33 @@ func histogramSVG(title string, bins []Bin) string {
 	axes(&b, title, "count", ymax)
 	plotW, plotH := chartW-padL-padR, chartH-padT-padB
 	if len(bins) > 0 {
-		bw := plotW / float64(len(bins))
-		every := max(1, len(bins)/6)
-		for i, bin := range bins {
+		const floor = 0.001 // 1 µs: the histogram's resolution
+		lo := math.Log10(max(bins[0].LoMs, floor))
+		hi := math.Log10(max(bins[len(bins)-1].HiMs, floor))
+		// At least one decade wide, the data centred.
+		if hi-lo < 1 {
+			mid := (hi + lo) / 2
+			lo, hi = mid-0.5, mid+0.5
+		}
+		x := func(v float64) float64 { return padL + plotW*(math.Log10(max(v, floor))-lo)/(hi-lo) }
+		for _, bin := range bins {
 			h := plotH * float64(bin.Count) / ymax
-			x := padL + float64(i)*bw
+			x0, x1 := x(bin.LoMs), x(bin.HiMs)
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" class="bar"><title>%s–%s ms: %d</title></rect>`,
-				x+0.5, padT+plotH-h, max(bw-1, 0.5), h, fmtNum(bin.LoMs), fmtNum(bin.HiMs), bin.Count)
-			if i%every == 0 {
-				fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" class="xtick">%s</text>`, x, chartH-padB+16, svgText(fmtNum(bin.LoMs)))
+				x0, padT+plotH-h, max(x1-x0-0.5, 0.8), h, fmtNum(bin.LoMs), fmtNum(bin.HiMs), bin.Count)
+		}
+		for e := math.Floor(lo); e <= math.Ceil(hi); e++ {
+			for _, m := range []float64{1, 2, 5} {
+				v := m * math.Pow(10, e)
+				if lv := math.Log10(v); lv < lo || lv > hi {
+					continue
+				}
+				fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" class="grid"/><text x="%.1f" y="%.0f" class="xtick">%s</text>`,
+					x(v), chartH-padB, x(v), chartH-padB+4, x(v)-4, chartH-padB+16, svgText(fmtNum(v)))
 			}
 		}
 	}
-	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="xlabel">ms (log-spaced bins)</text></svg>`, chartW-padR, chartH-4)
+	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="xlabel">ms (log scale)</text></svg>`, chartW-padR, chartH-4)
 	return b.String()
 }
 
@@ -124,7 +138,7 @@ func linesSVG(title, unit string, lines []line) string {
 		} else if len(pts) > 1 {
 			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="1.8"/>`, strings.Join(pts, " "), color)
 		}
-		lx := padL + 120 + float64(i)*110
+		lx := chartW - padR - float64(len(lines)-i)*80
 		fmt.Fprintf(&b, `<rect x="%.0f" y="8" width="10" height="10" fill="%s"/><text x="%.0f" y="17" class="legend">%s</text>`, lx, color, lx+14, svgText(l.name))
 	}
 	every := max(1, n/8)
