@@ -1,50 +1,58 @@
-// Command loadtest measures the local stack end to end. Players connect over
-// real WebSockets (token, authorizer, $connect), send each other messages
-// with the sendmessage route, and the report gives connection setup time,
-// acknowledgement and delivery latency, throughput, DynamoDB requests per
-// message by operation and CPU time per message.
+// Command loadtest measures a serverless-websockets stack end to end, the
+// way a team sizing a deployment would: real WebSocket clients with real
+// tokens, a chosen traffic pattern at a chosen load, and for every step of a
+// message's life its count, errors by code and latency percentiles.
 //
-//	go run ./cmd/loadtest                                  # embedded stack, 100 players x 50 messages, limits off
-//	go run ./cmd/loadtest -limits=default                  # keep the default rate limits (10/s, burst 20)
-//	go run ./cmd/loadtest -offline-fraction 0.5            # half the players offline: queue, then drain the inboxes
-//	go run ./cmd/loadtest -url http://127.0.0.1:8080       # a running `go run ./cmd/local`
-//	go run ./cmd/loadtest -json                            # machine-readable report on stdout
+//	go run ./cmd/loadtest                                            # pairs, embedded stack, 100 players x 50 messages, closed loop
+//	go run ./cmd/loadtest -scenario fanin -players 51 -total-rate 500 -duration 30s -ramp 5s
+//	go run ./cmd/loadtest -scenario mixed -rate 2 -duration 1m -html report.html
+//	go run ./cmd/loadtest -url http://127.0.0.1:8080                 # a running `go run ./cmd/local`
+//	go run ./cmd/loadtest -url wss://ID.execute-api.REGION.amazonaws.com/prod -i-own-this-stack \
+//	    -cognito-user-pool POOL -cognito-client-id CLIENT -cleanup   # a deployed stack, Cognito users
 //
-// With -embedded (the default when -url is empty) the whole stack runs in
-// this process on a loopback port, so one command measures everything; its
-// rate limits come from -limits: "off" (the default, for throughput runs)
-// sets RATE_MESSAGES_PER_SECOND, RATE_BYTES_PER_SECOND and
-// RATE_CONNECTS_PER_MINUTE to 0, "default" leaves the stack's defaults.
-// Other settings of the embedded stack can be given with -env KEY=VALUE. With
-// -url the running stack's own limits apply; refusals are counted as
-// rate_limited and, unless -retry=false, the message is sent again after the
-// retryAfterMs the server named.
+// Scenarios (-scenario): pairs (players in pairs exchange messages), fanin
+// (every player sends to player 0), broadcast (player 0 sends one message to
+// each other player per round), connect (players connect and disconnect at a
+// rate, measuring the authorizer, $connect and the cleanup), and mixed
+// (random recipients while players leave and come back, -churn times a
+// second, draining their inbox; -offline-fraction start offline).
 //
-// Phases, each measured on its own:
-//   - connect: every online player fetches a token from POST /dev/token, then
-//     dials /ws?token=…; the upgrade time includes the authorizer and $connect.
-//   - send: each online player sends -messages frames to random other
-//     players (online or offline), -concurrency in flight, optionally paced by
-//     -rate. Ack latency runs from writing the frame to reading its ack (for a
-//     retried message, from its last attempt). Delivery latency runs from
-//     writing the frame to the recipient reading it, measured by the message
-//     body {"run":…,"seq":…,"t":…}, whose t is read on the sender's monotonic
-//     clock (sender and recipient are both in this process).
-//   - inbox (with -offline-fraction): the offline players connect and ask for
-//     their inbox until they have what was queued for them.
-//   - disconnect: every client closes and the tool waits for the stack to
-//     have run each $disconnect.
+// Load: with -rate (per sender) or -total-rate the loop is open: each
+// message is sent at its scheduled time whatever the replies, and its
+// latencies run from that time, so a slow stack cannot slow the load down
+// and hide its own delay (no coordinated omission). Without a rate the loop
+// is closed: each sender waits for a reply before the next message
+// (-concurrency in flight), and a rate_limited refusal is sent again after
+// retryAfterMs unless -retry=false. -ramp raises the rate from 0 (closed
+// loop: starts the senders one after another) over its duration; -duration
+// sends for a time, otherwise -messages per sender; -size pads messages.
 //
-// Cost: DynamoDB requests per acknowledged message by operation, read from
-// the embedded stack's counting client or, with -url, from the stack's
-// /metrics (dynamodb_requests_total); with -url other clients of the same
-// stack would be counted too. CPU: the process's user+system CPU time during
-// the send phase per acknowledged message; embedded, this is the stack and
-// the load generator together; with -url it is the load generator alone.
+// Steps: connect (the upgrade: authorizer and $connect), send→ack, send→
+// delivery (acked delivered, read by the recipient), inbox drain (an inbox
+// request to its closing frame) and disconnect→row gone (a close to the
+// stack counting the player offline: read from the connections table when
+// embedded, asked with presence otherwise). Latencies go into log-bucketed
+// histograms (1.6 % precision); every message carries the run id and a
+// number, so each one is checked: read once, read twice (a duplicate) or
+// never (lost).
 //
-// The tool only targets loopback addresses and stops by itself after
-// -timeout; it then still closes its clients and shuts the embedded stack
-// down (bounded by a further 15 seconds).
+// Output: a text table on stdout (or -json), a live progress line on stderr
+// when it is a terminal, and with -html FILE a self-contained page with the
+// settings, the step table, latency histograms and per-second time series,
+// all drawn as inline SVG. DynamoDB requests per connect, per message and per
+// disconnect come from the embedded stack's counting client or a local
+// stack's /metrics; a deployed stack does not expose them.
+//
+// Targets: without -url the whole stack runs in this process on a loopback
+// port (-limits, -env and -dynamodb-endpoint set it up); -url http://… is a
+// running local stack on loopback with development tokens; -url ws(s)://…
+// is a WebSocket API itself. Players are development users of the local
+// stack, or with -cognito-user-pool users of a Cognito pool, created or
+// reused under -user-prefix, signed in with USER_PASSWORD_AUTH and deleted by
+// -cleanup. A target that is not on loopback needs -i-own-this-stack; the
+// expected API Gateway messages, Lambda invocations and DynamoDB requests
+// are printed first. The run stops by itself after -timeout and still closes
+// its clients and shuts the embedded stack down.
 package main
 
 import (
