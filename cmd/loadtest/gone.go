@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sync"
 	"time"
 )
@@ -63,14 +65,19 @@ func (w *goneWatcher) run(ctx context.Context) {
 				continue
 			}
 		}
-		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		online, err := w.l.t.online(qctx, ids)
-		cancel()
-		now := time.Now()
+		// Presence takes at most 50 names a request.
 		still := map[string]bool{}
-		for _, id := range online {
-			still[id] = true
+		var err error
+		for batch := range slices.Chunk(ids, 50) {
+			qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			online, qerr := w.l.t.online(qctx, batch)
+			cancel()
+			err = errors.Join(err, qerr)
+			for _, id := range online {
+				still[id] = true
+			}
 		}
+		now := time.Now()
 		w.mu.Lock()
 		for _, id := range ids {
 			gw := w.waiting[id]

@@ -707,21 +707,15 @@ func (l *load) presence(ctx context.Context, ids []string) ([]string, error) {
 	if c == nil {
 		return nil, errors.New("presence: the observer is not connected")
 	}
-	var online []string
-	for len(ids) > 0 {
-		batch := ids[:min(len(ids), 50)]
-		ids = ids[len(batch):]
-		id := "presence-" + strconv.FormatInt(l.ids.Add(1), 10)
-		r, _, err := c.Request(ctx, id, simpleFrame{Action: "presence", ID: id, Players: batch}, l.o.ackTimeout)
-		if err != nil {
-			return nil, fmt.Errorf("presence: %w", err)
-		}
-		if r.Type != "presence" {
-			return nil, fmt.Errorf("presence: answered %s %s", r.Type, r.Code)
-		}
-		online = append(online, r.Online...)
+	id := "presence-" + strconv.FormatInt(l.ids.Add(1), 10)
+	r, _, err := c.Request(ctx, id, simpleFrame{Action: "presence", ID: id, Players: ids}, l.o.ackTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("presence: %w", err)
 	}
-	return online, nil
+	if r.Type != "presence" {
+		return nil, fmt.Errorf("presence: answered %s %s", r.Type, r.Code)
+	}
+	return r.Online, nil
 }
 
 // sleepUntil waits until t; it returns false if ctx ended first.
