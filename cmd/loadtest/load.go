@@ -36,6 +36,9 @@ type player struct {
 	idx   int
 	token string
 	state atomic.Int32
+	// sending is held shared by each send and exclusively to hang up, so
+	// a player leaves only between its messages.
+	sending sync.RWMutex
 
 	mu   sync.Mutex
 	conn *wsclient.Conn
@@ -462,7 +465,11 @@ func (l *load) sender(ctx context.Context, p *player, next *atomic.Int64, origin
 			return
 		}
 		if p.state.Load() != stateOnline {
-			continue // mixed: p is offline for now
+			// mixed: p is offline for now and skips this slot.
+			if rate == 0 && !sleepUntil(ctx, time.Now().Add(10*time.Millisecond)) {
+				return
+			}
+			continue
 		}
 		for _, to := range l.recipients(p, k) {
 			if rate > 0 {
@@ -481,9 +488,11 @@ func (l *load) sender(ctx context.Context, p *player, next *atomic.Int64, origin
 // run from the write of its last attempt, and a rate_limited refusal is
 // sent again after the retryAfterMs named when retry is set.
 func (l *load) send(ctx context.Context, p *player, to int, due time.Time, retry bool) {
+	p.sending.RLock()
+	defer p.sending.RUnlock()
 	c := p.current()
-	if c == nil {
-		return
+	if c == nil || p.state.Load() != stateOnline {
+		return // it left meanwhile
 	}
 	seq := l.ids.Add(1)
 	for attempt := 0; ; attempt++ {
@@ -570,12 +579,11 @@ func (l *load) churn(ctx context.Context) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				// Let its replies come in before it leaves.
-				deadline := time.Now().Add(l.o.ackTimeout)
-				for c := p.current(); c != nil && c.Pending() > 0 && time.Now().Before(deadline); {
-					time.Sleep(time.Millisecond)
-				}
-				<-l.hangUp(p)
+				// It leaves once the replies to its messages are in.
+				p.sending.Lock()
+				gone := l.hangUp(p)
+				p.sending.Unlock()
+				<-gone
 				p.state.Store(stateOffline)
 			}()
 		}

@@ -128,14 +128,15 @@ func (r *recorder) fail(step, code string) {
 	r.sec(time.Now()).errors++
 }
 
-// message records a message about to be written; it returns false if seq
-// was used already.
+// message records a frame of message seq about to be written: its first
+// attempt, or a retry after rate_limited (which moves its time origin).
 func (r *recorder) message(seq int64, to int, at time.Time, first bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.frames++
 	if !first {
 		r.rateLimited++
+		r.msgs[seq].at = at
 		return
 	}
 	r.sent.Add(1)
@@ -250,8 +251,7 @@ func (r *recorder) finish() Check {
 	defer r.mu.Unlock()
 	c := Check{Frames: r.frames, RateLimited: r.rateLimited, Foreign: r.foreign, BadFrames: r.badFrames}
 	ack, del := r.steps[stepAck], r.steps[stepDelivery]
-	for idx, m := range r.msgs {
-		_ = idx
+	for _, m := range r.msgs {
 		c.Sent++
 		if m.seen > 1 {
 			c.Duplicates += int64(m.seen - 1)
