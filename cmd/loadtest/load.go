@@ -97,6 +97,7 @@ type load struct {
 func measure(parent context.Context, o options, t *target, progress io.Writer) (*Report, error) {
 	ctx, cancel := context.WithTimeout(parent, o.timeout)
 	defer cancel()
+	t.complete()
 	l := &load{o: o, t: t, rec: newRecorder()}
 	l.rep = &Report{Settings: l.settings()}
 	l.pad = padding(o.size, l.rec.run)

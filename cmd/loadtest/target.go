@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -118,7 +119,31 @@ func newTarget(ctx context.Context, o options, stderr io.Writer) (*target, error
 		}
 		t.identities = devTokens{t}
 	}
+	t.complete()
 	return t, nil
+}
+
+// complete fills what a target left empty: the local stack's /ws, its
+// address as the display, and development tokens.
+func (t *target) complete() {
+	if t.wsBase == "" && t.base != "" {
+		t.wsBase = "ws" + strings.TrimPrefix(t.base, "http") + "/ws"
+	}
+	if t.display == "" {
+		t.display = cmp.Or(t.base, t.wsBase)
+	}
+	if t.identities == nil {
+		t.identities = devTokens{t}
+	}
+	if t.snapshot == nil {
+		t.snapshot = func(context.Context) (counters, error) { return counters{}, nil }
+	}
+	if t.presenceEvery == 0 {
+		t.presenceEvery = 20 * time.Millisecond
+	}
+	if t.close == nil {
+		t.close = func(context.Context) error { return nil }
+	}
 }
 
 // wsURL is where a client with token connects.
