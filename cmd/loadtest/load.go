@@ -427,7 +427,13 @@ func (l *load) runPhase(ctx context.Context) error {
 		// the two frames travel apart: wait for acknowledged deliveries.
 		l.waitFor(ctx, func() bool { return l.rec.unread(statusDelivered) == 0 })
 		cpu1, _ := processCPU()
+		// Messages: first send to the last ack or read; connects: to now.
 		end := time.Now()
+		l.rec.mu.Lock()
+		if l.o.scenario != scenarioConnect && !l.rec.last.IsZero() {
+			end = l.rec.last
+		}
+		l.rec.mu.Unlock()
 		l.rep.Rates.Seconds = end.Sub(start).Seconds()
 		if cpuOK {
 			l.rep.CPU = CPU{Measured: true, TotalMs: float64((cpu1 - cpu0).Microseconds()) / 1000}

@@ -75,6 +75,7 @@ type recorder struct {
 	rateLimited int64
 	foreign     int64 // messages of another run or not of this tool
 	badFrames   int64
+	last        time.Time // the last ack or read
 }
 
 func newRecorder() *recorder {
@@ -159,6 +160,7 @@ func (r *recorder) ackd(seq int64, status string, at time.Time) {
 		m.status = statusDelivered
 	}
 	lat := at.Sub(m.at)
+	r.last = maxTime(r.last, at)
 	r.steps[stepAck].h.record(lat)
 	s := r.sec(at)
 	s.acked++
@@ -187,6 +189,7 @@ func (r *recorder) read(seq int64, t time.Time) {
 	if m.seen == 0 {
 		m.readAt = t
 		r.received.Add(1)
+		r.last = maxTime(r.last, t)
 	}
 	m.seen++
 }
@@ -297,4 +300,11 @@ func (r *recorder) closedDuring(idx int, from, to time.Time) bool {
 		}
 	}
 	return false
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

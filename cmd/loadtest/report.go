@@ -62,7 +62,7 @@ type Step struct {
 
 // Rates are the run phase's throughput.
 type Rates struct {
-	Seconds  float64 `json:"seconds"`  // the run phase, first send to the last delivery awaited
+	Seconds  float64 `json:"seconds"`  // the run phase: first send to the last ack or read (connect: to the last cycle)
 	Offered  float64 `json:"offered"`  // messages (connect: connects) per second scheduled, open loop
 	Acked    float64 `json:"acked"`    // acks per second
 	Received float64 `json:"received"` // messages read by their recipients per second (fanin: the recipient's rate)
