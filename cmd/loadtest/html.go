@@ -145,7 +145,7 @@ func linesSVG(title, unit string, lines []line) string {
 	for i := 0; i < n; i += every {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" class="xtick">%d</text>`, x(i), chartH-padB+16, i)
 	}
-	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="xlabel">seconds</text></svg>`, chartW-padR, chartH-4)
+	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="xlabel">seconds since start</text></svg>`, chartW-padR, chartH-4)
 	return b.String()
 }
 

@@ -212,11 +212,11 @@ func (l *load) perSenderRate() float64 {
 	return l.o.rate
 }
 
-// slotTime returns when slot k of a sender at rate per second is due, the
-// rate rising linearly from 0 over ramp.
-func slotTime(k int, rate float64, ramp time.Duration) time.Duration {
+// slotTime returns when slot x (k plus the sender's phase, in [0, 1)) of a
+// sender at rate per second is due, the rate rising linearly from 0 over
+// ramp: the cumulative count of slots is rate*t²/(2*ramp) during the ramp.
+func slotTime(x float64, rate float64, ramp time.Duration) time.Duration {
 	r := ramp.Seconds()
-	x := float64(k)
 	var s float64
 	if half := rate * r / 2; x < half {
 		s = math.Sqrt(2 * r * x / rate)
@@ -391,11 +391,8 @@ func (l *load) runPhase(ctx context.Context) error {
 		var wg sync.WaitGroup
 		rate := l.perSenderRate()
 		for _, p := range l.senders() {
-			// A random phase spreads the senders over the first interval.
-			origin := start
-			if rate > 0 {
-				origin = start.Add(time.Duration(mrand.Float64() * float64(time.Second) / rate))
-			}
+			// A random phase spreads the senders over each interval.
+			phase := mrand.Float64()
 			workers := 1
 			if rate == 0 && l.o.scenario != scenarioConnect {
 				workers = l.o.concurrency
@@ -413,10 +410,10 @@ func (l *load) runPhase(ctx context.Context) error {
 						}
 					}
 					if l.o.scenario == scenarioConnect {
-						l.cycles(ctx, p, origin, start, rate, &cycles)
+						l.cycles(ctx, p, phase, start, rate, &cycles)
 						return
 					}
-					l.sender(ctx, p, &next, origin, start, rate)
+					l.sender(ctx, p, &next, phase, start, rate)
 				}()
 			}
 		}
@@ -456,14 +453,14 @@ func (l *load) done(k int, due, start time.Time) bool {
 // sender sends p's messages: in an open loop each at its slot whatever the
 // replies; in a closed loop each after the previous one's reply, the
 // workers of one player taking slot numbers from next.
-func (l *load) sender(ctx context.Context, p *player, next *atomic.Int64, origin, start time.Time, rate float64) {
+func (l *load) sender(ctx context.Context, p *player, next *atomic.Int64, phase float64, start time.Time, rate float64) {
 	var inflight sync.WaitGroup
 	defer inflight.Wait()
 	for {
 		k := int(next.Add(1) - 1)
 		due := time.Now()
 		if rate > 0 {
-			due = origin.Add(slotTime(k, rate, l.o.ramp))
+			due = start.Add(slotTime(float64(k)+phase, rate, l.o.ramp))
 		}
 		if l.done(k, due, start) || ctx.Err() != nil {
 			return
@@ -542,11 +539,11 @@ func (l *load) send(ctx context.Context, p *player, to int, due time.Time, retry
 
 // cycles is the connect scenario: p connects at each of its slots, closes
 // at once and waits for its row to go before the next.
-func (l *load) cycles(ctx context.Context, p *player, origin, start time.Time, rate float64, n *atomic.Int64) {
+func (l *load) cycles(ctx context.Context, p *player, phase float64, start time.Time, rate float64, n *atomic.Int64) {
 	for k := 0; ; k++ {
 		due := time.Now()
 		if rate > 0 {
-			due = origin.Add(slotTime(k, rate, l.o.ramp))
+			due = start.Add(slotTime(float64(k)+phase, rate, l.o.ramp))
 		}
 		if l.done(k, due, start) || ctx.Err() != nil || !sleepUntil(ctx, due) {
 			return

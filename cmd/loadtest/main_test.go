@@ -500,6 +500,11 @@ func TestSlotTime(t *testing.T) {
 	if got := slotTime(5, 10, 0); got != 500*time.Millisecond {
 		t.Errorf("slot 5 at 10/s = %v, want 500ms", got)
 	}
+	// During a ramp the first slots spread out: slot 0.5 of a 2 s ramp to
+	// 10/s is due at sqrt(0.2) s, not at once.
+	if got := slotTime(0.5, 10, 2*time.Second); got < 440*time.Millisecond || got > 450*time.Millisecond {
+		t.Errorf("slot 0.5 = %v, want about 447ms", got)
+	}
 	// A 2 s ramp to 10/s holds 10 slots; slot 10 is due at 2 s, then 10/s.
 	if got := slotTime(10, 10, 2*time.Second); got != 2*time.Second {
 		t.Errorf("slot 10 = %v, want 2s", got)
@@ -509,7 +514,7 @@ func TestSlotTime(t *testing.T) {
 	}
 	prev := time.Duration(-1)
 	for k := range 40 {
-		got := slotTime(k, 10, 2*time.Second)
+		got := slotTime(float64(k)+0.5, 10, 2*time.Second)
 		if got <= prev {
 			t.Fatalf("slot %d at %v, not after %v", k, got, prev)
 		}
