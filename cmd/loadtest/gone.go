@@ -17,9 +17,10 @@ type goneWatcher struct {
 	pollEvery time.Duration
 	stop      func() // ends run and waits for it
 
-	mu      sync.Mutex
-	waiting map[string]*goneWait // by player id
-	wake    chan struct{}
+	mu          sync.Mutex
+	waiting     map[string]*goneWait // by player id
+	unsupported bool                 // the target cannot say: the step is not measured
+	wake        chan struct{}
 }
 
 type goneWait struct {
@@ -40,6 +41,11 @@ func newGoneWatcher(l *load) *goneWatcher {
 func (w *goneWatcher) watch(p *player, since time.Time) <-chan struct{} {
 	gw := &goneWait{since: since, done: make(chan struct{})}
 	w.mu.Lock()
+	if w.unsupported {
+		w.mu.Unlock()
+		close(gw.done)
+		return gw.done
+	}
 	w.waiting[p.id] = gw
 	w.mu.Unlock()
 	select {
@@ -79,12 +85,18 @@ func (w *goneWatcher) run(ctx context.Context) {
 		}
 		now := time.Now()
 		w.mu.Lock()
+		if errors.Is(err, errNoPresence) {
+			w.unsupported = true
+		}
 		for _, id := range ids {
 			gw := w.waiting[id]
 			switch {
+			case w.unsupported:
 			case err == nil && !still[id]:
+				w.l.rec.attempt(stepGone)
 				w.l.rec.ok(stepGone, now.Sub(gw.since))
 			case now.Sub(gw.since) > deliveryGrace:
+				w.l.rec.attempt(stepGone)
 				w.l.rec.fail(stepGone, errStillThere)
 			default:
 				continue
@@ -105,6 +117,7 @@ func (w *goneWatcher) fail() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for id, gw := range w.waiting {
+		w.l.rec.attempt(stepGone)
 		w.l.rec.fail(stepGone, errNoReply)
 		delete(w.waiting, id)
 		close(gw.done)

@@ -294,7 +294,6 @@ func (l *load) hangUp(p *player) <-chan struct{} {
 	p.state.Store(stateBusy)
 	now := time.Now()
 	l.rec.closing(p.idx, now)
-	l.rec.attempt(stepGone)
 	_ = c.Close()
 	p.set(nil)
 	l.rec.connected.Add(-1)
@@ -713,6 +712,10 @@ func (l *load) waitFor(ctx context.Context, cond func() bool) {
 	}
 }
 
+// errNoPresence means the target does not answer presence, so the
+// disconnect→row gone step cannot be measured.
+var errNoPresence = errors.New("the target does not answer presence")
+
 // presence asks the stack, through the observer, which of ids are online.
 func (l *load) presence(ctx context.Context, ids []string) ([]string, error) {
 	c := l.observer.current()
@@ -723,6 +726,9 @@ func (l *load) presence(ctx context.Context, ids []string) ([]string, error) {
 	r, _, err := c.Request(ctx, id, simpleFrame{Action: "presence", ID: id, Players: ids}, l.o.ackTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("presence: %w", err)
+	}
+	if r.Type == "error" && r.Code == "unknown_action" {
+		return nil, errNoPresence
 	}
 	if r.Type != "presence" {
 		return nil, fmt.Errorf("presence: answered %s %s", r.Type, r.Code)

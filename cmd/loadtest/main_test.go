@@ -559,3 +559,27 @@ func TestUserName(t *testing.T) {
 		}
 	}
 }
+
+func TestGoneWithoutPresence(t *testing.T) {
+	// A target that does not answer presence leaves the step unmeasured
+	// instead of counting every close as still_online.
+	l := &load{rec: newRecorder(), t: &target{online: func(context.Context, []string) ([]string, error) { return nil, errNoPresence }}}
+	w := newGoneWatcher(l)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-w.watch(&player{id: "a"}, time.Now())
+	<-w.watch(&player{id: "b"}, time.Now())
+	if s := l.rec.steps[stepGone]; s.attempts != 0 || len(s.errors) != 0 {
+		t.Errorf("step %+v, want nothing recorded", s)
+	}
+	// A target that answers: the row is gone at the first look.
+	l2 := &load{rec: newRecorder(), t: &target{online: func(context.Context, []string) ([]string, error) { return nil, nil }}}
+	w2 := newGoneWatcher(l2)
+	go w2.run(ctx)
+	<-w2.watch(&player{id: "a"}, time.Now())
+	if s := l2.rec.steps[stepGone]; s.attempts != 1 || s.h.n != 1 {
+		t.Errorf("step %+v, want one success", s)
+	}
+}
