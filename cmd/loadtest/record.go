@@ -76,6 +76,9 @@ type recorder struct {
 	foreign     int64 // messages of another run or not of this tool
 	badFrames   int64
 	last        time.Time // the last ack or read
+	// Acked messages not read yet: delivered, queued, and queued by recipient.
+	unreadDelivered, unreadQueued int
+	unreadFor                     map[int]int
 }
 
 func newRecorder() *recorder {
@@ -87,6 +90,8 @@ func newRecorder() *recorder {
 		steps:  map[string]*stepRec{},
 		msgs:   map[int64]*msgState{},
 		closes: map[int][]time.Time{},
+
+		unreadFor: map[int]int{},
 	}
 	for _, s := range stepOrder {
 		r.steps[s] = &stepRec{errors: map[string]int64{}}
@@ -156,8 +161,15 @@ func (r *recorder) ackd(seq int64, status string, at time.Time) {
 	switch status {
 	case "queued":
 		m.status = statusQueued
+		if m.seen == 0 {
+			r.unreadQueued++
+			r.unreadFor[int(m.to)]++
+		}
 	default:
 		m.status = statusDelivered
+		if m.seen == 0 {
+			r.unreadDelivered++
+		}
 	}
 	lat := at.Sub(m.at)
 	r.last = maxTime(r.last, at)
@@ -190,6 +202,13 @@ func (r *recorder) read(seq int64, t time.Time) {
 		m.readAt = t
 		r.received.Add(1)
 		r.last = maxTime(r.last, t)
+		switch m.status {
+		case statusDelivered:
+			r.unreadDelivered--
+		case statusQueued:
+			r.unreadQueued--
+			r.unreadFor[int(m.to)]--
+		}
 	}
 	m.seen++
 }
@@ -201,30 +220,21 @@ func (r *recorder) closing(idx int, t time.Time) {
 	r.mu.Unlock()
 }
 
-// unread returns how many acknowledged messages have not been read yet.
+// unread returns how many messages acked with status have not been read.
 func (r *recorder) unread(status uint8) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := 0
-	for _, m := range r.msgs {
-		if m.status == status && m.seen == 0 {
-			n++
-		}
+	if status == statusQueued {
+		return r.unreadQueued
 	}
-	return n
+	return r.unreadDelivered
 }
 
 // queuedFor returns the messages acked queued for player idx and not read.
 func (r *recorder) queuedFor(idx int) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := 0
-	for _, m := range r.msgs {
-		if int(m.to) == idx && m.status == statusQueued && m.seen == 0 {
-			n++
-		}
-	}
-	return n
+	return r.unreadFor[idx]
 }
 
 // Check is the run's loss and duplicate accounting.
