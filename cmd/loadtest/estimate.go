@@ -13,7 +13,7 @@ import (
 const (
 	dynamoDelivered  = 2 // sendmessage to an online recipient
 	dynamoQueued     = 7 // sendmessage to an offline recipient
-	dynamoConnect    = 3
+	dynamoConnect    = 4 // the connect limit, the slot claim (2) and the ban read
 	dynamoDisconnect = 2
 	dynamoInboxMsg   = 3 // per message handed over, beside 2 per inbox request
 	// presence: 1 UpdateItem (rate limit) + 1 Query per name asked.

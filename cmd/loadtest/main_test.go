@@ -165,9 +165,10 @@ func TestScenarios(t *testing.T) {
 			if conn.OK != 12 || gone.OK != 12 || rep.Check.Sent != 0 {
 				t.Errorf("connect %+v, gone %+v; want 12 of each and no messages", conn, gone)
 			}
-			// Limits off: $connect is a Query and a PutItem, $disconnect a Query and a DeleteItem.
-			if len(rep.DynamoDB) == 0 || rep.DynamoDB[0].Phase != "run" || rep.DynamoDB[0].PerUnit != 4 {
-				t.Errorf("dynamodb %+v, want 4 requests per connect+disconnect", rep.DynamoDB)
+			// Limits off: $connect is a Query, a PutItem and the ban's GetItem,
+			// $disconnect a Query and a DeleteItem.
+			if len(rep.DynamoDB) == 0 || rep.DynamoDB[0].Phase != "run" || rep.DynamoDB[0].PerUnit != 5 {
+				t.Errorf("dynamodb %+v, want 5 requests per connect+disconnect", rep.DynamoDB)
 			}
 		}},
 		{"mixed", []string{"-scenario", "mixed", "-players", "8", "-offline-fraction", "0.5", "-rate", "10", "-duration", "1s", "-churn", "4", "-env", "MAILBOX_MAX_PER_SENDER=100"}, func(t *testing.T, rep Report) {
@@ -374,7 +375,7 @@ func TestEstimate(t *testing.T) {
 	if want := int64(40 + 3*5 + 10); e.LambdaInvokes != want {
 		t.Errorf("Lambda invocations %d, want %d", e.LambdaInvokes, want)
 	}
-	if want := int64(2*40 + 5*5 + 2*10); e.DynamoDB != want {
+	if want := int64(2*40 + 6*5 + 2*10); e.DynamoDB != want {
 		t.Errorf("DynamoDB requests %d, want %d", e.DynamoDB, want)
 	}
 	// broadcast at a total rate for a duration: 5 recipients, 10 msg/s, 2 s.
