@@ -214,25 +214,16 @@ func (h *Messages) send(ctx context.Context, c *call, r protocol.Request) (any, 
 	if r.PlayerID != "" && r.PlayerID != c.id.PlayerID {
 		return nil, domain.Errorf(domain.CodeForbidden, "\"playerId\" is not the player of this connection")
 	}
-	if err := h.checkBan(ctx, c); err != nil {
-		return nil, err
+	// The ban read runs beside everything up to the posts: the checks of
+	// the frame, the limiter's write and the recipient's Query. Its outcome
+	// wins over theirs, and nothing is posted before it is known.
+	admitCtx, cancelAdmit := context.WithCancel(ctx)
+	defer cancelAdmit()
+	banned := h.startBanCheck(ctx, c, cancelAdmit)
+	conns, to, message, err := h.admit(admitCtx, c, r)
+	if banErr := banned(); banErr != nil {
+		return nil, banErr
 	}
-	to, err := r.Recipient()
-	if err != nil {
-		return nil, err
-	}
-	if r.Message == nil {
-		return nil, domain.Errorf(domain.CodeBadRequest, "\"message\" is required")
-	}
-	message, err := protocol.CompactMessage(r.Message)
-	if err != nil {
-		return nil, domain.Errorf(domain.CodeBadRequest, "\"message\" is not valid JSON")
-	}
-	if len(message) > h.MaxMessageBytes {
-		return nil, domain.Errorf(domain.CodeTooLarge, "the message is %d bytes; the limit is %d", len(message), h.MaxMessageBytes)
-	}
-	c.log = c.log.With(slog.String("to", to))
-	conns, err := h.admitAndLookUp(ctx, c, to, len(message))
 	if err != nil {
 		return nil, err
 	}
@@ -262,6 +253,29 @@ func (h *Messages) send(ctx context.Context, c *call, r protocol.Request) (any, 
 	}
 	c.rec.Add(metrics.Queued, 1)
 	return protocol.Ack{Type: protocol.TypeAck, ID: r.ID, MessageID: msgID, Status: protocol.StatusQueued}, nil
+}
+
+// admit checks a sendmessage frame, charges it to the sender's limits and
+// reads the recipient's live connections. It returns those connections, the
+// recipient and the message's compact JSON.
+func (h *Messages) admit(ctx context.Context, c *call, r protocol.Request) ([]domain.Connection, string, []byte, error) {
+	to, err := r.Recipient()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if r.Message == nil {
+		return nil, "", nil, domain.Errorf(domain.CodeBadRequest, "\"message\" is required")
+	}
+	message, err := protocol.CompactMessage(r.Message)
+	if err != nil {
+		return nil, "", nil, domain.Errorf(domain.CodeBadRequest, "\"message\" is not valid JSON")
+	}
+	if len(message) > h.MaxMessageBytes {
+		return nil, "", nil, domain.Errorf(domain.CodeTooLarge, "the message is %d bytes; the limit is %d", len(message), h.MaxMessageBytes)
+	}
+	c.log = c.log.With(slog.String("to", to))
+	conns, err := h.admitAndLookUp(ctx, c, to, len(message))
+	return conns, to, message, err
 }
 
 // admitAndLookUp charges the message to the sender's limits and reads the
@@ -431,25 +445,38 @@ func (h *Messages) presence(ctx context.Context, c *call, r protocol.Request) (a
 	return protocol.Presence{Type: protocol.TypePresence, ID: r.ID, Online: online}, nil
 }
 
-// checkBan refuses a message from a banned player's connection that
+// The ban check refuses a message from a banned player's connection that
 // survived a race with the ban: one whose $connect was still running when
 // the admin API tried to close it. Only a connection's first message on this
 // instance costs a read. Once a connection has sent a message it is fully
 // open, so any ban written after that check finds its row and closes it
 // through the Management API; a check that passed need not be repeated.
-func (h *Messages) checkBan(ctx context.Context, c *call) error {
+//
+// startBanCheck starts that read and returns a function that waits for its
+// outcome: nil when the sender may send. A ban found, or a read that failed,
+// calls refused at once, so that the requests overlapping the read stop
+// early.
+func (h *Messages) startBanCheck(ctx context.Context, c *call, refused func()) func() error {
 	if h.Bans == nil || h.cleared.has(c.rc.ConnectionID) {
-		return nil
+		return func() error { return nil }
 	}
-	ban, err := h.Bans.Ban(ctx, c.id.PlayerID)
-	switch {
-	case errors.Is(err, domain.ErrNotFound):
-		h.cleared.add(c.rc.ConnectionID)
-		return nil
-	case err != nil:
-		return unavailable(fmt.Errorf("ban of %s: %w", c.id.PlayerID, err))
-	}
-	return domain.BannedError(ban)
+	result := make(chan error, 1)
+	go func() {
+		ban, err := h.Bans.Ban(ctx, c.id.PlayerID)
+		switch {
+		case errors.Is(err, domain.ErrNotFound):
+			h.cleared.add(c.rc.ConnectionID)
+			result <- nil
+			return
+		case err != nil:
+			err = unavailable(fmt.Errorf("ban of %s: %w", c.id.PlayerID, err))
+		default:
+			err = domain.BannedError(ban)
+		}
+		refused()
+		result <- err
+	}()
+	return func() error { return <-result }
 }
 
 // maxCleared bounds the connections one instance remembers as checked; when

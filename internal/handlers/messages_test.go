@@ -424,11 +424,20 @@ func TestInboxAndPresenceAreRateLimited(t *testing.T) {
 // after a generous bound (a deadlock guard: a sequential handler never lets
 // both sides arrive).
 func rendezvous(t *testing.T, mine chan<- struct{}, theirs <-chan struct{}, what string) {
+	meet(t, what, mine, theirs)
+}
+
+// meet is rendezvous for any number of sides: it blocks until every other
+// side has arrived.
+func meet(t *testing.T, what string, mine chan<- struct{}, others ...<-chan struct{}) {
 	close(mine)
-	select {
-	case <-theirs:
-	case <-time.After(10 * time.Second):
-		t.Errorf("%s: the other request never started while this one was in flight", what)
+	for _, theirs := range others {
+		select {
+		case <-theirs:
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s: another request never started while this one was in flight", what)
+			return
+		}
 	}
 }
 
@@ -506,11 +515,15 @@ func TestSendRefusedLookUps(t *testing.T) {
 // fakeBans is a function-field fake of the ban reader that counts reads.
 type fakeBans struct {
 	ban   func(playerID string) (domain.Ban, error)
+	wait  func(ctx context.Context) // called before answering, if set
 	reads int
 }
 
-func (f *fakeBans) Ban(_ context.Context, playerID string) (domain.Ban, error) {
+func (f *fakeBans) Ban(ctx context.Context, playerID string) (domain.Ban, error) {
 	f.reads++
+	if f.wait != nil {
+		f.wait(ctx)
+	}
 	return f.ban(playerID)
 }
 
@@ -552,6 +565,114 @@ func TestSendMessageBanCheck(t *testing.T) {
 	}
 	if bans.reads != 3 {
 		t.Errorf("after alice's 3 messages, %d ban reads, want 3 (one for alice)", bans.reads)
+	}
+}
+
+// A connection's first message reads its ban while the limiter's write and
+// the recipient's Query are in flight: each of the three fakes blocks until
+// the other two have started.
+func TestSendBanCheckConcurrentWithLimiterAndLookUp(t *testing.T) {
+	f := newFixture()
+	f.store.conns["bob"] = live("bob-1=")
+	banIn, limiterIn, queryIn := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	bans := &fakeBans{
+		ban:  func(string) (domain.Ban, error) { return domain.Ban{}, domain.ErrNotFound },
+		wait: func(context.Context) { meet(t, "ban read", banIn, limiterIn, queryIn) },
+	}
+	f.h.Bans = bans
+	f.limiter.allow = func(context.Context) { meet(t, "limiter", limiterIn, banIn, queryIn) }
+	f.store.list = func(context.Context) { meet(t, "query", queryIn, banIn, limiterIn) }
+	got := f.call(t, RouteSendMessage, "alice", `{"action":"sendmessage","to":"bob","message":1,"id":"c"}`)
+	if got["type"] != "ack" || got["status"] != "delivered" {
+		t.Fatalf("reply = %v", got)
+	}
+	if bans.reads != 1 || f.limiter.calls != 1 || f.store.lists != 1 {
+		t.Fatalf("ban reads %d, limiter calls %d, queries %d; want 1 each", bans.reads, f.limiter.calls, f.store.lists)
+	}
+	if len(f.sender.posts["bob-1="]) != 1 {
+		t.Fatalf("posts to bob: %d, want 1", len(f.sender.posts["bob-1="]))
+	}
+}
+
+// A ban, or a ban read that fails, found while the limiter's write and the
+// Query are still in flight refuses the message: those two are cancelled,
+// nothing is posted or queued, and the refusal wins over every other
+// outcome, the frame's own faults included.
+func TestSendBannedWhileAdmitting(t *testing.T) {
+	until := testNow.Add(time.Hour)
+	for _, tt := range []struct {
+		name string
+		body string
+		ban  func(string) (domain.Ban, error)
+		code string
+	}{
+		{
+			name: "banned", body: `{"action":"sendmessage","to":"bob","message":1,"id":"c"}`,
+			ban: func(p string) (domain.Ban, error) {
+				return domain.Ban{PlayerID: p, Reason: "cheating", Until: until}, nil
+			},
+			code: "banned",
+		},
+		{
+			name: "ban read failed", body: `{"action":"sendmessage","to":"bob","message":1,"id":"c"}`,
+			ban:  func(string) (domain.Ban, error) { return domain.Ban{}, errors.New("dynamodb: timeout") },
+			code: "unavailable",
+		},
+		{
+			name: "banned, recipient offline", body: `{"action":"sendmessage","to":"carol","message":1,"id":"c"}`,
+			ban: func(p string) (domain.Ban, error) {
+				return domain.Ban{PlayerID: p, Reason: "cheating", Until: until}, nil
+			},
+			code: "banned",
+		},
+		{
+			name: "banned, frame without a recipient", body: `{"action":"sendmessage","message":1,"id":"c"}`,
+			ban: func(p string) (domain.Ban, error) {
+				return domain.Ban{PlayerID: p, Reason: "cheating", Until: until}, nil
+			},
+			code: "banned",
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture()
+			f.store.conns["bob"] = live("bob-1=")
+			started := make(chan struct{}, 2)
+			var limiterCancelled, queryCancelled bool
+			blockUntilCancelled := func(ctx context.Context, cancelled *bool) {
+				started <- struct{}{}
+				select {
+				case <-ctx.Done():
+					*cancelled = true
+				case <-time.After(10 * time.Second):
+				}
+			}
+			f.limiter.allow = func(ctx context.Context) { blockUntilCancelled(ctx, &limiterCancelled) }
+			f.store.list = func(ctx context.Context) { blockUntilCancelled(ctx, &queryCancelled) }
+			admitting := tt.name != "banned, frame without a recipient"
+			f.h.Bans = &fakeBans{ban: tt.ban, wait: func(context.Context) {
+				for range 2 {
+					if !admitting {
+						return
+					}
+					select {
+					case <-started:
+					case <-time.After(10 * time.Second):
+						t.Error("the limiter's write and the Query did not start while the ban was read")
+						return
+					}
+				}
+			}}
+			got := f.call(t, RouteSendMessage, "mallory", tt.body)
+			if got["code"] != tt.code {
+				t.Fatalf("reply = %v, want %s", got, tt.code)
+			}
+			if len(f.sender.posts) != 0 || len(f.store.queued) != 0 {
+				t.Fatalf("posted %v and queued %v for a refused sender", f.sender.posts, f.store.queued)
+			}
+			if admitting && (!limiterCancelled || !queryCancelled) {
+				t.Errorf("limiter cancelled %v, query cancelled %v; want both", limiterCancelled, queryCancelled)
+			}
+		})
 	}
 }
 
