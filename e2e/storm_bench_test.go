@@ -3,7 +3,10 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -13,6 +16,11 @@ import (
 	"github.com/coder/websocket"
 )
 
+// stormProfile names a file that receives a CPU profile of the storm window
+// alone (from the first close to the last $disconnect), without the
+// connecting before it.
+var stormProfile = flag.String("storm.cpuprofile", "", "write a CPU profile of BenchmarkDisconnectStorm's storm window to this file")
+
 // BenchmarkDisconnectStorm: 2,000 idle players close their connections at
 // the same instant while 20 other players keep messaging each other. It
 // reports how long the stack takes to run every $disconnect
@@ -21,6 +29,8 @@ import (
 // iteration is a fresh stack; run it once:
 //
 //	go test -run '^$' -bench DisconnectStorm -benchtime 1x ./e2e
+//
+// With -storm.cpuprofile FILE it also profiles the storm window.
 func BenchmarkDisconnectStorm(b *testing.B) {
 	const idle, senders = 2000, 20
 	for range b.N {
@@ -86,6 +96,7 @@ func BenchmarkDisconnectStorm(b *testing.B) {
 
 		deletes := func() int64 { return s.DynamoDB.Requests()["DeleteItem"] }
 		before := deletes()
+		stopProfile := startStormProfile(b)
 		stormStart := time.Now()
 		for _, c := range idlers {
 			go c.conn.Close(websocket.StatusNormalClosure, "")
@@ -97,6 +108,7 @@ func BenchmarkDisconnectStorm(b *testing.B) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		stormEnd := time.Now()
+		stopProfile()
 		stop.Store(true)
 		senderWG.Wait()
 		if lost.Load() > 0 {
@@ -142,3 +154,24 @@ func awaitAck(c *client, id string) bool {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// startStormProfile starts the -storm.cpuprofile profile, if asked for, and
+// returns the function that ends it.
+func startStormProfile(b *testing.B) func() {
+	if *stormProfile == "" {
+		return func() {}
+	}
+	f, err := os.Create(*stormProfile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
+	}
+}
