@@ -15,15 +15,17 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	miniclient "github.com/truora/minidyn/aws-v2/client"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
+	"github.com/serverless-websockets/serverless-websockets/internal/minidynrouter"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
 // Benchmarks of the sendmessage route with the real DynamoDB store and the
-// real rate limiter on in-process minidyn, and a Sender that discards posts.
+// real rate limiter on the local stack's embedded engine (in-process minidyn,
+// one instance per partition: package minidynrouter), and a Sender that
+// discards posts.
 // Besides ns/op and allocs/op they report:
 //
 //	ddb-req/msg      DynamoDB requests per message, all tables
@@ -112,16 +114,15 @@ func (c *benchClock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 // than any benchmark's simulated span.
 var benchStart = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// benchRig is a Messages handler on fresh in-process minidyn tables, whose
+// benchRig is a Messages handler on fresh embedded-engine tables, whose
 // player bob holds one live connection.
 type benchRig struct {
-	h        *Messages
-	api      *countingDynamoDB
-	clock    *benchClock
-	store    *dynamo.Store
-	tables   dynamo.Tables
-	limits   ratelimit.Config
-	untimedC time.Duration // CPU time spent in untimed steps of the loop
+	h      *Messages
+	api    *countingDynamoDB
+	clock  *benchClock
+	store  *dynamo.Store
+	tables dynamo.Tables
+	limits ratelimit.Config
 }
 
 func newBenchRig(b *testing.B) *benchRig {
@@ -147,14 +148,12 @@ func newBenchRig(b *testing.B) *benchRig {
 	return r
 }
 
-// freshEngine points the rig at a new, empty minidyn holding only the
-// tables and bob's connection. The requests it makes are not counted.
+// freshEngine points the rig at a new, empty engine holding only the
+// tables and bob's connection (measure counts requests from its start).
 func (r *benchRig) freshEngine(b *testing.B) {
 	b.Helper()
 	ctx := context.Background()
-	limiter, store, bans := r.api.limiter.Load(), r.api.store.Load(), r.api.bans.Load()
-	defer func() { r.api.limiter.Store(limiter); r.api.store.Store(store); r.api.bans.Store(bans) }()
-	r.api.benchDynamoDB = miniclient.NewClient()
+	r.api.benchDynamoDB = minidynrouter.New()
 	if err := dynamo.CreateTables(ctx, r.api, r.tables); err != nil {
 		b.Fatal(err)
 	}
@@ -167,16 +166,6 @@ func (r *benchRig) freshEngine(b *testing.B) {
 	}); err != nil {
 		b.Fatal(err)
 	}
-}
-
-// untimed runs f with the timer stopped and its CPU time left out of
-// cpu-µs/msg.
-func (r *benchRig) untimed(b *testing.B, f func()) {
-	b.StopTimer()
-	c := cpuTime(b)
-	f()
-	r.untimedC += cpuTime(b) - c
-	b.StartTimer()
 }
 
 // benchMove is the message of every benchmark: a small game move.
@@ -223,7 +212,7 @@ func (r *benchRig) measure(b *testing.B, op func(i int)) {
 		op(n)
 		n++
 	}
-	cpu = cpuTime(b) - cpu - r.untimedC
+	cpu = cpuTime(b) - cpu
 	b.ReportMetric(float64(r.api.limiter.Load()+r.api.store.Load()+r.api.bans.Load())/float64(n), "ddb-req/msg")
 	b.ReportMetric(float64(r.api.limiter.Load())/float64(n), "limiter-req/msg")
 	b.ReportMetric(float64(r.api.bans.Load())/float64(n), "ban-req/msg")
@@ -245,20 +234,17 @@ func BenchmarkSendMessage(b *testing.B) {
 // BenchmarkSendMessageQueued: a message to a player who is offline,
 // admitted and queued in the mailbox (1 UpdateItem, 1 Query for the
 // recipient's connections, 1 Query of the mailbox's slots, 2 PutItems).
-// The recipient changes every 50 messages, and the engine is replaced by an
-// empty one at the same time, untimed: minidyn's Query visits every item of
-// the table, so without that the cost per message would grow with b.N. Each
-// message thus meets a mailbox of 0 to 49 messages (the cap is 100) in a
-// table of at most 100 items.
+// The recipient changes every 50 messages, so each message meets a mailbox
+// of 0 to 49 messages (the cap is 100). The table keeps growing with b.N;
+// since the engine keeps one minidyn instance per partition, a request
+// visits only its own partition's items and the cost per message does not
+// grow with it.
 func BenchmarkSendMessageQueued(b *testing.B) {
 	const perRecipient = 50
 	r := newBenchRig(b)
 	var ev events.APIGatewayWebsocketProxyRequest
 	r.measure(b, func(i int) {
 		if i%perRecipient == 0 {
-			if i > 0 {
-				r.untimed(b, func() { r.freshEngine(b) })
-			}
 			ev = sendEvent("offline-" + strconv.Itoa(i/perRecipient))
 		}
 		r.clock.Add(100 * time.Millisecond)
