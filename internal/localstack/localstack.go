@@ -201,6 +201,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	// answers there too: http://127.0.0.1:8080/local/@connections/{id}.
 	mux.Handle("/"+cmp.Or(gcfg.Stage, gateway.DefaultStage)+"/@connections/", s.Gateway)
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
+	mux.Handle("/", webHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
