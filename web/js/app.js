@@ -313,7 +313,8 @@ function begin(session) {
   state.game = loadGame();
   state.pending.clear();
   renderGame();
-  const admin = session.groups.includes('admin');
+  // Locally the admin API shares the page's origin; elsewhere config.json names it.
+  const admin = session.groups.includes('admin') && (state.auth.mode === 'dev' || !!state.config.adminApiUrl);
   $('admin').hidden = !admin;
   if (admin) state.admin = new AdminPanel(state.config, () => state.conn.session.token, $);
   state.conn = new Connection({
