@@ -170,7 +170,7 @@ scenario('a full game ends in a win; both boards agree move by move and name the
   await bob.getByTestId('chat-send').click();
   await until('alice reads the chat', async () => (await text(alice, 'chat-log')).includes('bob: hmm'));
   await shot(alice, 'docs-web-desktop');
-  await bob.setViewportSize({ width: 390, height: 844 });
+  await bob.setViewportSize({ width: 360, height: 780 });
   await shot(bob, 'docs-web-phone');
   await bob.setViewportSize({ width: 1100, height: 800 });
 
@@ -185,7 +185,10 @@ scenario('a full game ends in a win; both boards agree move by move and name the
   await until('bob reports the illegal move', async () => /ignored an illegal move from alice/.test(await text(bob, 'notice')));
   assert.equal(await board(bob), 'XX.O.....', 'the illegal move changed nothing');
 
-  await play(bob, alice, 4, 'XX.OO....');
+  // Keyboard play: bob's move by focus and Enter.
+  await bob.getByTestId('cell-4').focus();
+  await bob.keyboard.press('Enter');
+  await until('both boards to show the keyboard move', async () => (await board(alice)) === 'XX.OO....' && (await board(bob)) === 'XX.OO....');
   await play(alice, bob, 2, 'XXXOO....');
   await until('both show the result', async () => (await text(alice, 'result')) !== '' && (await text(bob, 'result')) !== '');
   assert.equal(await text(alice, 'result'), 'alice wins (X)');
