@@ -46,7 +46,7 @@ function countdown(code, ms) {
       $('notice').textContent = `${code}: you can send again`;
       return;
     }
-    $('notice').textContent = `${code}: you can send again in ${(left / 1000).toFixed(1)} s`;
+    $('notice').textContent = `${code}: you can send again in ${(Math.ceil(left / 100) / 10).toFixed(1)} s`;
   };
   $('notice').classList.remove('info');
   tick();
