@@ -146,7 +146,17 @@ let aliceCtx; let bobCtx; let alice; let bob;
 scenario('two players sign in, one challenges, the other accepts', async () => {
   aliceCtx = await newContext('alice');
   bobCtx = await newContext('bob');
+  // Alice's page pings every second instead of every 4 minutes.
+  const frames = [];
+  await aliceCtx.route('**/config.json', async (route) => {
+    const res = await route.fetch();
+    route.fulfill({ response: res, json: { ...(await res.json()), pingSeconds: 1 } });
+  });
+  const tap = (p) => p.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
+  aliceCtx.on('page', tap);
+  aliceCtx.pages().forEach(tap);
   alice = await signIn(aliceCtx, 'alice');
+  await until('a pong for the keep-alive ping', () => frames.some((f) => /"type":"pong"/.test(f)));
   bob = await signIn(bobCtx, 'bob');
   assert.equal(await alice.locator('#admin').isVisible(), false, 'a player without the admin group sees no admin panel');
 

@@ -319,6 +319,7 @@ function begin(session) {
   if (admin) state.admin = new AdminPanel(state.config, () => state.conn.session.token, $);
   state.conn = new Connection({
     url: wsUrl(state.config),
+    pingMs: pingSeconds(state.config) * 1000,
     auth: state.auth,
     session,
     hooks: {
@@ -343,6 +344,12 @@ function end(reason) {
   showSignedIn(false);
   $('name-input').value = state.session ? state.session.playerId : '';
   notice(reason);
+}
+
+// pingSeconds: config.json's "pingSeconds" (1 to 540), or 240.
+function pingSeconds(config) {
+  const n = config.pingSeconds;
+  return Number.isInteger(n) && n >= 1 && n <= 540 ? n : 240;
 }
 
 function wsUrl(config) {

@@ -2,7 +2,6 @@
 // token renewal before expiry, the inbox after each connect and a keep-alive
 // ping. It knows the protocol's frames, not the game.
 
-const PING_MS = 4 * 60 * 1000; // API Gateway closes connections idle for 10 minutes
 const OPEN_TIMEOUT_MS = 10000;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30000;
@@ -17,8 +16,10 @@ export const backoff = (attempt, rand = Math.random) =>
 
 export class Connection {
   // hooks: onStatus(status, detail), onFrame(frame), onOpen(), onSignedOut(reason), onSession(s)
-  constructor({ url, auth, session, hooks }) {
+  // pingMs: the keep-alive period; API Gateway closes connections idle for 10 minutes.
+  constructor({ url, auth, session, hooks, pingMs = 4 * 60 * 1000 }) {
     this.url = url;
+    this.pingMs = pingMs;
     this.auth = auth;
     this.session = session;
     this.hooks = hooks;
@@ -83,7 +84,7 @@ export class Connection {
       this.hooks.onStatus('online');
       this.scheduleRenewal();
       clearInterval(this.pingTimer);
-      this.pingTimer = setInterval(() => this.send({ action: 'ping', id: this.nextId('p') }), PING_MS);
+      this.pingTimer = setInterval(() => this.send({ action: 'ping', id: this.nextId('p') }), this.pingMs);
       this.send({ action: 'inbox', id: this.nextId('i') });
       const waiting = this.outbox.splice(0);
       waiting.forEach((f) => this.send(f));
