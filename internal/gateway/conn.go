@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -29,6 +30,7 @@ const (
 	websocketGoingAway = websocket.StatusGoingAway
 	reasonGoingAway    = "Going away"
 	reasonTooBig       = "Message too big"
+	reasonInvalidUTF8  = "Invalid UTF-8"
 )
 
 // closeStatus is why a connection ended: $disconnect's
@@ -114,6 +116,13 @@ func (c *conn) read() closeStatus {
 		}
 		if c.closing() {
 			continue // read while closing, e.g. the rest of an oversized frame: discarded
+		}
+		if typ == websocket.MessageText && !utf8.Valid(data) {
+			// RFC 6455 section 8.1: a text message that is not UTF-8 fails
+			// the connection, before any handler sees it.
+			c.log.Info("text message is not valid UTF-8; closing", "status", int(websocket.StatusInvalidFramePayloadData))
+			c.close(websocket.StatusInvalidFramePayloadData, reasonInvalidUTF8)
+			continue
 		}
 		now := c.g.cfg.Now()
 		c.lastActive.Store(now.UnixNano())

@@ -326,7 +326,19 @@ func (h *Messages) inbox(ctx context.Context, c *call, r protocol.Request) (any,
 	}
 	delivered := 0
 	for _, m := range queued {
-		frame := protocol.Encode(protocol.NewMessage(m.ID, m.From, m.Message, m.SentAt))
+		message, err := protocol.CompactMessage(m.Message)
+		if err != nil {
+			// Nothing sendmessage queues fails this check. A row that does
+			// (written by hand, or by an older version) could never be read
+			// by the client; posting it would break the connection. It is
+			// dropped, loudly, and the messages behind it still go out.
+			c.log.ErrorContext(ctx, "unreadable mailbox entry dropped", slog.String("messageId", m.ID), slog.String("from", m.From), slog.String("cause", err.Error()))
+			if err := h.Mailbox.DeleteQueued(ctx, c.id.PlayerID, m.ID); err != nil {
+				c.log.WarnContext(ctx, "delete unreadable mailbox entry failed", slog.String("messageId", m.ID), slog.String("cause", err.Error()))
+			}
+			continue
+		}
+		frame := protocol.Encode(protocol.NewMessage(m.ID, m.From, message, m.SentAt))
 		if err := h.Sender.Post(ctx, c.rc.ConnectionID, frame); err != nil {
 			c.rec.Add(metrics.Delivered, delivered)
 			return nil, unavailable(fmt.Errorf("inbox delivery after %d messages: %w", delivered, err))
