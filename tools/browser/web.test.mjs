@@ -143,7 +143,7 @@ async function shot(page, name) {
 
 let aliceCtx; let bobCtx; let alice; let bob;
 
-scenario('two players sign in, one challenges, the other accepts', async () => {
+scenario('two players sign in; one challenges, the other declines, then accepts', async () => {
   aliceCtx = await newContext('alice');
   bobCtx = await newContext('bob');
   // Alice's page pings every second instead of every 4 minutes.
@@ -163,7 +163,14 @@ scenario('two players sign in, one challenges, the other accepts', async () => {
   await alice.getByTestId('opponent-input').fill('bob');
   await alice.getByTestId('challenge').click();
   await until('bob sees the invitation', () => bob.getByTestId('invite').isVisible());
-  assert.match(await text(bob, 'invite'), /alice challenges you/);
+  await until("alice sees bob's presence", async () => (await alice.locator('#presence').textContent()) === 'bob is online');
+  await bob.getByTestId('decline').click();
+  await until('alice is told', async () => (await text(alice, 'notice')) === 'bob declined');
+  assert.equal(await bob.getByTestId('invite').isVisible(), false);
+
+  await alice.getByTestId('challenge').click();
+  await until('bob sees the second invitation', () => bob.getByTestId('invite').isVisible());
+  assert.match(await text(bob, 'invite'), /alice challenges you: alice plays X and opens/);
   await bob.getByTestId('accept').click();
   await until('alice sees the game start', async () => (await text(alice, 'turn')) === 'your turn (X)');
   assert.equal(await text(bob, 'turn'), "alice's turn (X)");

@@ -386,23 +386,23 @@ function wire() {
     $('presence').textContent = `invited ${to}…`;
     pollPresence();
   });
-  $('accept').addEventListener('click', () => {
+  // answer takes the invitation off the lobby and tells its sender.
+  const answer = (kind) => {
     const inv = state.incoming;
-    if (!inv) return;
+    if (!inv) return null;
     state.incoming = null;
     $('invite').hidden = true;
-    sendTo(inv.from, { ttt: 1, kind: 'accept', game: inv.game }, 'accept');
+    sendTo(inv.from, { ttt: 1, kind, game: inv.game }, kind);
+    return inv;
+  };
+  $('accept').addEventListener('click', () => {
+    const inv = answer('accept');
+    if (!inv) return;
     startGame(newGame(inv.game, state.session.playerId, inv.from, inv.x));
     const first = document.querySelector('#board button:not(:disabled)');
     if (first) first.focus();
   });
-  $('decline').addEventListener('click', () => {
-    const inv = state.incoming;
-    if (!inv) return;
-    state.incoming = null;
-    $('invite').hidden = true;
-    sendTo(inv.from, { ttt: 1, kind: 'decline', game: inv.game }, 'decline');
-  });
+  $('decline').addEventListener('click', () => answer('decline'));
   $('board').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-cell]');
     if (b) play(Number(b.dataset.cell));
