@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import {
   boardOf, legalNext, myTurn, newGame, outcome, parseGameMessage, playerOf, receiveMoves,
 } from '../../web/js/game.js';
-import { backoff } from '../../web/js/conn.js';
+import { backoff, renewLead } from '../../web/js/conn.js';
 
 test('outcome finds every line, a draw, and a game still going', () => {
   assert.deepEqual(outcome([0, 3, 1, 4, 2]), { winner: 'X', line: [0, 1, 2] });
@@ -68,4 +68,11 @@ test('backoff is jittered, grows with the attempt and is capped', () => {
   assert.equal(backoff(3, () => 0.5), 2000);
   assert.equal(backoff(30, () => 0.999), 29970, 'at most 30 s');
   assert.notEqual(backoff(5, () => 0.1), backoff(5, () => 0.9));
+});
+
+test('a token is renewed a minute before it expires, or a quarter of a shorter lifetime before', () => {
+  assert.equal(renewLead({ issuedAt: 0, expiresAt: 3600000 }), 60000);
+  assert.equal(renewLead({ issuedAt: 1000, expiresAt: 9000 }), 2000);
+  assert.equal(renewLead({ issuedAt: 0, expiresAt: 100 }), 1000);
+  assert.equal(renewLead({ expiresAt: Date.now() + 3600000 }), 60000, 'a session saved without issuedAt');
 });

@@ -306,6 +306,26 @@ scenario('an admin kicks a player, who reconnects, then bans them: the page show
   await shot(root, 'admin');
 });
 
+scenario('a short-lived token is renewed before it expires; when renewal fails the page asks to sign in again', async () => {
+  const ctx = await newContext('erin');
+  let issued = 0;
+  await ctx.route('**/dev/token', async (route) => {
+    issued += 1;
+    if (issued > 2) return route.fulfill({ status: 503, json: { error: 'issuer down' } });
+    return route.continue({ postData: JSON.stringify({ ...route.request().postDataJSON(), ttlSeconds: 8 }) });
+  });
+  const page = ctx.pages()[0] || await ctx.newPage();
+  let sockets = 0;
+  page.on('websocket', () => { sockets += 1; });
+  await signIn(ctx, 'erin', { page });
+  await until('the renewed token in use', async () => issued === 2 && sockets === 2 && (await text(page, 'status')) === 'online');
+  // The browser logs the issuer's 503 itself.
+  watched.find((w) => w.page === page).allow = /Failed to load resource: the server responded with a status of 503/;
+  await until('the failed renewal', async () => (await text(page, 'status')) === 'signed out');
+  assert.match(await text(page, 'notice'), /^your sign-in expired \(sign-in refused: issuer down\): sign in again$/);
+  assert.equal(await page.getByTestId('name-input').inputValue(), 'erin', 'the name is kept for signing in again');
+});
+
 scenario('no page logged a console error or made a request outside its origin', () => {
   assert.ok(watched.length >= 4, `pages watched: ${watched.length}`);
   for (const w of watched) {

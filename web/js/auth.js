@@ -2,7 +2,7 @@
 //   dev      the local stack's development issuer: POST /dev/token;
 //   cognito  Amazon Cognito's InitiateAuth over fetch (no SDK):
 //            USER_PASSWORD_AUTH to sign in, REFRESH_TOKEN_AUTH to renew.
-// A session is {playerId, token, expiresAt (ms), refreshToken?, groups}.
+// A session is {playerId, token, issuedAt and expiresAt (ms), refreshToken?, groups}.
 // Tokens live in sessionStorage (this tab only) and are never logged.
 
 import { validPlayerId } from './game.js';
@@ -104,6 +104,6 @@ export class Auth {
   session(token, expiresAt, refreshToken, name) {
     const c = claims(token);
     const id = [c.username, c['cognito:username'], c.sub, name].find(validPlayerId);
-    return { playerId: id, token, expiresAt, refreshToken, groups: groupsOf(c) };
+    return { playerId: id, token, issuedAt: Date.now(), expiresAt, refreshToken, groups: groupsOf(c) };
   }
 }

@@ -5,10 +5,13 @@
 const OPEN_TIMEOUT_MS = 10000;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30000;
-const RENEW_BEFORE_MS = 60000; // renew the token this long before it expires
 const REFUSALS_BEFORE_GIVING_UP = 3;
 const MAX_OUTBOX = 50;
 const MAX_FRAME_CHARS = 200000; // the gateway closes anything over 128 KB anyway
+
+// renewLead is how long before its expiry a token is renewed: a minute, or a
+// quarter of a shorter lifetime (at least a second).
+export const renewLead = (s) => Math.min(60000, Math.max(1000, (s.expiresAt - (s.issuedAt || 0)) / 4));
 
 // backoff is "full jitter": a random delay up to an exponentially growing cap.
 export const backoff = (attempt, rand = Math.random) =>
@@ -60,7 +63,7 @@ export class Connection {
   async open(again) {
     if (this.stopped) return;
     this.hooks.onStatus(again ? 'reconnecting' : 'connecting');
-    if (this.session.expiresAt - Date.now() < RENEW_BEFORE_MS) {
+    if (this.session.expiresAt - Date.now() < renewLead(this.session)) {
       try {
         this.session = await this.auth.refresh(this.session);
         this.hooks.onSession(this.session);
@@ -161,7 +164,7 @@ export class Connection {
   // the token expires: the server ends a connection's authority with its token.
   scheduleRenewal() {
     clearTimeout(this.renewTimer);
-    const wait = Math.max(0, this.session.expiresAt - Date.now() - RENEW_BEFORE_MS);
+    const wait = Math.max(0, this.session.expiresAt - Date.now() - renewLead(this.session));
     this.renewTimer = setTimeout(() => {
       if (this.ws) this.ws.close(1000);
     }, Math.min(wait, 2 ** 31 - 1));
