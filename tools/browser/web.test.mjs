@@ -263,6 +263,36 @@ scenario('leaving: the other sees the opponent offline; a move is queued and arr
   await play(bob, alice, 2, 'O.O.X...X');
 });
 
+scenario("hostile messages from the other side change nothing and are reported", async () => {
+  const before = await board(bob);
+  await alice.evaluate(() => {
+    const g = JSON.parse(localStorage.getItem('sws.game.alice'));
+    let deep = 1;
+    for (let i = 0; i < 30; i++) deep = [deep];
+    const junk = [
+      { ttt: 1, kind: 'move', game: g.id, moves: 'all of them' },
+      { ttt: 1, kind: 'move', game: g.id, moves: [{ valueOf: 1 }] },
+      { ttt: 1, kind: 'move', game: 'another-game', moves: [4] },
+      { ttt: 1, kind: 'accept', game: 'nobody-asked' },
+      { ttt: 1, kind: 'invite', game: 'g-3', x: 'mallory' },
+      { ttt: 1, kind: 'chat', text: 'x'.repeat(600) },
+      { ttt: 1, kind: '__proto__', game: g.id },
+      { ttt: 1, kind: 'chat', text: '<img src=x onerror=alert(1)>' },
+      deep,
+      null,
+    ];
+    junk.forEach((message, i) => window.sws.send({ action: 'sendmessage', to: 'bob', id: `junk-${i}`, message }));
+    window.sws.send({ action: 'sendmessage', to: 'bob', id: 'junk-last', message: { ttt: 1, kind: 'chat', text: 'last' } });
+  });
+  await until('bob reads the last message', async () => (await text(bob, 'chat-log')).includes('alice: last'));
+  assert.equal(await board(bob), before, 'the board is unchanged');
+  const log = await text(bob, 'chat-log');
+  assert.ok(log.includes('alice: <img src=x onerror=alert(1)>'), 'markup is shown as text');
+  assert.equal(await bob.locator('#chat-log img').count(), 0, 'and never becomes an element');
+  assert.ok(!log.includes('x'.repeat(600)), 'an over-long chat message is refused');
+  assert.equal(await bob.getByTestId('invite').isVisible(), false, 'an invitation naming a third player is ignored');
+});
+
 scenario('a flood from the console shows the rate-limit notice with a countdown', async () => {
   // The countdown lasts as long as retryAfterMs (about 500 ms at 2 messages
   // a second), so every text the notice shows is recorded.

@@ -77,7 +77,7 @@ export class AdminPanel {
       const parts = [`${what}: done`];
       if (Number.isInteger(r.closed)) parts.push(`${r.closed} connection(s) closed`);
       if (r.ban && typeof r.ban === 'object') parts.push(`banned: ${str(r.ban.reason)}${r.ban.until ? ` until ${str(r.ban.until)}` : ' until lifted'}`);
-      if (r.lifted === true) parts.push('ban lifted');
+      if (typeof r.lifted === 'boolean') parts.push(r.lifted ? 'ban lifted' : 'no ban was in force');
       this.show(parts.join('\n'));
     } catch (e) {
       this.show(`${what} failed: ${e.message}`);

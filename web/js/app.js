@@ -219,7 +219,7 @@ function onFrame(f) {
         return;
       }
       if (m) receiveGame(from, m);
-      else chatLine(`${from}: ${JSON.stringify(f.message).slice(0, MAX_CHAT)}`);
+      else chatLine(`${from}: ${String(JSON.stringify(f.message ?? null)).slice(0, MAX_CHAT)}`);
       return;
     }
     case 'ack': {
