@@ -98,6 +98,7 @@ function renderGame() {
     b.setAttribute('aria-label', `row ${Math.floor(i / 3) + 1} column ${(i % 3) + 1}, ${board[i] || 'empty'}`);
   });
   if (!g) {
+    $('game-h').firstChild.textContent = 'Game ';
     $('turn').textContent = 'no game yet: challenge someone';
     $('result').textContent = '';
     $('rematch').disabled = true;
@@ -167,8 +168,7 @@ function receiveGame(from, m) {
       if (m.x !== from && m.x !== state.session.playerId) { notice(`ignored an invitation from ${from} naming a third player`); return; }
       state.incoming = { from, game: m.game, x: m.x };
       $('invite-text').textContent = `${from} ${m.rematch ? 'asks for a rematch' : 'challenges you'}: ${m.x === from ? from : 'you'} play${m.x === from ? 's' : ''} X and open${m.x === from ? 's' : ''}`;
-      $('invite').hidden = false;
-      $('accept').focus();
+      $('invite').hidden = false; // announced by its live region; focus stays where the player is
       return;
     case 'accept':
       if (!state.outgoing || state.outgoing.game !== m.game || state.outgoing.to !== from) {
