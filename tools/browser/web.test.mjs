@@ -293,6 +293,13 @@ scenario("hostile messages from the other side change nothing and are reported",
   assert.equal(await bob.getByTestId('invite').isVisible(), false, 'an invitation naming a third player is ignored');
 });
 
+scenario('too_large and forbidden answers are shown', async () => {
+  await alice.evaluate(() => window.sws.send({ action: 'sendmessage', to: 'bob', id: 'big', message: 'x'.repeat(9000) }));
+  await until('the too_large notice', async () => /^too large/.test(await text(alice, 'notice')));
+  await alice.evaluate(() => window.sws.send({ action: 'sendmessage', playerId: 'mallory', destinationPlayerId: 'bob', message: 'hi', id: 'spoof' }));
+  await until('the forbidden notice', async () => /^forbidden/.test(await text(alice, 'notice')));
+});
+
 scenario('a flood from the console shows the rate-limit notice with a countdown', async () => {
   // The countdown lasts as long as retryAfterMs (about 500 ms at 2 messages
   // a second), so every text the notice shows is recorded.
