@@ -334,10 +334,11 @@ func (c *conn) send(typ websocket.MessageType, data []byte) error {
 	return nil
 }
 
-// call invokes a route handler with a Lambda context carrying requestID.
+// call invokes a route handler with a Lambda context carrying requestID and
+// ending after the function timeout.
 func (c *conn) call(h HandlerFunc, ev events.APIGatewayWebsocketProxyRequest, requestID string) (events.APIGatewayProxyResponse, error) {
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: requestID})
-	return invoke(ctx, h, ev)
+	return invoke(ctx, c.g.cfg.FunctionTimeout, h, ev)
 }
 
 // disconnect runs the $disconnect route for a connection that has ended.

@@ -88,6 +88,7 @@ type frameInspector struct {
 	held    []byte   // the close frame being read, header included
 	closing bool     // the payload is a close frame's, held until complete
 	tripped bool     // a frame was too big: the rest passes unread
+	invalid int      // close frames passed on as 1007
 }
 
 // feed takes the next bytes of the stream and appends to dst those that may
@@ -106,7 +107,11 @@ func (f *frameInspector) feed(dst, b []byte) []byte {
 			}
 			f.held, b = append(f.held, b[:take]...), b[take:]
 			if f.payload == 0 {
-				dst = append(dst, checkClose(f.held)...)
+				out, ok := checkClose(f.held)
+				if !ok {
+					f.invalid++
+				}
+				dst = append(dst, out...)
 				f.held, f.closing = f.held[:0], false
 			}
 			continue
@@ -136,10 +141,10 @@ func (f *frameInspector) feed(dst, b []byte) []byte {
 	return dst
 }
 
-// checkClose returns a complete close frame as it may pass on: itself, or,
-// when its reason is not valid UTF-8, a close frame with code 1007 and no
-// reason, masked with the same key.
-func checkClose(frame []byte) []byte {
+// checkClose returns a complete close frame as it may pass on: itself and
+// true, or, when its reason is not valid UTF-8, a close frame with code 1007
+// and no reason, masked with the same key, and false.
+func checkClose(frame []byte) ([]byte, bool) {
 	hl := headerLen(frame[1])
 	var key [4]byte
 	masked := frame[1]&0x80 != 0
@@ -152,7 +157,7 @@ func checkClose(frame []byte) []byte {
 		reason[i] = payload[2+i] ^ key[(2+i)%4]
 	}
 	if utf8.Valid(reason) {
-		return frame
+		return frame, true
 	}
 	out := []byte{frame[0], 2}
 	if masked {
@@ -163,7 +168,7 @@ func checkClose(frame []byte) []byte {
 	for i := range code {
 		code[i] ^= key[i%4]
 	}
-	return append(out, code...)
+	return append(out, code...), false
 }
 
 // headerLen returns the length of a frame header from its second byte.

@@ -127,9 +127,14 @@ type call struct {
 
 // Handle serves one frame of a connected client. Every outcome, success or
 // refusal, is a frame in the route response; the connection stays open
-// except for token_expired, where the server closes it.
+// except for token_expired, where the server closes it. Its work ends a
+// little before ctx's deadline (see withReserve): a backing service that
+// does not answer by then makes the answer unavailable, with the client's
+// id, and nothing is acknowledged that was not done.
 func (h *Messages) Handle(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	h.init()
+	ctx, cancel := withReserve(ctx)
+	defer cancel()
 	start := h.Now()
 	rc := req.RequestContext
 	rec := metrics.Record{Route: rc.RouteKey}

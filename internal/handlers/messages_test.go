@@ -419,3 +419,33 @@ func TestInboxAndPresenceAreRateLimited(t *testing.T) {
 		t.Fatalf("ping charged the limiter")
 	}
 }
+
+// frozenConnections is a connections table whose engine never answers: every
+// lookup returns only when its context ends.
+type frozenConnections struct{ *fakeStore }
+
+func (frozenConnections) PlayerConnections(ctx context.Context, _ string) ([]domain.Connection, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestFrozenBackendAnswersUnavailableBeforeTheDeadline(t *testing.T) {
+	f := newFixture()
+	f.h.Connections = frozenConnections{f.store}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	resp, err := f.h.Handle(ctx, event(RouteSendMessage, "alice-conn=", "alice", `{"action":"sendmessage","to":"bob","message":"x","id":"t-1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the handler answered only after its deadline: the client would get no id")
+	}
+	got := decode(t, resp.Body)
+	if got["code"] != "unavailable" || got["id"] != "t-1" {
+		t.Fatalf("frame = %v, want unavailable with the client's id", got)
+	}
+	if len(f.sender.posts) != 0 || len(f.store.queued) != 0 {
+		t.Fatalf("something was delivered (%d) or queued (%d)", len(f.sender.posts), len(f.store.queued))
+	}
+}
