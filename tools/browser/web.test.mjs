@@ -355,6 +355,10 @@ scenario('a short-lived token is renewed before it expires; when renewal fails t
   let sockets = 0;
   page.on('websocket', () => { sockets += 1; });
   await signIn(ctx, 'erin', { page });
+  // Without a network the page says offline, and reconnects when it is back.
+  await ctx.setOffline(true);
+  await until('offline', async () => (await text(page, 'status')) === 'offline');
+  await ctx.setOffline(false);
   await until('the renewed token in use', async () => issued === 2 && sockets === 2 && (await text(page, 'status')) === 'online');
   // The browser logs the issuer's 503 itself.
   watched.find((w) => w.page === page).allow = /Failed to load resource: the server responded with a status of 503/;

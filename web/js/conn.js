@@ -153,6 +153,12 @@ export class Connection {
 
   reconnect() {
     if (this.stopped) return;
+    if (!navigator.onLine) {
+      // The browser has no network: say so, and try again when it is back.
+      this.hooks.onStatus('offline');
+      window.addEventListener('online', () => this.reconnect(), { once: true });
+      return;
+    }
     const delay = backoff(this.attempt);
     this.attempt += 1;
     this.hooks.onStatus('reconnecting', delay);
