@@ -120,6 +120,7 @@ async function board(page) {
 async function signIn(ctx, name, { admin = false, page = null } = {}) {
   const p = page || ctx.pages()[0] || await ctx.newPage();
   await p.goto(base + '/');
+  if (name === 'alice') await shot(p, 'sign-in');
   await p.getByTestId('name-input').fill(name);
   if (admin) await p.getByLabel(/admin/).check();
   await p.getByTestId('sign-in').click();
