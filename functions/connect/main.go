@@ -1,5 +1,5 @@
 // Command connect is the $connect Lambda: it stores the connection of the
-// authorizer's player, refusing a player over the connection cap (403) or
+// authorizer's player, refusing a banned player (403 banned), a player over the connection cap (403) or
 // connecting too often (429).
 package main
 
@@ -28,7 +28,7 @@ func main() {
 }
 
 func setup(ctx context.Context) (*handlers.Connect, error) {
-	cfg, err := config.Load(os.Getenv, config.NeedConnectionsTable|config.NeedRateLimitTable)
+	cfg, err := config.Load(os.Getenv, config.NeedConnectionsTable|config.NeedRateLimitTable|config.NeedBansTable)
 	if err != nil {
 		return nil, err
 	}
@@ -38,6 +38,7 @@ func setup(ctx context.Context) (*handlers.Connect, error) {
 	}
 	return &handlers.Connect{
 		Connections: c.Store,
+		Bans:        c.Store,
 		Limiter:     ratelimit.New(c.DynamoDB, cfg.RateLimits),
 		TTL:         cfg.ConnectionTTL,
 		Logger:      logging.NewLambda(os.Stdout, cfg.LogLevel),

@@ -31,7 +31,7 @@ func main() {
 }
 
 func setup(ctx context.Context) (*handlers.Messages, error) {
-	cfg, err := config.Load(os.Getenv, config.NeedConnectionsTable|config.NeedMailboxTable|config.NeedRateLimitTable|config.NeedManagementAPI)
+	cfg, err := config.Load(os.Getenv, config.NeedConnectionsTable|config.NeedMailboxTable|config.NeedRateLimitTable|config.NeedManagementAPI|config.NeedBansTable)
 	if err != nil {
 		return nil, err
 	}
@@ -49,6 +49,7 @@ func setup(ctx context.Context) (*handlers.Messages, error) {
 		Mailbox:         c.Store,
 		Sender:          apigw.New(mgmt),
 		Limiter:         ratelimit.New(c.DynamoDB, cfg.RateLimits),
+		Bans:            c.Store,
 		MaxMessageBytes: cfg.MaxMessageBytes,
 		MailboxTTL:      cfg.MailboxTTL,
 		InboxBatch:      cfg.MailboxMaxMessages,

@@ -29,7 +29,7 @@ func New(ctx context.Context, cfg config.Config) (*Clients, error) {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
 	ddb := dynamodb.NewFromConfig(awsCfg)
-	store := dynamo.New(ddb, dynamo.Tables{Connections: cfg.ConnectionsTable, Mailbox: cfg.MailboxTable}, dynamo.Options{
+	store := dynamo.New(ddb, dynamo.Tables{Connections: cfg.ConnectionsTable, Mailbox: cfg.MailboxTable, Bans: cfg.BansTable}, dynamo.Options{
 		MaxConnectionsPerPlayer: cfg.MaxConnectionsPerPlayer,
 		MailboxMaxMessages:      cfg.MailboxMaxMessages,
 		MailboxMaxPerSender:     cfg.MailboxMaxPerSender,

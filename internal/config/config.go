@@ -25,6 +25,7 @@ const (
 	NeedMailboxTable                      // MAILBOX_TABLE
 	NeedRateLimitTable                    // RATE_LIMIT_TABLE
 	NeedManagementAPI                     // MANAGEMENT_ENDPOINT
+	NeedBansTable                         // BANS_TABLE
 )
 
 // Config holds the settings shared by the handlers. Each field names its
@@ -34,7 +35,15 @@ type Config struct {
 	MailboxTable       string // MAILBOX_TABLE
 	RateLimitTable     string // RATE_LIMIT_TABLE
 	ManagementEndpoint string // MANAGEMENT_ENDPOINT: https://{api-id}.execute-api.{region}.amazonaws.com/{stage}
+	BansTable          string // BANS_TABLE
 	Region             string // AWS_REGION; default us-east-1
+
+	AdminGroup        string // ADMIN_GROUP: the group whose members may use the admin API; default admin
+	CognitoUserPoolID string // COGNITO_USER_POOL_ID: the pool whose users bans disable; empty skips those steps
+	// CognitoEndpoint is AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER, the SDK's
+	// variable for another Cognito endpoint (an emulator); empty means AWS.
+	CognitoEndpoint string
+	PlayerIDClaim   string // PLAYER_ID_CLAIM: the token claim naming the player; default sub
 
 	MaxConnectionsPerPlayer int           // MAX_CONNECTIONS_PER_PLAYER; default 5
 	MaxMessageBytes         int           // MAX_MESSAGE_BYTES; default 8192
@@ -57,7 +66,12 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		MailboxTable:            p.required("MAILBOX_TABLE", need&NeedMailboxTable != 0),
 		RateLimitTable:          p.required("RATE_LIMIT_TABLE", need&NeedRateLimitTable != 0),
 		ManagementEndpoint:      p.required("MANAGEMENT_ENDPOINT", need&NeedManagementAPI != 0),
+		BansTable:               p.required("BANS_TABLE", need&NeedBansTable != 0),
 		Region:                  p.str("AWS_REGION", "us-east-1"),
+		AdminGroup:              p.str("ADMIN_GROUP", "admin"),
+		CognitoUserPoolID:       p.str("COGNITO_USER_POOL_ID", ""),
+		CognitoEndpoint:         p.str("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", ""),
+		PlayerIDClaim:           p.str("PLAYER_ID_CLAIM", "sub"),
 		MaxConnectionsPerPlayer: p.positiveInt("MAX_CONNECTIONS_PER_PLAYER", 5),
 		MaxMessageBytes:         p.positiveInt("MAX_MESSAGE_BYTES", 8192),
 		MailboxTTL:              p.duration("MAILBOX_TTL", 24*time.Hour),
