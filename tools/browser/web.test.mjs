@@ -346,21 +346,24 @@ scenario('an admin kicks a player, who reconnects, then bans them: the page show
 
 scenario('a short-lived token is renewed before it expires; when renewal fails the page asks to sign in again', async () => {
   const ctx = await newContext('erin');
-  let issued = 0;
+  const tokens = [];
   await ctx.route('**/dev/token', async (route) => {
-    issued += 1;
-    if (issued > 2) return route.fulfill({ status: 503, json: { error: 'issuer down' } });
-    return route.continue({ postData: JSON.stringify({ ...route.request().postDataJSON(), ttlSeconds: 8 }) });
+    if (tokens.length >= 2) return route.fulfill({ status: 503, json: { error: 'issuer down' } });
+    const res = await route.fetch({ postData: JSON.stringify({ ...route.request().postDataJSON(), ttlSeconds: 8 }) });
+    const body = await res.json();
+    tokens.push(body.token);
+    return route.fulfill({ response: res, json: body });
   });
   const page = ctx.pages()[0] || await ctx.newPage();
-  let sockets = 0;
-  page.on('websocket', () => { sockets += 1; });
+  const sockets = [];
+  page.on('websocket', (ws) => sockets.push(new URL(ws.url()).searchParams.get('token')));
   await signIn(ctx, 'erin', { page });
+  assert.deepEqual(sockets, [tokens[0]]);
   // Without a network the page says offline, and reconnects when it is back.
   await ctx.setOffline(true);
   await until('offline', async () => (await text(page, 'status')) === 'offline');
   await ctx.setOffline(false);
-  await until('the renewed token in use', async () => issued === 2 && sockets === 2 && (await text(page, 'status')) === 'online');
+  await until('the renewed token in use', async () => tokens.length === 2 && sockets.at(-1) === tokens[1] && (await text(page, 'status')) === 'online');
   // The browser logs the issuer's 503 itself.
   watched.find((w) => w.page === page).allow = /Failed to load resource: the server responded with a status of 503/;
   await until('the failed renewal', async () => (await text(page, 'status')) === 'signed out');

@@ -37,10 +37,27 @@ export class Connection {
 
   nextId(prefix = 'c') { this.seq += 1; return `${prefix}-${this.seq}`; }
 
-  start() { this.stopped = false; this.open(false); }
+  start() {
+    this.stopped = false;
+    // A socket does not notice a lost network for a long time; the browser
+    // does: drop the socket at once and open a new one when it is back.
+    this.onOffline = () => {
+      if (this.stopped || !this.ws) return;
+      const ws = this.ws;
+      this.ws = null;
+      ws.onclose = null;
+      ws.close();
+      clearInterval(this.pingTimer);
+      clearTimeout(this.renewTimer);
+      this.reconnect();
+    };
+    window.addEventListener('offline', this.onOffline);
+    this.open(false);
+  }
 
   stop() {
     this.stopped = true;
+    window.removeEventListener('offline', this.onOffline);
     clearTimeout(this.retryTimer);
     clearTimeout(this.renewTimer);
     clearInterval(this.pingTimer);
@@ -68,7 +85,8 @@ export class Connection {
         this.session = await this.auth.refresh(this.session);
         this.hooks.onSession(this.session);
       } catch (e) {
-        this.signOut(`your sign-in expired (${e.message}): sign in again`);
+        if (!navigator.onLine) this.reconnect(); // renew when the network is back
+        else this.signOut(`your sign-in expired (${e.message}): sign in again`);
         return;
       }
     }
