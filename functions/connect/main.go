@@ -28,7 +28,7 @@ func main() {
 }
 
 func setup(ctx context.Context) (*handlers.Connect, error) {
-	cfg, err := config.Load(os.Getenv, config.NeedConnectionsTable|config.NeedRateLimitTable)
+	cfg, err := config.Load(os.Getenv, config.Functions["connect"].Need)
 	if err != nil {
 		return nil, err
 	}

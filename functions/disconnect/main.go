@@ -26,7 +26,7 @@ func main() {
 }
 
 func setup(ctx context.Context) (*handlers.Disconnect, error) {
-	cfg, err := config.Load(os.Getenv, config.NeedConnectionsTable)
+	cfg, err := config.Load(os.Getenv, config.Functions["disconnect"].Need)
 	if err != nil {
 		return nil, err
 	}

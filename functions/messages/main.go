@@ -31,7 +31,7 @@ func main() {
 }
 
 func setup(ctx context.Context) (*handlers.Messages, error) {
-	cfg, err := config.Load(os.Getenv, config.NeedConnectionsTable|config.NeedMailboxTable|config.NeedRateLimitTable|config.NeedManagementAPI)
+	cfg, err := config.Load(os.Getenv, config.Functions["messages"].Need)
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,50 @@ const (
 	NeedManagementAPI                     // MANAGEMENT_ENDPOINT
 )
 
+// Function says what one Lambda function reads from the environment. The
+// deployment (sam/template.yaml) must set every variable listed, and no
+// other; its tests check that against this table.
+type Function struct {
+	// Need is what the function passes to Load. The authorizer does not
+	// call Load (it reads its settings with authorizer.ConfigFromEnv).
+	Need Need
+	// Required must be set; Optional have defaults.
+	Required, Optional []string
+}
+
+// Variables lists Required, then Optional.
+func (f Function) Variables() []string {
+	return append(append([]string(nil), f.Required...), f.Optional...)
+}
+
+var rateVariables = []string{
+	ratelimit.EnvMessagesPerSecond, ratelimit.EnvMessagesBurst,
+	ratelimit.EnvBytesPerSecond, ratelimit.EnvBytesBurst, ratelimit.EnvConnectsPerMinute,
+}
+
+// Functions are the Lambda functions, by their directory under functions/.
+var Functions = map[string]Function{
+	"authorizer": {
+		Required: []string{"JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL"},
+		Optional: []string{"JWT_TOKEN_USE", "PLAYER_ID_CLAIM", "LOG_LEVEL"},
+	},
+	"connect": {
+		Need:     NeedConnectionsTable | NeedRateLimitTable,
+		Required: []string{"CONNECTIONS_TABLE", "RATE_LIMIT_TABLE"},
+		Optional: append([]string{"MAX_CONNECTIONS_PER_PLAYER", "CONNECTION_TTL", "LOG_LEVEL"}, rateVariables...),
+	},
+	"disconnect": {
+		Need:     NeedConnectionsTable,
+		Required: []string{"CONNECTIONS_TABLE"},
+		Optional: []string{"MAX_CONNECTIONS_PER_PLAYER", "LOG_LEVEL"},
+	},
+	"messages": {
+		Need:     NeedConnectionsTable | NeedMailboxTable | NeedRateLimitTable | NeedManagementAPI,
+		Required: []string{"CONNECTIONS_TABLE", "MAILBOX_TABLE", "RATE_LIMIT_TABLE", "MANAGEMENT_ENDPOINT"},
+		Optional: append([]string{"MAX_CONNECTIONS_PER_PLAYER", "MAX_MESSAGE_BYTES", "MAILBOX_TTL", "MAILBOX_MAX_MESSAGES", "MAILBOX_MAX_PER_SENDER", "LOG_LEVEL"}, rateVariables...),
+	},
+}
+
 // Config holds the settings shared by the handlers. Each field names its
 // variable and its default.
 type Config struct {
@@ -79,6 +123,8 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 	c.RateLimits = limits
 	if limitErr != nil {
 		p.problems = append(p.problems, limitErr.Error())
+	} else if b := limits.Bytes; b.On() && b.Burst < int64(c.MaxMessageBytes) {
+		p.problems = append(p.problems, fmt.Sprintf("%s (%d) must be at least MAX_MESSAGE_BYTES (%d), or a message of the largest size could never be sent", ratelimit.EnvBytesBurst, b.Burst, c.MaxMessageBytes))
 	}
 	if len(p.missing) > 0 {
 		p.problems = append([]string{"missing " + strings.Join(p.missing, ", ")}, p.problems...)

@@ -96,3 +96,52 @@ func TestMailboxMaxPerSender(t *testing.T) {
 		})
 	}
 }
+
+// TestFunctionsMatchLoad: with nothing set, Load names as missing exactly the
+// Required variables of each function, and every variable listed is one
+// Load or the authorizer reads.
+func TestFunctionsMatchLoad(t *testing.T) {
+	for name, f := range Functions {
+		t.Run(name, func(t *testing.T) {
+			if f.Need == 0 {
+				return // the authorizer, checked against its loader in sam/
+			}
+			_, err := Load(env(nil), f.Need)
+			if err == nil {
+				t.Fatal("want the required variables named as missing")
+			}
+			missing := strings.TrimPrefix(strings.SplitN(err.Error(), ";", 2)[0], "config: missing ")
+			if got, want := missing, strings.Join(f.Required, ", "); got != want {
+				t.Errorf("Load names missing %q, Functions lists %q", got, want)
+			}
+			read := map[string]bool{}
+			full := map[string]string{}
+			for _, v := range f.Variables() {
+				full[v] = "1"
+			}
+			_, _ = Load(func(k string) string { read[k] = true; return full[k] }, f.Need)
+			for _, v := range f.Variables() {
+				if !read[v] {
+					t.Errorf("%s is listed but Load never reads it", v)
+				}
+			}
+		})
+	}
+}
+
+func TestBytesBurstMustFitTheLargestMessage(t *testing.T) {
+	base := map[string]string{"MAX_MESSAGE_BYTES": "8192", "RATE_BYTES_BURST": "4096"}
+	_, err := Load(env(base), 0)
+	if err == nil || !strings.Contains(err.Error(), "RATE_BYTES_BURST (4096) must be at least MAX_MESSAGE_BYTES (8192)") {
+		t.Fatalf("err = %v", err)
+	}
+	for _, ok := range []map[string]string{
+		{"MAX_MESSAGE_BYTES": "8192", "RATE_BYTES_BURST": "8192"},
+		{"MAX_MESSAGE_BYTES": "8192", "RATE_BYTES_BURST": "0"},      // the byte limit off
+		{"MAX_MESSAGE_BYTES": "8192", "RATE_BYTES_PER_SECOND": "0"}, // the byte limit off
+	} {
+		if _, err := Load(env(ok), 0); err != nil {
+			t.Errorf("%v: %v", ok, err)
+		}
+	}
+}
