@@ -289,3 +289,37 @@ func TestHandlerJSONShape(t *testing.T) {
 		t.Errorf("response JSON\n got %s\nwant %s", got, want)
 	}
 }
+
+// recordingVerifier records the tokens it is asked to verify.
+type recordingVerifier struct{ tokens *[]string }
+
+func (v recordingVerifier) Verify(_ context.Context, token string) (authorizer.Identity, error) {
+	*v.tokens = append(*v.tokens, token)
+	return authorizer.Identity{PlayerID: "alice"}, nil
+}
+
+func TestHandlerDuplicatedTokenLastValueWins(t *testing.T) {
+	var tokens []string
+	h := &authorizer.Handler{Verifier: recordingVerifier{&tokens}, Logger: slog.New(slog.DiscardHandler)}
+	for _, tt := range []struct {
+		single string
+		multi  []string
+		want   string // "" for 401
+	}{
+		{"T", []string{"", "T"}, "T"},
+		{"", []string{"", "T"}, "T"}, // an event whose single value is the first
+		{"", []string{"T", ""}, ""},
+		{"T", nil, "T"},
+	} {
+		tokens = nil
+		req := request(tt.single, true)
+		req.MultiValueQueryStringParameters = map[string][]string{"token": tt.multi}
+		_, err := h.Handle(context.Background(), req)
+		switch {
+		case tt.want == "" && !errors.Is(err, authorizer.ErrUnauthorized):
+			t.Errorf("%q/%q: err %v, want 401", tt.single, tt.multi, err)
+		case tt.want != "" && (err != nil || len(tokens) != 1 || tokens[0] != tt.want):
+			t.Errorf("%q/%q: verified %q (err %v), want %q", tt.single, tt.multi, tokens, err, tt.want)
+		}
+	}
+}

@@ -36,13 +36,19 @@ type Handler struct {
 	Logger   *slog.Logger // nil means slog.Default()
 }
 
-// Handle authorizes a $connect request. A missing token is ErrUnauthorized
+// Handle authorizes a $connect request. The token is the last value of the
+// token query parameter (?token=&token=T carries T). A missing token is ErrUnauthorized
 // (401); a token that does not verify is a Deny policy and no error (403); a
 // valid token is an Allow policy for exactly req.MethodArn with the player's
 // identity in the context.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	log := h.logger().With("requestId", req.RequestContext.RequestID)
 	token := req.QueryStringParameters[TokenQueryParameter]
+	if vs := req.MultiValueQueryStringParameters[TokenQueryParameter]; len(vs) > 0 {
+		// A token given twice counts with its last value, as API Gateway's
+		// queryStringParameters and the local gateway have it.
+		token = vs[len(vs)-1]
+	}
 	if token == "" {
 		log.InfoContext(ctx, "connect unauthorized", "reason", "no token")
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized

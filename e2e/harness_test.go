@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -176,9 +178,16 @@ func (s *stack) dial(player string) *client {
 func (c *client) readLoop() {
 	defer close(c.done)
 	for {
-		_, data, err := c.conn.Read(context.Background())
+		typ, data, err := c.conn.Read(context.Background())
 		if err != nil {
 			c.err = err
+			return
+		}
+		if typ == websocket.MessageText && !utf8.Valid(data) {
+			// What a browser does: fail the connection. Every test that
+			// reads a frame then fails.
+			c.err = fmt.Errorf("the server sent a text frame that is not valid UTF-8: %q", data)
+			c.conn.CloseNow()
 			return
 		}
 		var f frame

@@ -368,7 +368,7 @@ func TestMessaging(t *testing.T) {
 			{"no action", `{"id":"n-1","to":"bob"}`, "n-1", domain.CodeUnknownAction},
 			{"JSON array", `[{"action":"ping"}]`, "", domain.CodeBadRequest},
 			{"JSON string", `"sendmessage"`, "", domain.CodeBadRequest},
-			{"action of the wrong type", `{"action":7,"id":"w-1"}`, "", domain.CodeBadRequest},
+			{"action of the wrong type", `{"action":7,"id":"w-1"}`, "w-1", domain.CodeBadRequest},
 			{"no recipient", `{"action":"sendmessage","id":"r-1","message":"x"}`, "r-1", domain.CodeBadRequest},
 			{"no message", `{"action":"sendmessage","id":"r-2","to":"bob"}`, "r-2", domain.CodeBadRequest},
 			{"invalid recipient", `{"action":"sendmessage","id":"r-3","to":"../bob","message":"x"}`, "r-3", domain.CodeBadRequest},

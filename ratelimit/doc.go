@@ -114,11 +114,11 @@
 //
 // The Limiter fails closed. When DynamoDB fails (an error, a timeout, a
 // throttle after the SDK's retries, a cancelled context) the call returns
-// Decision{Allowed: false} and a *domain.Error with code unavailable that
-// wraps the cause; it never admits without a successful conditional write.
+// Decision{Allowed: false} and an error that wraps the cause; it never admits without a successful conditional write.
 // A denial already known from the deny cache is still answered, since it
 // needs no request. A message larger than the byte burst can never be
-// admitted: AllowMessage returns a denial and a *domain.Error with code
-// too_large wrapping ErrTooLarge, without a request. The handlers answer
-// with the error's code.
+// admitted: AllowMessage returns a denial and an error wrapping
+// ErrTooLarge, without a request. The package speaks of decisions and
+// causes only; the handlers turn them into client codes (too_large,
+// rate_limited, unavailable).
 package ratelimit

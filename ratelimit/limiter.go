@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 )
 
 // API is the part of the DynamoDB client the package uses; *dynamodb.Client
@@ -162,10 +161,9 @@ func New(api API, cfg Config) *Limiter {
 // it, and a denied message is charged nothing.
 //
 // A message of more bytes than the byte burst can never be admitted: the
-// result is a denial with an error whose cause is ErrTooLarge (a
-// *domain.Error with code too_large), without any DynamoDB request. A failed
-// DynamoDB request gives a denial with an error whose code is unavailable:
-// the limiter fails closed.
+// result is a denial with an error wrapping ErrTooLarge, without any
+// DynamoDB request. A failed DynamoDB request gives a denial with an error
+// wrapping the cause: the limiter fails closed.
 func (l *Limiter) AllowMessage(ctx context.Context, playerID string, bytes int) (Decision, error) {
 	checks := make([]check, 0, 2)
 	if l.messages != nil {
@@ -173,11 +171,7 @@ func (l *Limiter) AllowMessage(ctx context.Context, playerID string, bytes int) 
 	}
 	if l.bytes != nil && bytes > 0 {
 		if int64(bytes) > l.bytes.burst {
-			return Decision{}, &domain.Error{
-				Code:    domain.CodeTooLarge,
-				Message: fmt.Sprintf("a message may carry at most %d bytes", l.bytes.burst),
-				Err:     fmt.Errorf("rate limit %s: %d bytes: %w", playerID, bytes, ErrTooLarge),
-			}
+			return Decision{}, fmt.Errorf("rate limit %s: %d bytes, at most %d: %w", playerID, bytes, l.bytes.burst, ErrTooLarge)
 		}
 		checks = append(checks, check{b: l.bytes, inc: l.bytes.cost(int64(bytes))})
 	}
@@ -379,12 +373,8 @@ func itemKey(key string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{attrKey: &types.AttributeValueMemberS{Value: key}}
 }
 
-// unavailable wraps a DynamoDB failure as the domain error the handlers
-// answer with: the limiter fails closed.
+// unavailable wraps a DynamoDB failure; the caller gets a denial with it:
+// the limiter fails closed.
 func unavailable(key string, err error) error {
-	return &domain.Error{
-		Code:    domain.CodeUnavailable,
-		Message: "rate limit unavailable, try again",
-		Err:     fmt.Errorf("rate limit %s: %w", key, err),
-	}
+	return fmt.Errorf("rate limit %s: %w", key, err)
 }

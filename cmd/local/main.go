@@ -44,6 +44,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	endpoint := fs.String("dynamodb-endpoint", getenv("DYNAMODB_ENDPOINT"), "external DynamoDB engine URL (default: embedded minidyn); also DYNAMODB_ENDPOINT")
 	idle := fs.Duration("idle-timeout", 10*time.Minute, "close connections idle this long (API Gateway: 10m)")
 	maxDuration := fs.Duration("max-connection-duration", 2*time.Hour, "close connections this old (API Gateway: 2h)")
+	functionTimeout := fs.Duration("function-timeout", gateway.DefaultFunctionTimeout, "bound every handler invocation, like a Lambda function timeout (the SAM template's: 10s)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,7 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		BaseURL:          base,
 		Getenv:           getenv,
 		DynamoDBEndpoint: *endpoint,
-		Gateway:          gateway.Config{IdleTimeout: *idle, MaxConnectionDuration: *maxDuration},
+		Gateway:          gateway.Config{IdleTimeout: *idle, MaxConnectionDuration: *maxDuration, FunctionTimeout: *functionTimeout},
 		Logger:           logger,
 	})
 	if err != nil {

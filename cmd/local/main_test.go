@@ -39,7 +39,7 @@ func TestRunServesAndStops(t *testing.T) {
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, func(string) string { return "" }, &stdout, &stderr)
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-function-timeout", "3s"}, func(string) string { return "" }, &stdout, &stderr)
 	}()
 
 	var base string
@@ -91,5 +91,8 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		return map[string]string{"AWS_ACCESS_KEY_ID": "only-one"}[k]
 	}, &out, &out); err == nil || !strings.Contains(err.Error(), "AWS_SECRET_ACCESS_KEY") {
 		t.Fatalf("half the credentials: %v", err)
+	}
+	if err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-function-timeout", "-1s"}, func(string) string { return "" }, &out, &out); err == nil || !strings.Contains(err.Error(), "negative") {
+		t.Fatalf("a negative function timeout: %v", err)
 	}
 }

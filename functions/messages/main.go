@@ -39,7 +39,7 @@ func setup(ctx context.Context) (*handlers.Messages, error) {
 	if err != nil {
 		return nil, err
 	}
-	mgmt, err := apigw.NewClient(ctx, cfg.ManagementEndpoint, cfg.Region)
+	mgmt, err := apigw.NewClient(ctx, cfg.ManagementEndpoint, cfg.Region, awsclients.LoadOptions()...)
 	if err != nil {
 		return nil, err
 	}

@@ -40,12 +40,14 @@ func New(api API) *Sender { return &Sender{api: api} }
 
 // NewClient returns a Management API client for endpoint, e.g.
 // https://{api-id}.execute-api.{region}.amazonaws.com/{stage} in AWS or
-// http://127.0.0.1:8080 locally. Credentials come from the default chain.
-func NewClient(ctx context.Context, endpoint, region string) (*apigatewaymanagementapi.Client, error) {
+// http://127.0.0.1:8080 locally. Credentials come from the default chain;
+// opts (such as awsclients.LoadOptions, the deadline policy) are applied
+// before the region.
+func NewClient(ctx context.Context, endpoint, region string, opts ...func(*awsconfig.LoadOptions) error) (*apigatewaymanagementapi.Client, error) {
 	if endpoint == "" {
 		return nil, errors.New("management API endpoint is empty")
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, append(opts, awsconfig.WithRegion(region))...)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}

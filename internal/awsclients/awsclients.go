@@ -1,5 +1,7 @@
 // Package awsclients builds, once per Lambda instance, the AWS clients and
-// the DynamoDB store the handlers share while the instance is warm.
+// the DynamoDB store the handlers share while the instance is warm, and
+// holds the deadline policy (per-attempt timeout, retry budget) of every AWS
+// client of the project.
 package awsclients
 
 import (
@@ -20,9 +22,9 @@ type Clients struct {
 }
 
 // New loads the AWS configuration of the Lambda environment and builds the
-// DynamoDB client and store.
+// DynamoDB client, held to the deadline policy, and the store.
 func New(ctx context.Context, cfg config.Config) (*Clients, error) {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, append(LoadOptions(), awsconfig.WithRegion(cfg.Region))...)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}

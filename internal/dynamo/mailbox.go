@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -50,6 +51,10 @@ func (s *Store) Enqueue(ctx context.Context, m domain.QueuedMessage) error {
 	}
 	if len(m.Message) == 0 {
 		return fmt.Errorf("enqueue message %s for %s: the message is empty", m.ID, m.To)
+	}
+	if !utf8.Valid(m.Message) || !json.Valid(m.Message) {
+		// It would be posted as a text frame the recipient cannot read.
+		return fmt.Errorf("enqueue message %s for %s: the message is not valid UTF-8 JSON", m.ID, m.To)
 	}
 	if err := domain.ValidatePlayerID(m.From); err != nil {
 		return fmt.Errorf("enqueue message %s for %s: sender: %w", m.ID, m.To, err)

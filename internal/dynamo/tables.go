@@ -22,9 +22,10 @@ const localRegion = "us-east-1"
 // endpoint and credentials the AWS default way (region "" leaves the region
 // to that resolution too). With an endpoint, for a local engine, it uses
 // region us-east-1 when none is found and the static credentials local/local
-// when the environment holds no AWS keys.
-func NewClient(ctx context.Context, endpoint, region string) (*dynamodb.Client, error) {
-	var opts []func(*config.LoadOptions) error
+// when the environment holds no AWS keys. opts (such as
+// awsclients.LoadOptions, the deadline policy) are applied first.
+func NewClient(ctx context.Context, endpoint, region string, opts ...func(*config.LoadOptions) error) (*dynamodb.Client, error) {
+	opts = append([]func(*config.LoadOptions) error(nil), opts...)
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
 	}

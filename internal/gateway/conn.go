@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -29,6 +30,7 @@ const (
 	websocketGoingAway = websocket.StatusGoingAway
 	reasonGoingAway    = "Going away"
 	reasonTooBig       = "Message too big"
+	reasonInvalidUTF8  = "Invalid UTF-8"
 )
 
 // closeStatus is why a connection ended: $disconnect's
@@ -114,6 +116,13 @@ func (c *conn) read() closeStatus {
 		}
 		if c.closing() {
 			continue // read while closing, e.g. the rest of an oversized frame: discarded
+		}
+		if typ == websocket.MessageText && !utf8.Valid(data) {
+			// RFC 6455 section 8.1: a text message that is not UTF-8 fails
+			// the connection, before any handler sees it.
+			c.log.Info("text message is not valid UTF-8; closing", "status", int(websocket.StatusInvalidFramePayloadData))
+			c.close(websocket.StatusInvalidFramePayloadData, reasonInvalidUTF8)
+			continue
 		}
 		now := c.g.cfg.Now()
 		c.lastActive.Store(now.UnixNano())
@@ -325,10 +334,11 @@ func (c *conn) send(typ websocket.MessageType, data []byte) error {
 	return nil
 }
 
-// call invokes a route handler with a Lambda context carrying requestID.
+// call invokes a route handler with a Lambda context carrying requestID and
+// ending after the function timeout.
 func (c *conn) call(h HandlerFunc, ev events.APIGatewayWebsocketProxyRequest, requestID string) (events.APIGatewayProxyResponse, error) {
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: requestID})
-	return invoke(ctx, h, ev)
+	return invoke(ctx, c.g.cfg.FunctionTimeout, h, ev)
 }
 
 // disconnect runs the $disconnect route for a connection that has ended.

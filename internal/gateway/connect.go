@@ -39,7 +39,7 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, apiMessage{Message: "Method Not Allowed"})
 		return
 	}
-	if r.URL.Query().Get("token") == "" {
+	if query, _ := queryParameters(r); query["token"] == "" {
 		g.log.Info("connect refused", "status", http.StatusUnauthorized, "cause", "no token")
 		writeJSON(w, http.StatusUnauthorized, msgUnauthorized)
 		return
@@ -135,7 +135,7 @@ func headerHasToken(h http.Header, name, token string) bool {
 func (g *Gateway) authorize(r *http.Request, c *conn) (map[string]any, int) {
 	requestID := newID()
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: requestID})
-	resp, err := invoke(ctx, g.cfg.Authorizer, g.authorizerEvent(r, c.identity, requestID))
+	resp, err := invoke(ctx, g.cfg.FunctionTimeout, g.cfg.Authorizer, g.authorizerEvent(r, c.identity, requestID))
 	if err != nil {
 		if err.Error() == unauthorizedMessage {
 			c.log.Info("connect refused", "status", http.StatusUnauthorized, "requestId", requestID)

@@ -256,3 +256,32 @@ func TestWildcardMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestDuplicatedTokenLastValueWins: a query parameter given twice counts
+// with its last value, in the gateway's own token check and in the
+// authorizer's event alike, as API Gateway's queryStringParameters do.
+func TestDuplicatedTokenLastValueWins(t *testing.T) {
+	h := newHarness(t, nil)
+	base := "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/ws"
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+
+	c, _, err := websocket.Dial(ctx, base+"?token=&token=alice", nil)
+	if err != nil {
+		t.Fatalf("?token=&token=alice: %v", err)
+	}
+	defer c.CloseNow()
+	ev := h.rec.lastAuthorizerEvent()
+	if ev.QueryStringParameters["token"] != "alice" || strings.Join(ev.MultiValueQueryStringParameters["token"], ",") != ",alice" {
+		t.Fatalf("authorizer saw %v / %v", ev.QueryStringParameters, ev.MultiValueQueryStringParameters)
+	}
+
+	calls := h.rec.authorizerCalls()
+	_, resp, err := websocket.Dial(ctx, base+"?token=alice&token=", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("?token=alice&token=: %v, %v; want 401", resp, err)
+	}
+	if h.rec.authorizerCalls() != calls {
+		t.Fatal("the authorizer ran for a request whose last token is empty")
+	}
+}

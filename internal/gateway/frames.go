@@ -7,6 +7,9 @@ import (
 	"net"
 	"net/http"
 	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
 )
 
 // hijackWriter hands coder/websocket a hijacked connection whose incoming
@@ -33,29 +36,47 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Unwrap returns the wrapped ResponseWriter (see http.ResponseController).
 func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// inspectedConn is a net.Conn whose reads are shown to a frameInspector.
+// inspectedConn is a net.Conn whose reads pass through a frameInspector,
+// which may hold bytes back (an incomplete close frame) or rewrite them.
 type inspectedConn struct {
 	net.Conn
 	pending *bufio.Reader // read ahead by the HTTP server; drained first
 	frames  *frameInspector
+
+	scratch [4096]byte
+	ready   []byte // inspected bytes not yet returned
+	err     error  // the read error to return once ready is drained
 }
 
 func (c *inspectedConn) Read(p []byte) (int, error) {
-	var n int
-	var err error
-	if c.pending != nil && c.pending.Buffered() > 0 {
-		n, err = c.pending.Read(p[:min(len(p), c.pending.Buffered())])
-	} else {
-		c.pending = nil
-		n, err = c.Conn.Read(p)
+	for len(c.ready) == 0 && c.err == nil {
+		var n int
+		if c.pending != nil && c.pending.Buffered() > 0 {
+			n, c.err = c.pending.Read(c.scratch[:min(len(c.scratch), c.pending.Buffered())])
+		} else {
+			c.pending = nil
+			n, c.err = c.Conn.Read(c.scratch[:])
+		}
+		c.ready = c.frames.feed(c.ready[:0], c.scratch[:n])
 	}
-	c.frames.observe(p[:n])
-	return n, err
+	if len(c.ready) == 0 {
+		return 0, c.err
+	}
+	n := copy(p, c.ready)
+	c.ready = c.ready[n:]
+	return n, nil
 }
 
+// maxControlPayload is the longest payload of a control frame (RFC 6455
+// section 5.5).
+const maxControlPayload = 125
+
 // frameInspector follows the frame headers of a client-to-server WebSocket
-// byte stream (RFC 6455 section 5.2) without changing it, and calls onTooBig
-// once when a data frame's payload is longer than limit. Reads of one
+// byte stream (RFC 6455 section 5.2). It calls onTooBig once when a data
+// frame's payload is longer than limit, and it reads every close frame whole
+// before passing it on: one whose reason is not valid UTF-8 is passed on as
+// a close frame with code 1007 and no reason, so that coder/websocket answers
+// 1007 (section 7.4.1) instead of echoing the invalid reason. Reads of one
 // connection are serialized by coder/websocket, so it needs no lock.
 type frameInspector struct {
 	limit    int64
@@ -64,16 +85,35 @@ type frameInspector struct {
 	header  [14]byte // the frame header being read
 	n       int      // bytes of it seen so far
 	payload uint64   // payload bytes of the current frame still to come
-	tripped bool
+	held    []byte   // the close frame being read, header included
+	closing bool     // the payload is a close frame's, held until complete
+	tripped bool     // a frame was too big: the rest passes unread
+	invalid int      // close frames passed on as 1007
 }
 
-// observe takes the next bytes of the stream.
-func (f *frameInspector) observe(b []byte) {
-	for len(b) > 0 && !f.tripped {
+// feed takes the next bytes of the stream and appends to dst those that may
+// pass on.
+func (f *frameInspector) feed(dst, b []byte) []byte {
+	for len(b) > 0 {
+		if f.tripped {
+			return append(dst, b...)
+		}
 		if f.payload > 0 {
-			skip := min(uint64(len(b)), f.payload)
-			f.payload -= skip
-			b = b[skip:]
+			take := min(uint64(len(b)), f.payload)
+			f.payload -= take
+			if !f.closing {
+				dst, b = append(dst, b[:take]...), b[take:]
+				continue
+			}
+			f.held, b = append(f.held, b[:take]...), b[take:]
+			if f.payload == 0 {
+				out, ok := checkClose(f.held)
+				if !ok {
+					f.invalid++
+				}
+				dst = append(dst, out...)
+				f.held, f.closing = f.held[:0], false
+			}
 			continue
 		}
 		f.header[f.n] = b[0]
@@ -82,16 +122,53 @@ func (f *frameInspector) observe(b []byte) {
 		if f.n < 2 || f.n < headerLen(f.header[1]) {
 			continue
 		}
-		length := payloadLen(f.header[:f.n])
-		isData := f.header[0]&0x08 == 0 // opcodes 0-7: continuation, text, binary, reserved
+		header := f.header[:f.n]
+		length := payloadLen(header)
+		opcode := f.header[0] & 0x0f
 		f.n = 0
-		if isData && length > uint64(f.limit) {
+		f.payload = length
+		switch {
+		case opcode < 8 && length > uint64(f.limit): // opcodes 0-7: continuation, text, binary, reserved
 			f.tripped = true
 			f.onTooBig()
-			return
+			dst = append(dst, header...)
+		case opcode == 8 && length >= 2 && length <= maxControlPayload:
+			f.held, f.closing = append(f.held[:0], header...), true
+		default:
+			dst = append(dst, header...)
 		}
-		f.payload = length
 	}
+	return dst
+}
+
+// checkClose returns a complete close frame as it may pass on: itself and
+// true, or, when its reason is not valid UTF-8, a close frame with code 1007
+// and no reason, masked with the same key, and false.
+func checkClose(frame []byte) ([]byte, bool) {
+	hl := headerLen(frame[1])
+	var key [4]byte
+	masked := frame[1]&0x80 != 0
+	if masked {
+		copy(key[:], frame[hl-4:hl])
+	}
+	payload := frame[hl:]
+	reason := make([]byte, len(payload)-2)
+	for i := range reason {
+		reason[i] = payload[2+i] ^ key[(2+i)%4]
+	}
+	if utf8.Valid(reason) {
+		return frame, true
+	}
+	out := []byte{frame[0], 2}
+	if masked {
+		out[1] |= 0x80
+		out = append(out, key[:]...)
+	}
+	code := binary.BigEndian.AppendUint16(nil, uint16(websocket.StatusInvalidFramePayloadData))
+	for i := range code {
+		code[i] ^= key[i%4]
+	}
+	return append(out, code...), false
 }
 
 // headerLen returns the length of a frame header from its second byte.

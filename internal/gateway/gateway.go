@@ -73,6 +73,14 @@ type Config struct {
 	// MaxConnectionDuration closes (1001 "Going away") every connection
 	// this long after it opened. Default 2 hours.
 	MaxConnectionDuration time.Duration
+	// FunctionTimeout bounds every handler and authorizer invocation, as a
+	// Lambda function's timeout does: the handler's context ends then, and
+	// the gateway stops waiting for it. A message route that runs out of
+	// time answers the client {"message":"Internal server error"}, as API
+	// Gateway does when its Lambda times out, and the connection goes on
+	// with its next message; $connect answers 500. Default 10 seconds, the
+	// functions' Timeout in the SAM template.
+	FunctionTimeout time.Duration
 	// PingInterval is the time between pings, and the time a pong may take;
 	// a connection that does not answer is dropped, so a silent drop is
 	// noticed within two intervals. Default 30 seconds.
@@ -97,6 +105,7 @@ const (
 	DefaultIdleTimeout           = 10 * time.Minute
 	DefaultMaxConnectionDuration = 2 * time.Hour
 	DefaultPingInterval          = 30 * time.Second
+	DefaultFunctionTimeout       = 10 * time.Second
 )
 
 // Gateway serves the WebSocket upgrade and the Management API. Create it
@@ -124,7 +133,7 @@ func New(cfg Config) (*Gateway, error) {
 		}
 	}
 	if cfg.MaxFrameBytes < 0 || cfg.MaxMessageBytes < 0 || cfg.IdleTimeout < 0 ||
-		cfg.MaxConnectionDuration < 0 || cfg.PingInterval < 0 {
+		cfg.MaxConnectionDuration < 0 || cfg.PingInterval < 0 || cfg.FunctionTimeout < 0 {
 		problems = append(problems, "limits and durations must not be negative")
 	}
 	if len(problems) > 0 {
@@ -141,6 +150,7 @@ func New(cfg Config) (*Gateway, error) {
 	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&cfg.MaxConnectionDuration, DefaultMaxConnectionDuration)
 	setDefault(&cfg.PingInterval, DefaultPingInterval)
+	setDefault(&cfg.FunctionTimeout, DefaultFunctionTimeout)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -250,13 +260,41 @@ func (g *Gateway) lookup(id string) *conn {
 // errPanic marks a recovered panic of an authorizer or a handler.
 var errPanic = errors.New("panic")
 
-// invoke calls a Lambda handler as the Lambda runtime would, turning a panic
-// into an error.
-func invoke[Req, Resp any](ctx context.Context, fn func(context.Context, Req) (Resp, error), req Req) (resp Resp, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: %v\n%s", errPanic, p, debug.Stack())
-		}
+// errTimedOut marks an invocation that outlived its function timeout.
+var errTimedOut = errors.New("task timed out")
+
+// invoke calls a Lambda handler as the Lambda runtime would: with a context
+// that ends after timeout, turning a panic into an error. It returns at the
+// timeout even if the handler does not (the handler's result is then
+// discarded), so that no handler can hold up the caller for longer.
+func invoke[Req, Resp any](ctx context.Context, timeout time.Duration, fn func(context.Context, Req) (Resp, error), req Req) (Resp, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type result struct {
+		resp Resp
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if p := recover(); p != nil {
+				r.err = fmt.Errorf("%w: %v\n%s", errPanic, p, debug.Stack())
+			}
+			done <- r
+		}()
+		r.resp, r.err = fn(ctx, req)
 	}()
-	return fn(ctx, req)
+	select {
+	case r := <-done:
+		return r.resp, r.err
+	case <-ctx.Done():
+		select {
+		case r := <-done: // finished just in time
+			return r.resp, r.err
+		default:
+		}
+		var zero Resp
+		return zero, fmt.Errorf("%w after %s", errTimedOut, timeout)
+	}
 }

@@ -60,13 +60,58 @@ func TestFrameInspector(t *testing.T) {
 		for _, chunk := range []int{1, 2, 3, 7, 64, len(stream)} {
 			trips := 0
 			f := &frameInspector{limit: tt.limit, onTooBig: func() { trips++ }}
+			var out []byte
 			for rest := stream; len(rest) > 0; {
 				n := min(chunk, len(rest))
-				f.observe(rest[:n])
+				out = f.feed(out, rest[:n])
 				rest = rest[n:]
+			}
+			if !bytes.Equal(out, stream) {
+				t.Errorf("%s, chunks of %d: the inspector changed the stream", tt.name, chunk)
 			}
 			if want := map[bool]int{false: 0, true: 1}[tt.trips]; trips != want {
 				t.Errorf("%s, chunks of %d: onTooBig ran %d times, want %d", tt.name, chunk, trips, want)
+			}
+		}
+	}
+}
+
+// closeFrame encodes a masked client close frame.
+func closeFrame(code uint16, reason string) []byte {
+	key := [4]byte{0x11, 0x22, 0x33, 0x44}
+	payload := binary.BigEndian.AppendUint16(nil, code)
+	payload = append(payload, reason...)
+	b := []byte{0x88, 0x80 | byte(len(payload))}
+	b = append(b, key[:]...)
+	for i, c := range payload {
+		b = append(b, c^key[i%4])
+	}
+	return b
+}
+
+func TestFrameInspectorChecksCloseReasons(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []byte
+		want []byte
+	}{
+		{"valid reason", closeFrame(1000, "bye"), closeFrame(1000, "bye")},
+		{"no reason", closeFrame(1001, ""), closeFrame(1001, "")},
+		{"invalid reason", closeFrame(1000, "a\xff\xfeb"), closeFrame(1007, "")},
+		{"truncated UTF-8", closeFrame(4000, "\xe2\x82"), closeFrame(1007, "")},
+		{"after a text frame", append(wireFrame(1, true, 3), closeFrame(1000, "\xc0")...), append(wireFrame(1, true, 3), closeFrame(1007, "")...)},
+	}
+	for _, tt := range tests {
+		for _, chunk := range []int{1, 2, 5, len(tt.in)} {
+			f := &frameInspector{limit: 100, onTooBig: func() { t.Fatal("too big") }}
+			var out []byte
+			for rest := tt.in; len(rest) > 0; {
+				n := min(chunk, len(rest))
+				out = f.feed(out, rest[:n])
+				rest = rest[n:]
+			}
+			if !bytes.Equal(out, tt.want) {
+				t.Errorf("%s, chunks of %d: passed on %x, want %x", tt.name, chunk, out, tt.want)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -8,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 // SigV4 constants of the Management API.
@@ -36,8 +39,9 @@ type sigV4Auth struct {
 
 // verifySigV4 checks that r, whose body is body, carries an AWS Signature
 // Version 4 made with the configured credentials for execute-api in the
-// configured region, dated within 15 minutes of now. It recomputes the
-// signature from the canonical request, as the SDKs and the CLI build it.
+// configured region, dated within 15 minutes of now, with the host and the
+// date among the signed headers. The signature is recomputed by the AWS
+// SDK's own signer over the headers the client signed.
 func verifySigV4(r *http.Request, body []byte, accessKeyID, secret, region string, now time.Time) error {
 	auth, err := parseSigV4Authorization(r.Header.Get("Authorization"))
 	if err != nil {
@@ -49,12 +53,11 @@ func verifySigV4(r *http.Request, body []byte, accessKeyID, secret, region strin
 	if auth.region != region || auth.service != sigV4Service {
 		return fmt.Errorf("%w: credential scope %s/%s, want %s/%s", errSignature, auth.region, auth.service, region, sigV4Service)
 	}
-	amzDate := r.Header.Get("X-Amz-Date")
-	signedAt, err := time.Parse(amzDateLayout, amzDate)
+	signedAt, err := time.Parse(amzDateLayout, r.Header.Get("X-Amz-Date"))
 	if err != nil {
 		return fmt.Errorf("%w: bad or missing X-Amz-Date", errSignature)
 	}
-	if auth.date != amzDate[:8] {
+	if auth.date != signedAt.Format("20060102") {
 		return fmt.Errorf("%w: credential date %s differs from X-Amz-Date", errSignature, auth.date)
 	}
 	if skew := now.Sub(signedAt); skew > maxClockSkew || skew < -maxClockSkew {
@@ -63,33 +66,54 @@ func verifySigV4(r *http.Request, body []byte, accessKeyID, secret, region strin
 	if !slices.Contains(auth.signedHeaders, "host") || !slices.Contains(auth.signedHeaders, "x-amz-date") {
 		return fmt.Errorf("%w: host and x-amz-date must be signed", errSignature)
 	}
-
 	sum := sha256.Sum256(body)
 	payloadHash := hex.EncodeToString(sum[:])
 	if declared := r.Header.Get("X-Amz-Content-Sha256"); declared != "" && declared != payloadHash {
 		return fmt.Errorf("%w: X-Amz-Content-Sha256 does not match the body", errSignature)
 	}
-
-	canonical := canonicalRequest(r, auth.signedHeaders, payloadHash)
-	if !hmac.Equal(sigV4Signature(secret, auth.date, auth.region, auth.service, amzDate, canonical), auth.signature) {
+	want, err := resign(r, auth.signedHeaders, payloadHash, aws.Credentials{AccessKeyID: accessKeyID, SecretAccessKey: secret}, region, sigV4Service, signedAt)
+	if err != nil {
+		return err
+	}
+	if !hmac.Equal(want, auth.signature) {
 		return fmt.Errorf("%w: signature does not match", errSignature)
 	}
 	return nil
 }
 
-// sigV4Signature signs a canonical request: the string to sign is made of
-// the algorithm, the request's X-Amz-Date, the credential scope and the
-// canonical request's hash, and the key is derived from the secret, the
-// scope's date, region and service.
-func sigV4Signature(secret, date, region, service, amzDate, canonical string) []byte {
-	scope := strings.Join([]string{date, region, service, sigV4Terminator}, "/")
-	hashed := sha256.Sum256([]byte(canonical))
-	stringToSign := strings.Join([]string{sigV4Algorithm, amzDate, scope, hex.EncodeToString(hashed[:])}, "\n")
-	key := hmacSHA256([]byte("AWS4"+secret), date)
-	key = hmacSHA256(key, region)
-	key = hmacSHA256(key, service)
-	key = hmacSHA256(key, sigV4Terminator)
-	return hmacSHA256(key, stringToSign)
+// resign signs a copy of r that holds only the headers named in
+// signedHeaders, with the AWS SDK's signer, and returns the signature. The
+// signer signs every header the copy holds, so the two agree on what is
+// signed exactly when the signer's list equals the client's.
+func resign(r *http.Request, signedHeaders []string, payloadHash string, creds aws.Credentials, region, service string, at time.Time) ([]byte, error) {
+	u := *r.URL
+	u.Scheme, u.Host = "http", r.Host
+	c := &http.Request{Method: r.Method, URL: &u, Host: r.Host, Header: http.Header{}}
+	for _, name := range signedHeaders {
+		switch name {
+		case "host":
+		case "content-length":
+			// The signer signs the length of a request with a body.
+			c.ContentLength = r.ContentLength
+			if n, err := strconv.ParseInt(r.Header.Get("Content-Length"), 10, 64); err == nil {
+				c.ContentLength = n
+			}
+		default:
+			c.Header[http.CanonicalHeaderKey(name)] = r.Header.Values(name)
+		}
+	}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, c, payloadHash, service, region, at); err != nil {
+		return nil, fmt.Errorf("%w: %w", errSignature, err)
+	}
+	ours, err := parseSigV4Authorization(c.Header.Get("Authorization"))
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(ours.signedHeaders, signedHeaders) {
+		return nil, fmt.Errorf("%w: signed headers %s cannot be reproduced (got %s)", errSignature,
+			strings.Join(signedHeaders, ";"), strings.Join(ours.signedHeaders, ";"))
+	}
+	return ours.signature, nil
 }
 
 // parseSigV4Authorization parses
@@ -130,114 +154,4 @@ func parseSigV4Authorization(h string) (sigV4Auth, error) {
 	}
 	a.signature = sig
 	return a, nil
-}
-
-// canonicalRequest builds SigV4's canonical request. The canonical URI is the
-// path as sent, URI-encoded once more (all services but S3 encode twice, so
-// an id's "=" sent as %3D appears as %253D).
-func canonicalRequest(r *http.Request, signedHeaders []string, payloadHash string) string {
-	path := r.URL.EscapedPath()
-	if path == "" {
-		path = "/"
-	}
-	var b strings.Builder
-	b.WriteString(r.Method)
-	b.WriteByte('\n')
-	b.WriteString(uriEncode(path, false))
-	b.WriteByte('\n')
-	b.WriteString(canonicalQuery(r.URL.RawQuery))
-	b.WriteByte('\n')
-	for _, name := range signedHeaders {
-		b.WriteString(name)
-		b.WriteByte(':')
-		b.WriteString(canonicalHeaderValue(r, name))
-		b.WriteByte('\n')
-	}
-	b.WriteByte('\n')
-	b.WriteString(strings.Join(signedHeaders, ";"))
-	b.WriteByte('\n')
-	b.WriteString(payloadHash)
-	return b.String()
-}
-
-// canonicalHeaderValue returns a header's values trimmed, inner runs of
-// spaces collapsed, joined by commas.
-func canonicalHeaderValue(r *http.Request, name string) string {
-	var values []string
-	switch name {
-	case "host":
-		values = []string{r.Host}
-	case "content-length":
-		values = r.Header.Values("Content-Length")
-		if len(values) == 0 && r.ContentLength > 0 {
-			values = []string{strconv.FormatInt(r.ContentLength, 10)}
-		}
-	default:
-		values = r.Header.Values(name)
-	}
-	for i, v := range values {
-		values[i] = strings.Join(strings.Fields(v), " ")
-	}
-	return strings.Join(values, ",")
-}
-
-// canonicalQuery sorts the query's parameters by name, then value, each
-// URI-encoded.
-func canonicalQuery(raw string) string {
-	if raw == "" {
-		return ""
-	}
-	type pair struct{ k, v string }
-	var pairs []pair
-	for part := range strings.SplitSeq(raw, "&") {
-		if part == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(part, "=")
-		if uk, err := url.QueryUnescape(k); err == nil {
-			k = uk
-		}
-		if uv, err := url.QueryUnescape(v); err == nil {
-			v = uv
-		}
-		pairs = append(pairs, pair{uriEncode(k, true), uriEncode(v, true)})
-	}
-	slices.SortFunc(pairs, func(a, b pair) int {
-		if c := strings.Compare(a.k, b.k); c != 0 {
-			return c
-		}
-		return strings.Compare(a.v, b.v)
-	})
-	encoded := make([]string, len(pairs))
-	for i, p := range pairs {
-		encoded[i] = p.k + "=" + p.v
-	}
-	return strings.Join(encoded, "&")
-}
-
-// uriEncode percent-encodes every byte but the unreserved characters
-// A-Z a-z 0-9 - _ . ~ (and '/', unless encodeSlash).
-func uriEncode(s string, encodeSlash bool) string {
-	const hexDigits = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9',
-			c == '-', c == '_', c == '.', c == '~', c == '/' && !encodeSlash:
-			b.WriteByte(c)
-		default:
-			b.WriteByte('%')
-			b.WriteByte(hexDigits[c>>4])
-			b.WriteByte(hexDigits[c&0x0f])
-		}
-	}
-	return b.String()
-}
-
-func hmacSHA256(key []byte, data string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(data))
-	return m.Sum(nil)
 }

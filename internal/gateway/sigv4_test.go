@@ -16,12 +16,12 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-// TestSigV4KnownSignatures checks the canonical request and the signature
-// against the AWS Signature Version 4 test suite (get-vanilla and
-// get-vanilla-query-order-key-case).
+// TestSigV4KnownSignatures checks the re-signing against the AWS Signature
+// Version 4 test suite (get-vanilla and get-vanilla-query-order-key-case).
 func TestSigV4KnownSignatures(t *testing.T) {
-	const secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+	creds := aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
 	emptyHash := hex.EncodeToString(sha256.New().Sum(nil))
+	signedAt := time.Date(2015, 8, 30, 12, 36, 0, 0, time.UTC)
 	tests := []struct {
 		name, url, signature string
 	}{
@@ -31,10 +31,12 @@ func TestSigV4KnownSignatures(t *testing.T) {
 	for _, tt := range tests {
 		r := httptest.NewRequest(http.MethodGet, tt.url, nil)
 		r.Header.Set("X-Amz-Date", "20150830T123600Z")
-		canonical := canonicalRequest(r, []string{"host", "x-amz-date"}, emptyHash)
-		got := hex.EncodeToString(sigV4Signature(secret, "20150830", "us-east-1", "service", "20150830T123600Z", canonical))
-		if got != tt.signature {
-			t.Errorf("%s: signature %s, want %s\ncanonical request:\n%s", tt.name, got, tt.signature, canonical)
+		sig, err := resign(r, []string{"host", "x-amz-date"}, emptyHash, creds, "us-east-1", "service", signedAt)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := hex.EncodeToString(sig); got != tt.signature {
+			t.Errorf("%s: signature %s, want %s", tt.name, got, tt.signature)
 		}
 	}
 }
@@ -139,24 +141,37 @@ func or(s, def string) string {
 	return s
 }
 
-// TestVerifySigV4RequiresSignedDate signs, correctly, a request that leaves
-// X-Amz-Date out of the signed headers: it could be replayed at any time.
+// TestVerifySigV4RequiresSignedDate presents a request whose signed
+// headers leave X-Amz-Date out: it could be replayed at any time.
 func TestVerifySigV4RequiresSignedDate(t *testing.T) {
-	r := httptest.NewRequest(http.MethodDelete, "http://127.0.0.1:8080/@connections/abc%3D", nil)
 	now := time.Now().UTC()
-	amzDate := now.Format(amzDateLayout)
-	r.Header.Set("X-Amz-Date", amzDate)
+	r := httptest.NewRequest(http.MethodDelete, "http://127.0.0.1:8080/@connections/abc%3D", nil)
 	emptyHash := hex.EncodeToString(sha256.New().Sum(nil))
-	sig := sigV4Signature("local", amzDate[:8], "us-east-1", "execute-api", amzDate, canonicalRequest(r, []string{"host"}, emptyHash))
-	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=local/"+amzDate[:8]+"/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature="+hex.EncodeToString(sig))
-	if err := verifySigV4(r, nil, "local", "local", "us-east-1", now); err == nil {
-		t.Error("a request without a signed date was accepted")
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local"},
+		r, emptyHash, "execute-api", "us-east-1", now); err != nil {
+		t.Fatal(err)
 	}
-	// The same request with the date signed is accepted: the refusal above
-	// is for the missing date alone.
-	sig = sigV4Signature("local", amzDate[:8], "us-east-1", "execute-api", amzDate, canonicalRequest(r, []string{"host", "x-amz-date"}, emptyHash))
-	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=local/"+amzDate[:8]+"/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature="+hex.EncodeToString(sig))
 	if err := verifySigV4(r, nil, "local", "local", "us-east-1", now); err != nil {
-		t.Errorf("verify: %v", err)
+		t.Fatalf("the signed request is refused: %v", err)
+	}
+	r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "SignedHeaders=host;x-amz-date", "SignedHeaders=host", 1))
+	err := verifySigV4(r, nil, "local", "local", "us-east-1", now)
+	if err == nil || !strings.Contains(err.Error(), "x-amz-date must be signed") {
+		t.Errorf("a request without a signed date: %v, want refused for the date", err)
+	}
+}
+
+// TestVerifySigV4UnreproducibleHeaders presents a signature over a header
+// the SDK's signer never signs (User-Agent): it is refused, whatever the
+// signature, because the gateway cannot recompute it.
+func TestVerifySigV4UnreproducibleHeaders(t *testing.T) {
+	now := time.Now().UTC()
+	r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8080/@connections/abc%3D", nil)
+	r.Header.Set("User-Agent", "x")
+	r.Header.Set("X-Amz-Date", now.Format(amzDateLayout))
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=local/"+now.Format("20060102")+"/us-east-1/execute-api/aws4_request, SignedHeaders=host;user-agent;x-amz-date, Signature="+strings.Repeat("ab", 32))
+	err := verifySigV4(r, nil, "local", "local", "us-east-1", now)
+	if err == nil || !errors.Is(err, errSignature) || !strings.Contains(err.Error(), "cannot be reproduced") {
+		t.Errorf("verify = %v, want refused as unreproducible", err)
 	}
 }

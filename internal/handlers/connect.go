@@ -55,6 +55,8 @@ type Connect struct {
 
 // Handle runs $connect.
 func (h *Connect) Handle(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	ctx, cancel := withReserve(ctx)
+	defer cancel()
 	now := nowFunc(h.Now)()
 	start := now
 	rc := req.RequestContext

@@ -127,9 +127,14 @@ type call struct {
 
 // Handle serves one frame of a connected client. Every outcome, success or
 // refusal, is a frame in the route response; the connection stays open
-// except for token_expired, where the server closes it.
+// except for token_expired, where the server closes it. Its work ends a
+// little before ctx's deadline (see withReserve): a backing service that
+// does not answer by then makes the answer unavailable, with the client's
+// id, and nothing is acknowledged that was not done.
 func (h *Messages) Handle(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	h.init()
+	ctx, cancel := withReserve(ctx)
+	defer cancel()
 	start := h.Now()
 	rc := req.RequestContext
 	rec := metrics.Record{Route: rc.RouteKey}
@@ -326,7 +331,19 @@ func (h *Messages) inbox(ctx context.Context, c *call, r protocol.Request) (any,
 	}
 	delivered := 0
 	for _, m := range queued {
-		frame := protocol.Encode(protocol.NewMessage(m.ID, m.From, m.Message, m.SentAt))
+		message, err := protocol.CompactMessage(m.Message)
+		if err != nil {
+			// Nothing sendmessage queues fails this check. A row that does
+			// (written by hand, or by an older version) could never be read
+			// by the client; posting it would break the connection. It is
+			// dropped, loudly, and the messages behind it still go out.
+			c.log.ErrorContext(ctx, "unreadable mailbox entry dropped", slog.String("messageId", m.ID), slog.String("from", m.From), slog.String("cause", err.Error()))
+			if err := h.Mailbox.DeleteQueued(ctx, c.id.PlayerID, m.ID); err != nil {
+				c.log.WarnContext(ctx, "delete unreadable mailbox entry failed", slog.String("messageId", m.ID), slog.String("cause", err.Error()))
+			}
+			continue
+		}
+		frame := protocol.Encode(protocol.NewMessage(m.ID, m.From, message, m.SentAt))
 		if err := h.Sender.Post(ctx, c.rc.ConnectionID, frame); err != nil {
 			c.rec.Add(metrics.Delivered, delivered)
 			return nil, unavailable(fmt.Errorf("inbox delivery after %d messages: %w", delivered, err))

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
@@ -128,6 +129,12 @@ func TestSendRefusals(t *testing.T) {
 			}},
 		{name: "queue fails", body: `{"action":"sendmessage","to":"bob","message":"x","id":"u2"}`, code: "unavailable", limiterN: 1,
 			setup: func(f *fixture) { f.store.enqueueErr = errors.New("dynamodb: 500") }},
+		{name: "invalid UTF-8 in message", body: "{\"action\":\"sendmessage\",\"to\":\"bob\",\"message\":\"a\xff\xfeb\",\"id\":\"u1\"}", code: "bad_request",
+			setup: func(f *fixture) { f.store.conns["bob"] = live("bob-1=") }},
+		{name: "invalid UTF-8 in to", body: "{\"action\":\"sendmessage\",\"to\":\"bo\xc3\",\"message\":1,\"id\":\"u3\"}", code: "bad_request"},
+		{name: "to of the wrong type", body: `{"action":"sendmessage","to":7,"message":1,"id":"s11"}`, code: "bad_request"},
+		{name: "playerId of the wrong type", body: `{"action":"sendmessage","playerId":1,"to":"bob","message":1,"id":"s12"}`, code: "bad_request"},
+		{name: "message too deep", body: `{"action":"sendmessage","to":"bob","id":"d1","message":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, code: "bad_request"},
 		{name: "mailbox full", body: `{"action":"sendmessage","to":"bob","message":"x"}`, code: "mailbox_full", limiterN: 1,
 			setup: func(f *fixture) { f.store.enqueueErr = fmt.Errorf("enqueue: %w", domain.ErrMailboxFull) }},
 	}
@@ -307,6 +314,34 @@ func TestInbox(t *testing.T) {
 			t.Fatalf("dequeued %v", f.store.dequeued)
 		}
 	})
+	t.Run("an unreadable row is dropped and the rest delivered", func(t *testing.T) {
+		f := newFixture()
+		f.store.inboxResult = []domain.QueuedMessage{
+			queued[0],
+			{To: "alice", ID: "bad1", From: "mallory", Message: []byte("\"a\xff\xfeb\""), SentAt: testNow.Add(-150 * time.Second)},
+			{To: "alice", ID: "bad2", From: "mallory", Message: []byte(`{"a":`), SentAt: testNow.Add(-140 * time.Second)},
+			queued[1], queued[2],
+		}
+		got := f.call(t, RouteInbox, "alice", `{"action":"inbox","id":"i"}`)
+		if got["type"] != "inbox" || got["delivered"] != float64(3) || got["id"] != "i" {
+			t.Fatalf("frame = %v", got)
+		}
+		posts := f.sender.posts["alice-conn="]
+		if len(posts) != 3 {
+			t.Fatalf("%d posts, want the 3 readable messages", len(posts))
+		}
+		for i, want := range []string{"one", "two", "three"} {
+			if !utf8.Valid(posts[i]) || decode(t, string(posts[i]))["message"] != want {
+				t.Fatalf("post %d = %q", i, posts[i])
+			}
+		}
+		if strings.Join(f.store.dequeued, ",") != "alice/001,alice/bad1,alice/bad2,alice/002,alice/003" {
+			t.Fatalf("dequeued %v", f.store.dequeued)
+		}
+		if !strings.Contains(f.logs.String(), "unreadable mailbox entry dropped") {
+			t.Fatalf("the drop was not logged: %s", f.logs)
+		}
+	})
 	t.Run("a failed post keeps the rest queued", func(t *testing.T) {
 		f := newFixture()
 		f.store.inboxResult = queued
@@ -382,5 +417,35 @@ func TestInboxAndPresenceAreRateLimited(t *testing.T) {
 	}
 	if f.limiter.calls != 0 {
 		t.Fatalf("ping charged the limiter")
+	}
+}
+
+// frozenConnections is a connections table whose engine never answers: every
+// lookup returns only when its context ends.
+type frozenConnections struct{ *fakeStore }
+
+func (frozenConnections) PlayerConnections(ctx context.Context, _ string) ([]domain.Connection, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestFrozenBackendAnswersUnavailableBeforeTheDeadline(t *testing.T) {
+	f := newFixture()
+	f.h.Connections = frozenConnections{f.store}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	resp, err := f.h.Handle(ctx, event(RouteSendMessage, "alice-conn=", "alice", `{"action":"sendmessage","to":"bob","message":"x","id":"t-1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the handler answered only after its deadline: the client would get no id")
+	}
+	got := decode(t, resp.Body)
+	if got["code"] != "unavailable" || got["id"] != "t-1" {
+		t.Fatalf("frame = %v, want unavailable with the client's id", got)
+	}
+	if len(f.sender.posts) != 0 || len(f.store.queued) != 0 {
+		t.Fatalf("something was delivered (%d) or queued (%d)", len(f.sender.posts), len(f.store.queued))
 	}
 }

@@ -4,12 +4,31 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
 )
+
+// maxReserve caps the time a handler keeps back from its deadline.
+const maxReserve = time.Second
+
+// withReserve returns the context a handler works in: ctx, ending a little
+// before ctx's deadline (a tenth of the time left, at most maxReserve), so
+// that a backing service that does not answer in time still leaves the
+// handler time to answer the client itself (unavailable) before the Lambda
+// function times out, which the client would see only as API Gateway's
+// "Internal server error" without its id. Without a deadline, ctx is
+// returned as it is.
+func withReserve(ctx context.Context) (context.Context, context.CancelFunc) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, d.Add(-min(time.Until(d)/10, maxReserve)))
+}
 
 // frameResponse is a route response carrying one frame to the client.
 func frameResponse(frame any) events.APIGatewayProxyResponse {

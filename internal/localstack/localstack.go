@@ -26,6 +26,7 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
 	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
+	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 	"github.com/serverless-websockets/serverless-websockets/internal/config"
 	"github.com/serverless-websockets/serverless-websockets/internal/devissuer"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
@@ -55,6 +56,9 @@ type Options struct {
 	// DynamoDBEndpoint selects an external engine (tables are created if
 	// absent); empty embeds minidyn.
 	DynamoDBEndpoint string
+	// DynamoDB, when set, is the engine's client, used instead of minidyn
+	// or DynamoDBEndpoint (tests use it to freeze or empty the engine).
+	DynamoDB DynamoDB
 	// Gateway tunes the local gateway (limits, timeouts); its Authorizer,
 	// Routes, credentials and Logger are set by the stack.
 	Gateway gateway.Config
@@ -71,17 +75,18 @@ type DynamoDB interface {
 
 // Stack is the running local system.
 type Stack struct {
-	Handler  http.Handler       // everything, mounted on one mux
-	Gateway  *gateway.Gateway   // the local API Gateway
-	Issuer   *devissuer.Issuer  // nil when an external issuer is trusted
-	Metrics  *metrics.Counters  // what /metrics shows
-	Store    *dynamo.Store      // the connections and mailbox tables
-	DynamoDB *CountingDynamoDB  // the engine's client, counting requests
-	Config   config.Config      // the handlers' settings
-	Creds    aws.Credentials    // what /@connections accepts
-	Limits   ratelimit.Config   // the rate limits in force
-	Engine   string             // "embedded minidyn" or the external endpoint
-	Auth     *authorizer.Config // the token rules in force
+	Handler  http.Handler        // everything, mounted on one mux
+	Gateway  *gateway.Gateway    // the local API Gateway
+	Issuer   *devissuer.Issuer   // nil when an external issuer is trusted
+	Metrics  *metrics.Counters   // what /metrics shows
+	Store    *dynamo.Store       // the connections and mailbox tables
+	DynamoDB *CountingDynamoDB   // the engine's client, counting requests
+	Tables   *RecreatingDynamoDB // what DynamoDB counts: recreates lost tables
+	Config   config.Config       // the handlers' settings
+	Creds    aws.Credentials     // what /@connections accepts
+	Limits   ratelimit.Config    // the rate limits in force
+	Engine   string              // "embedded minidyn" or the external endpoint
+	Auth     *authorizer.Config  // the token rules in force
 }
 
 // New builds the stack. It does not listen: serve s.Handler.
@@ -123,23 +128,32 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 		return nil, errors.New("localstack: set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither (local/local)")
 	}
 
-	// DynamoDB.
-	if o.DynamoDBEndpoint != "" {
-		client, err := dynamo.NewClient(ctx, o.DynamoDBEndpoint, cfg.Region)
+	// DynamoDB: the engine, behind the table recreation, behind the count.
+	var engine DynamoDB
+	switch {
+	case o.DynamoDB != nil:
+		engine, s.Engine = o.DynamoDB, "injected client"
+	case o.DynamoDBEndpoint != "":
+		client, err := dynamo.NewClient(ctx, o.DynamoDBEndpoint, cfg.Region, awsclients.LoadOptions()...)
 		if err != nil {
 			return nil, err
 		}
-		s.DynamoDB, s.Engine = NewCountingDynamoDB(client), o.DynamoDBEndpoint
-	} else {
-		s.DynamoDB, s.Engine = NewCountingDynamoDB(miniclient.NewClient()), "embedded minidyn"
+		engine, s.Engine = client, o.DynamoDBEndpoint
+	default:
+		engine, s.Engine = miniclient.NewClient(), "embedded minidyn"
 	}
 	tables := dynamo.Tables{Connections: ConnectionsTable, Mailbox: MailboxTable}
-	if err := dynamo.CreateTables(ctx, s.DynamoDB, tables); err != nil {
+	createTables := func(ctx context.Context) error {
+		if err := dynamo.CreateTables(ctx, engine, tables); err != nil {
+			return err
+		}
+		return ratelimit.CreateTable(ctx, engine, RateLimitTable)
+	}
+	if err := createTables(ctx); err != nil {
 		return nil, fmt.Errorf("localstack: %w", err)
 	}
-	if err := ratelimit.CreateTable(ctx, s.DynamoDB, RateLimitTable); err != nil {
-		return nil, fmt.Errorf("localstack: %w", err)
-	}
+	s.Tables = &RecreatingDynamoDB{DynamoDB: engine, create: createTables, log: o.Logger}
+	s.DynamoDB = NewCountingDynamoDB(s.Tables)
 	s.Store = dynamo.New(s.DynamoDB, tables, dynamo.Options{
 		MaxConnectionsPerPlayer: cfg.MaxConnectionsPerPlayer,
 		MailboxMaxMessages:      cfg.MailboxMaxMessages,
@@ -167,6 +181,8 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 		BaseEndpoint: aws.String(o.BaseURL),
 		Region:       cfg.Region,
 		Credentials:  credentials.StaticCredentialsProvider{Value: s.Creds},
+		HTTPClient:   awsclients.HTTPClient(),
+		Retryer:      awsclients.Retryer(),
 	})
 	sender := apigw.New(mgmt)
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+	"unicode/utf8"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 )
@@ -94,10 +95,13 @@ func ErrorFrame(clientID string, err error) Error {
 
 // Encode marshals a frame. Frames are plain structs of strings, numbers and
 // raw JSON that was already validated, so it cannot fail in practice; a
-// failure yields an internal error frame rather than nothing.
+// failure yields an internal error frame rather than nothing. Whatever it
+// returns is valid UTF-8: a frame that would not be (raw JSON holding
+// invalid bytes) is replaced by the internal error frame too, since a client
+// fails the whole connection on a text frame that is not UTF-8.
 func Encode(frame any) []byte {
 	b, err := json.Marshal(frame)
-	if err != nil {
+	if err != nil || !utf8.Valid(b) {
 		b, _ = json.Marshal(Error{Type: TypeError, Code: string(domain.CodeInternal), Message: "internal error"})
 	}
 	return b

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 )
@@ -36,6 +37,24 @@ func TestParseRequest(t *testing.T) {
 		{name: "to not a string", body: `{"action":"sendmessage","to":["bob"]}`, wantErr: domain.CodeBadRequest},
 		{name: "players not strings", body: `{"action":"presence","players":[1,2]}`, wantErr: domain.CodeBadRequest},
 		{name: "oversized id", body: `{"action":"ping","id":"` + strings.Repeat("x", 129) + `"}`, wantErr: domain.CodeBadRequest},
+		{name: "invalid UTF-8 in message keeps the id", body: "{\"action\":\"sendmessage\",\"to\":\"bob\",\"message\":\"a\xff\xfeb\",\"id\":\"u1\"}",
+			want: Request{ID: "u1"}, wantErr: domain.CodeBadRequest},
+		{name: "invalid UTF-8 in to keeps the id", body: "{\"to\":\"b\xffob\",\"id\":\"u2\",\"message\":1}", want: Request{ID: "u2"}, wantErr: domain.CodeBadRequest},
+		{name: "invalid UTF-8 in a key", body: "{\"\xc0\":1,\"id\":\"u3\"}", want: Request{ID: "u3"}, wantErr: domain.CodeBadRequest},
+		{name: "invalid UTF-8 in the id is not echoed", body: "{\"action\":\"ping\",\"id\":\"\xff\"}", wantErr: domain.CodeBadRequest},
+		{name: "invalid UTF-8 outside JSON", body: "\xff\xfe", wantErr: domain.CodeBadRequest},
+		{name: "to of the wrong type keeps the id", body: `{"action":"sendmessage","to":7,"id":"s11"}`, want: Request{ID: "s11"}, wantErr: domain.CodeBadRequest},
+		{name: "playerId of the wrong type keeps the id", body: `{"action":"sendmessage","playerId":{},"id":"s12"}`, want: Request{ID: "s12"}, wantErr: domain.CodeBadRequest},
+		{name: "action of the wrong type keeps the id", body: `{"action":["ping"],"id":"s13"}`, want: Request{ID: "s13"}, wantErr: domain.CodeBadRequest},
+		{name: "destinationPlayerId of the wrong type keeps the id", body: `{"destinationPlayerId":true,"id":"s14"}`, want: Request{ID: "s14"}, wantErr: domain.CodeBadRequest},
+		{name: "players of the wrong type keeps the id", body: `{"action":"presence","players":"bob","id":"s15"}`, want: Request{ID: "s15"}, wantErr: domain.CodeBadRequest},
+		{name: "id of the wrong type", body: `{"action":"ping","id":5}`, wantErr: domain.CodeBadRequest},
+		{name: "at the depth limit", body: `{"action":"sendmessage","to":"bob","message":` + nested(MaxDepth-1) + `}`,
+			want: Request{Action: "sendmessage", To: "bob", Message: json.RawMessage(nested(MaxDepth - 1))}},
+		{name: "too deep keeps the id", body: `{"id":"d1","message":` + nested(MaxDepth) + `}`, want: Request{ID: "d1"}, wantErr: domain.CodeBadRequest},
+		{name: "10000 deep", body: `{"id":"d2","message":` + nested(10000) + `}`, want: Request{ID: "d2"}, wantErr: domain.CodeBadRequest},
+		{name: "brackets in strings do not count", body: `{"message":"` + strings.Repeat("[{", 100) + `\""}`,
+			want: Request{Message: json.RawMessage(`"` + strings.Repeat("[{", 100) + `\""`)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,6 +62,9 @@ func TestParseRequest(t *testing.T) {
 			if tt.wantErr != "" {
 				if domain.ErrorCode(err) != tt.wantErr {
 					t.Fatalf("err = %v, want code %s", err, tt.wantErr)
+				}
+				if got.ID != tt.want.ID {
+					t.Fatalf("id = %q with the error, want %q", got.ID, tt.want.ID)
 				}
 				return
 			}
@@ -104,5 +126,46 @@ func TestErrorFrame(t *testing.T) {
 	internal := ErrorFrame("", errors.New("boom: arn:aws:dynamodb:..."))
 	if internal.Code != "internal" || strings.Contains(internal.Message, "arn") {
 		t.Fatalf("internal frame = %+v", internal)
+	}
+}
+
+// nested returns n nested arrays: nested(2) is [[]].
+func nested(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+
+func TestParseRequestSaysWhatIsWrong(t *testing.T) {
+	for _, tt := range []struct{ body, want string }{
+		{"{\"message\":\"\xff\"}", "the frame is not valid UTF-8"},
+		{`{"message":` + nested(MaxDepth) + `}`, "the frame nests arrays and objects more than 32 deep"},
+		{`{"message":` + nested(10000) + `}`, "the frame nests arrays and objects more than 32 deep"},
+		{`[]`, "the frame is not a JSON object"},
+		{`{"to":7}`, `"to" must be a string`},
+	} {
+		_, err := ParseRequest([]byte(tt.body))
+		if got := domain.ErrorMessage(err); got != tt.want {
+			t.Errorf("message for %.40q = %q, want %q", tt.body, got, tt.want)
+		}
+	}
+}
+
+func TestCompactMessageRefusesWhatCannotBePosted(t *testing.T) {
+	for _, raw := range []string{"\"a\xff\"", nested(MaxDepth + 1), `{"a":`, ``} {
+		if _, err := CompactMessage(json.RawMessage(raw)); err == nil {
+			t.Errorf("CompactMessage(%.40q) accepted it", raw)
+		}
+	}
+	got, err := CompactMessage(json.RawMessage(`{ "a" : [ 1 ] }`))
+	if err != nil || string(got) != `{"a":[1]}` {
+		t.Fatalf("CompactMessage = %q, %v", got, err)
+	}
+}
+
+func TestEncodeNeverReturnsInvalidUTF8(t *testing.T) {
+	b := Encode(Message{Type: TypeMessage, ID: "1", From: "bob", Message: json.RawMessage("\"\xff\"")})
+	var f Error
+	if !utf8.Valid(b) || json.Unmarshal(b, &f) != nil || f.Code != "internal" {
+		t.Fatalf("Encode = %q, want the internal error frame", b)
+	}
+	if b := Encode(Error{Type: TypeError, ID: "\xff", Code: "bad_request"}); !utf8.Valid(b) {
+		t.Fatalf("Encode = %q, not valid UTF-8", b)
 	}
 }

@@ -433,6 +433,14 @@ var tests = []test{
 		if err := e.store.Enqueue(e.ctx, dead); err == nil || errors.Is(err, domain.ErrMailboxFull) {
 			e.t.Errorf("Enqueue of an expired message = %v, want a plain error", err)
 		}
+		for _, body := range []string{"\"a\xff\xfeb\"", `{"move":`} {
+			bad := e.msg(bob, "0006", alice)
+			bad.Message = json.RawMessage(body)
+			if err := e.store.Enqueue(e.ctx, bad); err == nil || errors.Is(err, domain.ErrMailboxFull) {
+				e.t.Errorf("Enqueue of %q = %v, want a plain error", body, err)
+			}
+		}
+		equal(e.t, "after the refusals", e.inboxIDs(bob, 0), []string{"0002", "0003"})
 	}},
 
 	{name: "DeleteQueued", opts: dynamo.Options{MailboxMaxMessages: 2}, run: func(e *env) {

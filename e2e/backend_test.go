@@ -1,0 +1,164 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	miniclient "github.com/truora/minidyn/aws-v2/client"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
+	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
+	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
+)
+
+// freezable is a DynamoDB engine that can be frozen: while frozen, every
+// request blocks until its context ends, as a stopped engine process does.
+type freezable struct {
+	localstack.DynamoDB
+	frozen atomic.Bool
+}
+
+// wait blocks a request while the engine is frozen.
+func (f *freezable) wait(ctx context.Context) error {
+	if !f.frozen.Load() {
+		return nil
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func frozenCall[T any](ctx context.Context, f *freezable, call func() (T, error)) (T, error) {
+	if err := f.wait(ctx); err != nil {
+		var zero T
+		return zero, err
+	}
+	return call()
+}
+
+func (f *freezable) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	return frozenCall(ctx, f, func() (*dynamodb.PutItemOutput, error) { return f.DynamoDB.PutItem(ctx, in, opts...) })
+}
+
+func (f *freezable) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	return frozenCall(ctx, f, func() (*dynamodb.GetItemOutput, error) { return f.DynamoDB.GetItem(ctx, in, opts...) })
+}
+
+func (f *freezable) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	return frozenCall(ctx, f, func() (*dynamodb.UpdateItemOutput, error) { return f.DynamoDB.UpdateItem(ctx, in, opts...) })
+}
+
+func (f *freezable) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	return frozenCall(ctx, f, func() (*dynamodb.DeleteItemOutput, error) { return f.DynamoDB.DeleteItem(ctx, in, opts...) })
+}
+
+func (f *freezable) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	return frozenCall(ctx, f, func() (*dynamodb.QueryOutput, error) { return f.DynamoDB.Query(ctx, in, opts...) })
+}
+
+func withDynamoDB(api localstack.DynamoDB) option {
+	return func(o *localstack.Options, _ map[string]string) { o.DynamoDB = api }
+}
+
+// TestFrozenEngine: with the engine frozen, a sendmessage answers
+// unavailable with the client's id, from the handler itself (so before the
+// function timeout, when the gateway would answer "Internal server error"
+// instead), nothing is delivered, and the next ping on the same connection
+// is answered. /metrics answers, and a new connection is refused with 500.
+// Thawed, the same connection delivers again.
+func TestFrozenEngine(t *testing.T) {
+	engine := &freezable{DynamoDB: miniclient.NewClient()}
+	s := startStack(t, noLimits(), withDynamoDB(engine), withGateway(func(c *gateway.Config) { c.FunctionTimeout = time.Second }))
+	alice, bob := s.dial("frozen-alice"), s.dial("frozen-bob")
+	token := s.token("frozen-carol", 3600)
+
+	engine.frozen.Store(true)
+	alice.sendTo("frozen-bob", "lost?", "f-1")
+	alice.wantError("f-1", domain.CodeUnavailable)
+	alice.pingPong("p-1")
+	alice.send(map[string]any{"action": "inbox", "id": "i-1"})
+	alice.wantError("i-1", domain.CodeUnavailable)
+	alice.pingPong("p-2")
+
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(s.URL + "/metrics")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics while frozen: %v, %v", resp, err)
+	}
+	resp.Body.Close()
+	if _, status, err := s.dialToken(token); err == nil || status != http.StatusInternalServerError {
+		t.Fatalf("connect while frozen: status %d, %v; want 500", status, err)
+	}
+	bob.quiet(100 * time.Millisecond)
+
+	engine.frozen.Store(false)
+	alice.sendTo("frozen-bob", "thawed", "f-2")
+	alice.wantAck("f-2", protocol.StatusDelivered, 1)
+	bob.wantMessage("frozen-alice", "thawed", time.Time{})
+	if _, status, err := s.dialToken(token); err != nil {
+		t.Fatalf("connect after the thaw: status %d, %v", status, err)
+	}
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestLostTablesAreRecreated: an engine that loses its tables (an external
+// engine restarted) makes the local stack recreate them on the first
+// request that finds one missing, log it once, and go on serving.
+func TestLostTablesAreRecreated(t *testing.T) {
+	engine := miniclient.NewClient()
+	logs := &syncBuffer{}
+	s := startStack(t, withDynamoDB(engine), func(o *localstack.Options, _ map[string]string) {
+		o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	})
+	alice := s.dial("lost-alice")
+	for _, table := range []string{localstack.ConnectionsTable, localstack.MailboxTable, localstack.RateLimitTable} {
+		if _, err := engine.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)}); err != nil {
+			t.Fatalf("delete %s: %v", table, err)
+		}
+	}
+	// Every table is gone, with every row: bob is offline for the stack,
+	// and alice's message is queued for him.
+	alice.sendTo("lost-bob", "after the loss", "l-1")
+	alice.wantAck("l-1", protocol.StatusQueued, 0)
+	bob := s.dial("lost-bob")
+	got := bob.inbox("in-1")
+	if len(got) != 1 || got[0]["message"] != "after the loss" {
+		t.Fatalf("inbox %v", got)
+	}
+	alice.sendTo("lost-bob", "live", "l-2")
+	alice.wantAck("l-2", protocol.StatusDelivered, 1)
+	bob.wantMessage("lost-alice", "live", time.Time{})
+
+	if n := s.Tables.Recoveries(); n != 1 {
+		t.Errorf("%d recoveries, want 1", n)
+	}
+	if n := strings.Count(logs.String(), "recreated the tables"); n != 1 {
+		t.Errorf("the recovery was logged %d times, want once:\n%s", n, logs)
+	}
+}
