@@ -79,6 +79,12 @@ type Config struct {
 	RateLimitTable     string // RATE_LIMIT_TABLE
 	ManagementEndpoint string // MANAGEMENT_ENDPOINT: https://{api-id}.execute-api.{region}.amazonaws.com/{stage}
 	Region             string // AWS_REGION; default us-east-1
+	// DynamoDBEndpoint is AWS_ENDPOINT_URL_DYNAMODB, the SDK's variable for
+	// another DynamoDB endpoint (a local engine); empty means AWS.
+	DynamoDBEndpoint string
+	// Credentials are the execution role's keys that Lambda puts in the
+	// environment.
+	Credentials Credentials
 
 	MaxConnectionsPerPlayer int           // MAX_CONNECTIONS_PER_PLAYER; default 5
 	MaxMessageBytes         int           // MAX_MESSAGE_BYTES; default 8192
@@ -97,11 +103,17 @@ type Config struct {
 func Load(getenv func(string) string, need Need) (Config, error) {
 	p := parser{getenv: getenv}
 	c := Config{
-		ConnectionsTable:        p.required("CONNECTIONS_TABLE", need&NeedConnectionsTable != 0),
-		MailboxTable:            p.required("MAILBOX_TABLE", need&NeedMailboxTable != 0),
-		RateLimitTable:          p.required("RATE_LIMIT_TABLE", need&NeedRateLimitTable != 0),
-		ManagementEndpoint:      p.required("MANAGEMENT_ENDPOINT", need&NeedManagementAPI != 0),
-		Region:                  p.str("AWS_REGION", "us-east-1"),
+		ConnectionsTable:   p.required("CONNECTIONS_TABLE", need&NeedConnectionsTable != 0),
+		MailboxTable:       p.required("MAILBOX_TABLE", need&NeedMailboxTable != 0),
+		RateLimitTable:     p.required("RATE_LIMIT_TABLE", need&NeedRateLimitTable != 0),
+		ManagementEndpoint: p.required("MANAGEMENT_ENDPOINT", need&NeedManagementAPI != 0),
+		Region:             p.str("AWS_REGION", "us-east-1"),
+		DynamoDBEndpoint:   p.str("AWS_ENDPOINT_URL_DYNAMODB", ""),
+		Credentials: Credentials{
+			AccessKeyID:     p.str("AWS_ACCESS_KEY_ID", ""),
+			SecretAccessKey: p.str("AWS_SECRET_ACCESS_KEY", ""),
+			SessionToken:    p.str("AWS_SESSION_TOKEN", ""),
+		},
 		MaxConnectionsPerPlayer: p.positiveInt("MAX_CONNECTIONS_PER_PLAYER", 5),
 		MaxMessageBytes:         p.positiveInt("MAX_MESSAGE_BYTES", 8192),
 		MailboxTTL:              p.duration("MAILBOX_TTL", 24*time.Hour),
@@ -134,6 +146,17 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 	}
 	return c, nil
 }
+
+// Credentials are AWS keys: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+// AWS_SESSION_TOKEN, which Lambda sets to the execution role's. They never
+// print: String, GoString, LogValue and MarshalText hide them.
+type Credentials struct {
+	AccessKeyID, SecretAccessKey, SessionToken string
+}
+
+func (Credentials) String() string       { return "[hidden]" }
+func (Credentials) GoString() string     { return "[hidden]" }
+func (Credentials) LogValue() slog.Value { return slog.StringValue("[hidden]") }
 
 type parser struct {
 	getenv   func(string) string

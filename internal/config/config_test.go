@@ -1,6 +1,8 @@
 package config
 
 import (
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -142,6 +144,35 @@ func TestBytesBurstMustFitTheLargestMessage(t *testing.T) {
 	} {
 		if _, err := Load(env(ok), 0); err != nil {
 			t.Errorf("%v: %v", ok, err)
+		}
+	}
+}
+
+func TestCredentialsAndEndpointNeverPrintTheKeys(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"AWS_ACCESS_KEY_ID": "AKIDSECRETID", "AWS_SECRET_ACCESS_KEY": "s3cr3t-key", "AWS_SESSION_TOKEN": "t0ken",
+		"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000",
+	}), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Credentials.AccessKeyID != "AKIDSECRETID" || c.Credentials.SecretAccessKey != "s3cr3t-key" || c.Credentials.SessionToken != "t0ken" {
+		t.Errorf("credentials not read: the keys differ")
+	}
+	if c.DynamoDBEndpoint != "http://127.0.0.1:8000" {
+		t.Errorf("DynamoDBEndpoint = %q", c.DynamoDBEndpoint)
+	}
+	var logged strings.Builder
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "config", c, "credentials", c.Credentials)
+	js, err := json.Marshal(struct{ C Credentials }{c.Credentials})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{fmt.Sprintf("%v %+v %#v %s", c, c, c, c.Credentials), logged.String(), string(js)} {
+		for _, secret := range []string{"AKIDSECRETID", "s3cr3t-key", "t0ken"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%q shows up in %s", secret, out)
+			}
 		}
 	}
 }

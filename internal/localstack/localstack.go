@@ -134,7 +134,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	case o.DynamoDB != nil:
 		engine, s.Engine = o.DynamoDB, "injected client"
 	case o.DynamoDBEndpoint != "":
-		client, err := dynamo.NewClient(ctx, o.DynamoDBEndpoint, cfg.Region, awsclients.LoadOptions()...)
+		client, err := NewDynamoDBClient(ctx, o.DynamoDBEndpoint, cfg.Region, loadOptions()...)
 		if err != nil {
 			return nil, err
 		}
