@@ -154,9 +154,10 @@ type Credentials struct {
 	AccessKeyID, SecretAccessKey, SessionToken string
 }
 
-func (Credentials) String() string       { return "[hidden]" }
-func (Credentials) GoString() string     { return "[hidden]" }
-func (Credentials) LogValue() slog.Value { return slog.StringValue("[hidden]") }
+func (Credentials) String() string               { return "[hidden]" }
+func (Credentials) GoString() string             { return "[hidden]" }
+func (Credentials) LogValue() slog.Value         { return slog.StringValue("[hidden]") }
+func (Credentials) MarshalText() ([]byte, error) { return []byte("[hidden]"), nil }
 
 type parser struct {
 	getenv   func(string) string
