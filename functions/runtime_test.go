@@ -22,7 +22,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -446,6 +448,22 @@ func TestBadConfigurationStopsAtInit(t *testing.T) {
 	}
 }
 
+var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
+
+// initDuration is the function's init (start of the bootstrap to its first
+// request for work) as the emulator reports it, in milliseconds.
+func initDuration(tb testing.TB, logs string) float64 {
+	m := initReport.FindStringSubmatch(logs)
+	if m == nil {
+		tb.Fatalf("no INIT REPORT in the emulator's log:\n%s", logs)
+	}
+	ms, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ms
+}
+
 func mustUnmarshal(tb testing.TB, b []byte, v any) {
 	tb.Helper()
 	if err := json.Unmarshal(b, v); err != nil {
@@ -487,13 +505,16 @@ func BenchmarkColdStart(b *testing.B) {
 			bootstrap(b, c.name)
 			ev := c.event(b)
 			var total time.Duration
+			var initMs float64
 			for i := 0; i < b.N; i++ {
 				e := start(b, c.name, c.env)
 				e.invoke(b, ev)
 				total += time.Since(e.started)
 				e.stop()
+				initMs += initDuration(b, e.logs.String())
 			}
 			b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms-to-first-response")
+			b.ReportMetric(initMs/float64(b.N), "ms-function-init")
 		})
 	}
 }
