@@ -116,25 +116,10 @@ func bootstrap(tb testing.TB, name string) string {
 type emulator struct {
 	url     string
 	started time.Time
-	logs    *syncBuffer
+	logFile string // the emulator's and the function's output
 	stop    func() // kills the emulator and its bootstrap; safe to call twice
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	// answered is set after the first response.
+	answered bool
 }
 
 func freeAddr(tb testing.TB) string {
@@ -164,8 +149,13 @@ func start(tb testing.TB, name string, env map[string]string) *emulator {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	e := &emulator{url: "http://" + addr + "/2015-03-31/functions/function/invocations", logs: &syncBuffer{}}
-	cmd.Stdout, cmd.Stderr = e.logs, e.logs
+	e := &emulator{url: "http://" + addr + "/2015-03-31/functions/function/invocations", logFile: filepath.Join(tb.TempDir(), name+".log")}
+	out, err := os.Create(e.logFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer out.Close() // the child holds its own copy
+	cmd.Stdout, cmd.Stderr = out, out
 	e.started = time.Now()
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("start %s: %v", bin, err)
@@ -177,10 +167,16 @@ func start(tb testing.TB, name string, env map[string]string) *emulator {
 	tb.Cleanup(func() {
 		e.stop()
 		if tb.Failed() {
-			tb.Logf("%s under aws-lambda-rie logged:\n%s", name, e.logs.String())
+			tb.Logf("%s under aws-lambda-rie logged:\n%s", name, e.logs())
 		}
 	})
 	return e
+}
+
+// logs is what the emulator and the function have written so far.
+func (e *emulator) logs() string {
+	b, _ := os.ReadFile(e.logFile)
+	return string(b)
 }
 
 // invoke sends one event and returns the function's response payload. The
@@ -367,6 +363,19 @@ type proxyResponse struct {
 	Body       string `json:"body"`
 }
 
+// respond invokes e with ev and decodes the proxy response; the first call
+// on an emulator logs its cold start.
+func (e *emulator) respond(t *testing.T, name string, ev any) proxyResponse {
+	t.Helper()
+	var r proxyResponse
+	mustUnmarshal(t, e.invoke(t, ev), &r)
+	if !e.answered {
+		e.answered = true
+		t.Logf("%s: process start → first response %v", name, time.Since(e.started).Round(time.Millisecond))
+	}
+	return r
+}
+
 func count(tb testing.TB, client *dynamodb.Client, table, player string) int {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -388,9 +397,7 @@ func TestConnectMessagesDisconnectUnderTheEmulator(t *testing.T) {
 	env := storeEnv(endpoint, tables, rateTable)
 
 	connect := start(t, "connect", env)
-	var r proxyResponse
-	mustUnmarshal(t, connect.invoke(t, wsEvent(t, "apigw-websocket-request.json", "$connect", "CONNECT", "")), &r)
-	t.Logf("connect: process start → first response %v", time.Since(connect.started).Round(time.Millisecond))
+	r := connect.respond(t, "connect", wsEvent(t, "apigw-websocket-request.json", "$connect", "CONNECT", ""))
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("$connect: %+v, want 200", r)
 	}
@@ -399,15 +406,12 @@ func TestConnectMessagesDisconnectUnderTheEmulator(t *testing.T) {
 	}
 
 	messages := start(t, "messages", env)
-	r = proxyResponse{}
-	mustUnmarshal(t, messages.invoke(t, wsEvent(t, "apigw-websocket-request-send-message.json", "ping", "MESSAGE", `{"action":"ping","id":"p-1"}`)), &r)
-	t.Logf("messages: process start → first response %v", time.Since(messages.started).Round(time.Millisecond))
+	r = messages.respond(t, "messages", wsEvent(t, "apigw-websocket-request-send-message.json", "ping", "MESSAGE", `{"action":"ping","id":"p-1"}`))
 	if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `"type":"pong"`) || !strings.Contains(r.Body, `"id":"p-1"`) {
 		t.Errorf("ping: %+v, want a pong for p-1", r)
 	}
-	r = proxyResponse{}
-	mustUnmarshal(t, messages.invoke(t, wsEvent(t, "apigw-websocket-request-send-message.json", "sendmessage", "MESSAGE",
-		`{"action":"sendmessage","to":"bob","message":{"move":"e4"},"id":"c-1"}`)), &r)
+	r = messages.respond(t, "messages", wsEvent(t, "apigw-websocket-request-send-message.json", "sendmessage", "MESSAGE",
+		`{"action":"sendmessage","to":"bob","message":{"move":"e4"},"id":"c-1"}`))
 	if !strings.Contains(r.Body, `"type":"ack"`) || !strings.Contains(r.Body, `"status":"queued"`) || !strings.Contains(r.Body, `"id":"c-1"`) {
 		t.Errorf("sendmessage to offline bob: %+v, want an ack queued for c-1", r)
 	}
@@ -416,9 +420,7 @@ func TestConnectMessagesDisconnectUnderTheEmulator(t *testing.T) {
 	}
 
 	disconnect := start(t, "disconnect", env)
-	r = proxyResponse{}
-	mustUnmarshal(t, disconnect.invoke(t, wsEvent(t, "apigw-websocket-request-disconnect.json", "$disconnect", "DISCONNECT", "")), &r)
-	t.Logf("disconnect: process start → first response %v", time.Since(disconnect.started).Round(time.Millisecond))
+	r = disconnect.respond(t, "disconnect", wsEvent(t, "apigw-websocket-request-disconnect.json", "$disconnect", "DISCONNECT", ""))
 	if r.StatusCode != http.StatusOK {
 		t.Errorf("$disconnect: %+v, want 200", r)
 	}
@@ -440,9 +442,9 @@ func TestBadConfigurationStopsAtInit(t *testing.T) {
 		t.Fatalf("a function with a refused configuration answered %d: %s", status, out)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(e.logs.String(), "MAILBOX_MAX_PER_SENDER (20) must be at most MAILBOX_MAX_MESSAGES (10)") {
+	for !strings.Contains(e.logs(), "MAILBOX_MAX_PER_SENDER (20) must be at most MAILBOX_MAX_MESSAGES (10)") {
 		if time.Now().After(deadline) {
-			t.Fatalf("the log does not give the reason; response %s, log:\n%s", out, e.logs.String())
+			t.Fatalf("the log does not give the reason; response %s, log:\n%s", out, e.logs())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -511,7 +513,7 @@ func BenchmarkColdStart(b *testing.B) {
 				e.invoke(b, ev)
 				total += time.Since(e.started)
 				e.stop()
-				initMs += initDuration(b, e.logs.String())
+				initMs += initDuration(b, e.logs())
 			}
 			b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms-to-first-response")
 			b.ReportMetric(initMs/float64(b.N), "ms-function-init")
