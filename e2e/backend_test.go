@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,8 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	miniclient "github.com/truora/minidyn/aws-v2/client"
+	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+	"github.com/serverless-websockets/serverless-websockets/internal/dynamotest"
 	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
 	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
@@ -129,36 +132,56 @@ func (b *syncBuffer) String() string {
 
 // TestLostTablesAreRecreated: an engine that loses its tables (an external
 // engine restarted) makes the local stack recreate them on the first
-// request that finds one missing, log it once, and go on serving.
+// request that finds one missing, log it once, and go on serving: on
+// minidyn in process, and on minidyn's HTTP server through the real SDK,
+// where the error arrives as DynamoDB's wire error.
 func TestLostTablesAreRecreated(t *testing.T) {
-	engine := miniclient.NewClient()
-	logs := &syncBuffer{}
-	s := startStack(t, withDynamoDB(engine), func(o *localstack.Options, _ map[string]string) {
-		o.Logger = slog.New(slog.NewTextHandler(logs, nil))
-	})
-	alice := s.dial("lost-alice")
-	for _, table := range []string{localstack.ConnectionsTable, localstack.MailboxTable, localstack.RateLimitTable} {
-		if _, err := engine.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)}); err != nil {
-			t.Fatalf("delete %s: %v", table, err)
-		}
+	type engine interface {
+		localstack.DynamoDB
+		DeleteTable(context.Context, *dynamodb.DeleteTableInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error)
 	}
-	// Every table is gone, with every row: bob is offline for the stack,
-	// and alice's message is queued for him.
-	alice.sendTo("lost-bob", "after the loss", "l-1")
-	alice.wantAck("l-1", protocol.StatusQueued, 0)
-	bob := s.dial("lost-bob")
-	got := bob.inbox("in-1")
-	if len(got) != 1 || got[0]["message"] != "after the loss" {
-		t.Fatalf("inbox %v", got)
-	}
-	alice.sendTo("lost-bob", "live", "l-2")
-	alice.wantAck("l-2", protocol.StatusDelivered, 1)
-	bob.wantMessage("lost-alice", "live", time.Time{})
+	for _, tt := range []struct {
+		name string
+		open func(t *testing.T) engine
+	}{
+		{"minidyn", func(*testing.T) engine { return miniclient.NewClient() }},
+		{"minidyn-http", func(t *testing.T) engine {
+			srv := httptest.NewServer(miniserver.NewServer())
+			t.Cleanup(srv.Close)
+			return dynamotest.NewClient(srv.URL)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			engine := tt.open(t)
+			logs := &syncBuffer{}
+			s := startStack(t, withDynamoDB(engine), func(o *localstack.Options, _ map[string]string) {
+				o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+			})
+			alice := s.dial("lost-alice")
+			for _, table := range []string{localstack.ConnectionsTable, localstack.MailboxTable, localstack.RateLimitTable} {
+				if _, err := engine.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)}); err != nil {
+					t.Fatalf("delete %s: %v", table, err)
+				}
+			}
+			// Every table is gone, with every row: bob is offline for the
+			// stack, and alice's message is queued for him.
+			alice.sendTo("lost-bob", "after the loss", "l-1")
+			alice.wantAck("l-1", protocol.StatusQueued, 0)
+			bob := s.dial("lost-bob")
+			got := bob.inbox("in-1")
+			if len(got) != 1 || got[0]["message"] != "after the loss" {
+				t.Fatalf("inbox %v", got)
+			}
+			alice.sendTo("lost-bob", "live", "l-2")
+			alice.wantAck("l-2", protocol.StatusDelivered, 1)
+			bob.wantMessage("lost-alice", "live", time.Time{})
 
-	if n := s.Tables.Recoveries(); n != 1 {
-		t.Errorf("%d recoveries, want 1", n)
-	}
-	if n := strings.Count(logs.String(), "recreated the tables"); n != 1 {
-		t.Errorf("the recovery was logged %d times, want once:\n%s", n, logs)
+			if n := s.Tables.Recoveries(); n != 1 {
+				t.Errorf("%d recoveries, want 1", n)
+			}
+			if n := strings.Count(logs.String(), "recreated the tables"); n != 1 {
+				t.Errorf("the recovery was logged %d times, want once:\n%s", n, logs)
+			}
+		})
 	}
 }

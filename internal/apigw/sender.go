@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
@@ -33,6 +34,9 @@ var _ API = (*apigatewaymanagementapi.Client)(nil)
 type Sender struct {
 	api API
 }
+
+// errNotUTF8 is why Post refuses data.
+var errNotUTF8 = errors.New("the data is not valid UTF-8")
 
 // New returns a Sender over a Management API client.
 func New(api API) *Sender { return &Sender{api: api} }
@@ -58,8 +62,13 @@ type ConnectionInfo struct {
 	UserAgent    string
 }
 
-// Post sends data to the connection as one text frame.
+// Post sends data to the connection as one text frame. Data that is not
+// valid UTF-8 is refused without a request: a client fails the whole
+// connection on such a text frame.
 func (s *Sender) Post(ctx context.Context, connectionID string, data []byte) error {
+	if !utf8.Valid(data) {
+		return fmt.Errorf("post to connection %s: %w", connectionID, errNotUTF8)
+	}
 	_, err := s.api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
 		ConnectionId: aws.String(connectionID),
 		Data:         data,

@@ -92,3 +92,15 @@ func TestSenderTranslatesGone(t *testing.T) {
 		t.Fatalf("Delete ok = %v", err)
 	}
 }
+
+func TestSenderNeverPostsInvalidUTF8(t *testing.T) {
+	calls := 0
+	s := New(fakeAPI{post: func(*apigatewaymanagementapi.PostToConnectionInput) error { calls++; return nil }})
+	err := s.Post(context.Background(), "c=", []byte("{\"message\":\"\xff\"}"))
+	if err == nil || errors.Is(err, domain.ErrGone) || calls != 0 {
+		t.Fatalf("Post of invalid UTF-8 = %v after %d requests; want a refusal without a request", err, calls)
+	}
+	if err := s.Post(context.Background(), "c=", []byte(`{"message":"é"}`)); err != nil || calls != 1 {
+		t.Fatalf("Post of valid UTF-8 = %v after %d requests", err, calls)
+	}
+}

@@ -285,16 +285,17 @@ func invoke[Req, Resp any](ctx context.Context, timeout time.Duration, fn func(c
 		}()
 		r.resp, r.err = fn(ctx, req)
 	}()
+	var r result
 	select {
-	case r := <-done:
-		return r.resp, r.err
+	case r = <-done:
 	case <-ctx.Done():
-		select {
-		case r := <-done: // finished just in time
-			return r.resp, r.err
-		default:
-		}
+		r.err = fmt.Errorf("invocation: %w", ctx.Err())
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// As in Lambda, an answer counts only if it came before the
+		// timeout, however close the handler got.
 		var zero Resp
 		return zero, fmt.Errorf("%w after %s", errTimedOut, timeout)
 	}
+	return r.resp, r.err
 }

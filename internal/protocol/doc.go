@@ -10,6 +10,10 @@
 //	{"action":"inbox"}
 //	{"action":"presence","players":["bob","carol"]}
 //
+// A frame must be valid UTF-8 and nest arrays and objects at most MaxDepth
+// deep; the client's "id" is read before anything else, so that every
+// refusal can echo it.
+//
 // Server to client: "message", "ack", "error", "pong", "inbox" and "presence"
 // frames (see the types below). Error frames carry a code from the closed set
 // in package domain.
