@@ -1078,7 +1078,6 @@ func TestChecksCatch(t *testing.T) {
 		{"pattern lets days through", "    AllowedPattern: \"^([0-9]*[1-9][0-9]*(h|m|s))+$\"\n    ConstraintDescription: a duration in whole hours, minutes and seconds, such as 2h10m", "    AllowedPattern: \"^.+$\"\n    ConstraintDescription: a duration in whole hours, minutes and seconds, such as 2h10m", "ConnectionTTL: AllowedPattern lets 1d through"},
 		{"number without a range", "    MinValue: 1\n    MaxValue: 100\n", "    MinValue: 1\n", "MaxConnectionsPerPlayer: a Number needs MinValue and MaxValue"},
 		{"range lets a bad value through", "    MaxValue: 32768\n", "    MaxValue: 65536\n", "MaxMessageBytes=65536 is allowed but"},
-		{"bytes burst under the largest message", "    Default: 131072\n", "    Default: 4096\n", "RATE_BYTES_BURST (4096) must be at least MAX_MESSAGE_BYTES (8192)"},
 		{"sender quota over the mailbox cap", "    Default: \"\"\n    AllowedPattern", "    Default: \"101\"\n    AllowedPattern", "MAILBOX_MAX_PER_SENDER (101) must be at most MAILBOX_MAX_MESSAGES (100)"},
 		{"message route cannot answer", "      RouteKey: inbox\n      OperationName: Inbox\n      RouteResponseSelectionExpression: $default\n", "      RouteKey: inbox\n      OperationName: Inbox\n", "route inbox needs RouteResponseSelectionExpression"},
 		{"route response missing", "      RouteId: !Ref PingRoute\n      RouteResponseKey: $default", "      RouteId: !Ref PingRoute\n      RouteResponseKey: $other", "route ping has no $default route response"},

@@ -135,8 +135,6 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 	c.RateLimits = limits
 	if limitErr != nil {
 		p.problems = append(p.problems, limitErr.Error())
-	} else if b := limits.Bytes; b.On() && b.Burst < int64(c.MaxMessageBytes) {
-		p.problems = append(p.problems, fmt.Sprintf("%s (%d) must be at least MAX_MESSAGE_BYTES (%d), or a message of the largest size could never be sent", ratelimit.EnvBytesBurst, b.Burst, c.MaxMessageBytes))
 	}
 	if len(p.missing) > 0 {
 		p.problems = append([]string{"missing " + strings.Join(p.missing, ", ")}, p.problems...)

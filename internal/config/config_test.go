@@ -131,23 +131,6 @@ func TestFunctionsMatchLoad(t *testing.T) {
 	}
 }
 
-func TestBytesBurstMustFitTheLargestMessage(t *testing.T) {
-	base := map[string]string{"MAX_MESSAGE_BYTES": "8192", "RATE_BYTES_BURST": "4096"}
-	_, err := Load(env(base), 0)
-	if err == nil || !strings.Contains(err.Error(), "RATE_BYTES_BURST (4096) must be at least MAX_MESSAGE_BYTES (8192)") {
-		t.Fatalf("err = %v", err)
-	}
-	for _, ok := range []map[string]string{
-		{"MAX_MESSAGE_BYTES": "8192", "RATE_BYTES_BURST": "8192"},
-		{"MAX_MESSAGE_BYTES": "8192", "RATE_BYTES_BURST": "0"},      // the byte limit off
-		{"MAX_MESSAGE_BYTES": "8192", "RATE_BYTES_PER_SECOND": "0"}, // the byte limit off
-	} {
-		if _, err := Load(env(ok), 0); err != nil {
-			t.Errorf("%v: %v", ok, err)
-		}
-	}
-}
-
 func TestCredentialsAndEndpointNeverPrintTheKeys(t *testing.T) {
 	c, err := Load(env(map[string]string{
 		"AWS_ACCESS_KEY_ID": "AKIDSECRETID", "AWS_SECRET_ACCESS_KEY": "s3cr3t-key", "AWS_SESSION_TOKEN": "t0ken",
