@@ -114,19 +114,31 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 // Verify checks token and returns the identity it carries. The error wraps
 // one of the Err* reasons of this package.
 func (v *Verifier) Verify(ctx context.Context, token string) (Identity, error) {
+	id, _, err := v.verify(ctx, token)
+	return id, err
+}
+
+// VerifyClaims checks token exactly as Verify does and returns all its
+// claims, as an HTTP API JWT authorizer hands them on.
+func (v *Verifier) VerifyClaims(ctx context.Context, token string) (map[string]any, error) {
+	_, claims, err := v.verify(ctx, token)
+	return claims, err
+}
+
+func (v *Verifier) verify(ctx context.Context, token string) (Identity, jwt.MapClaims, error) {
 	if len(token) > v.cfg.MaxTokenBytes {
-		return Identity{}, fmt.Errorf("verify token: %w: %d bytes, more than %d", ErrTokenTooLarge, len(token), v.cfg.MaxTokenBytes)
+		return Identity{}, nil, fmt.Errorf("verify token: %w: %d bytes, more than %d", ErrTokenTooLarge, len(token), v.cfg.MaxTokenBytes)
 	}
 	claims := jwt.MapClaims{}
 	parsed, err := v.parser.ParseWithClaims(token, claims, v.keyfunc(ctx))
 	if err != nil {
-		return Identity{}, fmt.Errorf("verify token: %w", classify(parsed, err))
+		return Identity{}, nil, fmt.Errorf("verify token: %w", classify(parsed, err))
 	}
 	id, err := v.identity(claims)
 	if err != nil {
-		return Identity{}, fmt.Errorf("verify token: %w", err)
+		return Identity{}, nil, fmt.Errorf("verify token: %w", err)
 	}
-	return id, nil
+	return id, claims, nil
 }
 
 // keyfunc requires a kid header, then finds the key through the store.

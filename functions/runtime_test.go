@@ -319,7 +319,7 @@ func engine(tb testing.TB) (string, *dynamodb.Client, dynamo.Tables, string) {
 	client := dynamotest.NewClient(srv.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tables := dynamo.Tables{Connections: "connections", Mailbox: "mailbox"}
+	tables := dynamo.Tables{Connections: "connections", Mailbox: "mailbox", Bans: "bans"}
 	if err := dynamo.CreateTables(ctx, client, tables); err != nil {
 		tb.Fatal(err)
 	}
@@ -333,6 +333,7 @@ func storeEnv(endpoint string, tables dynamo.Tables, rateTable string) map[strin
 	return map[string]string{
 		"AWS_ENDPOINT_URL_DYNAMODB": endpoint,
 		"CONNECTIONS_TABLE":         tables.Connections, "MAILBOX_TABLE": tables.Mailbox, "RATE_LIMIT_TABLE": rateTable,
+		"BANS_TABLE":          tables.Bans,
 		"MANAGEMENT_ENDPOINT": "http://127.0.0.1:9/prod", // never called: the recipient is offline
 		"LOG_LEVEL":           "info",
 	}

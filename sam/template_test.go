@@ -135,6 +135,7 @@ var checks = []check{
 	{"cognito", checkCognito},
 	{"retained data", checkRetainData},
 	{"parameters and outputs", checkParametersAndOutputs},
+	{"admin API", checkAdminAPI},
 }
 
 // checkFunctions: provided.al2023 on arm64 with a bootstrap built by the
@@ -426,9 +427,9 @@ var messageRoutes = []string{"$default", "sendmessage", "inbox", "presence", "pi
 // route responses, the deployment, the stage and the invoke permissions.
 func checkRoutes(t *tmpl, _ string) []string {
 	var probs []string
-	apis := t.ofType("AWS::ApiGatewayV2::Api")
+	apis := t.webSocketAPIs()
 	if len(apis) != 1 {
-		return []string{fmt.Sprintf("%d AWS::ApiGatewayV2::Api, want 1", len(apis))}
+		return []string{fmt.Sprintf("%d AWS::ApiGatewayV2::Api other than HTTP APIs, want 1", len(apis))}
 	}
 	api := apis[0]
 	if p := t.resources[api].get("Properties"); p.str("ProtocolType") != "WEBSOCKET" || p.str("RouteSelectionExpression") != "$request.body.action" {
@@ -438,6 +439,9 @@ func checkRoutes(t *tmpl, _ string) []string {
 	invoked := map[string]bool{}
 	for _, id := range t.ofType("AWS::ApiGatewayV2::Route") {
 		p := t.resources[id].get("Properties")
+		if t.httpAPI(refOf(p.get("ApiId"))) {
+			continue // checkAdminAPI
+		}
 		key := p.str("RouteKey")
 		if other, dup := routes[key]; dup {
 			probs = append(probs, fmt.Sprintf("%s and %s: both route %s", other, id, key))
@@ -481,7 +485,12 @@ func checkRoutes(t *tmpl, _ string) []string {
 		}
 	}
 
-	stages := t.ofType("AWS::ApiGatewayV2::Stage")
+	var stages []string
+	for _, id := range t.ofType("AWS::ApiGatewayV2::Stage") {
+		if !t.httpAPI(refOf(t.resources[id].get("Properties", "ApiId"))) {
+			stages = append(stages, id)
+		}
+	}
 	if len(stages) != 1 {
 		probs = append(probs, fmt.Sprintf("%d AWS::ApiGatewayV2::Stage, want 1", len(stages)))
 	} else {
@@ -535,6 +544,9 @@ func checkRoutes(t *tmpl, _ string) []string {
 		arn, _ := subString(p.get("SourceArn"))
 		if p.str("Principal") != "apigateway.amazonaws.com" || p.str("Action") != "lambda:InvokeFunction" {
 			continue
+		}
+		if t.httpAPIPermission(arn) {
+			continue // checkAdminAPI
 		}
 		if !strings.HasPrefix(arn, "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${"+api+"}/") {
 			probs = append(probs, fmt.Sprintf("%s: SourceArn %q is not scoped to %s", id, arn, api))
@@ -605,13 +617,23 @@ func checkNoWildcards(t *tmpl, _ string) []string {
 // variable (read from internal/dynamo and ratelimit), and the Management API
 // methods it calls.
 var wantGrants = map[string]struct {
-	tables map[string][]string
-	manage []string
+	tables  map[string][]string
+	manage  []string
+	cognito []string // cognito-idp actions, on the stack's user pool only
 }{
 	"authorizer": {},
+	"admin": {
+		tables: map[string][]string{
+			"CONNECTIONS_TABLE": {"dynamodb:Query"},                                                               // PlayerConnections
+			"BANS_TABLE":        {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"}, // Ban, PutBan, DeleteBan, ListBans
+		},
+		manage:  []string{"DELETE", "GET", "POST"}, // Exists, the kicked/banned frame, the close
+		cognito: []string{"cognito-idp:AdminDisableUser", "cognito-idp:AdminEnableUser", "cognito-idp:AdminUserGlobalSignOut"},
+	},
 	"connect": {tables: map[string][]string{
-		"CONNECTIONS_TABLE": {"dynamodb:PutItem", "dynamodb:Query"},      // PutConnection
-		"RATE_LIMIT_TABLE":  {"dynamodb:GetItem", "dynamodb:UpdateItem"}, // AllowConnect
+		"BANS_TABLE":        {"dynamodb:GetItem"},                                          // Ban, after the row is written
+		"CONNECTIONS_TABLE": {"dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"}, // PutConnection, DeleteConnection of a banned player's row
+		"RATE_LIMIT_TABLE":  {"dynamodb:GetItem", "dynamodb:UpdateItem"},                   // AllowConnect
 	}},
 	"disconnect": {tables: map[string][]string{
 		"CONNECTIONS_TABLE": {"dynamodb:DeleteItem", "dynamodb:Query"}, // DeleteConnection
@@ -621,6 +643,7 @@ var wantGrants = map[string]struct {
 			"CONNECTIONS_TABLE": {"dynamodb:DeleteItem", "dynamodb:Query"},                     // PlayerConnections, OnlinePlayers, DeleteConnection on 410
 			"MAILBOX_TABLE":     {"dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"}, // Enqueue, Inbox, DeleteQueued
 			"RATE_LIMIT_TABLE":  {"dynamodb:GetItem", "dynamodb:UpdateItem"},                   // AllowMessage
+			"BANS_TABLE":        {"dynamodb:GetItem"},                                          // Ban, once per connection and instance
 		},
 		manage: []string{"DELETE", "POST"}, // Sender.Post, Sender.Delete (expired tokens)
 	},
@@ -687,7 +710,7 @@ func checkLeastPrivilege(t *tmpl, repo string) []string {
 			continue
 		}
 		tables := map[string][]string{} // table logical id -> actions
-		var verbs []string
+		var verbs, cognitoActions []string
 		if pol := f.res.get("Properties", "Policies"); pol != nil {
 			for _, doc := range pol.list {
 				for _, st := range doc.get("Statement").listOrNil() {
@@ -712,6 +735,12 @@ func checkLeastPrivilege(t *tmpl, repo string) []string {
 								if !slices.Contains(granted, a) {
 									granted = append(granted, a)
 								}
+							case service == "cognito-idp":
+								if r.tag != "!GetAtt" || r.value != "UserPool.Arn" {
+									probs = append(probs, fmt.Sprintf("%s: %s on something other than the user pool's Arn", f, a))
+									continue
+								}
+								cognitoActions = append(cognitoActions, a)
 							case a == "execute-api:ManageConnections":
 								s, _ := subString(r)
 								m := manageARNRE.FindStringSubmatch(s)
@@ -739,6 +768,10 @@ func checkLeastPrivilege(t *tmpl, repo string) []string {
 		}
 		for table, actions := range tables {
 			probs = append(probs, fmt.Sprintf("%s: granted %v on %s, which it has no need of", f, actions, table))
+		}
+		slices.Sort(cognitoActions)
+		if !slices.Equal(cognitoActions, want.cognito) {
+			probs = append(probs, fmt.Sprintf("%s: Cognito actions %v, want %v", f, cognitoActions, want.cognito))
 		}
 		slices.Sort(verbs)
 		if !slices.Equal(verbs, want.manage) {
@@ -770,6 +803,7 @@ var tableKeys = map[string][]string{
 	"CONNECTIONS_TABLE": {"playerId S HASH", "slot N RANGE"},
 	"MAILBOX_TABLE":     {"playerId S HASH", "messageId S RANGE"},
 	"RATE_LIMIT_TABLE":  {"key S HASH"},
+	"BANS_TABLE":        {"playerId S HASH"},
 }
 
 // checkTables: on-demand, encrypted, TTL on expiresAt, and the key schema
@@ -1022,8 +1056,8 @@ func TestTemplate(t *testing.T) {
 	if tf := tp.root.strs("Transform"); !slices.Contains(tf, "AWS::Serverless-2016-10-31") {
 		t.Errorf("Transform %q, want AWS::Serverless-2016-10-31 among them", tf)
 	}
-	if n := len(tp.functions()); n != 4 {
-		t.Errorf("%d functions, want 4 (authorizer, connect, disconnect, messages)", n)
+	if n := len(tp.functions()); n != 5 {
+		t.Errorf("%d functions, want 5 (admin, authorizer, connect, disconnect, messages)", n)
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -1065,7 +1099,7 @@ func TestChecksCatch(t *testing.T) {
 		{"sender quota not passed", "          MAILBOX_MAX_PER_SENDER: !Ref MailboxMaxPerSender\n", "", "MAILBOX_MAX_PER_SENDER is read by the function but not set"},
 		{"TTL off", "        AttributeName: expiresAt\n        Enabled: true\n      PointInTimeRecoverySpecification:", "        AttributeName: expiresAt\n        Enabled: false\n      PointInTimeRecoverySpecification:", "MailboxTable: TTL is not enabled on expiresAt"},
 		{"provisioned table", "      BillingMode: PAY_PER_REQUEST\n      AttributeDefinitions:\n        - AttributeName: playerId\n          AttributeType: S\n        - AttributeName: messageId", "      BillingMode: PROVISIONED\n      AttributeDefinitions:\n        - AttributeName: playerId\n          AttributeType: S\n        - AttributeName: messageId", "MailboxTable: BillingMode \"PROVISIONED\""},
-		{"a deployment made once", "      AutoDeploy: true\n", "      DeploymentId: !Ref WebSocketApi\n", "want AutoDeploy true and no DeploymentId"},
+		{"a deployment made once", "      StageName: !Ref StageName\n      AutoDeploy: true\n", "      StageName: !Ref StageName\n      DeploymentId: !Ref WebSocketApi\n", "want AutoDeploy true and no DeploymentId"},
 		{"stage before a route response", "      - PingRouteResponse\n", "", "DependsOn lacks route response PingRouteResponse"},
 		{"table deleted with the stack", "  MailboxTable:\n    Type: AWS::DynamoDB::Table\n    DeletionPolicy: !If [RetainDataEnabled, Retain, Delete]", "  MailboxTable:\n    Type: AWS::DynamoDB::Table\n    DeletionPolicy: Delete", "MailboxTable: DeletionPolicy is not !If [RetainDataEnabled, Retain, Delete]"},
 		{"pool lost on replacement", "    Type: AWS::Cognito::UserPool\n    DeletionPolicy: !If [RetainDataEnabled, Retain, Delete]\n    UpdateReplacePolicy: !If [RetainDataEnabled, Retain, Delete]\n", "    Type: AWS::Cognito::UserPool\n    DeletionPolicy: !If [RetainDataEnabled, Retain, Delete]\n", "UserPool: UpdateReplacePolicy is not"},
@@ -1091,10 +1125,10 @@ func TestChecksCatch(t *testing.T) {
 		{"resource wildcard", "              Resource: !GetAtt RateLimitTable.Arn\n\n  DisconnectLogGroup", "              Resource: \"*\"\n\n  DisconnectLogGroup", "Resource \"*\""},
 		{"resource wildcard in a list", "                - !Sub arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${StageName}/DELETE/@connections/*", "                - '*'", "Resource \"*\""},
 		{"managed policy", "      Policies:\n        - Statement:\n            - Sid: ReleaseConnectionSlot", "      Policies:\n        - AmazonDynamoDBFullAccess\n        - Statement:\n            - Sid: ReleaseConnectionSlot", "a policy other than an inline Statement"},
-		{"extra action", "                - dynamodb:Query\n                - dynamodb:PutItem\n              Resource: !GetAtt ConnectionsTable.Arn", "                - dynamodb:Query\n                - dynamodb:PutItem\n                - dynamodb:DeleteItem\n              Resource: !GetAtt ConnectionsTable.Arn", "ConnectFunction (functions/connect): on ConnectionsTable (CONNECTIONS_TABLE) granted [dynamodb:DeleteItem dynamodb:PutItem dynamodb:Query]"},
+		{"extra action", "                - dynamodb:PutItem\n                - dynamodb:DeleteItem\n              Resource: !GetAtt ConnectionsTable.Arn", "                - dynamodb:PutItem\n                - dynamodb:DeleteItem\n                - dynamodb:UpdateItem\n              Resource: !GetAtt ConnectionsTable.Arn", "ConnectFunction (functions/connect): on ConnectionsTable (CONNECTIONS_TABLE) granted [dynamodb:DeleteItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem]"},
 		{"missing action", "                - dynamodb:GetItem\n                - dynamodb:UpdateItem\n              Resource: !GetAtt RateLimitTable.Arn\n\n  DisconnectLogGroup", "                - dynamodb:UpdateItem\n              Resource: !GetAtt RateLimitTable.Arn\n\n  DisconnectLogGroup", "granted [dynamodb:UpdateItem], want [dynamodb:GetItem dynamodb:UpdateItem]"},
-		{"action never called", "                - dynamodb:Query\n                - dynamodb:DeleteItem\n              Resource: !GetAtt ConnectionsTable.Arn\n\n  MessagesLogGroup", "                - dynamodb:Query\n                - dynamodb:DeleteItem\n                - dynamodb:Scan\n              Resource: !GetAtt ConnectionsTable.Arn\n\n  MessagesLogGroup", "the adapters call"},
-		{"management API on another stage", "${WebSocketApi}/${StageName}/POST/@connections/*", "${WebSocketApi}/*/POST/@connections/*", "ManageConnections on"},
+		{"action never called", "                - dynamodb:Query\n                - dynamodb:DeleteItem\n              Resource: !GetAtt ConnectionsTable.Arn\n\n  MessagesLogGroup", "                - dynamodb:Query\n                - dynamodb:DeleteItem\n                - dynamodb:BatchWriteItem\n              Resource: !GetAtt ConnectionsTable.Arn\n\n  MessagesLogGroup", "the adapters call"},
+		{"management API on another stage", "${WebSocketApi}/${StageName}/POST/@connections/*\n", "${WebSocketApi}/*/POST/@connections/*\n", "ManageConnections on"},
 		{"TTL on another attribute", "      TimeToLiveSpecification:\n        AttributeName: expiresAt\n        Enabled: true\n      SSESpecification:\n        SSEEnabled: true\n\n  MailboxTable", "      TimeToLiveSpecification:\n        AttributeName: ttl\n        Enabled: true\n      SSESpecification:\n        SSEEnabled: true\n\n  MailboxTable", "ConnectionsTable: TTL is not enabled on expiresAt"},
 		{"SSE off", "        SSEEnabled: true\n\n  # --", "        SSEEnabled: false\n\n  # --", "RateLimitTable: SSESpecification.SSEEnabled is not true"},
 		{"wrong key type", "        - AttributeName: slot\n          AttributeType: N", "        - AttributeName: slot\n          AttributeType: S", "key schema [playerId S HASH slot S RANGE]"},
@@ -1103,6 +1137,16 @@ func TestChecksCatch(t *testing.T) {
 		{"no admin group", "GroupName: admin", "GroupName: admins", "no UserPoolGroup admin"},
 		{"output missing", "  UserPoolClientId:\n", "  GameClientId:\n", "no output UserPoolClientId"},
 		{"not a wss URL", "Value: !Sub wss://", "Value: !Sub https://", "does not start with wss://"},
+		{"admin route without authorizer", "      RouteKey: GET /admin/bans\n      AuthorizationType: JWT", "      RouteKey: GET /admin/bans\n      AuthorizationType: NONE", "AdminListBansRoute: AuthorizationType NONE, want JWT"},
+		{"admin route missing", "RouteKey: DELETE /admin/connections/{connectionId}", "RouteKey: DELETE /admin/connection/{connectionId}", "no route DELETE /admin/connections/{connectionId}"},
+		{"admin authorizer of another pool", "        Issuer: !Sub https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}/${UserPool}", "        Issuer: !Sub https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}/eu-west-1_other", "Issuer"},
+		{"admin authorizer without audience", "        Audience:\n          - !Ref UserPoolClient\n", "", "Audience"},
+		{"admin payload format 1.0", "PayloadFormatVersion: '2.0'", "PayloadFormatVersion: '1.0'", "PayloadFormatVersion"},
+		{"admin permission on any API", "${AdminHttpApi}/*/*/admin/*", "*/*/*/admin/*", "AdminPermission"},
+		{"cognito actions on every pool", "              Resource: !GetAtt UserPool.Arn", "              Resource: !Sub arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/*", "Cognito"},
+		{"extra cognito action", "                - cognito-idp:AdminEnableUser\n", "                - cognito-idp:AdminEnableUser\n                - cognito-idp:AdminDeleteUser\n", "Cognito actions"},
+		{"admin may post on another stage", "${WebSocketApi}/${StageName}/POST/@connections/*'", "${WebSocketApi}/*/POST/@connections/*'", "ManageConnections on"},
+		{"admin output missing", "  AdminApiUrl:\n", "  AdminURL:\n", "no output AdminApiUrl"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

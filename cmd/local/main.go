@@ -119,6 +119,7 @@ func printBanner(w io.Writer, base string, s *localstack.Stack) {
 	} else {
 		fmt.Fprintf(w, "  Tokens          from %s (JWKS %s)\n", s.Auth.Issuer, s.Auth.JWKSURL)
 	}
+	fmt.Fprintf(w, "  Admin API       %s/admin/...  (Bearer token in group %q)\n", base, s.Config.AdminGroup)
 	fmt.Fprintf(w, "  Metrics         %s/metrics\n", base)
 	fmt.Fprintf(w, "  DynamoDB        %s\n", s.Engine)
 	if s.Issuer != nil {

@@ -1,5 +1,5 @@
 // Command connect is the $connect Lambda: it stores the connection of the
-// authorizer's player, refusing a player over the connection cap (403) or
+// authorizer's player, refusing a banned player (403 banned), a player over the connection cap (403) or
 // connecting too often (429).
 package main
 
@@ -38,6 +38,7 @@ func setup() (*handlers.Connect, error) {
 	c := awsclients.New(awsCfg, cfg)
 	return &handlers.Connect{
 		Connections: c.Store,
+		Bans:        c.Store,
 		Limiter:     ratelimit.New(c.DynamoDB, cfg.RateLimits),
 		TTL:         cfg.ConnectionTTL,
 		Logger:      logging.NewLambda(os.Stdout, cfg.LogLevel),

@@ -49,6 +49,7 @@ func setup() (*handlers.Messages, error) {
 		Mailbox:         c.Store,
 		Sender:          apigw.New(mgmt),
 		Limiter:         ratelimit.New(c.DynamoDB, cfg.RateLimits),
+		Bans:            c.Store,
 		MaxMessageBytes: cfg.MaxMessageBytes,
 		MailboxTTL:      cfg.MailboxTTL,
 		InboxBatch:      cfg.MailboxMaxMessages,

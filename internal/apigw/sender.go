@@ -96,6 +96,13 @@ func (s *Sender) Get(ctx context.Context, connectionID string) (ConnectionInfo, 
 	return info, nil
 }
 
+// Exists reports whether the connection is open: nil, or an error wrapping
+// domain.ErrGone when it is not.
+func (s *Sender) Exists(ctx context.Context, connectionID string) error {
+	_, err := s.Get(ctx, connectionID)
+	return err
+}
+
 // Delete closes the connection; API Gateway then runs $disconnect.
 func (s *Sender) Delete(ctx context.Context, connectionID string) error {
 	_, err := s.api.DeleteConnection(ctx, &apigatewaymanagementapi.DeleteConnectionInput{ConnectionId: aws.String(connectionID)})

@@ -48,7 +48,7 @@ func New(awsCfg aws.Config, cfg config.Config) *Clients {
 			o.BaseEndpoint = aws.String(cfg.DynamoDBEndpoint)
 		}
 	})
-	store := dynamo.New(ddb, dynamo.Tables{Connections: cfg.ConnectionsTable, Mailbox: cfg.MailboxTable}, dynamo.Options{
+	store := dynamo.New(ddb, dynamo.Tables{Connections: cfg.ConnectionsTable, Mailbox: cfg.MailboxTable, Bans: cfg.BansTable}, dynamo.Options{
 		MaxConnectionsPerPlayer: cfg.MaxConnectionsPerPlayer,
 		MailboxMaxMessages:      cfg.MailboxMaxMessages,
 		MailboxMaxPerSender:     cfg.MailboxMaxPerSender,

@@ -25,6 +25,7 @@ const (
 	NeedMailboxTable                      // MAILBOX_TABLE
 	NeedRateLimitTable                    // RATE_LIMIT_TABLE
 	NeedManagementAPI                     // MANAGEMENT_ENDPOINT
+	NeedBansTable                         // BANS_TABLE
 )
 
 // Function says what one Lambda function reads from the environment. The
@@ -54,9 +55,14 @@ var Functions = map[string]Function{
 		Required: []string{"JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL"},
 		Optional: []string{"JWT_TOKEN_USE", "PLAYER_ID_CLAIM", "LOG_LEVEL"},
 	},
+	"admin": {
+		Need:     NeedConnectionsTable | NeedBansTable | NeedManagementAPI,
+		Required: []string{"CONNECTIONS_TABLE", "MANAGEMENT_ENDPOINT", "BANS_TABLE"},
+		Optional: []string{"COGNITO_USER_POOL_ID", "ADMIN_GROUP", "PLAYER_ID_CLAIM", "LOG_LEVEL"},
+	},
 	"connect": {
-		Need:     NeedConnectionsTable | NeedRateLimitTable,
-		Required: []string{"CONNECTIONS_TABLE", "RATE_LIMIT_TABLE"},
+		Need:     NeedConnectionsTable | NeedRateLimitTable | NeedBansTable,
+		Required: []string{"CONNECTIONS_TABLE", "RATE_LIMIT_TABLE", "BANS_TABLE"},
 		Optional: append([]string{"MAX_CONNECTIONS_PER_PLAYER", "CONNECTION_TTL", "LOG_LEVEL"}, rateVariables...),
 	},
 	"disconnect": {
@@ -65,8 +71,8 @@ var Functions = map[string]Function{
 		Optional: []string{"MAX_CONNECTIONS_PER_PLAYER", "LOG_LEVEL"},
 	},
 	"messages": {
-		Need:     NeedConnectionsTable | NeedMailboxTable | NeedRateLimitTable | NeedManagementAPI,
-		Required: []string{"CONNECTIONS_TABLE", "MAILBOX_TABLE", "RATE_LIMIT_TABLE", "MANAGEMENT_ENDPOINT"},
+		Need:     NeedConnectionsTable | NeedMailboxTable | NeedRateLimitTable | NeedManagementAPI | NeedBansTable,
+		Required: []string{"CONNECTIONS_TABLE", "MAILBOX_TABLE", "RATE_LIMIT_TABLE", "MANAGEMENT_ENDPOINT", "BANS_TABLE"},
 		Optional: append([]string{"MAX_CONNECTIONS_PER_PLAYER", "MAX_MESSAGE_BYTES", "MAILBOX_TTL", "MAILBOX_MAX_MESSAGES", "MAILBOX_MAX_PER_SENDER", "LOG_LEVEL"}, rateVariables...),
 	},
 }
@@ -78,6 +84,7 @@ type Config struct {
 	MailboxTable       string // MAILBOX_TABLE
 	RateLimitTable     string // RATE_LIMIT_TABLE
 	ManagementEndpoint string // MANAGEMENT_ENDPOINT: https://{api-id}.execute-api.{region}.amazonaws.com/{stage}
+	BansTable          string // BANS_TABLE
 	Region             string // AWS_REGION; default us-east-1
 	// DynamoDBEndpoint is AWS_ENDPOINT_URL_DYNAMODB, the SDK's variable for
 	// another DynamoDB endpoint (a local engine); empty means AWS.
@@ -85,6 +92,13 @@ type Config struct {
 	// Credentials are the execution role's keys that Lambda puts in the
 	// environment.
 	Credentials Credentials
+
+	AdminGroup        string // ADMIN_GROUP: the group whose members may use the admin API; default admin
+	CognitoUserPoolID string // COGNITO_USER_POOL_ID: the pool whose users bans disable; empty skips those steps
+	// CognitoEndpoint is AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER, the SDK's
+	// variable for another Cognito endpoint (an emulator); empty means AWS.
+	CognitoEndpoint string
+	PlayerIDClaim   string // PLAYER_ID_CLAIM: the token claim naming the player; default sub
 
 	MaxConnectionsPerPlayer int           // MAX_CONNECTIONS_PER_PLAYER; default 5
 	MaxMessageBytes         int           // MAX_MESSAGE_BYTES; default 8192
@@ -107,6 +121,7 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		MailboxTable:       p.required("MAILBOX_TABLE", need&NeedMailboxTable != 0),
 		RateLimitTable:     p.required("RATE_LIMIT_TABLE", need&NeedRateLimitTable != 0),
 		ManagementEndpoint: p.required("MANAGEMENT_ENDPOINT", need&NeedManagementAPI != 0),
+		BansTable:          p.required("BANS_TABLE", need&NeedBansTable != 0),
 		Region:             p.str("AWS_REGION", "us-east-1"),
 		DynamoDBEndpoint:   p.str("AWS_ENDPOINT_URL_DYNAMODB", ""),
 		Credentials: Credentials{
@@ -114,6 +129,10 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 			SecretAccessKey: p.str("AWS_SECRET_ACCESS_KEY", ""),
 			SessionToken:    p.str("AWS_SESSION_TOKEN", ""),
 		},
+		AdminGroup:              p.str("ADMIN_GROUP", "admin"),
+		CognitoUserPoolID:       p.str("COGNITO_USER_POOL_ID", ""),
+		CognitoEndpoint:         p.str("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", ""),
+		PlayerIDClaim:           p.str("PLAYER_ID_CLAIM", "sub"),
 		MaxConnectionsPerPlayer: p.positiveInt("MAX_CONNECTIONS_PER_PLAYER", 5),
 		MaxMessageBytes:         p.positiveInt("MAX_MESSAGE_BYTES", 8192),
 		MailboxTTL:              p.duration("MAILBOX_TTL", 24*time.Hour),

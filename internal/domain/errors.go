@@ -21,6 +21,8 @@ const (
 	CodeTokenExpired  Code = "token_expired"  // the connection's token has expired; the server closes it
 	CodeMailboxFull   Code = "mailbox_full"   // the offline recipient's mailbox is at its cap
 	CodeUnavailable   Code = "unavailable"    // a backing service failed; nothing was acknowledged
+	CodeKicked        Code = "kicked"         // an operator closed the connection
+	CodeBanned        Code = "banned"         // the player is banned; see Until
 	CodeInternal      Code = "internal"       // a bug; the log has the cause
 )
 
@@ -30,6 +32,7 @@ type Error struct {
 	Code       Code
 	Message    string        // safe to show a client
 	RetryAfter time.Duration // for CodeRateLimited
+	Until      time.Time     // for CodeBanned: when the ban ends; zero until lifted
 	Err        error         // internal cause, never shown to a client
 }
 
@@ -81,4 +84,6 @@ var (
 	ErrConnectionLimit = errors.New("connection limit reached")
 	// ErrMailboxFull: the recipient's mailbox holds the maximum number of messages.
 	ErrMailboxFull = errors.New("mailbox full")
+	// ErrBanned: the player is banned.
+	ErrBanned = errors.New("player banned")
 )

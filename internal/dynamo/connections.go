@@ -192,24 +192,15 @@ func (s *Store) PlayerConnections(ctx context.Context, playerID string) ([]domai
 }
 
 func decodeConnection(item map[string]types.AttributeValue) (domain.Connection, error) {
-	var (
-		c    domain.Connection
-		errs []error
-		err  error
-	)
-	c.PlayerID, err = getS(item, attrPlayerID, true)
-	errs = append(errs, err)
-	c.ID, err = getS(item, attrConnectionID, true)
-	errs = append(errs, err)
-	c.SourceIP, err = getS(item, attrSourceIP, false)
-	errs = append(errs, err)
-	c.UserAgent, err = getS(item, attrUserAgent, false)
-	errs = append(errs, err)
-	connected, err := getN(item, attrConnectedAt)
-	errs = append(errs, err)
-	expires, err := getN(item, attrExpiresAt)
-	errs = append(errs, err)
-	if err := errors.Join(errs...); err != nil {
+	r := itemReader{item: item}
+	c := domain.Connection{
+		PlayerID:  r.s(attrPlayerID, true),
+		ID:        r.s(attrConnectionID, true),
+		SourceIP:  r.s(attrSourceIP, false),
+		UserAgent: r.s(attrUserAgent, false),
+	}
+	connected, expires := r.n(attrConnectedAt), r.n(attrExpiresAt)
+	if err := r.err(); err != nil {
 		return domain.Connection{}, fmt.Errorf("decode connection: %w", err)
 	}
 	c.ConnectedAt = time.UnixMilli(connected).UTC()

@@ -29,6 +29,7 @@ func newTables(t *testing.T, api dynamo.API) dynamo.Tables {
 	tables := dynamo.Tables{
 		Connections: dynamotest.TableName("connections"),
 		Mailbox:     dynamotest.TableName("mailbox"),
+		Bans:        dynamotest.TableName("bans"),
 	}
 	if err := dynamo.CreateTables(t.Context(), api, tables); err != nil {
 		t.Fatalf("CreateTables: %v", err)

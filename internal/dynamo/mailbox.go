@@ -297,25 +297,15 @@ func (s *Store) Inbox(ctx context.Context, playerID string, limit int) ([]domain
 }
 
 func decodeMessage(item map[string]types.AttributeValue) (domain.QueuedMessage, error) {
-	var (
-		m    domain.QueuedMessage
-		errs []error
-		err  error
-		body string
-	)
-	m.To, err = getS(item, attrPlayerID, true)
-	errs = append(errs, err)
-	m.ID, err = getS(item, attrMessageID, true)
-	errs = append(errs, err)
-	m.From, err = getS(item, attrFrom, true)
-	errs = append(errs, err)
-	body, err = getS(item, attrMessage, true)
-	errs = append(errs, err)
-	sent, err := getN(item, attrSentAt)
-	errs = append(errs, err)
-	expires, err := getN(item, attrExpiresAt)
-	errs = append(errs, err)
-	if err := errors.Join(errs...); err != nil {
+	r := itemReader{item: item}
+	m := domain.QueuedMessage{
+		To:   r.s(attrPlayerID, true),
+		ID:   r.s(attrMessageID, true),
+		From: r.s(attrFrom, true),
+	}
+	body := r.s(attrMessage, true)
+	sent, expires := r.n(attrSentAt), r.n(attrExpiresAt)
+	if err := r.err(); err != nil {
 		return domain.QueuedMessage{}, fmt.Errorf("decode queued message: %w", err)
 	}
 	m.Message = json.RawMessage(body)

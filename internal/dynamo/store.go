@@ -20,6 +20,8 @@ type API interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
 var _ API = (*dynamodb.Client)(nil)
@@ -28,6 +30,7 @@ var _ API = (*dynamodb.Client)(nil)
 type Tables struct {
 	Connections string // players' live connections
 	Mailbox     string // messages queued for offline players, and their slots
+	Bans        string // banned players; optional for stores that keep no bans
 }
 
 // Options configures a Store. The zero value is usable.
@@ -165,6 +168,30 @@ func getN(item map[string]types.AttributeValue, name string) (int64, error) {
 	}
 	return n, nil
 }
+
+// itemReader reads the attributes of one item, collecting every problem,
+// so that a decoder names all that is wrong with a row at once.
+type itemReader struct {
+	item map[string]types.AttributeValue
+	errs []error
+}
+
+// s reads a string attribute; a missing one is "" unless required.
+func (r *itemReader) s(name string, required bool) string {
+	v, err := getS(r.item, name, required)
+	r.errs = append(r.errs, err)
+	return v
+}
+
+// n reads an integer attribute.
+func (r *itemReader) n(name string) int64 {
+	v, err := getN(r.item, name)
+	r.errs = append(r.errs, err)
+	return v
+}
+
+// err joins the problems found.
+func (r *itemReader) err() error { return errors.Join(r.errs...) }
 
 // ttl is t as the TTL attribute stores it: unix seconds, rounded down. A row
 // is expired at now when ttl(expiresAt) <= now.Unix().

@@ -14,16 +14,15 @@ import (
 
 // CreateTables creates those of tables that do not exist, billed per
 // request, and waits until both are ACTIVE. Tables that exist are left as
-// they are. It does not enable TTL; see the package documentation.
+// they are. The bans table, keyed by player alone, is made only when named.
+// It does not enable TTL; see the package documentation.
 func CreateTables(ctx context.Context, api API, tables Tables) error {
-	specs := []struct {
-		name      string
-		sortKey   string
-		sortType  types.ScalarAttributeType
-		tableRole string
-	}{
+	specs := []tableSpec{
 		{tables.Connections, attrSlot, types.ScalarAttributeTypeN, "connections"},
 		{tables.Mailbox, attrMessageID, types.ScalarAttributeTypeS, "mailbox"},
+	}
+	if tables.Bans != "" {
+		specs = append(specs, tableSpec{tables.Bans, "", "", "bans"})
 	}
 	for _, sp := range specs {
 		if sp.name == "" {
@@ -31,18 +30,21 @@ func CreateTables(ctx context.Context, api API, tables Tables) error {
 		}
 	}
 	for _, sp := range specs {
-		_, err := api.CreateTable(ctx, &dynamodb.CreateTableInput{
+		in := &dynamodb.CreateTableInput{
 			TableName:   aws.String(sp.name),
 			BillingMode: types.BillingModePayPerRequest,
 			AttributeDefinitions: []types.AttributeDefinition{
 				{AttributeName: aws.String(attrPlayerID), AttributeType: types.ScalarAttributeTypeS},
-				{AttributeName: aws.String(sp.sortKey), AttributeType: sp.sortType},
 			},
 			KeySchema: []types.KeySchemaElement{
 				{AttributeName: aws.String(attrPlayerID), KeyType: types.KeyTypeHash},
-				{AttributeName: aws.String(sp.sortKey), KeyType: types.KeyTypeRange},
 			},
-		})
+		}
+		if sp.sortKey != "" {
+			in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(sp.sortKey), AttributeType: sp.sortType})
+			in.KeySchema = append(in.KeySchema, types.KeySchemaElement{AttributeName: aws.String(sp.sortKey), KeyType: types.KeyTypeRange})
+		}
+		_, err := api.CreateTable(ctx, in)
 		if err != nil && !tableExists(err) {
 			return fmt.Errorf("create %s table %s: %w", sp.tableRole, sp.name, err)
 		}
@@ -53,6 +55,14 @@ func CreateTables(ctx context.Context, api API, tables Tables) error {
 		}
 	}
 	return nil
+}
+
+// tableSpec is one table to create: keyed by player, with an optional sort key.
+type tableSpec struct {
+	name      string
+	sortKey   string // "" for a table keyed by player alone
+	sortType  types.ScalarAttributeType
+	tableRole string
 }
 
 // tableExists reports whether err says the table is already there.

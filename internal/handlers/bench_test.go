@@ -28,6 +28,7 @@ import (
 //
 //	ddb-req/msg      DynamoDB requests per message, all tables
 //	limiter-req/msg  of which the limiter's (UpdateItem, GetItem)
+//	ban-req/msg      of which ban reads (GetItem on the bans table)
 //	cpu-µs/msg       process CPU time (user + system) per message
 //
 // The limits are the defaults (10 messages per second, burst 20; 64 KiB per
@@ -45,7 +46,7 @@ type benchDynamoDB interface {
 // the store's (Query, PutItem, DeleteItem).
 type countingDynamoDB struct {
 	benchDynamoDB
-	limiter, store atomic.Int64
+	limiter, store, bans atomic.Int64
 }
 
 func (c *countingDynamoDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
@@ -54,6 +55,10 @@ func (c *countingDynamoDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateIt
 }
 
 func (c *countingDynamoDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	if in.TableName != nil && *in.TableName == benchBansTable {
+		c.bans.Add(1)
+		return c.benchDynamoDB.GetItem(ctx, in, opts...)
+	}
 	c.limiter.Add(1)
 	return c.benchDynamoDB.GetItem(ctx, in, opts...)
 }
@@ -76,7 +81,11 @@ func (c *countingDynamoDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteIt
 func (c *countingDynamoDB) reset() {
 	c.limiter.Store(0)
 	c.store.Store(0)
+	c.bans.Store(0)
 }
+
+// benchBansTable is the rig's bans table.
+const benchBansTable = "bans"
 
 // benchSender is a Sender of function fields; a nil field discards the
 // call and succeeds.
@@ -120,7 +129,7 @@ func newBenchRig(b *testing.B) *benchRig {
 	r := &benchRig{
 		api:    &countingDynamoDB{},
 		clock:  &benchClock{},
-		tables: dynamo.Tables{Connections: "connections", Mailbox: "mailbox"},
+		tables: dynamo.Tables{Connections: "connections", Mailbox: "mailbox", Bans: benchBansTable},
 	}
 	r.clock.ns.Store(benchStart.UnixNano())
 	limits, err := ratelimit.ConfigFromEnv(func(string) string { return "" }, "rate-limits")
@@ -143,8 +152,8 @@ func newBenchRig(b *testing.B) *benchRig {
 func (r *benchRig) freshEngine(b *testing.B) {
 	b.Helper()
 	ctx := context.Background()
-	limiter, store := r.api.limiter.Load(), r.api.store.Load()
-	defer func() { r.api.limiter.Store(limiter); r.api.store.Store(store) }()
+	limiter, store, bans := r.api.limiter.Load(), r.api.store.Load(), r.api.bans.Load()
+	defer func() { r.api.limiter.Store(limiter); r.api.store.Store(store); r.api.bans.Store(bans) }()
 	r.api.benchDynamoDB = miniclient.NewClient()
 	if err := dynamo.CreateTables(ctx, r.api, r.tables); err != nil {
 		b.Fatal(err)
@@ -215,8 +224,9 @@ func (r *benchRig) measure(b *testing.B, op func(i int)) {
 		n++
 	}
 	cpu = cpuTime(b) - cpu - r.untimedC
-	b.ReportMetric(float64(r.api.limiter.Load()+r.api.store.Load())/float64(n), "ddb-req/msg")
+	b.ReportMetric(float64(r.api.limiter.Load()+r.api.store.Load()+r.api.bans.Load())/float64(n), "ddb-req/msg")
 	b.ReportMetric(float64(r.api.limiter.Load())/float64(n), "limiter-req/msg")
+	b.ReportMetric(float64(r.api.bans.Load())/float64(n), "ban-req/msg")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-µs/msg")
 }
 
@@ -269,4 +279,29 @@ func BenchmarkSendMessageFlood(b *testing.B) {
 	r.measure(b, func(int) {
 		r.handle(b, ev, `"code":"rate_limited"`)
 	})
+}
+
+// BenchmarkSendMessageBanCheck: BenchmarkSendMessage with the ban check on.
+// A connection's first message on an instance reads the sender's ban (one
+// strongly consistent GetItem); its later messages read nothing. "new
+// connection" is the worst case, every message from a connection not seen
+// before.
+func BenchmarkSendMessageBanCheck(b *testing.B) {
+	for _, tt := range []struct {
+		name  string
+		fresh bool
+	}{{"same connection", false}, {"new connection", true}} {
+		b.Run(tt.name, func(b *testing.B) {
+			r := newBenchRig(b)
+			r.h.Bans = r.store
+			ev := sendEvent("bob")
+			r.measure(b, func(i int) {
+				r.clock.Add(100 * time.Millisecond)
+				if tt.fresh {
+					ev.RequestContext.ConnectionID = "alice-" + strconv.Itoa(i) + "="
+				}
+				r.handle(b, ev, `"status":"delivered"`)
+			})
+		})
+	}
 }

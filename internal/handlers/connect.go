@@ -16,11 +16,20 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
-// ConnectionWriter stores a new connection.
+// ConnectionWriter stores a new connection, and removes it again when the
+// player turns out to be banned.
 type ConnectionWriter interface {
 	// PutConnection fails with an error wrapping domain.ErrConnectionLimit
 	// when the player already holds the maximum number of live connections.
 	PutConnection(ctx context.Context, c domain.Connection) error
+	ConnectionDeleter
+}
+
+// BanReader reads the ban in force for a player.
+type BanReader interface {
+	// Ban returns the player's ban in force, read with strong consistency,
+	// or an error wrapping domain.ErrNotFound when there is none.
+	Ban(ctx context.Context, playerID string) (domain.Ban, error)
 }
 
 // ConnectLimiter limits how often a player may connect.
@@ -38,14 +47,21 @@ const DefaultConnectionTTL = 2*time.Hour + 10*time.Minute
 // lifetime (TTL) or the token, whichever comes first. Answers:
 //
 //	200  connected
-//	403  the player already holds the maximum number of live connections,
-//	     or the token expired (within the authorizer's clock leeway)
+//	403  the player is banned (code banned, with the ban's reason and end),
+//	     already holds the maximum number of live connections, or the
+//	     token expired (within the authorizer's clock leeway)
 //	429  the player connects too often (RATE_CONNECTS_PER_MINUTE)
 //	500  a backing service failed (the upgrade is refused; nothing is stored)
 //
 // A non-2xx answer refuses the upgrade; its body is an error frame.
+//
+// The ban is read after the row is written, and a ban is written before the
+// admin API looks for the player's connections: whichever of the two comes
+// second sees the other, so a connection and a ban racing cannot both miss
+// each other. A refused connection's row is deleted again.
 type Connect struct {
 	Connections ConnectionWriter
+	Bans        BanReader        // nil: no ban check
 	Limiter     ConnectLimiter   // nil: no connect rate limit
 	TTL         time.Duration    // row lifetime; default DefaultConnectionTTL
 	Now         func() time.Time // default time.Now
@@ -126,7 +142,21 @@ func (h *Connect) connect(ctx context.Context, now time.Time, id Identity, idErr
 	case err != nil:
 		return http.StatusInternalServerError, unavailable(err)
 	}
-	return http.StatusOK, nil
+	if h.Bans == nil {
+		return http.StatusOK, nil
+	}
+	ban, err := h.Bans.Ban(ctx, id.PlayerID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return http.StatusOK, nil
+	}
+	// Banned, or unknown: the row just written must go again.
+	if derr := h.Connections.DeleteConnection(ctx, id.PlayerID, rc.ConnectionID); derr != nil {
+		err = errors.Join(err, fmt.Errorf("remove the refused connection's row: %w", derr))
+	}
+	if err != nil {
+		return http.StatusInternalServerError, unavailable(fmt.Errorf("ban of %s: %w", id.PlayerID, err))
+	}
+	return http.StatusForbidden, domain.BannedError(ban)
 }
 
 // Disconnect handles $disconnect: it deletes the row of this connection of

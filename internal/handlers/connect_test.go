@@ -152,3 +152,54 @@ func TestConnectRefusesATokenJustExpired(t *testing.T) {
 		t.Fatal("a row was written for an expired token")
 	}
 }
+
+// TestConnectBan: the ban is read after the row is written; a banned
+// player, or a ban that cannot be read, is refused and the row removed.
+func TestConnectBan(t *testing.T) {
+	until := testNow.Add(time.Hour)
+	tests := []struct {
+		name    string
+		ban     domain.Ban
+		banErr  error
+		status  int
+		code    string
+		message string
+		until   any
+		deleted bool
+	}{
+		{name: "not banned", banErr: domain.ErrNotFound, status: 200},
+		{name: "banned for an hour", ban: domain.Ban{PlayerID: "alice", Reason: "cheating", Until: until}, status: 403, code: "banned", message: "cheating", until: until.UTC().Format(time.RFC3339), deleted: true},
+		{name: "banned until lifted", ban: domain.Ban{PlayerID: "alice", Reason: "abuse"}, status: 403, code: "banned", message: "abuse", deleted: true},
+		{name: "bans unreadable", banErr: errors.New("dynamodb: 500"), status: 500, code: "unavailable", deleted: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var order []string
+			store := &fakeStore{put: func(domain.Connection) error { order = append(order, "put"); return nil }}
+			bans := &fakeBans{ban: func(p string) (domain.Ban, error) {
+				order = append(order, "ban "+p)
+				return tt.ban, tt.banErr
+			}}
+			h := &Connect{Connections: store, Bans: bans, Now: func() time.Time { return testNow.Add(time.Second) }}
+			resp, err := h.Handle(context.Background(), connectEvent())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status = %d, want %d (%s)", resp.StatusCode, tt.status, resp.Body)
+			}
+			if len(order) != 2 || order[0] != "put" || order[1] != "ban alice" {
+				t.Errorf("calls %v, want the row written, then the ban read", order)
+			}
+			if tt.code != "" {
+				m := decode(t, resp.Body)
+				if m["code"] != tt.code || (tt.message != "" && m["message"] != tt.message) || m["until"] != tt.until {
+					t.Errorf("body = %v, want code %s, message %q, until %v", m, tt.code, tt.message, tt.until)
+				}
+			}
+			if got := len(store.deleted) == 1 && store.deleted[0] == "alice/conn-1="; got != tt.deleted {
+				t.Errorf("deleted %v, want the row deleted: %v", store.deleted, tt.deleted)
+			}
+		})
+	}
+}

@@ -81,6 +81,7 @@ type Messages struct {
 	Mailbox     Mailbox
 	Sender      Sender
 	Limiter     MessageLimiter // nil: no message limits
+	Bans        BanReader      // nil: no ban check on sendmessage
 
 	MaxMessageBytes     int           // cap on the compact JSON of "message"; default 8 KiB
 	MailboxTTL          time.Duration // how long queued messages are kept; default 24 h
@@ -92,7 +93,8 @@ type Messages struct {
 	Logger  *slog.Logger     // default: discard
 	Metrics metrics.Sink     // default: discard
 
-	once sync.Once
+	once    sync.Once
+	cleared connectionSet // connections that passed a ban check
 }
 
 func (h *Messages) init() {
@@ -209,6 +211,9 @@ func (h *Messages) expired(ctx context.Context, c *call, clientID string) events
 func (h *Messages) send(ctx context.Context, c *call, r protocol.Request) (any, error) {
 	if r.PlayerID != "" && !strings.EqualFold(r.PlayerID, c.id.PlayerID) {
 		return nil, domain.Errorf(domain.CodeForbidden, "\"playerId\" is not the player of this connection")
+	}
+	if err := h.checkBan(ctx, c); err != nil {
+		return nil, err
 	}
 	to, err := r.Recipient()
 	if err != nil {
@@ -385,4 +390,51 @@ func (h *Messages) presence(ctx context.Context, c *call, r protocol.Request) (a
 		online = append(online, found...)
 	}
 	return protocol.Presence{Type: protocol.TypePresence, ID: r.ID, Online: online}, nil
+}
+
+// checkBan refuses a message from a banned player's connection that
+// survived a race with the ban: one whose $connect was still running when
+// the admin API tried to close it. Only a connection's first message on this
+// instance costs a read. Once a connection has sent a message it is fully
+// open, so any ban written after that check finds its row and closes it
+// through the Management API; a check that passed need not be repeated.
+func (h *Messages) checkBan(ctx context.Context, c *call) error {
+	if h.Bans == nil || h.cleared.has(c.rc.ConnectionID) {
+		return nil
+	}
+	ban, err := h.Bans.Ban(ctx, c.id.PlayerID)
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		h.cleared.add(c.rc.ConnectionID)
+		return nil
+	case err != nil:
+		return unavailable(fmt.Errorf("ban of %s: %w", c.id.PlayerID, err))
+	}
+	return domain.BannedError(ban)
+}
+
+// maxCleared bounds the connections one instance remembers as checked; when
+// full it forgets them all, which costs each a read again.
+const maxCleared = 50_000
+
+// connectionSet is a bounded set of connection ids, safe for concurrent use.
+type connectionSet struct {
+	mu  sync.Mutex
+	ids map[string]struct{}
+}
+
+func (s *connectionSet) has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.ids[id]
+	return ok
+}
+
+func (s *connectionSet) add(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ids == nil || len(s.ids) >= maxCleared {
+		s.ids = make(map[string]struct{})
+	}
+	s.ids[id] = struct{}{}
 }

@@ -420,6 +420,58 @@ func TestInboxAndPresenceAreRateLimited(t *testing.T) {
 	}
 }
 
+// fakeBans is a function-field fake of the ban reader that counts reads.
+type fakeBans struct {
+	ban   func(playerID string) (domain.Ban, error)
+	reads int
+}
+
+func (f *fakeBans) Ban(_ context.Context, playerID string) (domain.Ban, error) {
+	f.reads++
+	return f.ban(playerID)
+}
+
+func TestSendMessageBanCheck(t *testing.T) {
+	banned := map[string]bool{}
+	until := testNow.Add(time.Hour)
+	bans := &fakeBans{ban: func(p string) (domain.Ban, error) {
+		if banned[p] {
+			return domain.Ban{PlayerID: p, Reason: "cheating", Until: until}, nil
+		}
+		return domain.Ban{}, domain.ErrNotFound
+	}}
+	store := &fakeStore{}
+	h := &Messages{Connections: store, Presence: store, Mailbox: store, Sender: &fakeSender{}, Bans: bans, Now: func() time.Time { return testNow }}
+	send := func(conn, player string) map[string]any {
+		resp, err := h.Handle(t.Context(), event(RouteSendMessage, conn, player, `{"action":"sendmessage","to":"bob","message":1,"id":"m"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return decode(t, resp.Body)
+	}
+
+	// A connection that survived a race with its player's ban is refused.
+	banned["mallory"] = true
+	for range 2 {
+		f := send("M1=", "mallory")
+		if f["code"] != "banned" || f["message"] != "cheating" || f["until"] != until.UTC().Format(time.RFC3339) {
+			t.Fatalf("banned sender got %v", f)
+		}
+	}
+	if bans.reads != 2 {
+		t.Errorf("a banned connection's messages made %d ban reads, want one each (2)", bans.reads)
+	}
+	// A connection that passed the check once is not read again.
+	for range 3 {
+		if f := send("A1=", "alice"); f["type"] != "ack" {
+			t.Fatalf("alice got %v, want an ack", f)
+		}
+	}
+	if bans.reads != 3 {
+		t.Errorf("after alice's 3 messages, %d ban reads, want 3 (one for alice)", bans.reads)
+	}
+}
+
 // frozenConnections is a connections table whose engine never answers: every
 // lookup returns only when its context ends.
 type frozenConnections struct{ *fakeStore }

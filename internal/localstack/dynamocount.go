@@ -76,8 +76,14 @@ func (c *CountingDynamoDB) PutItem(ctx context.Context, in *dynamodb.PutItemInpu
 	return c.DynamoDB.PutItem(ctx, in, opts...)
 }
 
+// GetItem counts reads of the bans table apart, as "GetItem:bans", so that
+// the cost of ban checks shows beside the rate limiter's reads.
 func (c *CountingDynamoDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	c.count("GetItem")
+	if in != nil && in.TableName != nil && *in.TableName == BansTable {
+		c.count("GetItem:bans")
+	} else {
+		c.count("GetItem")
+	}
 	return c.DynamoDB.GetItem(ctx, in, opts...)
 }
 
@@ -94,4 +100,9 @@ func (c *CountingDynamoDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteIt
 func (c *CountingDynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	c.count("Query")
 	return c.DynamoDB.Query(ctx, in, opts...)
+}
+
+func (c *CountingDynamoDB) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	c.count("Scan")
+	return c.DynamoDB.Scan(ctx, in, opts...)
 }

@@ -25,13 +25,16 @@ import (
 	miniclient "github.com/truora/minidyn/aws-v2/client"
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
+	"github.com/serverless-websockets/serverless-websockets/internal/admin"
 	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
 	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
+	"github.com/serverless-websockets/serverless-websockets/internal/cognito"
 	"github.com/serverless-websockets/serverless-websockets/internal/config"
 	"github.com/serverless-websockets/serverless-websockets/internal/devissuer"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
 	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
+	"github.com/serverless-websockets/serverless-websockets/internal/httpapi"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
@@ -41,6 +44,7 @@ const (
 	ConnectionsTable = "connections"
 	MailboxTable     = "mailbox"
 	RateLimitTable   = "rate-limits"
+	BansTable        = "bans"
 	// DevClientID is the client_id of development tokens.
 	DevClientID = "local-client"
 )
@@ -87,6 +91,7 @@ type Stack struct {
 	Limits   ratelimit.Config    // the rate limits in force
 	Engine   string              // "embedded minidyn" or the external endpoint
 	Auth     *authorizer.Config  // the token rules in force
+	Admin    *admin.Handler      // the admin API's handler (its Accounts may be set by tests)
 }
 
 // New builds the stack. It does not listen: serve s.Handler.
@@ -142,7 +147,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	default:
 		engine, s.Engine = miniclient.NewClient(), "embedded minidyn"
 	}
-	tables := dynamo.Tables{Connections: ConnectionsTable, Mailbox: MailboxTable}
+	tables := dynamo.Tables{Connections: ConnectionsTable, Mailbox: MailboxTable, Bans: BansTable}
 	createTables := func(ctx context.Context) error {
 		if err := dynamo.CreateTables(ctx, engine, tables); err != nil {
 			return err
@@ -186,10 +191,10 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	})
 	sender := apigw.New(mgmt)
 
-	connect := &handlers.Connect{Connections: s.Store, Limiter: limiter, TTL: cfg.ConnectionTTL, Now: o.Now, Logger: o.Logger, Metrics: s.Metrics}
+	connect := &handlers.Connect{Connections: s.Store, Bans: s.Store, Limiter: limiter, TTL: cfg.ConnectionTTL, Now: o.Now, Logger: o.Logger, Metrics: s.Metrics}
 	disconnect := &handlers.Disconnect{Connections: s.Store, Now: o.Now, Logger: o.Logger, Metrics: s.Metrics}
 	messages := &handlers.Messages{
-		Connections: s.Store, Presence: s.Store, Mailbox: s.Store, Sender: sender, Limiter: limiter,
+		Connections: s.Store, Presence: s.Store, Mailbox: s.Store, Sender: sender, Limiter: limiter, Bans: s.Store,
 		MaxMessageBytes: cfg.MaxMessageBytes, MailboxTTL: cfg.MailboxTTL, InboxBatch: cfg.MailboxMaxMessages,
 		Now: o.Now, Logger: o.Logger, Metrics: s.Metrics,
 	}
@@ -216,6 +221,29 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	// The endpoint API Gateway names ends in the stage, and the gateway
 	// answers there too: http://127.0.0.1:8080/local/@connections/{id}.
 	mux.Handle("/"+cmp.Or(gcfg.Stage, gateway.DefaultStage)+"/@connections/", s.Gateway)
+	// The admin API, behind a local HTTP API JWT authorizer.
+	s.Admin = &admin.Handler{
+		Store: s.Store, Connections: sender, BadCursor: dynamo.ErrBadCursor,
+		AdminGroup: cfg.AdminGroup, PlayerIDClaim: cfg.PlayerIDClaim, Now: o.Now, Logger: o.Logger,
+	}
+	if cfg.CognitoUserPoolID == "" {
+		o.Logger.Info("admin: no COGNITO_USER_POOL_ID; bans and unbans skip the Cognito steps")
+	} else {
+		client := cognito.NewClient(aws.Config{
+			Region: cfg.Region, Credentials: credentials.StaticCredentialsProvider{Value: s.Creds},
+			HTTPClient: awsclients.HTTPClient(), Retryer: awsclients.Retryer,
+		}, cfg.CognitoEndpoint)
+		if s.Admin.Accounts, err = cognito.New(client, cfg.CognitoUserPoolID); err != nil {
+			return nil, fmt.Errorf("localstack: %w", err)
+		}
+	}
+	adminAPI, err := httpapi.New(verifier, s.Admin.Handle, admin.Routes, httpapi.Config{
+		FunctionTimeout: gcfg.FunctionTimeout, Now: o.Now, Logger: o.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("localstack: %w", err)
+	}
+	mux.Handle("/admin/", adminAPI)
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")

@@ -86,3 +86,7 @@ func (r *RecreatingDynamoDB) DeleteItem(ctx context.Context, in *dynamodb.Delete
 func (r *RecreatingDynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	return retryMissing(ctx, r, func() (*dynamodb.QueryOutput, error) { return r.DynamoDB.Query(ctx, in, opts...) })
 }
+
+func (r *RecreatingDynamoDB) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	return retryMissing(ctx, r, func() (*dynamodb.ScanOutput, error) { return r.DynamoDB.Scan(ctx, in, opts...) })
+}

@@ -50,6 +50,7 @@ type Error struct {
 	Code         string `json:"code"`
 	Message      string `json:"message"`
 	RetryAfterMs int64  `json:"retryAfterMs,omitempty"`
+	Until        string `json:"until,omitempty"` // banned: when the ban ends (RFC 3339); absent for a ban until lifted
 }
 
 // Pong answers ping.
@@ -89,6 +90,9 @@ func ErrorFrame(clientID string, err error) Error {
 	if e, ok := asDomain(err); ok && e.RetryAfter > 0 {
 		// Rounded up: a client that waits retryAfterMs is then admitted.
 		f.RetryAfterMs = int64((e.RetryAfter + time.Millisecond - 1) / time.Millisecond)
+	}
+	if e, ok := asDomain(err); ok && !e.Until.IsZero() {
+		f.Until = e.Until.UTC().Format(time.RFC3339)
 	}
 	return f
 }

@@ -656,6 +656,72 @@ var tests = []test{
 		equal(e.t, "inbox after the refill", e.inboxIDs(bob, 0), []string{"x00", "x01", "x02", "y00", "y01", "y02"})
 	}},
 
+	{name: "bans", run: func(e *env) {
+		alice, bob, carol := e.player("alice"), e.player("bob"), e.player("carol")
+		now := e.clock.Now()
+		timed := domain.Ban{PlayerID: bob, Reason: "cheating", BannedBy: alice, BannedAt: now, Until: now.Add(time.Hour)}
+		forever := domain.Ban{PlayerID: carol, Reason: "abuse", BannedBy: alice, BannedAt: now}
+		for _, b := range []domain.Ban{timed, forever} {
+			if err := e.store.PutBan(e.ctx, b); err != nil {
+				e.t.Fatalf("PutBan(%s): %v", b.PlayerID, err)
+			}
+		}
+		if _, err := e.store.Ban(e.ctx, alice); !errors.Is(err, domain.ErrNotFound) {
+			e.t.Errorf("Ban(alice) = %v, want ErrNotFound", err)
+		}
+		got, err := e.another().Ban(e.ctx, bob)
+		if err != nil || got != timed {
+			e.t.Errorf("Ban(bob) = %+v, %v; want %+v", got, err, timed)
+		}
+		if got, err := e.store.Ban(e.ctx, carol); err != nil || !got.Until.IsZero() || got.Reason != "abuse" {
+			e.t.Errorf("Ban(carol) = %+v, %v; want a ban until lifted", got, err)
+		}
+		listed := func() []string {
+			var ids []string
+			cursor := ""
+			for range 50 {
+				bans, next, err := e.store.ListBans(e.ctx, 1, cursor)
+				if err != nil {
+					e.t.Fatalf("ListBans: %v", err)
+				}
+				for _, b := range bans {
+					if strings.HasPrefix(b.PlayerID, e.name+"-") {
+						ids = append(ids, b.PlayerID)
+					}
+				}
+				if cursor = next; cursor == "" {
+					break
+				}
+			}
+			slices.Sort(ids)
+			return ids
+		}
+		equal(e.t, "bans in force", listed(), []string{bob, carol})
+
+		// The row is still there, but a ban that has ended is absent.
+		e.clock.Advance(time.Hour)
+		if _, err := e.store.Ban(e.ctx, bob); !errors.Is(err, domain.ErrNotFound) {
+			e.t.Errorf("Ban(bob) at its end = %v, want ErrNotFound", err)
+		}
+		equal(e.t, "bans in force after bob's ended", listed(), []string{carol})
+
+		for _, want := range []bool{true, false} {
+			lifted, err := e.store.DeleteBan(e.ctx, carol)
+			if err != nil || lifted != want {
+				e.t.Errorf("DeleteBan(carol) = %v, %v; want %v", lifted, err, want)
+			}
+		}
+		if _, err := e.store.Ban(e.ctx, carol); !errors.Is(err, domain.ErrNotFound) {
+			e.t.Errorf("Ban(carol) after the lift = %v, want ErrNotFound", err)
+		}
+		if _, _, err := e.store.ListBans(e.ctx, 10, "not a cursor!"); !errors.Is(err, dynamo.ErrBadCursor) {
+			e.t.Errorf("ListBans with a bad cursor = %v, want ErrBadCursor", err)
+		}
+		if _, _, err := e.store.ListBans(e.ctx, dynamo.MaxBansPage+1, ""); err == nil {
+			e.t.Error("ListBans over the page limit succeeded")
+		}
+	}},
+
 	{name: "players are isolated", opts: dynamo.Options{MaxConnectionsPerPlayer: 1, MailboxMaxMessages: 1}, run: func(e *env) {
 		alice, bob := e.player("alice"), e.player("bob")
 		e.mustPut(e.conn(alice, "a"))

@@ -1,0 +1,307 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/devissuer"
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+)
+
+// adminToken asks the dev issuer for a token of player in groups.
+func (s *stack) tokenIn(player string, groups ...string) string {
+	s.t.Helper()
+	tok, _, err := s.Issuer.Issue(devissuer.TokenRequest{PlayerID: player, Groups: groups, TTLSeconds: 3600})
+	if err != nil {
+		s.t.Fatalf("dev token: %v", err)
+	}
+	return tok
+}
+
+// admin calls the admin API and returns the status and the decoded body.
+func (s *stack) admin(method, path, token string, body any) (int, map[string]any) {
+	s.t.Helper()
+	var rd *bytes.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	out := map[string]any{}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		s.t.Fatalf("%s %s: status %d, body not JSON: %v", method, path, resp.StatusCode, err)
+	}
+	return resp.StatusCode, out
+}
+
+func TestAdminAccessControl(t *testing.T) {
+	s := startStack(t, noLimits())
+	other, err := devissuer.New(devissuer.Config{Issuer: "http://127.0.0.1:1/other", ClientID: "local-client"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, _, err := other.Issue(devissuer.TokenRequest{PlayerID: "root", Groups: []string{"admin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, token string
+		status      int
+		code        string
+	}{
+		{"no token", "", http.StatusUnauthorized, ""},
+		{"garbage token", "not.a.token", http.StatusUnauthorized, ""},
+		{"admin token from another issuer", foreign, http.StatusUnauthorized, ""},
+		{"player without groups", s.tokenIn("alice"), http.StatusForbidden, "forbidden"},
+		{"player in another group", s.tokenIn("alice", "ops", "admins"), http.StatusForbidden, "forbidden"},
+		{"admin", s.tokenIn("root", "ops", "admin"), http.StatusOK, ""},
+	}
+	for _, tt := range tests {
+		for _, r := range [][2]string{{"GET", "/admin/players/bob"}, {"DELETE", "/admin/players/bob/connections"}, {"GET", "/admin/bans"}} {
+			status, body := s.admin(r[0], r[1], tt.token, nil)
+			if status != tt.status || (tt.code != "" && body["code"] != tt.code) {
+				t.Errorf("%s: %s %s = %d %v, want %d %s", tt.name, r[0], r[1], status, body, tt.status, tt.code)
+			}
+		}
+	}
+	// Bad input is 400 and touches nothing.
+	root := s.tokenIn("root", "admin")
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/admin/players/" + url.PathEscape("bob smith"), nil},
+		{"POST", "/admin/players/bob/ban", map[string]any{"reason": ""}},
+		{"POST", "/admin/players/bob/ban", map[string]any{"reason": "x", "durationSeconds": -5}},
+		{"POST", "/admin/players/bob/ban", map[string]any{"reason": "x", "extra": 1}},
+		{"POST", "/admin/players/bob/ban", "just a string"},
+		{"GET", "/admin/bans?limit=0", nil},
+		{"GET", "/admin/bans?next=%25%25", nil},
+	} {
+		if status, body := s.admin(c.method, c.path, root, c.body); status != http.StatusBadRequest || body["code"] != "bad_request" {
+			t.Errorf("%s %s %v = %d %v, want 400 bad_request", c.method, c.path, c.body, status, body)
+		}
+	}
+	if status, body := s.admin("GET", "/admin/players/bob", root, nil); status != 200 || body["ban"] != nil {
+		t.Errorf("after refused bans, bob = %d %v, want no ban", status, body)
+	}
+}
+
+func TestAdminKick(t *testing.T) {
+	s := startStack(t, noLimits())
+	root := s.tokenIn("root", "admin")
+	alice := s.dial("alice")
+	bobs := []*client{s.dial("bob"), s.dial("bob"), s.dial("bob")}
+
+	status, body := s.admin("GET", "/admin/players/bob", root, nil)
+	conns, _ := body["connections"].([]any)
+	if status != 200 || body["online"] != true || len(conns) != 3 || body["ban"] != nil {
+		t.Fatalf("GET bob = %d %v, want online with 3 connections", status, body)
+	}
+	for _, c := range conns {
+		m := c.(map[string]any)
+		if m["connectionId"] == "" || m["connectedAt"] == "" || m["sourceIp"] != "127.0.0.1" {
+			t.Errorf("connection %v lacks its details", m)
+		}
+	}
+
+	alice.send(outgoing("bob", "before", map[string]any{"n": 1}))
+	if f := alice.next(); f["type"] != "ack" || f["status"] != "delivered" || f["connections"] != float64(3) {
+		t.Fatalf("alice's message = %v, want delivered to 3 connections", f)
+	}
+	for _, b := range bobs {
+		b.nextOf("message")
+	}
+
+	status, body = s.admin("DELETE", "/admin/players/bob/connections", root, nil)
+	if status != 200 || body["closed"] != float64(3) {
+		t.Fatalf("kick = %d %v, want closed 3", status, body)
+	}
+	for i, b := range bobs {
+		f := b.nextOf("error")
+		if f["code"] != "kicked" || f["message"] != "an operator closed this connection" {
+			t.Errorf("bob %d got %v, want the kicked frame", i, f)
+		}
+		b.closed()
+	}
+	// The admin API deletes no rows itself: $disconnect ran for each.
+	eventually(t, "$disconnect deleted bob's rows", func() bool { return len(s.connections("bob")) == 0 })
+
+	alice.send(outgoing("bob", "after", map[string]any{"n": 2}))
+	if f := alice.next(); f["type"] != "ack" || f["status"] != "queued" {
+		t.Errorf("alice's message to the kicked bob = %v, want queued", f)
+	}
+	alice.send(map[string]any{"action": "ping", "id": "p"})
+	alice.nextOf("pong")
+	if len(s.connections("alice")) != 1 {
+		t.Error("alice's connection was touched by bob's kick")
+	}
+	if status, body := s.admin("DELETE", "/admin/players/bob/connections", root, nil); status != 200 || body["closed"] != float64(0) {
+		t.Errorf("a second kick = %d %v, want closed 0", status, body)
+	}
+}
+
+func TestAdminCloseOneConnection(t *testing.T) {
+	s := startStack(t, noLimits())
+	root := s.tokenIn("root", "admin")
+	b1, b2 := s.dial("bob"), s.dial("bob")
+	eventually(t, "two rows", func() bool { return len(s.connections("bob")) == 2 })
+	ids := s.connections("bob")
+
+	status, body := s.admin("DELETE", "/admin/connections/"+url.PathEscape(ids[0]), root, nil)
+	if status != 200 || body["closed"] != float64(1) {
+		t.Fatalf("close %s = %d %v", ids[0], status, body)
+	}
+	eventually(t, "one row left", func() bool { return slices.Equal(s.connections("bob"), ids[1:]) })
+	// Whichever socket it was is closed; the other still answers.
+	var open *client
+	select {
+	case <-b1.done:
+		open = b2
+	case <-b2.done:
+		open = b1
+	case <-time.After(10 * time.Second):
+		t.Fatal("no socket closed")
+	}
+	open.send(map[string]any{"action": "ping", "id": "p"})
+	open.nextOf("pong")
+
+	for _, id := range []string{ids[0], "unknownConnection="} {
+		if status, body := s.admin("DELETE", "/admin/connections/"+url.PathEscape(id), root, nil); status != 404 || body["code"] != "not_found" {
+			t.Errorf("close %s = %d %v, want 404 not_found", id, status, body)
+		}
+	}
+}
+
+func TestAdminBan(t *testing.T) {
+	s := startStack(t, noLimits())
+	root := s.tokenIn("root", "admin")
+	alice := s.dial("alice")
+	bob := s.dial("bob")
+
+	status, body := s.admin("POST", "/admin/players/bob/ban", root, map[string]any{"reason": "cheating", "durationSeconds": 60})
+	ban, _ := body["ban"].(map[string]any)
+	steps, _ := body["steps"].(map[string]any)
+	if status != 200 || body["closed"] != float64(1) || ban["reason"] != "cheating" || ban["bannedBy"] != "root" || ban["until"] == nil ||
+		steps["record"] != "ok" || steps["disconnect"] != "ok" || steps["signOut"] != "skipped" || steps["disable"] != "skipped" {
+		t.Fatalf("ban = %d %v", status, body)
+	}
+	f := bob.nextOf("error")
+	if f["code"] != "banned" || f["message"] != "cheating" || f["until"] != ban["until"].(string)[:19]+"Z" {
+		t.Errorf("bob got %v, want the banned frame with reason and until %v", f, ban["until"])
+	}
+	bob.closed()
+
+	// Reconnecting is refused with the reason; alice and carol are not.
+	status, refusal := s.dialRefused(s.token("bob", 3600))
+	if status != http.StatusForbidden || refusal["code"] != "banned" || refusal["message"] != "cheating" || refusal["until"] == nil {
+		t.Errorf("bob's reconnect = %d %v, want 403 banned with the reason", status, refusal)
+	}
+	if len(s.connections("bob")) != 0 {
+		t.Error("the refused connect left a row")
+	}
+	// A connect costs one ban read, after the slot claim's Query and PutItem
+	// (the connect rate limit is off here).
+	before := s.DynamoDB.Requests()
+	carol := s.dial("carol")
+	after := s.DynamoDB.Requests()
+	if bans := after["GetItem:bans"] - before["GetItem:bans"]; bans != 1 {
+		t.Errorf("carol's connect read the bans %d times, want 1", bans)
+	}
+	if total, q, p := sum(after)-sum(before), after["Query"]-before["Query"], after["PutItem"]-before["PutItem"]; total != 3 || q != 1 || p != 1 {
+		t.Errorf("carol's connect made %d DynamoDB requests (%d Query, %d PutItem), want 3 (1, 1, and the ban read)", total, q, p)
+	}
+	carol.send(outgoing("alice", "c1", "hi"))
+	checkAck(t, carol.next(), "c1")
+	alice.nextOf("message")
+
+	status, body = s.admin("GET", "/admin/bans", root, nil)
+	if bans, _ := body["bans"].([]any); status != 200 || len(bans) != 1 || bans[0].(map[string]any)["playerId"] != "bob" {
+		t.Errorf("GET /admin/bans = %d %v, want bob's ban", status, body)
+	}
+	if status, body := s.admin("GET", "/admin/players/bob", root, nil); status != 200 || body["online"] != false || body["ban"] == nil {
+		t.Errorf("GET bob while banned = %d %v", status, body)
+	}
+
+	// The ban ends on time, though its row is still in the table.
+	s.Clock.Advance(59 * time.Second)
+	if status, _ := s.dialRefused(s.token("bob", 3600)); status != http.StatusForbidden {
+		t.Errorf("a second before the end, bob's connect = %d, want 403", status)
+	}
+	s.Clock.Advance(time.Second)
+	b := s.dial("bob")
+	b.send(outgoing("alice", "b1", "back"))
+	checkAck(t, b.next(), "b1")
+	alice.nextOf("message")
+	if status, body := s.admin("GET", "/admin/bans", root, nil); status != 200 || len(body["bans"].([]any)) != 0 {
+		t.Errorf("bans after the end = %d %v, want none", status, body)
+	}
+
+	// A ban until lifted, then the unban.
+	status, body = s.admin("POST", "/admin/players/bob/ban", root, map[string]any{"reason": "abuse"})
+	if status != 200 || body["ban"].(map[string]any)["until"] != nil || body["closed"] != float64(1) {
+		t.Fatalf("second ban = %d %v", status, body)
+	}
+	b.closed()
+	s.Clock.Advance(30 * time.Minute)
+	if status, refusal := s.dialRefused(s.token("bob", 3600)); status != http.StatusForbidden || refusal["message"] != "abuse" || refusal["until"] != nil {
+		t.Errorf("half an hour later, bob's connect = %d %v, want 403 banned without until", status, refusal)
+	}
+	status, body = s.admin("DELETE", "/admin/players/bob/ban", root, nil)
+	if status != 200 || body["lifted"] != true {
+		t.Fatalf("unban = %d %v", status, body)
+	}
+	s.dial("bob")
+	if status, body := s.admin("DELETE", "/admin/players/bob/ban", root, nil); status != 200 || body["lifted"] != false {
+		t.Errorf("a second unban = %d %v, want lifted false", status, body)
+	}
+}
+
+func sum(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// TestBanRaceSurvivor: a connection that was still in $connect when its
+// player's ban tried to close it (here: a ban written straight into the
+// table, closing nothing) cannot send.
+func TestBanRaceSurvivor(t *testing.T) {
+	s := startStack(t, noLimits())
+	alice, bob := s.dial("alice"), s.dial("bob")
+	now := s.Clock.Now()
+	if err := s.Store.PutBan(t.Context(), domain.Ban{PlayerID: "bob", Reason: "cheating", BannedBy: "root", BannedAt: now, Until: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"b1", "b2"} {
+		bob.send(outgoing("alice", id, "hi"))
+		if f := bob.next(); f["type"] != "error" || f["id"] != id || f["code"] != "banned" || f["message"] != "cheating" || f["until"] == nil {
+			t.Fatalf("bob's message %s got %v, want banned", id, f)
+		}
+	}
+	alice.quiet(200 * time.Millisecond)
+	alice.send(outgoing("alice", "a1", "self"))
+	if f := alice.next(); f["type"] != "message" && f["type"] != "ack" {
+		t.Fatalf("alice got %v", f)
+	}
+}

@@ -1,0 +1,61 @@
+// Command admin is the Lambda behind the admin HTTP API (payload format
+// 2.0, JWT authorizer on the user pool): it shows, kicks, bans and unbans
+// players. See package internal/admin for the routes.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/admin"
+	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
+	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
+	"github.com/serverless-websockets/serverless-websockets/internal/cognito"
+	"github.com/serverless-websockets/serverless-websockets/internal/config"
+	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
+	"github.com/serverless-websockets/serverless-websockets/internal/logging"
+)
+
+func main() {
+	h, err := setup(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "admin:", err)
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}
+
+func setup(getenv func(string) string) (*admin.Handler, error) {
+	cfg, err := config.Load(getenv, config.Functions["admin"].Need)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := awsclients.AWSConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := awsclients.New(awsCfg, cfg)
+	mgmt, err := apigw.NewClient(awsCfg, cfg.ManagementEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	log := logging.NewLambda(os.Stdout, cfg.LogLevel)
+	h := &admin.Handler{
+		Store:         c.Store,
+		Connections:   apigw.New(mgmt),
+		BadCursor:     dynamo.ErrBadCursor,
+		AdminGroup:    cfg.AdminGroup,
+		PlayerIDClaim: cfg.PlayerIDClaim,
+		Logger:        log,
+	}
+	if cfg.CognitoUserPoolID == "" {
+		log.Info("no COGNITO_USER_POOL_ID; bans and unbans skip the Cognito steps")
+		return h, nil
+	}
+	if h.Accounts, err = cognito.New(cognito.NewClient(awsCfg, cfg.CognitoEndpoint), cfg.CognitoUserPoolID); err != nil {
+		return nil, err
+	}
+	return h, nil
+}

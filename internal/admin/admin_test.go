@@ -1,0 +1,201 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+)
+
+func TestParseGroups(t *testing.T) {
+	tests := []struct {
+		claim string
+		want  []string
+	}{
+		{"[admin ops]", []string{"admin", "ops"}}, // as an HTTP API JWT authorizer passes an array
+		{"[admin]", []string{"admin"}},
+		{"[]", nil},
+		{"", nil},
+		{`["admin","ops"]`, []string{"admin", "ops"}},
+		{"admin,ops", []string{"admin", "ops"}},
+		{"[administrators]", []string{"administrators"}},
+	}
+	for _, tt := range tests {
+		if got := ParseGroups(tt.claim); !slices.Equal(got, tt.want) {
+			t.Errorf("ParseGroups(%q) = %q, want %q", tt.claim, got, tt.want)
+		}
+	}
+}
+
+// fakeStore is a function-field fake of the DynamoDB adapter.
+type fakeStore struct {
+	conns   []domain.Connection
+	ban     *domain.Ban
+	putErr  error
+	listErr error
+}
+
+func (f *fakeStore) PlayerConnections(context.Context, string) ([]domain.Connection, error) {
+	return f.conns, nil
+}
+
+func (f *fakeStore) Ban(context.Context, string) (domain.Ban, error) {
+	if f.ban == nil {
+		return domain.Ban{}, domain.ErrNotFound
+	}
+	return *f.ban, nil
+}
+
+func (f *fakeStore) PutBan(_ context.Context, b domain.Ban) error {
+	if f.putErr != nil {
+		return f.putErr
+	}
+	f.ban = &b
+	return nil
+}
+
+func (f *fakeStore) DeleteBan(context.Context, string) (bool, error) {
+	had := f.ban != nil
+	f.ban = nil
+	return had, nil
+}
+
+func (f *fakeStore) ListBans(context.Context, int, string) ([]domain.Ban, string, error) {
+	return nil, "", f.listErr
+}
+
+// fakeConns is the Management API: ids in open exist.
+type fakeConns struct {
+	open   map[string]bool
+	posted []string
+}
+
+func (f *fakeConns) Post(_ context.Context, id string, data []byte) error {
+	f.posted = append(f.posted, id+" "+string(data))
+	return nil
+}
+
+func (f *fakeConns) Exists(_ context.Context, id string) error {
+	if !f.open[id] {
+		return domain.ErrGone
+	}
+	return nil
+}
+
+func (f *fakeConns) Delete(_ context.Context, id string) error {
+	if !f.open[id] {
+		return domain.ErrGone
+	}
+	delete(f.open, id)
+	return nil
+}
+
+var errBadCursor = errors.New("bad cursor")
+
+func request(route string, claims map[string]string, params map[string]string, body string) events.APIGatewayV2HTTPRequest {
+	req := events.APIGatewayV2HTTPRequest{RouteKey: route, PathParameters: params, Body: body, QueryStringParameters: map[string]string{}}
+	if claims != nil {
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+		}
+	}
+	return req
+}
+
+func TestHandler(t *testing.T) {
+	root := map[string]string{"username": "root", "cognito:groups": "[ops admin]"}
+	var logs bytes.Buffer
+	store := &fakeStore{conns: []domain.Connection{{ID: "b1=", PlayerID: "bob"}, {ID: "b2=", PlayerID: "bob"}}}
+	conns := &fakeConns{open: map[string]bool{"b1=": true}} // b2= is a stale row
+	h := &Handler{
+		Store: store, Connections: conns, BadCursor: errBadCursor, PlayerIDClaim: "username",
+		Now:    func() time.Time { return time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC) },
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+	}
+	call := func(req events.APIGatewayV2HTTPRequest) (int, map[string]any) {
+		resp, err := h.Handle(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
+			t.Fatalf("body %q: %v", resp.Body, err)
+		}
+		return resp.StatusCode, m
+	}
+	bob := map[string]string{"playerId": "bob"}
+	for _, c := range []struct {
+		name   string
+		req    events.APIGatewayV2HTTPRequest
+		status int
+		code   string
+	}{
+		{"no claims", request(RouteGetPlayer, nil, bob, ""), 401, "unauthorized"},
+		{"no player id claim", request(RouteGetPlayer, map[string]string{"sub": "root", "cognito:groups": "[admin]"}, bob, ""), 401, "unauthorized"},
+		{"not an admin", request(RouteGetPlayer, map[string]string{"username": "eve", "cognito:groups": "[administrators]"}, bob, ""), 403, "forbidden"},
+		{"bad player id", request(RouteGetPlayer, root, map[string]string{"playerId": "bob/../x"}, ""), 400, "bad_request"},
+		{"bad connection id", request(RouteCloseConnection, root, map[string]string{"connectionId": "a b"}, ""), 400, "bad_request"},
+		{"unknown connection", request(RouteCloseConnection, root, map[string]string{"connectionId": "zz="}, ""), 404, "not_found"},
+		{"ban body not JSON", request(RouteBanPlayer, root, bob, "{"), 400, "bad_request"},
+		{"ban reason with a control character", request(RouteBanPlayer, root, bob, `{"reason":"a\u0007b"}`), 400, "bad_request"},
+		{"ban too long", request(RouteBanPlayer, root, bob, `{"reason":"x","durationSeconds":315360001}`), 400, "bad_request"},
+		{"ban duration not a number", request(RouteBanPlayer, root, bob, `{"reason":"x","durationSeconds":"60"}`), 400, "bad_request"},
+		{"two values", request(RouteBanPlayer, root, bob, `{"reason":"x"}{"reason":"y"}`), 400, "bad_request"},
+		{"unknown route", request("GET /admin/else", root, nil, ""), 404, "not_found"},
+	} {
+		if status, m := call(c.req); status != c.status || m["code"] != c.code {
+			t.Errorf("%s: %d %v, want %d %s", c.name, status, m, c.status, c.code)
+		}
+	}
+	if store.ban != nil {
+		t.Fatal("a refused ban was recorded")
+	}
+
+	status, m := call(request(RouteBanPlayer, root, bob, `{"reason":"cheating","durationSeconds":60}`))
+	if status != 200 || m["closed"] != float64(1) {
+		t.Fatalf("ban = %d %v", status, m)
+	}
+	ban := m["ban"].(map[string]any)
+	if ban["bannedBy"] != "root" || ban["until"] != "2030-01-02T03:05:05.000Z" || store.ban.Until != store.ban.BannedAt.Add(time.Minute) {
+		t.Errorf("ban = %v, stored %+v", ban, store.ban)
+	}
+	if len(conns.posted) != 2 || !strings.Contains(conns.posted[0], `"code":"banned"`) || !strings.Contains(conns.posted[0], `"until":"2030-01-02T03:05:05Z"`) {
+		t.Errorf("posted %v, want the banned frame to both", conns.posted)
+	}
+
+	store.putErr = errors.New("dynamodb: 500")
+	if status, m := call(request(RouteBanPlayer, root, bob, `{"reason":"again"}`)); status != 503 || m["code"] != "unavailable" || m["ban"] != nil {
+		t.Errorf("ban with DynamoDB down = %d %v, want 503 without a ban", status, m)
+	}
+	store.listErr = errBadCursor
+	req := request(RouteListBans, root, nil, "")
+	req.QueryStringParameters["next"] = "x"
+	if status, m := call(req); status != 400 {
+		t.Errorf("bad cursor = %d %v, want 400", status, m)
+	}
+
+	// One audit line per request, with actor, action, target and outcome.
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 15 {
+		t.Errorf("%d log lines for 15 requests", len(lines))
+	}
+	var banLine map[string]any
+	for _, l := range lines {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["outcome"] == "ok" && m["action"] == RouteBanPlayer {
+			banLine = m
+		}
+	}
+	if banLine == nil || banLine["actor"] != "root" || banLine["target"] != "bob" || banLine["msg"] != "admin action" || banLine["reason"] != "cheating" {
+		t.Errorf("audit line of the ban = %v", banLine)
+	}
+}

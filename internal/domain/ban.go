@@ -1,0 +1,29 @@
+package domain
+
+import "time"
+
+// Ban keeps a player out: their connections are refused at $connect, and a
+// connection that survived a race with the ban cannot send messages.
+type Ban struct {
+	PlayerID string
+	Reason   string    // shown to the player
+	BannedBy string    // the operator's player id
+	BannedAt time.Time //
+	Until    time.Time // zero: until lifted
+}
+
+// Active reports whether the ban is in force at now. A ban whose Until has
+// passed is treated as absent, whether or not its row has been deleted yet.
+func (b Ban) Active(now time.Time) bool { return b.Until.IsZero() || now.Before(b.Until) }
+
+// MaxBanReasonBytes bounds a ban's reason.
+const MaxBanReasonBytes = 512
+
+// BannedError is what a banned player is told: the ban's reason and end.
+func BannedError(b Ban) *Error {
+	msg := b.Reason
+	if msg == "" {
+		msg = "you are banned"
+	}
+	return &Error{Code: CodeBanned, Message: msg, Until: b.Until, Err: ErrBanned}
+}

@@ -1,0 +1,171 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+)
+
+// Attribute names of the bans table, keyed by playerId alone.
+const (
+	attrReason   = "reason"
+	attrBannedBy = "bannedBy"
+	attrBannedAt = "bannedAt"
+	attrUntil    = "until" // unix milliseconds; absent for a ban until lifted
+)
+
+// MaxBansPage is the most bans ListBans returns at once.
+const MaxBansPage = 100
+
+// ErrBadCursor: the cursor given to ListBans is not one it returned.
+var ErrBadCursor = errors.New("bad cursor")
+
+// PutBan records b, replacing any earlier ban of the player. A ban with an
+// end also gets expiresAt, the table's TTL, so DynamoDB removes it some time
+// after it ends; reads do not wait for that.
+func (s *Store) PutBan(ctx context.Context, b domain.Ban) error {
+	if err := domain.ValidatePlayerID(b.PlayerID); err != nil {
+		return fmt.Errorf("put ban: %w", err)
+	}
+	if s.tables.Bans == "" {
+		return errors.New("put ban: no bans table")
+	}
+	item := map[string]types.AttributeValue{
+		attrPlayerID: attrS(b.PlayerID),
+		attrReason:   attrS(b.Reason),
+		attrBannedBy: attrS(b.BannedBy),
+		attrBannedAt: attrN(b.BannedAt.UnixMilli()),
+	}
+	if !b.Until.IsZero() {
+		item[attrUntil] = attrN(b.Until.UnixMilli())
+		item[attrExpiresAt] = attrN(ttl(b.Until) + 1)
+	}
+	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.tables.Bans), Item: item})
+	if err != nil {
+		return fmt.Errorf("put ban of %s: %w", b.PlayerID, err)
+	}
+	return nil
+}
+
+// Ban returns the ban in force for playerID, read with strong consistency
+// (one GetItem), or an error wrapping domain.ErrNotFound when there is none
+// or it has ended.
+func (s *Store) Ban(ctx context.Context, playerID string) (domain.Ban, error) {
+	if err := domain.ValidatePlayerID(playerID); err != nil {
+		return domain.Ban{}, fmt.Errorf("get ban: %w", err)
+	}
+	if s.tables.Bans == "" {
+		return domain.Ban{}, errors.New("get ban: no bans table")
+	}
+	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.tables.Bans),
+		Key:            map[string]types.AttributeValue{attrPlayerID: attrS(playerID)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return domain.Ban{}, fmt.Errorf("get ban of %s: %w", playerID, err)
+	}
+	if len(out.Item) == 0 {
+		return domain.Ban{}, fmt.Errorf("ban of %s: %w", playerID, domain.ErrNotFound)
+	}
+	b, err := decodeBan(out.Item)
+	if err != nil {
+		return domain.Ban{}, fmt.Errorf("get ban of %s: %w", playerID, err)
+	}
+	if !b.Active(s.now()) {
+		return domain.Ban{}, fmt.Errorf("ban of %s ended: %w", playerID, domain.ErrNotFound)
+	}
+	return b, nil
+}
+
+// DeleteBan lifts the ban of playerID and reports whether one was in force.
+func (s *Store) DeleteBan(ctx context.Context, playerID string) (bool, error) {
+	if err := domain.ValidatePlayerID(playerID); err != nil {
+		return false, fmt.Errorf("delete ban: %w", err)
+	}
+	if s.tables.Bans == "" {
+		return false, errors.New("delete ban: no bans table")
+	}
+	out, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:    aws.String(s.tables.Bans),
+		Key:          map[string]types.AttributeValue{attrPlayerID: attrS(playerID)},
+		ReturnValues: types.ReturnValueAllOld,
+	})
+	if err != nil {
+		return false, fmt.Errorf("delete ban of %s: %w", playerID, err)
+	}
+	if len(out.Attributes) == 0 {
+		return false, nil
+	}
+	b, err := decodeBan(out.Attributes)
+	return err == nil && b.Active(s.now()), nil
+}
+
+// ListBans returns a page of the bans in force, in no particular order, and
+// the cursor of the next page ("" after the last). Each call is one Scan of
+// at most limit items (1 to MaxBansPage), so its cost does not grow with the
+// table; bans that have ended are left out, so a page may hold fewer than
+// limit bans, even none, while the cursor is not yet "". A cursor that
+// ListBans did not return wraps ErrBadCursor.
+func (s *Store) ListBans(ctx context.Context, limit int, cursor string) ([]domain.Ban, string, error) {
+	if limit < 1 || limit > MaxBansPage {
+		return nil, "", fmt.Errorf("list bans: limit %d is not between 1 and %d", limit, MaxBansPage)
+	}
+	if s.tables.Bans == "" {
+		return nil, "", errors.New("list bans: no bans table")
+	}
+	in := &dynamodb.ScanInput{TableName: aws.String(s.tables.Bans), Limit: aws.Int32(int32(limit))}
+	if cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || domain.ValidatePlayerID(string(raw)) != nil {
+			return nil, "", fmt.Errorf("list bans: %w", ErrBadCursor)
+		}
+		in.ExclusiveStartKey = map[string]types.AttributeValue{attrPlayerID: attrS(string(raw))}
+	}
+	out, err := s.api.Scan(ctx, in)
+	if err != nil {
+		return nil, "", fmt.Errorf("list bans: %w", err)
+	}
+	now := s.now()
+	bans := []domain.Ban{}
+	for _, item := range out.Items {
+		b, err := decodeBan(item)
+		if err != nil {
+			return nil, "", fmt.Errorf("list bans: %w", err)
+		}
+		if b.Active(now) {
+			bans = append(bans, b)
+		}
+	}
+	next := ""
+	if last, err := getS(out.LastEvaluatedKey, attrPlayerID, false); err == nil && last != "" {
+		next = base64.RawURLEncoding.EncodeToString([]byte(last))
+	}
+	return bans, next, nil
+}
+
+func decodeBan(item map[string]types.AttributeValue) (domain.Ban, error) {
+	r := itemReader{item: item}
+	b := domain.Ban{
+		PlayerID: r.s(attrPlayerID, true),
+		Reason:   r.s(attrReason, false),
+		BannedBy: r.s(attrBannedBy, false),
+	}
+	at := r.n(attrBannedAt)
+	if _, ok := item[attrUntil]; ok {
+		b.Until = time.UnixMilli(r.n(attrUntil)).UTC()
+	}
+	if err := r.err(); err != nil {
+		return domain.Ban{}, fmt.Errorf("decode ban: %w", err)
+	}
+	b.BannedAt = time.UnixMilli(at).UTC()
+	return b, nil
+}

@@ -1,0 +1,268 @@
+// Package httpapi plays, locally, an API Gateway HTTP API whose routes have
+// a JWT authorizer: it checks the Authorization: Bearer token with the same
+// verifier as the WebSocket authorizer, answers 401 {"message":"Unauthorized"}
+// when the token is missing or refused, and otherwise calls the route's
+// Lambda handler with a payload format 2.0 event whose
+// requestContext.authorizer.jwt.claims holds every claim as a string, as AWS
+// passes them: an array such as cognito:groups arrives as "[admin ops]".
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
+)
+
+// ClaimsVerifier verifies a token and returns its claims.
+type ClaimsVerifier interface {
+	VerifyClaims(ctx context.Context, token string) (map[string]any, error)
+}
+
+// HandlerFunc is an HTTP API Lambda handler (payload format 2.0).
+type HandlerFunc func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+
+// API serves routes such as "GET /admin/players/{playerId}" with one
+// handler. Create it with New.
+type API struct {
+	verifier ClaimsVerifier
+	handler  HandlerFunc
+	routes   []route
+	cfg      Config
+}
+
+// Config tunes an API. The zero value is usable.
+type Config struct {
+	// FunctionTimeout bounds each handler invocation, as the function's
+	// Timeout does in Lambda; past it the answer is 503, as API Gateway
+	// answers a timed-out integration. Default 10 seconds.
+	FunctionTimeout time.Duration
+	// Now stamps events. Default time.Now.
+	Now func() time.Time
+	// Logger receives refusals and handler failures. Default: discard.
+	Logger *slog.Logger
+}
+
+// DefaultFunctionTimeout is Config.FunctionTimeout's default.
+const DefaultFunctionTimeout = gateway.DefaultFunctionTimeout
+
+type route struct {
+	key    string
+	method string
+	parts  []string // path segments; "{name}" is a parameter
+}
+
+// MaxBodyBytes is the largest request body accepted (HTTP API allows 10 MB;
+// the admin API needs far less).
+const MaxBodyBytes = 64 << 10
+
+// New returns an API for routeKeys ("METHOD /path/{param}"), each served by
+// handler after verifier accepts the token.
+func New(verifier ClaimsVerifier, handler HandlerFunc, routeKeys []string, cfg Config) (*API, error) {
+	if verifier == nil || handler == nil {
+		return nil, fmt.Errorf("httpapi: a verifier and a handler are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.FunctionTimeout <= 0 {
+		cfg.FunctionTimeout = DefaultFunctionTimeout
+	}
+	a := &API{verifier: verifier, handler: handler, cfg: cfg}
+	for _, k := range routeKeys {
+		method, path, ok := strings.Cut(k, " ")
+		if !ok || !strings.HasPrefix(path, "/") {
+			return nil, fmt.Errorf("httpapi: bad route key %q", k)
+		}
+		a.routes = append(a.routes, route{key: k, method: method, parts: strings.Split(path[1:], "/")})
+	}
+	return a, nil
+}
+
+func writeMessage(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]string{"message": msg}) // a map of strings always encodes
+	_, _ = w.Write(b)
+}
+
+// match finds the route of method and path (already unescaped per segment).
+func (a *API) match(method string, segs []string) (route, map[string]string, bool) {
+	for _, r := range a.routes {
+		if r.method != method || len(r.parts) != len(segs) {
+			continue
+		}
+		params := map[string]string{}
+		ok := true
+		for i, p := range r.parts {
+			if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") {
+				if segs[i] == "" {
+					ok = false
+					break
+				}
+				params[p[1:len(p)-1]] = segs[i]
+			} else if p != segs[i] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return r, params, true
+		}
+	}
+	return route{}, nil, false
+}
+
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var segs []string
+	for _, s := range strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/") {
+		u, err := url.PathUnescape(s)
+		if err != nil {
+			writeMessage(w, http.StatusBadRequest, "Bad Request")
+			return
+		}
+		segs = append(segs, u)
+	}
+	rt, params, ok := a.match(r.Method, segs)
+	if !ok {
+		writeMessage(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	auth := r.Header.Get("Authorization")
+	token, found := strings.CutPrefix(auth, "Bearer ")
+	if !found {
+		token, found = strings.CutPrefix(auth, "bearer ")
+	}
+	token = strings.TrimSpace(token)
+	if !found || token == "" {
+		writeMessage(w, http.StatusUnauthorized, "Unauthorized")
+		return
+	}
+	claims, err := a.verifier.VerifyClaims(r.Context(), token)
+	if err != nil {
+		a.cfg.Logger.Info("admin request unauthorized", "route", rt.key, "reason", err.Error())
+		writeMessage(w, http.StatusUnauthorized, "Unauthorized")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		writeMessage(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		return
+	}
+	resp, err := gateway.Invoke(r.Context(), a.cfg.FunctionTimeout, a.handler, a.event(r, rt, params, claims, body))
+	if errors.Is(err, gateway.ErrTimedOut) {
+		a.cfg.Logger.Error("admin handler timed out", "route", rt.key, "timeout", a.cfg.FunctionTimeout)
+		writeMessage(w, http.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
+	if err != nil {
+		a.cfg.Logger.Error("admin handler failed", "route", rt.key, "error", err.Error())
+		writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
+		return
+	}
+	for k, v := range resp.Headers {
+		w.Header().Set(k, v)
+	}
+	status := resp.StatusCode
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, resp.Body)
+}
+
+// event builds the payload format 2.0 event of r.
+func (a *API) event(r *http.Request, rt route, params map[string]string, claims map[string]any, body []byte) events.APIGatewayV2HTTPRequest {
+	now := a.cfg.Now()
+	headers := map[string]string{}
+	for k, vs := range r.Header {
+		if strings.EqualFold(k, "Cookie") {
+			continue
+		}
+		headers[strings.ToLower(k)] = strings.Join(vs, ",")
+	}
+	var query map[string]string
+	if qs := r.URL.Query(); len(qs) > 0 {
+		query = map[string]string{}
+		for k, vs := range qs {
+			query[k] = strings.Join(vs, ",")
+		}
+	}
+	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	return events.APIGatewayV2HTTPRequest{
+		Version:               "2.0",
+		RouteKey:              rt.key,
+		RawPath:               r.URL.EscapedPath(),
+		RawQueryString:        r.URL.RawQuery,
+		Headers:               headers,
+		QueryStringParameters: query,
+		PathParameters:        params,
+		Body:                  string(body),
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RouteKey:   rt.key,
+			AccountID:  "000000000000",
+			Stage:      "$default",
+			RequestID:  strconv.FormatInt(now.UnixNano(), 36),
+			APIID:      "local",
+			DomainName: r.Host,
+			Time:       now.UTC().Format("02/Jan/2006:15:04:05 -0700"),
+			TimeEpoch:  now.UnixMilli(),
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+				Method: r.Method, Path: r.URL.Path, Protocol: r.Proto, SourceIP: ip, UserAgent: r.UserAgent(),
+			},
+			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: StringClaims(claims), Scopes: nil},
+			},
+		},
+	}
+}
+
+// StringClaims renders claims as an HTTP API JWT authorizer passes them:
+// strings as they are, numbers in decimal, booleans as true or false, and
+// arrays as their items, space-separated, in brackets.
+func StringClaims(claims map[string]any) map[string]string {
+	out := make(map[string]string, len(claims))
+	for k, v := range claims {
+		out[k] = claimString(v)
+	}
+	return out
+}
+
+func claimString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case json.Number:
+		return v.String()
+	case bool:
+		return strconv.FormatBool(v)
+	case []any:
+		parts := make([]string, len(v))
+		for i, it := range v {
+			parts[i] = claimString(it)
+		}
+		return "[" + strings.Join(parts, " ") + "]"
+	case nil:
+		return ""
+	default:
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+}
