@@ -430,6 +430,38 @@ func TestConnectMessagesDisconnectUnderTheEmulator(t *testing.T) {
 	}
 }
 
+// adminEvent is the HTTP API request of GET /admin/bans as the JWT
+// authorizer passes it, for a player in groups.
+func adminEvent(tb testing.TB, groups string) map[string]any {
+	ev := event(tb, "apigw-v2-request-jwt-authorizer.json")
+	ev["routeKey"], ev["rawPath"], ev["rawQueryString"] = "GET /admin/bans", "/admin/bans", ""
+	delete(ev, "queryStringParameters")
+	delete(ev, "pathParameters")
+	rc := ev["requestContext"].(map[string]any)
+	rc["routeKey"] = "GET /admin/bans"
+	rc["http"].(map[string]any)["method"], rc["http"].(map[string]any)["path"] = "GET", "/admin/bans"
+	rc["authorizer"] = map[string]any{"jwt": map[string]any{
+		"claims": map[string]any{"sub": "ops", "username": "ops", "token_use": "access", "cognito:groups": groups},
+		"scopes": nil,
+	}}
+	return ev
+}
+
+func TestAdminUnderTheEmulator(t *testing.T) {
+	endpoint, _, tables, rateTable := engine(t)
+	env := storeEnv(endpoint, tables, rateTable)
+	env["ADMIN_GROUP"], env["PLAYER_ID_CLAIM"] = "admin", "sub"
+	e := start(t, "admin", env)
+	r := e.respond(t, "admin", adminEvent(t, "[admin]"))
+	if r.StatusCode != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.Body), "{") {
+		t.Errorf("GET /admin/bans by an admin: %+v, want 200 with a JSON body", r)
+	}
+	r = e.respond(t, "admin", adminEvent(t, "[players]"))
+	if r.StatusCode != http.StatusForbidden {
+		t.Errorf("GET /admin/bans by a player: %+v, want 403", r)
+	}
+}
+
 // TestBadConfigurationStopsAtInit: a function whose settings are refused
 // stops before its first invocation and says why in its log, as it does in
 // Lambda (an init error), instead of answering with a half-built handler.
@@ -502,6 +534,7 @@ func BenchmarkColdStart(b *testing.B) {
 		{"disconnect", storeEnv(endpoint, tables, rateTable), func(tb testing.TB) any {
 			return wsEvent(tb, "apigw-websocket-request-disconnect.json", "$disconnect", "DISCONNECT", "")
 		}},
+		{"admin", storeEnv(endpoint, tables, rateTable), func(tb testing.TB) any { return adminEvent(tb, "[admin]") }},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
