@@ -164,20 +164,44 @@ func New(api API, cfg Config) *Limiter {
 // DynamoDB request. A failed DynamoDB request gives a denial with an error
 // wrapping the cause: the limiter fails closed.
 func (l *Limiter) AllowMessage(ctx context.Context, playerID string, bytes int) (Decision, error) {
+	checks, err := l.messageChecks(playerID, bytes)
+	if err != nil || len(checks) == 0 {
+		return Decision{Allowed: err == nil}, err
+	}
+	return l.allow(ctx, keyMessages+playerID, checks, l.msgTol)
+}
+
+// RefusesMessage reports whether AllowMessage would refuse this message
+// without a DynamoDB request: the deny cache already refuses the player, or
+// the message is larger than the byte burst. It charges nothing. A caller
+// can skip, for a refused message, work it would otherwise start alongside
+// AllowMessage; when it reports false, AllowMessage may still refuse.
+func (l *Limiter) RefusesMessage(playerID string, bytes int) bool {
+	checks, err := l.messageChecks(playerID, bytes)
+	if err != nil {
+		return true
+	}
+	if len(checks) == 0 {
+		return false
+	}
+	now := l.now().UnixMicro()
+	return !evaluate(l.cache.get(keyMessages+playerID, now), checks, now).Allowed
+}
+
+// messageChecks returns what one message of size bytes charges, or an
+// error wrapping ErrTooLarge when it exceeds the byte burst.
+func (l *Limiter) messageChecks(playerID string, bytes int) ([]check, error) {
 	checks := make([]check, 0, 2)
 	if l.messages != nil {
 		checks = append(checks, check{b: l.messages, inc: l.messages.cost(1)})
 	}
 	if l.bytes != nil && bytes > 0 {
 		if int64(bytes) > l.bytes.burst {
-			return Decision{}, fmt.Errorf("rate limit %s: %d bytes, at most %d: %w", playerID, bytes, l.bytes.burst, ErrTooLarge)
+			return nil, fmt.Errorf("rate limit %s: %d bytes, at most %d: %w", playerID, bytes, l.bytes.burst, ErrTooLarge)
 		}
 		checks = append(checks, check{b: l.bytes, inc: l.bytes.cost(int64(bytes))})
 	}
-	if len(checks) == 0 {
-		return Decision{Allowed: true}, nil
-	}
-	return l.allow(ctx, keyMessages+playerID, checks, l.msgTol)
+	return checks, nil
 }
 
 // AllowConnect decides whether playerID may open one more connection,

@@ -407,3 +407,50 @@ func TestClockSkew(t *testing.T) {
 	}
 	t.Logf("admitted %d; honest clocks alone: %d; bound with skew: %d", admitted, low, high)
 }
+
+// TestRefusesMessage: RefusesMessage says "refused" exactly when
+// AllowMessage would refuse without DynamoDB (a cached denial, a message over
+// the byte burst), charges nothing and makes no request.
+func TestRefusesMessage(t *testing.T) {
+	clock := newClock()
+	api := &countingAPI{API: miniclient.NewClient()}
+	cfg := Config{Messages: Limit{Rate: 10, Burst: 2}, Bytes: Limit{Rate: 100, Burst: 100}, Now: clock.Now}
+	cfg.Table = newTable(t, api)
+	l := New(api, cfg)
+
+	if !l.RefusesMessage("p", 101) {
+		t.Fatal("a message over the byte burst is not refused")
+	}
+	for i := range 2 {
+		if l.RefusesMessage("p", 1) {
+			t.Fatalf("message %d of the burst refused in advance", i)
+		}
+		if !mustMessage(t, l, "p", 1).Allowed {
+			t.Fatalf("message %d of the burst denied", i)
+		}
+	}
+	before := api.requests()
+	// The limiter has not seen a denial yet, but its cache knows the
+	// bucket is empty: that is enough to refuse without asking.
+	for range 3 {
+		if !l.RefusesMessage("p", 1) {
+			t.Fatal("the spent bucket is not refused in advance")
+		}
+	}
+	if d := mustMessage(t, l, "p", 1); d.Allowed {
+		t.Fatal("AllowMessage admitted what RefusesMessage refused")
+	}
+	if got := api.requests() - before; got != 0 {
+		t.Fatalf("%d DynamoDB requests for refusals known in advance, want 0", got)
+	}
+	if l.RefusesMessage("q", 1) {
+		t.Fatal("another player is refused")
+	}
+	clock.Add(100 * time.Millisecond)
+	if l.RefusesMessage("p", 1) {
+		t.Fatal("refused after the retry time")
+	}
+	if !mustMessage(t, l, "p", 1).Allowed {
+		t.Fatal("denied after the retry time: RefusesMessage charged the bucket")
+	}
+}

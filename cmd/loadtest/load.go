@@ -2,145 +2,66 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	mrand "math/rand/v2"
 	"os"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/wsclient"
 )
 
-// deliveryGrace bounds the wait for deliveries and $disconnects that the
-// stack has acknowledged or begun but the clients have not seen yet.
+// deliveryGrace bounds the wait for deliveries, inbox messages and rows that
+// the stack has acknowledged or begun but the clients have not seen yet.
 const deliveryGrace = 5 * time.Second
 
-// recorder collects what the players observe.
-type recorder struct {
-	run      string    // this run's id, in every message body
-	start    time.Time // the run's time origin (monotonic)
-	messages int       // messages per online player
+// Player states.
+const (
+	stateOffline int32 = iota // no connection, its row gone
+	stateOnline               // connected, may send
+	stateBusy                 // connecting, draining or leaving
+)
 
-	mu          sync.Mutex
-	ackLat      []time.Duration
-	deliveryLat []time.Duration
-	sent        int // messages whose first frame was written
-	frames      int // sendmessage frames written, retries included
-	acked       int
-	delivered   int // acks with status delivered
-	queued      int // acks with status queued
-	rateLimited int
-	errors      map[string]int
-	queuedFor   map[int]int // recipient index -> messages queued for it
-	seen        []bool      // by seq
-	received    int         // messages read by online recipients during the send phase
-	drained     int         // messages read by offline recipients from their inbox
-	drainedBy   map[int]int // recipient index -> messages drained
-	duplicates  int
-	foreign     int // messages that are not this run's
-	last        time.Time
+// player is one identity and, while online, its connection.
+type player struct {
+	id    string
+	idx   int
+	token string
+	state atomic.Int32
+	// sending is held shared by each send and exclusively to hang up, so
+	// a player leaves only between its messages.
+	sending sync.RWMutex
+
+	mu   sync.Mutex
+	conn *wsclient.Conn
 }
 
-func newRecorder(players, messages int) *recorder {
-	var id [4]byte
-	_, _ = rand.Read(id[:])
-	return &recorder{
-		run:       hex.EncodeToString(id[:]),
-		start:     time.Now(),
-		messages:  messages,
-		errors:    map[string]int{},
-		queuedFor: map[int]int{},
-		drainedBy: map[int]int{},
-		seen:      make([]bool, players*messages),
-	}
+func (p *player) current() *wsclient.Conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.conn
 }
 
-func (r *recorder) frame(first bool) {
-	r.mu.Lock()
-	r.frames++
-	if first {
-		r.sent++
-	}
-	r.mu.Unlock()
+func (p *player) set(c *wsclient.Conn) {
+	p.mu.Lock()
+	p.conn = c
+	p.mu.Unlock()
 }
 
-func (r *recorder) ack(lat time.Duration, status string, to int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.acked++
-	r.ackLat = append(r.ackLat, lat)
-	switch status {
-	case "delivered":
-		r.delivered++
-	case "queued":
-		r.queued++
-		r.queuedFor[to]++
-	}
-	r.touch(time.Now())
-}
-
-// refused counts an error frame. A rate_limited refusal that is retried is
-// not an error; it is counted in rateLimited either way.
-func (r *recorder) refused(code string, retried bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if code == "rate_limited" {
-		r.rateLimited++
-	}
-	if !retried {
-		r.errors[code]++
-	}
-}
-
-func (r *recorder) clientError(kind string) {
-	r.mu.Lock()
-	r.errors[kind]++
-	r.mu.Unlock()
-}
-
-func (r *recorder) foreignMessage() {
-	r.mu.Lock()
-	r.foreign++
-	r.mu.Unlock()
-}
-
-func (r *recorder) receive(p *player, seq int, lat time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if seq < 0 || seq >= len(r.seen) {
-		r.foreign++
-		return
-	}
-	if r.seen[seq] {
-		r.duplicates++
-		return
-	}
-	r.seen[seq] = true
-	if p.offline {
-		r.drained++
-		r.drainedBy[p.idx]++
-		return
-	}
-	r.received++
-	r.deliveryLat = append(r.deliveryLat, lat)
-	r.touch(time.Now())
-}
-
-func (r *recorder) touch(t time.Time) {
-	if t.After(r.last) {
-		r.last = t
-	}
-}
-
-// locked runs f under the recorder's lock.
-func (r *recorder) locked(f func()) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	f()
+// body is the message a player sends: the run, the message's number and
+// padding up to -size.
+type body struct {
+	Run string `json:"run"`
+	Seq int64  `json:"seq"`
+	Pad string `json:"pad,omitempty"`
 }
 
 // sendFrame is a sendmessage request.
@@ -151,51 +72,51 @@ type sendFrame struct {
 	ID      string `json:"id"`
 }
 
-// inboxFrame is an inbox request.
-type inboxFrame struct {
-	Action string `json:"action"`
-	ID     string `json:"id"`
+// simpleFrame is an inbox or presence request.
+type simpleFrame struct {
+	Action  string   `json:"action"`
+	ID      string   `json:"id"`
+	Players []string `json:"players,omitempty"`
 }
 
 // load is one measurement run.
 type load struct {
-	o       options
-	t       *target
-	rec     *recorder
-	players []*player // the online players first, then the offline ones
-	online  int
-	rep     *Report
+	o        options
+	t        *target
+	rec      *recorder
+	players  []*player
+	observer *player // asks presence for the disconnect→row gone step when the target cannot look itself
+	watcher  *goneWatcher
+	rep      *Report
+	ids      atomic.Int64 // request ids
+	pad      string
 }
 
 // measure runs every phase within o.timeout and reports what it saw. The
 // clients are always closed before it returns.
-func measure(parent context.Context, o options, t *target) (*Report, error) {
+func measure(parent context.Context, o options, t *target, progress io.Writer) (*Report, error) {
 	ctx, cancel := context.WithTimeout(parent, o.timeout)
 	defer cancel()
+	t.complete()
+	l := &load{o: o, t: t, rec: newRecorder()}
+	l.rep = &Report{Settings: l.settings()}
+	l.pad = padding(o.size, l.rec.run)
+	sized, _ := json.Marshal(body{Run: l.rec.run, Seq: 100000, Pad: l.pad})
+	l.rep.Settings.Size = len(sized)
 
-	offline := o.offline()
-	l := &load{o: o, t: t, rec: newRecorder(o.players, o.messages), online: o.players - offline}
-	for i := range o.players {
-		l.players = append(l.players, &player{
-			id:      fmt.Sprintf("lt-%s-%04d", l.rec.run, i),
-			idx:     i,
-			offline: i >= l.online,
-			rec:     l.rec,
-		})
-	}
-	l.rep = &Report{
-		Mode: t.mode, Target: t.base, Limits: t.limits, Engine: t.engine,
-		Players: o.players, Online: l.online, MessagesPerPlayer: o.messages,
-		Concurrency: o.concurrency, Rate: o.rate, Retry: o.retry,
-		Timeout: o.timeout.String(),
-	}
-
-	err := l.connectPhase(ctx)
+	err := l.setup(ctx, parent)
 	if err == nil {
-		err = l.sendPhase(ctx)
+		if progress != nil {
+			stop := l.progress(progress)
+			defer stop()
+		}
+		err = l.connectPhase(ctx)
 	}
-	if err == nil && offline > 0 {
-		err = l.inboxPhase(ctx)
+	if err == nil {
+		err = l.runPhase(ctx)
+	}
+	if err == nil {
+		err = l.drainPhase(ctx)
 	}
 	switch {
 	case parent.Err() != nil:
@@ -205,12 +126,178 @@ func measure(parent context.Context, o options, t *target) (*Report, error) {
 		l.rep.TimedOut = true
 		err = fmt.Errorf("stopped after -timeout %s", o.timeout)
 	}
-	dctx, dcancel := context.WithTimeout(context.WithoutCancel(parent), deliveryGrace+5*time.Second)
+	if l.watcher == nil {
+		return l.rep, err
+	}
+	defer l.watcher.stop()
+	dctx, dcancel := context.WithTimeout(context.WithoutCancel(parent), deliveryGrace+10*time.Second)
 	defer dcancel()
 	if derr := l.disconnectPhase(dctx); derr != nil {
 		err = errors.Join(err, derr)
 	}
+	l.finish()
 	return l.rep, err
+}
+
+// setup makes the players, the observer and the row watcher, which runs
+// until l.watcher.stop.
+func (l *load) setup(ctx, parent context.Context) error {
+	n := l.o.players
+	if l.t.online == nil {
+		n++ // the observer
+	}
+	idents, err := l.t.identities.players(ctx, l.rec.run, n)
+	if err != nil {
+		return fmt.Errorf("players: %w", err)
+	}
+	for i := range l.o.players {
+		l.players = append(l.players, &player{id: idents[i].player, idx: i, token: idents[i].token})
+	}
+	if l.t.online == nil {
+		l.observer = &player{id: idents[l.o.players].player, idx: -1, token: idents[l.o.players].token}
+		l.t.online = l.presence
+	}
+	l.watcher = newGoneWatcher(l)
+	wctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	done := make(chan struct{})
+	go func() { defer close(done); l.watcher.run(wctx) }()
+	l.watcher.stop = func() { cancel(); <-done }
+	return nil
+}
+
+// padding returns filler that brings a message body (its JSON, with a
+// six-digit seq) to size bytes; nothing when size is smaller than the body.
+func padding(size int, run string) string {
+	base, _ := json.Marshal(body{Run: run, Seq: 100000, Pad: "x"})
+	return strings.Repeat("x", max(0, size-len(base)+1))
+}
+
+// senders returns the players that send in the scenario.
+func (l *load) senders() []*player {
+	switch l.o.scenario {
+	case scenarioFanin:
+		return l.players[1:]
+	case scenarioBroadcast:
+		return l.players[:1]
+	}
+	return l.players
+}
+
+// recipients returns whom sender p sends message k to.
+func (l *load) recipients(p *player, k int) []int {
+	switch l.o.scenario {
+	case scenarioPairs:
+		return []int{p.idx ^ 1}
+	case scenarioFanin:
+		return []int{0}
+	case scenarioBroadcast:
+		out := make([]int, 0, len(l.players)-1)
+		for i := 1; i < len(l.players); i++ {
+			out = append(out, i)
+		}
+		return out
+	}
+	to := mrand.IntN(len(l.players) - 1)
+	if to >= p.idx {
+		to++
+	}
+	return []int{to}
+}
+
+// perSenderRate is the offered rate of each sender, 0 in a closed loop.
+func (l *load) perSenderRate() float64 {
+	if l.o.totalRate > 0 {
+		return l.o.totalRate / float64(l.o.senders()*l.o.perSlot())
+	}
+	return l.o.rate
+}
+
+// slotTime returns when slot x (k plus the sender's phase, in [0, 1)) of a
+// sender at rate per second is due, the rate rising linearly from 0 over
+// ramp: the cumulative count of slots is rate*t²/(2*ramp) during the ramp.
+func slotTime(x float64, rate float64, ramp time.Duration) time.Duration {
+	r := ramp.Seconds()
+	var s float64
+	if half := rate * r / 2; x < half {
+		s = math.Sqrt(2 * r * x / rate)
+	} else {
+		s = r + (x-half)/rate
+	}
+	return time.Duration(s * float64(time.Second))
+}
+
+// dial connects p, recording the connect step.
+func (l *load) dial(ctx context.Context, p *player, record bool) error {
+	if record {
+		l.rec.attempt(stepConnect)
+	}
+	t0 := time.Now()
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c, status, err := wsclient.Dial(dctx, l.t.wsURL(p.token), wsclient.Options{
+		HTTPClient:  l.t.http,
+		OnMessage:   l.onMessage,
+		OnUnmatched: l.onUnmatched,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		code := errDialError
+		if status != 0 {
+			code = "status_" + strconv.Itoa(status)
+		}
+		if record {
+			l.rec.fail(stepConnect, code)
+		}
+		return fmt.Errorf("connect %s: %s: %w", p.id, code, err)
+	}
+	if record {
+		l.rec.ok(stepConnect, time.Since(t0))
+	}
+	l.rec.connected.Add(1)
+	p.set(c)
+	p.state.Store(stateOnline)
+	return nil
+}
+
+func (l *load) onMessage(f wsclient.Frame) {
+	var b body
+	if err := json.Unmarshal(f.Message, &b); err != nil || b.Run != l.rec.run {
+		l.rec.mu.Lock()
+		l.rec.foreign++
+		l.rec.mu.Unlock()
+		return
+	}
+	l.rec.read(b.Seq, f.At)
+}
+
+// onUnmatched counts frames that are not JSON; a late reply to a request
+// given up is ignored.
+func (l *load) onUnmatched(f wsclient.Frame, _ []byte) {
+	if f.Type == "" {
+		l.rec.mu.Lock()
+		l.rec.badFrames++
+		l.rec.mu.Unlock()
+	}
+}
+
+// hangUp closes p's connection normally and starts watching for its row to
+// go; the channel is closed once it has, or once the grace period ends.
+func (l *load) hangUp(p *player) <-chan struct{} {
+	c := p.current()
+	if c == nil {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	p.state.Store(stateBusy)
+	now := time.Now()
+	l.rec.closing(p.idx, now)
+	_ = c.Close()
+	p.set(nil)
+	l.rec.connected.Add(-1)
+	return l.watcher.watch(p, now)
 }
 
 // forEach runs f(i) for i in [0, n) with at most conc running at once.
@@ -228,333 +315,425 @@ func forEach(n, conc int, f func(i int)) {
 	wg.Wait()
 }
 
-// connect fetches tokens for ps, then dials them, connectConcurrency at a
-// time. It returns the upgrade times, the failures by kind and the wall time
-// of the dials.
-func (l *load) connect(ctx context.Context, ps []*player) ([]time.Duration, map[string]int, time.Duration, error) {
-	tokens := make([]string, len(ps))
-	errs := make([]error, len(ps))
-	forEach(len(ps), l.o.connectConcurrency, func(i int) {
-		tokens[i], errs[i] = l.t.token(ctx, ps[i].id)
-	})
-	if err := errors.Join(errs...); err != nil {
-		return nil, nil, 0, err
+// phase measures the DynamoDB requests of f per unit of work it returns.
+func (l *load) phase(ctx context.Context, name, unit string, f func() (int64, error)) error {
+	before, err := l.t.snapshot(ctx)
+	if err != nil {
+		return err
 	}
-
-	var (
-		mu       sync.Mutex
-		upgrades []time.Duration
-		failed   = map[string]int{}
-	)
-	start := time.Now()
-	forEach(len(ps), l.o.connectConcurrency, func(i int) {
-		if ctx.Err() != nil {
-			return
-		}
-		t0 := time.Now()
-		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		status, err := ps[i].dial(dctx, l.t.http, l.t.wsURL(tokens[i]))
-		cancel()
-		d := time.Since(t0)
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case err == nil:
-			upgrades = append(upgrades, d)
-		case ctx.Err() != nil:
-		case status != 0:
-			failed["status_"+strconv.Itoa(status)]++
-		default:
-			failed["dial_error"]++
-		}
-	})
-	return upgrades, failed, time.Since(start), ctx.Err()
+	units, ferr := f()
+	after, err := l.t.snapshot(context.WithoutCancel(ctx))
+	if err != nil {
+		return errors.Join(ferr, err)
+	}
+	c := cost(before, after, units)
+	if units == 0 && c.Requests == 0 {
+		return ferr
+	}
+	l.rep.DynamoDB = append(l.rep.DynamoDB, PhaseCost{Phase: name, Unit: unit, Units: units, Cost: c})
+	return ferr
 }
 
+// connectPhase connects the players online at the start (none in the
+// connect scenario) and the observer.
 func (l *load) connectPhase(ctx context.Context) error {
-	before, err := l.t.snapshot(ctx)
-	if err != nil {
-		return err
+	if l.observer != nil {
+		if err := l.dial(ctx, l.observer, false); err != nil {
+			return fmt.Errorf("observer: %w", err)
+		}
 	}
-	ps := l.players[:l.online]
-	upgrades, failed, wall, err := l.connect(ctx, ps)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+	if l.o.scenario == scenarioConnect {
+		return nil
 	}
-	after, err := l.t.snapshot(ctx)
-	if err != nil {
-		return err
-	}
-	c := &l.rep.Connect
-	c.Players, c.Connected, c.Errors = len(ps), len(upgrades), failed
-	c.Seconds = wall.Seconds()
-	if wall > 0 {
-		c.PerSecond = float64(len(upgrades)) / wall.Seconds()
-	}
-	c.Upgrade = summarize(upgrades)
-	c.DynamoDB = cost(before, after, len(upgrades))
-	if len(upgrades) < len(ps) {
-		return fmt.Errorf("connect: %d of %d players could not connect (%v)", len(ps)-len(upgrades), len(ps), failed)
-	}
-	return nil
+	online := l.players[:l.o.players-l.o.offline()]
+	return l.phase(ctx, "connect", "connect", func() (int64, error) {
+		var failed atomic.Int64
+		forEach(len(online), l.o.connectConcurrency, func(i int) {
+			if ctx.Err() == nil && l.dial(ctx, online[i], true) != nil {
+				failed.Add(1)
+			}
+		})
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if n := failed.Load(); n > 0 {
+			return int64(len(online)) - n, fmt.Errorf("connect: %d of %d players could not connect", n, len(online))
+		}
+		return int64(len(online)), nil
+	})
 }
 
-func (l *load) sendPhase(ctx context.Context) (err error) {
-	before, err := l.t.snapshot(ctx)
-	if err != nil {
-		return err
-	}
+// runPhase sends the scenario's traffic.
+func (l *load) runPhase(ctx context.Context) error {
 	if l.o.cpuProfile != "" {
 		stop, err := startProfile(l.o.cpuProfile)
 		if err != nil {
 			return err
 		}
-		defer func() {
-			if perr := stop(); perr != nil && err == nil {
-				err = perr
+		defer func() { _ = stop() }()
+	}
+	unit := "message"
+	if l.o.scenario == scenarioConnect {
+		unit = "connect+disconnect"
+	}
+	return l.phase(ctx, "run", unit, func() (int64, error) {
+		cpu0, cpuOK := processCPU()
+		start := time.Now()
+		var cycles atomic.Int64
+		rctx, stopRun := context.WithCancel(ctx)
+		defer stopRun()
+		var churned sync.WaitGroup
+		if l.o.scenario == scenarioMixed && l.o.churn > 0 {
+			churned.Add(1)
+			go func() { defer churned.Done(); l.churn(rctx) }()
+		}
+		var wg sync.WaitGroup
+		rate := l.perSenderRate()
+		for _, p := range l.senders() {
+			// A random phase spreads the senders over each interval.
+			phase := mrand.Float64()
+			workers := 1
+			if rate == 0 && l.o.scenario != scenarioConnect {
+				workers = l.o.concurrency
 			}
-		}()
-	}
-	cpu0, cpuOK := processCPU()
-	start := time.Now()
-
-	var wg sync.WaitGroup
-	for _, p := range l.players[:l.online] {
-		var next atomic.Int64
-		// A random phase spreads paced players over the first interval.
-		offset := time.Duration(0)
-		if l.o.rate > 0 {
-			offset = time.Duration(mrand.Float64() * float64(time.Second) / l.o.rate)
+			var next atomic.Int64
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if rate == 0 && l.o.ramp > 0 {
+						// Closed loop: the senders start spread over the ramp.
+						k := p.idx*workers + w
+						if !sleepUntil(ctx, start.Add(time.Duration(float64(l.o.ramp)*float64(k)/float64(len(l.players)*workers)))) {
+							return
+						}
+					}
+					if l.o.scenario == scenarioConnect {
+						l.cycles(ctx, p, phase, start, rate, &cycles)
+						return
+					}
+					l.sender(ctx, p, &next, phase, start, rate)
+				}()
+			}
 		}
-		for range l.o.concurrency {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				l.sender(ctx, p, &next, start.Add(offset))
-			}()
+		wg.Wait()
+		stopRun()
+		churned.Wait()
+		// The stack posts to the recipient before it acks the sender, but
+		// the two frames travel apart: wait for acknowledged deliveries.
+		l.waitFor(ctx, func() bool { return l.rec.unread(statusDelivered) == 0 })
+		cpu1, _ := processCPU()
+		// Messages: first send to the last ack or read; connects: to now.
+		end := time.Now()
+		l.rec.mu.Lock()
+		if l.o.scenario != scenarioConnect && !l.rec.last.IsZero() {
+			end = l.rec.last
 		}
-	}
-	wg.Wait()
-	// The stack posts to the recipient before it acks the sender, but the
-	// two frames travel apart: wait for every acknowledged delivery to land.
-	l.waitFor(ctx, func() bool { return l.rec.received >= l.rec.delivered })
-	cpu1, _ := processCPU()
-	after, err := l.t.snapshot(context.WithoutCancel(ctx))
-	if err != nil {
-		return err
-	}
-
-	s := &l.rep.Send
-	l.rec.locked(func() {
-		s.Messages = l.online * l.o.messages
-		s.Sent, s.Frames, s.Acked, s.Delivered, s.Queued = l.rec.sent, l.rec.frames, l.rec.acked, l.rec.delivered, l.rec.queued
-		s.RateLimited, s.Received, s.Duplicates = l.rec.rateLimited, l.rec.received, l.rec.duplicates
-		s.Missing = max(0, l.rec.delivered-l.rec.received)
-		s.Errors = l.rec.errors
-		l.rec.errors = map[string]int{} // the next phase's
-		s.AckLatency = summarize(l.rec.ackLat)
-		s.DeliveryLatency = summarize(l.rec.deliveryLat)
-		end := l.rec.last
-		if end.IsZero() {
-			end = time.Now()
+		l.rec.mu.Unlock()
+		l.rep.Rates.Seconds = end.Sub(start).Seconds()
+		if cpuOK {
+			l.rep.CPU = CPU{Measured: true, TotalMs: float64((cpu1 - cpu0).Microseconds()) / 1000}
 		}
-		s.Seconds = end.Sub(start).Seconds()
-		if s.Seconds > 0 {
-			s.Throughput = float64(s.Acked) / s.Seconds
-			s.DeliveredPerSecond = float64(s.Received) / s.Seconds
+		if l.o.scenario == scenarioConnect {
+			return cycles.Load(), ctx.Err()
 		}
+		return l.rec.acked.Load(), ctx.Err()
 	})
-	s.DynamoDB = cost(before, after, s.Acked)
-	s.CPU = CPU{Source: "client"}
-	if l.t.mode == "embedded" {
-		s.CPU.Source = "process"
-	}
-	if cpuOK {
-		s.CPU.Measured = true
-		s.CPU.TotalMs = float64((cpu1 - cpu0).Microseconds()) / 1000
-		if s.Acked > 0 {
-			s.CPU.MicrosPerMessage = float64((cpu1 - cpu0).Nanoseconds()) / 1000 / float64(s.Acked)
-		}
-	}
-	return ctx.Err()
 }
 
-// sender sends p's messages, taking their numbers from next, until all are
-// sent or ctx ends.
-func (l *load) sender(ctx context.Context, p *player, next *atomic.Int64, origin time.Time) {
+// done reports whether a sender is past its last slot k, due at due.
+func (l *load) done(k int, due, start time.Time) bool {
+	if l.o.duration > 0 {
+		return due.Sub(start) >= l.o.duration+l.o.ramp
+	}
+	return k >= l.o.messages
+}
+
+// sender sends p's messages: in an open loop each at its slot whatever the
+// replies; in a closed loop each after the previous one's reply, the
+// workers of one player taking slot numbers from next.
+func (l *load) sender(ctx context.Context, p *player, next *atomic.Int64, phase float64, start time.Time, rate float64) {
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
 	for {
 		k := int(next.Add(1) - 1)
-		if k >= l.o.messages || ctx.Err() != nil {
+		due := time.Now()
+		if rate > 0 {
+			due = start.Add(slotTime(float64(k)+phase, rate, l.o.ramp))
+		}
+		if l.done(k, due, start) || ctx.Err() != nil {
 			return
 		}
-		if l.o.rate > 0 {
-			if !sleepUntil(ctx, origin.Add(time.Duration(float64(k)*float64(time.Second)/l.o.rate))) {
+		if rate > 0 && !sleepUntil(ctx, due) {
+			return
+		}
+		if p.state.Load() != stateOnline {
+			// mixed: p is offline for now and skips this slot.
+			if rate == 0 && !sleepUntil(ctx, time.Now().Add(10*time.Millisecond)) {
 				return
 			}
+			continue
 		}
-		to := mrand.IntN(len(l.players) - 1)
-		if to >= p.idx {
-			to++
-		}
-		seq := p.idx*l.o.messages + k
-		if !l.sendOne(ctx, p, seq, to) {
-			return
+		for _, to := range l.recipients(p, k) {
+			if rate > 0 {
+				inflight.Add(1)
+				go func() { defer inflight.Done(); l.send(ctx, p, to, due, false) }()
+			} else {
+				l.send(ctx, p, to, time.Time{}, l.o.retry)
+			}
 		}
 	}
 }
 
-// sendOne sends message seq from p to player to, again after each
-// rate_limited refusal when -retry is on. It reports whether p can go on.
-func (l *load) sendOne(ctx context.Context, p *player, seq, to int) bool {
+// send sends one message from p to player to. Open loop: due is when it
+// was scheduled, and its latencies run from then, so a late write counts
+// against the stack (no coordinated omission). Closed loop (due zero): they
+// run from the write of its last attempt, and a rate_limited refusal is
+// sent again after the retryAfterMs named when retry is set.
+func (l *load) send(ctx context.Context, p *player, to int, due time.Time, retry bool) {
+	p.sending.RLock()
+	defer p.sending.RUnlock()
+	c := p.current()
+	if c == nil || p.state.Load() != stateOnline {
+		return // it left meanwhile
+	}
+	seq := l.ids.Add(1)
 	for attempt := 0; ; attempt++ {
+		at := due
+		if at.IsZero() || attempt > 0 {
+			at = time.Now()
+		}
 		f := sendFrame{
 			Action:  "sendmessage",
 			To:      l.players[to].id,
-			Message: body{Run: l.rec.run, Seq: seq, T: int64(time.Since(l.rec.start))},
-			ID:      strconv.Itoa(seq) + "." + strconv.Itoa(attempt),
+			Message: body{Run: l.rec.run, Seq: seq, Pad: l.pad},
+			ID:      strconv.FormatInt(seq, 10) + "." + strconv.Itoa(attempt),
 		}
-		l.rec.frame(attempt == 0)
-		r, lat, err := p.request(ctx, f.ID, f, l.o.ackTimeout)
+		l.rec.message(seq, to, at, attempt == 0)
+		r, _, err := c.Request(ctx, f.ID, f, l.o.ackTimeout)
 		if err != nil {
-			if kind, ok := transportKind(err); ok {
-				l.rec.clientError(kind)
-				return kind == errAckTimeout
+			if kind, ok := wsclient.Kind(err); ok {
+				l.rec.refused(seq, kind)
 			}
-			return false // ctx ended
+			return // otherwise ctx ended: no_reply
 		}
 		switch {
 		case r.Type == "ack":
-			l.rec.ack(lat, r.Status, to)
-			return true
-		case r.Type == "error" && r.Code == "rate_limited" && l.o.retry:
-			l.rec.refused(r.Code, true)
-			wait := time.Duration(r.RetryAfterMs) * time.Millisecond
-			if wait <= 0 {
-				wait = 10 * time.Millisecond
-			}
+			l.rec.ackd(seq, r.Status, r.At)
+			return
+		case r.Type == "error" && r.Code == "rate_limited" && retry:
+			wait := max(time.Duration(r.RetryAfterMs)*time.Millisecond, 10*time.Millisecond)
 			if !sleepUntil(ctx, time.Now().Add(wait)) {
-				return false
+				return
 			}
 		case r.Type == "error":
-			l.rec.refused(r.Code, false)
-			return true
+			l.rec.refused(seq, r.Code)
+			return
 		default:
-			l.rec.clientError("unexpected_" + r.Type)
-			return true
-		}
-	}
-}
-
-func (l *load) inboxPhase(ctx context.Context) error {
-	ps := l.players[l.online:]
-	in := &InboxReport{Players: len(ps)}
-	l.rep.Inbox = in
-	l.rec.locked(func() { in.Queued = l.rec.queued })
-	_, failed, _, err := l.connect(ctx, ps)
-	if err != nil {
-		return fmt.Errorf("inbox: %w", err)
-	}
-	if len(failed) > 0 {
-		in.Errors = failed
-		return fmt.Errorf("inbox: offline players could not connect (%v)", failed)
-	}
-	before, err := l.t.snapshot(ctx)
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	var requests atomic.Int64
-	forEach(len(ps), len(ps), func(i int) {
-		p := ps[i]
-		var want int
-		l.rec.locked(func() { want = l.rec.queuedFor[p.idx] })
-		got := 0
-		for n := 0; got < want && ctx.Err() == nil; n++ {
-			requests.Add(1)
-			id := "inbox-" + strconv.Itoa(n)
-			r, _, err := p.request(ctx, id, inboxFrame{Action: "inbox", ID: id}, l.o.ackTimeout)
-			if err != nil {
-				if kind, ok := transportKind(err); ok {
-					l.rec.clientError(kind)
-				}
-				return
-			}
-			if r.Type == "error" {
-				l.rec.refused(r.Code, false)
-				return
-			}
-			if r.Delivered == 0 {
-				return
-			}
-			got += r.Delivered
-		}
-	})
-	l.waitFor(ctx, func() bool { return l.rec.drained >= l.rec.queued })
-	after, err := l.t.snapshot(context.WithoutCancel(ctx))
-	if err != nil {
-		return err
-	}
-	l.rec.locked(func() {
-		in.Drained = l.rec.drained
-		in.Errors = copyCounts(l.rec.errors)
-	})
-	in.Requests = int(requests.Load())
-	in.Seconds = time.Since(start).Seconds()
-	in.DynamoDB = cost(before, after, in.Drained)
-	return ctx.Err()
-}
-
-// disconnectPhase closes every client and waits for the stack to have run
-// their $disconnect.
-func (l *load) disconnectPhase(ctx context.Context) error {
-	var open []*player
-	for _, p := range l.players {
-		if p.connected() {
-			open = append(open, p)
-		}
-	}
-	d := &l.rep.Disconnect
-	d.Closed = len(open)
-	if len(open) == 0 {
-		return nil
-	}
-	before, err := l.t.snapshot(ctx)
-	if err != nil {
-		for _, p := range open {
-			p.conn.CloseNow()
-		}
-		return err
-	}
-	start := time.Now()
-	forEach(len(open), 32, func(i int) { open[i].close() })
-	var after counters
-	deadline := time.Now().Add(deliveryGrace)
-	for {
-		after, err = l.t.snapshot(ctx)
-		if err != nil {
-			return err
-		}
-		if after.disconnects-before.disconnects >= int64(len(open)) || time.Now().After(deadline) || !sleepUntil(ctx, time.Now().Add(5*time.Millisecond)) {
-			break
-		}
-	}
-	d.Seconds = time.Since(start).Seconds()
-	d.Disconnects = int(after.disconnects - before.disconnects)
-	d.DynamoDB = cost(before, after, d.Disconnects)
-	return nil
-}
-
-// waitFor polls cond, under the recorder's lock, until it holds, ctx ends
-// or deliveryGrace has passed.
-func (l *load) waitFor(ctx context.Context, cond func() bool) {
-	deadline := time.Now().Add(deliveryGrace)
-	for {
-		var ok bool
-		l.rec.locked(func() { ok = cond() })
-		if ok || time.Now().After(deadline) || !sleepUntil(ctx, time.Now().Add(time.Millisecond)) {
+			l.rec.refused(seq, "unexpected_"+r.Type)
 			return
 		}
 	}
+}
+
+// cycles is the connect scenario: p connects at each of its slots, closes
+// at once and waits for its row to go before the next.
+func (l *load) cycles(ctx context.Context, p *player, phase float64, start time.Time, rate float64, n *atomic.Int64) {
+	for k := 0; ; k++ {
+		due := time.Now()
+		if rate > 0 {
+			due = start.Add(slotTime(float64(k)+phase, rate, l.o.ramp))
+		}
+		if l.done(k, due, start) || ctx.Err() != nil || !sleepUntil(ctx, due) {
+			return
+		}
+		if l.dial(ctx, p, true) != nil {
+			continue
+		}
+		n.Add(1)
+		<-l.hangUp(p)
+		p.state.Store(stateOffline)
+	}
+}
+
+// churn is the mixed scenario's coming and going: -churn times a second an
+// online player leaves and an offline one (whose row is gone) comes back and
+// drains its inbox.
+func (l *load) churn(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(time.Duration(float64(time.Second) / l.o.churn))
+	defer tick.Stop()
+	pick := func(state int32) *player {
+		for _, i := range mrand.Perm(len(l.players)) {
+			if l.players[i].state.CompareAndSwap(state, stateBusy) {
+				return l.players[i]
+			}
+		}
+		return nil
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if p := pick(stateOnline); p != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// It leaves once the replies to its messages are in.
+				p.sending.Lock()
+				gone := l.hangUp(p)
+				p.sending.Unlock()
+				<-gone
+				p.state.Store(stateOffline)
+			}()
+		}
+		if q := pick(stateOffline); q != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if l.dial(context.WithoutCancel(ctx), q, true) != nil {
+					q.state.Store(stateOffline)
+					return
+				}
+				q.state.Store(stateBusy)
+				l.drain(context.WithoutCancel(ctx), q)
+				q.state.Store(stateOnline)
+			}()
+		}
+	}
+}
+
+// drain asks p's inbox until it hands nothing more over or nothing queued
+// for p is left unread.
+func (l *load) drain(ctx context.Context, p *player) {
+	c := p.current()
+	if c == nil {
+		return
+	}
+	for range 1000 {
+		l.rec.attempt(stepInbox)
+		id := "inbox-" + strconv.FormatInt(l.ids.Add(1), 10)
+		r, sent, err := c.Request(ctx, id, simpleFrame{Action: "inbox", ID: id}, l.o.ackTimeout)
+		if err != nil {
+			if kind, ok := wsclient.Kind(err); ok {
+				l.rec.fail(stepInbox, kind)
+			}
+			return
+		}
+		if r.Type == "error" {
+			l.rec.fail(stepInbox, r.Code)
+			if r.Code != "rate_limited" || !sleepUntil(ctx, time.Now().Add(max(time.Duration(r.RetryAfterMs)*time.Millisecond, 10*time.Millisecond))) {
+				return
+			}
+			continue
+		}
+		l.rec.ok(stepInbox, r.At.Sub(sent))
+		if r.Delivered == 0 || l.rec.queuedFor(p.idx) == 0 {
+			return
+		}
+	}
+}
+
+// drainPhase collects what is still queued: every player with unread
+// queued messages connects (if it is not online) and drains its inbox.
+func (l *load) drainPhase(ctx context.Context) error {
+	var ps []*player
+	for _, p := range l.players {
+		if l.rec.queuedFor(p.idx) > 0 {
+			ps = append(ps, p)
+		}
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	return l.phase(ctx, "drain", "collected message", func() (int64, error) {
+		before := l.collected()
+		forEach(len(ps), l.o.connectConcurrency, func(i int) {
+			p := ps[i]
+			if p.current() == nil && l.dial(ctx, p, true) != nil {
+				return
+			}
+			l.drain(ctx, p)
+		})
+		l.waitFor(ctx, func() bool { return l.rec.unread(statusQueued) == 0 })
+		return l.collected() - before, ctx.Err()
+	})
+}
+
+// collected returns the queued messages read so far.
+func (l *load) collected() int64 {
+	l.rec.mu.Lock()
+	defer l.rec.mu.Unlock()
+	var n int64
+	for _, m := range l.rec.msgs {
+		if m.status == statusQueued && m.seen > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// disconnectPhase closes every client and waits for each row to go.
+func (l *load) disconnectPhase(ctx context.Context) error {
+	var open []*player
+	for _, p := range l.players {
+		if p.current() != nil {
+			open = append(open, p)
+		}
+	}
+	err := l.phase(ctx, "disconnect", "disconnect", func() (int64, error) {
+		var mu sync.Mutex
+		var waits []<-chan struct{}
+		forEach(len(open), 32, func(i int) {
+			w := l.hangUp(open[i])
+			mu.Lock()
+			waits = append(waits, w)
+			mu.Unlock()
+		})
+		for _, w := range waits {
+			<-w
+		}
+		return int64(len(open)), nil
+	})
+	if l.observer != nil && l.observer.current() != nil {
+		_ = l.observer.current().Close()
+		l.observer.set(nil)
+	}
+	return err
+}
+
+// waitFor polls cond until it holds, ctx ends or deliveryGrace has passed.
+func (l *load) waitFor(ctx context.Context, cond func() bool) {
+	deadline := time.Now().Add(deliveryGrace)
+	for !cond() && time.Now().Before(deadline) && sleepUntil(ctx, time.Now().Add(2*time.Millisecond)) {
+	}
+}
+
+// errNoPresence means the target does not answer presence, so the
+// disconnect→row gone step cannot be measured.
+var errNoPresence = errors.New("the target does not answer presence")
+
+// presence asks the stack, through the observer, which of ids are online.
+func (l *load) presence(ctx context.Context, ids []string) ([]string, error) {
+	c := l.observer.current()
+	if c == nil {
+		return nil, errors.New("presence: the observer is not connected")
+	}
+	id := "presence-" + strconv.FormatInt(l.ids.Add(1), 10)
+	r, _, err := c.Request(ctx, id, simpleFrame{Action: "presence", ID: id, Players: ids}, l.o.ackTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("presence: %w", err)
+	}
+	if r.Type == "error" && r.Code == "unknown_action" {
+		return nil, errNoPresence
+	}
+	if r.Type != "presence" {
+		return nil, fmt.Errorf("presence: answered %s %s", r.Type, r.Code)
+	}
+	return r.Online, nil
 }
 
 // sleepUntil waits until t; it returns false if ctx ended first.
@@ -571,14 +750,6 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	case <-ctx.Done():
 		return false
 	}
-}
-
-func copyCounts(m map[string]int) map[string]int {
-	out := make(map[string]int, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // startProfile starts a CPU profile into path; the returned func stops it.

@@ -1,50 +1,58 @@
-// Command loadtest measures the local stack end to end. Players connect over
-// real WebSockets (token, authorizer, $connect), send each other messages
-// with the sendmessage route, and the report gives connection setup time,
-// acknowledgement and delivery latency, throughput, DynamoDB requests per
-// message by operation and CPU time per message.
+// Command loadtest measures a serverless-websockets stack end to end, the
+// way a team sizing a deployment would: real WebSocket clients with real
+// tokens, a chosen traffic pattern at a chosen load, and for every step of a
+// message's life its count, errors by code and latency percentiles.
 //
-//	go run ./cmd/loadtest                                  # embedded stack, 100 players x 50 messages, limits off
-//	go run ./cmd/loadtest -limits=default                  # keep the default rate limits (10/s, burst 20)
-//	go run ./cmd/loadtest -offline-fraction 0.5            # half the players offline: queue, then drain the inboxes
-//	go run ./cmd/loadtest -url http://127.0.0.1:8080       # a running `go run ./cmd/local`
-//	go run ./cmd/loadtest -json                            # machine-readable report on stdout
+//	go run ./cmd/loadtest                                            # pairs, embedded stack, 100 players x 50 messages, closed loop
+//	go run ./cmd/loadtest -scenario fanin -players 51 -total-rate 500 -duration 30s -ramp 5s
+//	go run ./cmd/loadtest -scenario mixed -rate 2 -duration 1m -html report.html
+//	go run ./cmd/loadtest -url http://127.0.0.1:8080                 # a running `go run ./cmd/local`
+//	go run ./cmd/loadtest -url wss://ID.execute-api.REGION.amazonaws.com/prod -i-own-this-stack \
+//	    -cognito-user-pool POOL -cognito-client-id CLIENT -cleanup   # a deployed stack, Cognito users
 //
-// With -embedded (the default when -url is empty) the whole stack runs in
-// this process on a loopback port, so one command measures everything; its
-// rate limits come from -limits: "off" (the default, for throughput runs)
-// sets RATE_MESSAGES_PER_SECOND, RATE_BYTES_PER_SECOND and
-// RATE_CONNECTS_PER_MINUTE to 0, "default" leaves the stack's defaults.
-// Other settings of the embedded stack can be given with -env KEY=VALUE. With
-// -url the running stack's own limits apply; refusals are counted as
-// rate_limited and, unless -retry=false, the message is sent again after the
-// retryAfterMs the server named.
+// Scenarios (-scenario): pairs (players in pairs exchange messages), fanin
+// (every player sends to player 0), broadcast (player 0 sends one message to
+// each other player per round), connect (players connect and disconnect at a
+// rate, measuring the authorizer, $connect and the cleanup), and mixed
+// (random recipients while players leave and come back, -churn times a
+// second, draining their inbox; -offline-fraction start offline).
 //
-// Phases, each measured on its own:
-//   - connect: every online player fetches a token from POST /dev/token, then
-//     dials /ws?token=…; the upgrade time includes the authorizer and $connect.
-//   - send: each online player sends -messages frames to random other
-//     players (online or offline), -concurrency in flight, optionally paced by
-//     -rate. Ack latency runs from writing the frame to reading its ack (for a
-//     retried message, from its last attempt). Delivery latency runs from
-//     writing the frame to the recipient reading it, measured by the message
-//     body {"run":…,"seq":…,"t":…}, whose t is read on the sender's monotonic
-//     clock (sender and recipient are both in this process).
-//   - inbox (with -offline-fraction): the offline players connect and ask for
-//     their inbox until they have what was queued for them.
-//   - disconnect: every client closes and the tool waits for the stack to
-//     have run each $disconnect.
+// Load: with -rate (per sender) or -total-rate the loop is open: each
+// message is sent at its scheduled time whatever the replies, and its
+// latencies run from that time, so a slow stack cannot slow the load down
+// and hide its own delay (no coordinated omission). Without a rate the loop
+// is closed: each sender waits for a reply before the next message
+// (-concurrency in flight), and a rate_limited refusal is sent again after
+// retryAfterMs unless -retry=false. -ramp raises the rate from 0 (closed
+// loop: starts the senders one after another) over its duration; -duration
+// sends for a time, otherwise -messages per sender; -size pads messages.
 //
-// Cost: DynamoDB requests per acknowledged message by operation, read from
-// the embedded stack's counting client or, with -url, from the stack's
-// /metrics (dynamodb_requests_total); with -url other clients of the same
-// stack would be counted too. CPU: the process's user+system CPU time during
-// the send phase per acknowledged message; embedded, this is the stack and
-// the load generator together; with -url it is the load generator alone.
+// Steps: connect (the upgrade: authorizer and $connect), send→ack, send→
+// delivery (acked delivered, read by the recipient), inbox drain (an inbox
+// request to its closing frame) and disconnect→row gone (a close to the
+// stack counting the player offline: read from the connections table when
+// embedded, asked with presence otherwise). Latencies go into log-bucketed
+// histograms (1.6 % precision); every message carries the run id and a
+// number, so each one is checked: read once, read twice (a duplicate) or
+// never (lost).
 //
-// The tool only targets loopback addresses and stops by itself after
-// -timeout; it then still closes its clients and shuts the embedded stack
-// down (bounded by a further 15 seconds).
+// Output: a text table on stdout (or -json), a live progress line on stderr
+// when it is a terminal, and with -html FILE a self-contained page with the
+// settings, the step table, latency histograms and per-second time series,
+// all drawn as inline SVG. DynamoDB requests per connect, per message and per
+// disconnect come from the embedded stack's counting client or a local
+// stack's /metrics; a deployed stack does not expose them.
+//
+// Targets: without -url the whole stack runs in this process on a loopback
+// port (-limits, -env and -dynamodb-endpoint set it up); -url http://… is a
+// running local stack on loopback with development tokens; -url ws(s)://…
+// is a WebSocket API itself. Players are development users of the local
+// stack, or with -cognito-user-pool users of a Cognito pool, created or
+// reused under -user-prefix, signed in with USER_PASSWORD_AUTH and deleted by
+// -cleanup. A target that is not on loopback needs -i-own-this-stack; the
+// expected API Gateway messages, Lambda invocations and DynamoDB requests
+// are printed first. The run stops by itself after -timeout and still closes
+// its clients and shuts the embedded stack down.
 package main
 
 import (
@@ -56,6 +64,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -64,7 +73,11 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	var progress io.Writer
+	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		progress = os.Stderr // a terminal: a live progress line
+	}
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, progress); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(2)
 		}
@@ -79,29 +92,78 @@ const (
 	limitsDefault = "default"
 )
 
+// Scenarios.
+const (
+	scenarioPairs     = "pairs"
+	scenarioFanin     = "fanin"
+	scenarioBroadcast = "broadcast"
+	scenarioConnect   = "connect"
+	scenarioMixed     = "mixed"
+)
+
+var scenarios = []string{scenarioPairs, scenarioFanin, scenarioBroadcast, scenarioConnect, scenarioMixed}
+
 // options are the parsed flags.
 type options struct {
+	scenario           string
 	url                string
 	embedded           bool
+	iOwnThisStack      bool
 	players            int
 	messages           int
+	duration           time.Duration
+	rate               float64
+	totalRate          float64
+	ramp               time.Duration
+	size               int
 	concurrency        int
 	connectConcurrency int
-	rate               float64
-	limits             string
 	offlineFraction    float64
+	churn              float64
+	limits             string
 	retry              bool
 	timeout            time.Duration
 	ackTimeout         time.Duration
 	json               bool
+	html               string
 	verbose            bool
 	dynamoEndpoint     string
 	cpuProfile         string
 	env                envFlag
+	serveRelay         string
+	cognito            cognitoOptions
 }
 
-// offline returns how many players stay offline during the send phase.
-func (o options) offline() int { return int(math.Floor(float64(o.players) * o.offlineFraction)) }
+// offline returns how many players start offline (mixed only).
+func (o options) offline() int {
+	if o.scenario != scenarioMixed {
+		return 0
+	}
+	return int(math.Floor(float64(o.players) * o.offlineFraction))
+}
+
+// senders returns how many players send (mixed: those online at the start;
+// connect: every player, connecting).
+func (o options) senders() int {
+	switch o.scenario {
+	case scenarioFanin:
+		return o.players - 1
+	case scenarioBroadcast:
+		return 1
+	case scenarioMixed:
+		return o.players - o.offline()
+	}
+	return o.players
+}
+
+// perSlot returns the messages a sender sends at each of its slots: one, or
+// one to each recipient in broadcast.
+func (o options) perSlot() int {
+	if o.scenario == scenarioBroadcast {
+		return o.players - 1
+	}
+	return 1
+}
 
 // envFlag collects repeated -env KEY=VALUE flags.
 type envFlag map[string]string
@@ -127,23 +189,39 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	o := options{env: envFlag{}}
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.url, "url", "", "base URL of a running local stack, e.g. http://127.0.0.1:8080 (loopback only); empty runs the stack embedded")
+	fs.StringVar(&o.scenario, "scenario", scenarioPairs, "pairs, fanin, broadcast, connect or mixed")
+	fs.StringVar(&o.url, "url", "", "a running local stack (http://127.0.0.1:8080) or a WebSocket API (wss://…/prod); empty runs the stack embedded")
 	fs.BoolVar(&o.embedded, "embedded", false, "run the whole stack in this process (the default when -url is empty)")
-	fs.IntVar(&o.players, "players", 100, "number of players (at least 2)")
-	fs.IntVar(&o.messages, "messages", 50, "messages each online player sends")
-	fs.IntVar(&o.concurrency, "concurrency", 1, "messages in flight per player (1: wait for each ack before the next send)")
-	fs.IntVar(&o.connectConcurrency, "connect-concurrency", 8, "players connecting at once")
-	fs.Float64Var(&o.rate, "rate", 0, "messages per second per player (0: as fast as acks allow)")
+	fs.BoolVar(&o.iOwnThisStack, "i-own-this-stack", false, "allow a -url that is not a loopback address: you own it and pay for the run")
+	fs.IntVar(&o.players, "players", 100, "number of players (pairs: even; fanin and broadcast: one recipient or sender and the rest)")
+	fs.IntVar(&o.messages, "messages", 50, "messages each sender sends (broadcast: rounds, one message to each recipient; connect: connects per player)")
+	fs.DurationVar(&o.duration, "duration", 0, "send for this long after the ramp instead of a count of -messages")
+	fs.Float64Var(&o.rate, "rate", 0, "open loop: messages (connect: connects; broadcast: rounds) per second per sender, sent on schedule whatever the replies")
+	fs.Float64Var(&o.totalRate, "total-rate", 0, "open loop: messages (connect: connects) per second in all, spread over the senders")
+	fs.DurationVar(&o.ramp, "ramp", 0, "ramp-up: the rate rises from 0 over this long (closed loop: the senders start spread over it)")
+	fs.IntVar(&o.size, "size", 0, "message body bytes (JSON, padded); 0 or less than the bare body sends the bare body (about 40 bytes)")
+	fs.IntVar(&o.concurrency, "concurrency", 1, "closed loop: messages in flight per sender (1: wait for each ack before the next send)")
+	fs.IntVar(&o.connectConcurrency, "connect-concurrency", 8, "players connecting at once at the start")
+	fs.Float64Var(&o.offlineFraction, "offline-fraction", 0.2, "mixed: the fraction of players offline at the start; messages to them are queued")
+	fs.Float64Var(&o.churn, "churn", 2, "mixed: times per second an online player leaves and an offline one comes back and drains its inbox")
 	fs.StringVar(&o.limits, "limits", limitsOff, `embedded stack's rate limits: "off" or "default" (10 msg/s, burst 20, 64 KiB/s, 10 connects/min)`)
-	fs.Float64Var(&o.offlineFraction, "offline-fraction", 0, "fraction of players offline during the send phase; their messages are queued, then drained from their inbox")
-	fs.BoolVar(&o.retry, "retry", true, "send a rate_limited message again after the retryAfterMs the server named")
-	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "stop measuring after this long")
+	fs.BoolVar(&o.retry, "retry", true, "closed loop: send a rate_limited message again after the retryAfterMs the server named")
+	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "stop after this long")
 	fs.DurationVar(&o.ackTimeout, "ack-timeout", 10*time.Second, "give up on a frame's reply once its connection has been silent this long")
 	fs.BoolVar(&o.json, "json", false, "write the report as JSON instead of text")
+	fs.StringVar(&o.html, "html", "", "also write a self-contained HTML report with charts to this file")
 	fs.StringVar(&o.dynamoEndpoint, "dynamodb-endpoint", "", "embedded: an external DynamoDB engine on loopback, e.g. dynalite (default: embedded minidyn)")
 	fs.BoolVar(&o.verbose, "v", false, "embedded: log the stack at info level to stderr (default: errors only)")
-	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the send phase to this file (go tool pprof)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run phase to this file (go tool pprof)")
 	fs.Var(o.env, "env", "embedded: set a stack environment variable, KEY=VALUE (repeatable); applied after -limits")
+	fs.StringVar(&o.serveRelay, "serve-relay", "", "serve the raw relay (no auth, no store) on this loopback address until interrupted, instead of measuring; see relay.go")
+	fs.StringVar(&o.cognito.userPool, "cognito-user-pool", "", "players are users of this Cognito user pool (default: development tokens)")
+	fs.StringVar(&o.cognito.clientID, "cognito-client-id", "", "the pool's app client (no secret, USER_PASSWORD_AUTH allowed)")
+	fs.StringVar(&o.cognito.region, "cognito-region", "us-east-1", "the pool's region")
+	fs.StringVar(&o.cognito.endpoint, "cognito-endpoint", "", "a Cognito-compatible endpoint on loopback, such as cognito-local (default: AWS)")
+	fs.StringVar(&o.cognito.prefix, "user-prefix", "loadtest-", "Cognito user names are this prefix and a number (before the @ of a prefix like loadtest-@example.com); existing ones are reused")
+	fs.StringVar(&o.cognito.claim, "player-claim", "username", "the token claim the stack takes player ids from (its PLAYER_ID_CLAIM)")
+	fs.BoolVar(&o.cognito.cleanup, "cleanup", false, "delete the Cognito users afterwards")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -154,6 +232,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	var errs []error
+	if !slices.Contains(scenarios, o.scenario) {
+		errs = append(errs, fmt.Errorf("-scenario=%q: want one of %s", o.scenario, strings.Join(scenarios, ", ")))
+	}
 	if o.url != "" {
 		if o.embedded {
 			errs = append(errs, errors.New("-url and -embedded exclude each other"))
@@ -163,25 +244,60 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 				errs = append(errs, fmt.Errorf("-%s applies to the embedded stack only; a running stack keeps its own settings", name))
 			}
 		}
-		if err := checkLoopbackURL(o.url); err != nil {
+		if err := checkTargetURL(o.url, o.iOwnThisStack); err != nil {
 			errs = append(errs, fmt.Errorf("-url: %w", err))
 		}
 	} else {
 		o.embedded = true
 	}
-	if o.dynamoEndpoint != "" {
-		if err := checkLoopbackURL(o.dynamoEndpoint); err != nil {
-			errs = append(errs, fmt.Errorf("-dynamodb-endpoint: %w", err))
+	for name, raw := range map[string]string{"dynamodb-endpoint": o.dynamoEndpoint, "cognito-endpoint": o.cognito.endpoint} {
+		if raw != "" {
+			if err := checkLoopbackURL(raw); err != nil {
+				errs = append(errs, fmt.Errorf("-%s: %w", name, err))
+			}
+		}
+	}
+	if (o.cognito.userPool == "") != (o.cognito.clientID == "") {
+		errs = append(errs, errors.New("-cognito-user-pool and -cognito-client-id go together"))
+	}
+	if o.cognito.userPool == "" {
+		for _, name := range []string{"cognito-region", "cognito-endpoint", "user-prefix", "player-claim", "cleanup"} {
+			if set[name] {
+				errs = append(errs, fmt.Errorf("-%s needs -cognito-user-pool", name))
+			}
 		}
 	}
 	if o.limits != limitsOff && o.limits != limitsDefault {
 		errs = append(errs, fmt.Errorf("-limits=%q: want %q or %q", o.limits, limitsOff, limitsDefault))
 	}
-	if o.players < 2 {
-		errs = append(errs, fmt.Errorf("-players=%d: want at least 2", o.players))
+	minPlayers := 2
+	if o.scenario == scenarioConnect {
+		minPlayers = 1
+	}
+	if o.players < minPlayers || o.players > 100000 {
+		errs = append(errs, fmt.Errorf("-players=%d: want %d to 100000", o.players, minPlayers))
+	} else if o.scenario == scenarioPairs && o.players%2 != 0 {
+		errs = append(errs, fmt.Errorf("-players=%d: pairs wants an even number", o.players))
 	}
 	if o.messages < 1 {
 		errs = append(errs, fmt.Errorf("-messages=%d: want at least 1", o.messages))
+	}
+	if o.duration < 0 {
+		errs = append(errs, fmt.Errorf("-duration=%s: want a positive duration, or 0 to count -messages", o.duration))
+	}
+	if o.ramp < 0 {
+		errs = append(errs, fmt.Errorf("-ramp=%s: want a positive duration or 0", o.ramp))
+	}
+	for name, v := range map[string]float64{"rate": o.rate, "total-rate": o.totalRate, "churn": o.churn} {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			errs = append(errs, fmt.Errorf("-%s=%v: want a non-negative number", name, v))
+		}
+	}
+	if o.rate > 0 && o.totalRate > 0 {
+		errs = append(errs, errors.New("-rate and -total-rate exclude each other"))
+	}
+	if o.size < 0 || o.size > 32768 {
+		errs = append(errs, fmt.Errorf("-size=%d: want 0 to 32768", o.size))
 	}
 	if o.concurrency < 1 {
 		errs = append(errs, fmt.Errorf("-concurrency=%d: want at least 1", o.concurrency))
@@ -189,13 +305,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.connectConcurrency < 1 {
 		errs = append(errs, fmt.Errorf("-connect-concurrency=%d: want at least 1", o.connectConcurrency))
 	}
-	if o.rate < 0 || math.IsInf(o.rate, 0) || math.IsNaN(o.rate) {
-		errs = append(errs, fmt.Errorf("-rate=%v: want a non-negative number", o.rate))
-	}
 	if !(o.offlineFraction >= 0 && o.offlineFraction < 1) {
 		errs = append(errs, fmt.Errorf("-offline-fraction=%v: want at least 0 and below 1", o.offlineFraction))
-	} else if o.players >= 2 && o.players-o.offline() < 1 {
+	} else if o.scenario == scenarioMixed && o.players >= 2 && o.players-o.offline() < 1 {
 		errs = append(errs, errors.New("-offline-fraction leaves no player online"))
+	}
+	if o.scenario != scenarioMixed {
+		for _, name := range []string{"offline-fraction", "churn"} {
+			if set[name] {
+				errs = append(errs, fmt.Errorf("-%s applies to -scenario mixed only", name))
+			}
+		}
 	}
 	if o.timeout <= 0 {
 		errs = append(errs, fmt.Errorf("-timeout=%s: want a positive duration", o.timeout))
@@ -210,26 +330,47 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 }
 
 // run parses args, starts or reaches the stack, measures, writes the report
-// to stdout and cleans up: every client is closed and an embedded stack is
-// shut down, even after a timeout or an error.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+// to stdout (and -html) and cleans up: every client is closed, an embedded
+// stack is shut down and, with -cleanup, the Cognito users are deleted, even
+// after a timeout or an error. A progress line goes to progress (nil: none).
+func run(ctx context.Context, args []string, stdout, stderr, progress io.Writer) (err error) {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
+	}
+	if o.serveRelay != "" {
+		return serveRelay(ctx, o.serveRelay, stdout)
+	}
+	if o.url != "" && !isLoopbackURL(o.url) {
+		est := estimate(o)
+		est.writeText(stderr)
 	}
 	tgt, err := newTarget(ctx, o, stderr)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 		defer cancel()
+		if c, ok := tgt.identities.(*cognitoPlayers); ok && o.cognito.cleanup {
+			if cerr := c.cleanup(cctx); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("cleanup: %w", cerr))
+			}
+		}
 		if cerr := tgt.close(cctx); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("shut the stack down: %w", cerr))
 		}
 	}()
 
-	rep, measureErr := measure(ctx, o, tgt)
+	rep, measureErr := measure(ctx, o, tgt, progress)
+	if o.url != "" && !isLoopbackURL(o.url) {
+		rep.Estimate = ptr(estimate(o))
+	}
+	if o.html != "" {
+		if werr := writeHTMLFile(o.html, rep); werr != nil {
+			measureErr = errors.Join(measureErr, werr)
+		}
+	}
 	if o.json {
 		if werr := rep.writeJSON(stdout); werr != nil {
 			return errors.Join(measureErr, werr)
@@ -239,3 +380,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	}
 	return measureErr
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -4,7 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"math"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,119 +18,216 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
 )
 
-// runJSON runs the load generator with -json and returns its report.
-func runJSON(t *testing.T, args ...string) Report {
+// runJSON runs the load generator with -json and -html and returns its
+// report and the HTML.
+func runJSON(t *testing.T, args ...string) (Report, []byte) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
+	page := filepath.Join(t.TempDir(), "report.html")
 	var stdout, stderr bytes.Buffer
-	if err := run(ctx, append(args, "-json"), &stdout, &stderr); err != nil {
+	if err := run(ctx, append(args, "-json", "-html", page), &stdout, &stderr, nil); err != nil {
 		t.Fatalf("run %v: %v\nstderr:\n%s\nstdout:\n%s", args, err, stderr.String(), stdout.String())
 	}
 	var rep Report
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("decode report: %v\n%s", err, stdout.String())
 	}
-	return rep
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep, b
 }
 
-// checkSend asserts what every run must show: all planned messages acked,
-// every delivered one read exactly once, no errors, DynamoDB requests
-// counted and latencies measured.
-func checkSend(t *testing.T, rep Report, online, messages int) {
+func step(rep Report, name string) (Step, bool) {
+	for _, s := range rep.Steps {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Step{}, false
+}
+
+// checkConsistent asserts what every report must hold: every message
+// accounted for once, nothing lost or duplicated, each step's count the sum
+// of its successes and errors.
+func checkConsistent(t *testing.T, rep Report) {
 	t.Helper()
-	s := rep.Send
-	want := online * messages
-	if s.Messages != want || s.Sent != want || s.Acked != want || s.Delivered+s.Queued != want {
-		t.Errorf("messages %d, acked %d, delivered %d + queued %d; want %d acked", s.Messages, s.Acked, s.Delivered, s.Queued, want)
+	c := rep.Check
+	if c.Sent != c.Acked+sum(c.Errors) {
+		t.Errorf("sent %d != acked %d + errors %v", c.Sent, c.Acked, c.Errors)
 	}
-	if s.Received != s.Delivered || s.Missing != 0 || s.Duplicates != 0 {
-		t.Errorf("received %d of %d delivered (missing %d, duplicates %d)", s.Received, s.Delivered, s.Missing, s.Duplicates)
+	if c.Delivered != c.Read+c.Closing || c.Queued != c.Collected || c.Acked != c.Delivered+c.Queued {
+		t.Errorf("acked %d: delivered %d = read %d + closing %d; queued %d = collected %d", c.Acked, c.Delivered, c.Read, c.Closing, c.Queued, c.Collected)
 	}
-	if len(s.Errors) != 0 {
-		t.Errorf("errors %v, want none", s.Errors)
+	if c.Lost != 0 || c.Duplicates != 0 || c.Foreign != 0 || c.BadFrames != 0 {
+		t.Errorf("lost %d, duplicates %d, foreign %d, bad frames %d", c.Lost, c.Duplicates, c.Foreign, c.BadFrames)
 	}
-	if s.Frames != want+s.RateLimited {
-		t.Errorf("frames %d, want %d messages + %d rate_limited retries", s.Frames, want, s.RateLimited)
+	for _, s := range rep.Steps {
+		if s.Count != s.OK+sum(s.Errors) {
+			t.Errorf("%s: count %d != ok %d + errors %v", s.Name, s.Count, s.OK, s.Errors)
+		}
+		if s.OK != s.Latency.Count {
+			t.Errorf("%s: %d ok but %d latencies", s.Name, s.OK, s.Latency.Count)
+		}
+		l := s.Latency
+		if s.OK > 0 && !(l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.P999 && l.P999 <= l.Max && l.Max > 0) {
+			t.Errorf("%s: percentiles out of order: %+v", s.Name, l)
+		}
+		var binned int64
+		for _, b := range s.Bins {
+			binned += b.Count
+		}
+		if binned != s.OK {
+			t.Errorf("%s: histogram holds %d of %d values", s.Name, binned, s.OK)
+		}
 	}
-	if s.AckLatency.Count != want || s.AckLatency.P50 <= 0 || s.AckLatency.Max < s.AckLatency.P99 {
-		t.Errorf("ack latency %+v, want %d samples, positive and ordered", s.AckLatency, want)
+	if ack, ok := step(rep, stepAck); ok && ack.Count != c.Sent {
+		t.Errorf("send→ack count %d, sent %d", ack.Count, c.Sent)
 	}
-	if s.DeliveryLatency.Count != s.Received || (s.Received > 0 && s.DeliveryLatency.P50 <= 0) {
-		t.Errorf("delivery latency %+v, want %d positive samples", s.DeliveryLatency, s.Received)
-	}
-	if !s.DynamoDB.Reported || s.DynamoDB.Requests <= 0 || s.DynamoDB.PerUnit <= 0 || len(s.DynamoDB.ByOperation) == 0 {
-		t.Errorf("send dynamodb %+v, want requests counted", s.DynamoDB)
-	}
-	if s.Throughput <= 0 {
-		t.Errorf("throughput %v, want > 0", s.Throughput)
-	}
-	c := rep.Connect
-	if c.Connected != online || c.Upgrade.Count != online || c.Upgrade.P50 <= 0 || c.DynamoDB.Requests <= 0 {
-		t.Errorf("connect %+v, want %d players connected with upgrade times and DynamoDB requests", c, online)
-	}
-	if rep.TimedOut {
-		t.Error("the run timed out")
+	if rep.TimedOut || rep.Interrupted {
+		t.Error("the run did not finish")
 	}
 }
 
-func TestEmbedded(t *testing.T) {
+// checkHTML asserts the HTML report is well formed, self-contained and
+// shows the run.
+func checkHTML(t *testing.T, page []byte, rep Report) {
+	t.Helper()
+	d := xml.NewDecoder(bytes.NewReader(page))
+	d.Strict = true
+	d.AutoClose = nil
+	d.Entity = xml.HTMLEntity
+	svgs := 0
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the HTML report does not parse: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "svg" {
+			svgs++
+		}
+	}
+	low := strings.ToLower(string(page))
+	for _, ref := range []string{"http://", "https://", "src=", "href=", "@import", "url("} {
+		if strings.Contains(low, ref) {
+			t.Errorf("the HTML report holds %q: it must fetch nothing", ref)
+		}
+	}
+	if want := len(rep.Steps) + 2; svgs < want {
+		t.Errorf("%d charts, want at least %d (a histogram per step and the time series)", svgs, want)
+	}
+	for _, s := range rep.Steps {
+		if !strings.Contains(string(page), s.Name) {
+			t.Errorf("the HTML report lacks step %q", s.Name)
+		}
+	}
+}
+
+func TestScenarios(t *testing.T) {
 	tests := []struct {
-		name             string
-		args             []string
-		players, online  int
-		messages         int
-		wantRateLimiting bool
+		name  string
+		args  []string
+		check func(t *testing.T, rep Report)
 	}{
-		{name: "all online, limits off", args: []string{"-players", "4", "-messages", "5"}, players: 4, online: 4, messages: 5},
-		{name: "two in flight per player", args: []string{"-players", "3", "-messages", "6", "-concurrency", "2"}, players: 3, online: 3, messages: 6},
-		{name: "half offline", args: []string{"-players", "4", "-messages", "20", "-offline-fraction", "0.5"}, players: 4, online: 2, messages: 20},
-		{name: "default limits, retried", args: []string{"-players", "2", "-messages", "25", "-limits=default"}, players: 2, online: 2, messages: 25, wantRateLimiting: true},
+		{"pairs closed loop", []string{"-scenario", "pairs", "-players", "4", "-messages", "5"}, func(t *testing.T, rep Report) {
+			if c := rep.Check; c.Sent != 20 || c.Read != 20 || rep.Settings.Loop != "closed" {
+				t.Errorf("check %+v, loop %s; want 20 sent and read in a closed loop", c, rep.Settings.Loop)
+			}
+		}},
+		{"pairs open loop with size", []string{"-scenario", "pairs", "-players", "4", "-rate", "20", "-messages", "6", "-size", "300"}, func(t *testing.T, rep Report) {
+			s := rep.Settings
+			if s.Loop != "open" || s.OfferedRate != 80 || s.Size != 300 || rep.Check.Read != 24 {
+				t.Errorf("settings %+v, read %d; want open loop at 80/s offered, 300-byte messages, 24 read", s, rep.Check.Read)
+			}
+		}},
+		{"fanin with ramp and duration", []string{"-scenario", "fanin", "-players", "5", "-total-rate", "40", "-duration", "500ms", "-ramp", "500ms"}, func(t *testing.T, rep Report) {
+			// 4 senders at 10/s for 0.5 s after a 0.5 s ramp: about 4*(2.5+5).
+			if c := rep.Check; c.Sent < 20 || c.Sent > 40 || rep.Settings.Senders != 4 {
+				t.Errorf("sent %d by %d senders, want about 30 by 4", c.Sent, rep.Settings.Senders)
+			}
+			if rep.Rates.Received <= 0 {
+				t.Errorf("the recipient's rate %v, want > 0", rep.Rates.Received)
+			}
+		}},
+		{"broadcast", []string{"-scenario", "broadcast", "-players", "6", "-rate", "20", "-messages", "3"}, func(t *testing.T, rep Report) {
+			if c := rep.Check; c.Sent != 15 || c.Read != 15 || rep.Settings.Senders != 1 {
+				t.Errorf("sent %d, read %d, senders %d; want 3 rounds of 5 from one sender", c.Sent, c.Read, rep.Settings.Senders)
+			}
+		}},
+		{"connect", []string{"-scenario", "connect", "-players", "3", "-total-rate", "60", "-messages", "4"}, func(t *testing.T, rep Report) {
+			conn, _ := step(rep, stepConnect)
+			gone, _ := step(rep, stepGone)
+			if conn.OK != 12 || gone.OK != 12 || rep.Check.Sent != 0 {
+				t.Errorf("connect %+v, gone %+v; want 12 of each and no messages", conn, gone)
+			}
+			// Limits off: $connect is a Query, a PutItem and the ban's GetItem,
+			// $disconnect a Query and a DeleteItem.
+			if len(rep.DynamoDB) == 0 || rep.DynamoDB[0].Phase != "run" || rep.DynamoDB[0].PerUnit != 5 {
+				t.Errorf("dynamodb %+v, want 5 requests per connect+disconnect", rep.DynamoDB)
+			}
+		}},
+		{"mixed", []string{"-scenario", "mixed", "-players", "8", "-offline-fraction", "0.5", "-rate", "10", "-duration", "1s", "-churn", "4", "-env", "MAILBOX_MAX_PER_SENDER=100"}, func(t *testing.T, rep Report) {
+			c := rep.Check
+			if c.Queued == 0 || c.Collected != c.Queued {
+				t.Errorf("queued %d, collected %d; want some queued and all collected", c.Queued, c.Collected)
+			}
+			in, ok := step(rep, stepInbox)
+			if !ok || in.OK == 0 {
+				t.Errorf("inbox step %+v, want drains", in)
+			}
+		}},
+		{"default limits, retried", []string{"-players", "2", "-messages", "25", "-limits=default"}, func(t *testing.T, rep Report) {
+			if c := rep.Check; c.Read != 50 || c.RateLimited == 0 || c.Frames != c.Sent+c.RateLimited {
+				t.Errorf("check %+v: want 50 read after rate_limited retries", c)
+			}
+		}},
+		{"default limits, open loop: refusals are errors", []string{"-players", "2", "-rate", "1000", "-messages", "30", "-limits=default"}, func(t *testing.T, rep Report) {
+			if c := rep.Check; c.Errors["rate_limited"] == 0 || c.Acked == 0 || c.RateLimited != 0 {
+				t.Errorf("check %+v: want some acked and some rate_limited errors, none retried", c)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rep := runJSON(t, tt.args...)
-			if rep.Mode != "embedded" || rep.Players != tt.players || rep.Online != tt.online {
-				t.Errorf("mode %q, players %d, online %d; want embedded, %d, %d", rep.Mode, rep.Players, rep.Online, tt.players, tt.online)
+			rep, page := runJSON(t, tt.args...)
+			if rep.Settings.Mode != "embedded" {
+				t.Errorf("mode %q", rep.Settings.Mode)
 			}
-			checkSend(t, rep, tt.online, tt.messages)
-			if rep.Send.CPU.Measured && (rep.Send.CPU.Source != "process" || rep.Send.CPU.MicrosPerMessage <= 0) {
-				t.Errorf("cpu %+v, want process CPU per message", rep.Send.CPU)
-			}
-			if tt.wantRateLimiting && rep.Limits != limitsDefault {
-				t.Errorf("limits %q, want %q", rep.Limits, limitsDefault)
-			}
-			if !tt.wantRateLimiting && rep.Send.RateLimited != 0 {
-				t.Errorf("%d rate_limited with limits off", rep.Send.RateLimited)
-			}
-
-			if tt.online < tt.players {
-				in := rep.Inbox
-				if in == nil {
-					t.Fatal("no inbox report with offline players")
+			checkConsistent(t, rep)
+			checkHTML(t, page, rep)
+			for _, name := range []string{stepConnect, stepGone} {
+				if s, ok := step(rep, name); !ok || s.OK == 0 {
+					t.Errorf("step %s: %+v, want measured", name, s)
 				}
-				// 40 messages to 3 random others, 2 of them offline: some are queued.
-				if rep.Send.Queued == 0 || in.Queued != rep.Send.Queued || in.Drained != in.Queued || len(in.Errors) != 0 {
-					t.Errorf("inbox %+v after %d queued, want all drained without errors", in, rep.Send.Queued)
-				}
-				if in.DynamoDB.Requests <= 0 {
-					t.Errorf("inbox dynamodb %+v, want requests counted", in.DynamoDB)
-				}
-			} else if rep.Inbox != nil || rep.Send.Queued != 0 {
-				t.Errorf("inbox %+v, queued %d with every player online", rep.Inbox, rep.Send.Queued)
 			}
-
-			d := rep.Disconnect
-			if d.Closed != tt.players || d.Disconnects != tt.players || d.DynamoDB.Requests <= 0 {
-				t.Errorf("disconnect %+v, want %d closed and %d $disconnect runs", d, tt.players, tt.players)
+			if rep.Settings.Scenario != scenarioConnect {
+				for _, name := range []string{stepAck, stepDelivery} {
+					if s, ok := step(rep, name); !ok || s.OK == 0 {
+						t.Errorf("step %s: %+v, want measured", name, s)
+					}
+				}
 			}
+			for _, p := range rep.DynamoDB {
+				if !p.Reported || p.Requests <= 0 || p.PerUnit <= 0 {
+					t.Errorf("dynamodb %+v, want requests counted", p)
+				}
+			}
+			if len(rep.Series) == 0 {
+				t.Error("no time series")
+			}
+			tt.check(t, rep)
 		})
 	}
 }
 
 func TestStopsAtTimeout(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"-players", "3", "-messages", "2", "-timeout", "1ns", "-json"}, &stdout, &stderr)
+	err := run(context.Background(), []string{"-players", "4", "-messages", "2", "-timeout", "1ns", "-json"}, &stdout, &stderr, nil)
 	if err == nil {
 		t.Fatal("a run past its -timeout reported success")
 	}
@@ -132,8 +235,8 @@ func TestStopsAtTimeout(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("decode report: %v\n%s", err, stdout.String())
 	}
-	if !rep.TimedOut || rep.Send.Acked != 0 {
-		t.Errorf("timedOut %v, acked %d; want a timed-out run with nothing sent", rep.TimedOut, rep.Send.Acked)
+	if !rep.TimedOut || rep.Check.Acked != 0 {
+		t.Errorf("timedOut %v, acked %d; want a timed-out run with nothing acked", rep.TimedOut, rep.Check.Acked)
 	}
 }
 
@@ -154,86 +257,135 @@ func TestURLMode(t *testing.T) {
 	})
 
 	before := stack.DynamoDB.Total()
-	rep := runJSON(t, "-url", base, "-players", "3", "-messages", "4")
-	if rep.Mode != "url" || rep.Target != base || rep.Limits != "stack" {
-		t.Errorf("mode %q, target %q, limits %q; want url, %s, stack", rep.Mode, rep.Target, rep.Limits, base)
+	rep, page := runJSON(t, "-url", base, "-players", "4", "-messages", "3")
+	if s := rep.Settings; s.Mode != "url" || s.Target != base || s.Limits != "stack" {
+		t.Errorf("settings %+v; want url mode at %s with the stack's limits", s, base)
 	}
-	checkSend(t, rep, 3, 4)
-	if rep.Send.CPU.Measured && rep.Send.CPU.Source != "client" {
-		t.Errorf("cpu source %q, want client", rep.Send.CPU.Source)
+	checkConsistent(t, rep)
+	checkHTML(t, page, rep)
+	if rep.Check.Read != 12 {
+		t.Errorf("read %d, want 12", rep.Check.Read)
 	}
-	// The scraped counts are the stack's own.
-	spent := stack.DynamoDB.Total() - before
-	scraped := rep.Connect.DynamoDB.Requests + rep.Send.DynamoDB.Requests + rep.Disconnect.DynamoDB.Requests
-	if scraped != spent {
+	// The scraped counts are the stack's own; the observer's connect and
+	// presence requests are the rest.
+	var scraped int64
+	for _, p := range rep.DynamoDB {
+		scraped += p.Requests
+	}
+	if spent := stack.DynamoDB.Total() - before; scraped <= 0 || scraped > spent {
 		t.Errorf("scraped %d DynamoDB requests, the stack counted %d", scraped, spent)
 	}
-	if rep.Disconnect.Disconnects != 3 {
-		t.Errorf("%d $disconnect runs seen, want 3", rep.Disconnect.Disconnects)
+	if g, _ := step(rep, stepGone); g.OK != 4 {
+		t.Errorf("disconnect→row gone %+v, want 4 seen through presence", g)
 	}
 }
 
 func TestTextReport(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var stdout, stderr bytes.Buffer
-	if err := run(ctx, []string{"-players", "2", "-messages", "3"}, &stdout, &stderr); err != nil {
+	var stdout, stderr, progress bytes.Buffer
+	if err := run(ctx, []string{"-players", "2", "-messages", "3"}, &stdout, &stderr, &progress); err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr.String())
 	}
 	for _, want := range []string{
-		"connect: 2 players in ",
-		"messages: 6 sent, 6 acked (delivered 6, queued 0), 0 errors\n",
-		"received: 6 by online recipients (0 missing, 0 duplicates)\n",
-		"ack latency: p50 ",
-		"delivery latency: p50 ",
-		"dynamodb: ",
-		"disconnect: 2 closed, 2 $disconnect runs",
+		"loadtest pairs: embedded stack at ",
+		"step                    count       ok  errors  error%",
+		"send→ack                    6        6       0   0.00%",
+		"messages: 6 sent = 6 acked + 0 errors; delivered 6: 6 read, 0 closing; queued 0: 0 collected; lost 0, duplicates 0\n",
+		"dynamodb, run: ",
 	} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, stdout.String())
 		}
 	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr, which is not a terminal here, got %q", stderr.String())
+	}
 }
 
-func TestLoopbackOnly(t *testing.T) {
+func TestTargetURL(t *testing.T) {
 	tests := []struct {
-		url string
-		ok  bool
+		url     string
+		own, ok bool
 	}{
-		{"http://127.0.0.1:8080", true},
-		{"http://127.1.2.3:9000/", true},
-		{"http://localhost:8080", true},
-		{"http://LOCALHOST", true},
-		{"http://[::1]:8080", true},
-		{"https://127.0.0.1:8443", true},
-		{"http://10.0.0.1:8080", false},
-		{"http://192.168.1.10", false},
-		{"http://example.com", false},
-		{"http://localhost.example.com", false},
-		{"http://127.0.0.1.nip.io", false},
-		{"http://[::2]:8080", false},
-		{"http://0.0.0.0:8080", false},
-		{"ws://127.0.0.1:8080", false},
-		{"127.0.0.1:8080", false},
+		{"http://127.0.0.1:8080", false, true},
+		{"http://127.1.2.3:9000/", false, true},
+		{"http://localhost:8080", false, true},
+		{"http://[::1]:8080", false, true},
+		{"https://127.0.0.1:8443", false, true},
+		{"ws://127.0.0.1:8080/ws", false, true},
+		{"http://10.0.0.1:8080", false, false},
+		{"http://10.0.0.1:8080", true, false}, // a local stack mints dev tokens: loopback only
+		{"http://localhost.example.com", false, false},
+		{"http://127.0.0.1.nip.io", false, false},
+		{"http://0.0.0.0:8080", false, false},
+		{"wss://abc.execute-api.eu-west-1.amazonaws.com/prod", false, false},
+		{"wss://abc.execute-api.eu-west-1.amazonaws.com/prod", true, true},
+		{"ftp://127.0.0.1", false, false},
+		{"127.0.0.1:8080", false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
-			err := checkLoopbackURL(tt.url)
+			err := checkTargetURL(tt.url, tt.own)
 			if (err == nil) != tt.ok {
-				t.Fatalf("checkLoopbackURL(%q) = %v, want ok %v", tt.url, err, tt.ok)
+				t.Fatalf("checkTargetURL(%q, %v) = %v, want ok %v", tt.url, tt.own, err, tt.ok)
 			}
 			if tt.ok {
 				return
 			}
 			// run refuses it before any connection is made.
+			args := []string{"-url", tt.url, "-players", "2", "-messages", "1"}
+			if tt.own {
+				args = append(args, "-i-own-this-stack")
+			}
 			var stdout, stderr bytes.Buffer
-			if err := run(context.Background(), []string{"-url", tt.url, "-players", "2", "-messages", "1"}, &stdout, &stderr); err == nil {
+			if err := run(context.Background(), args, &stdout, &stderr, nil); err == nil {
 				t.Errorf("run accepted -url %q", tt.url)
 			}
 			if stdout.Len() != 0 {
 				t.Errorf("run wrote a report for a refused URL:\n%s", stdout.String())
 			}
 		})
+	}
+}
+
+func TestDeployedNeedsCognito(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"-url", "wss://abc.execute-api.eu-west-1.amazonaws.com/prod", "-i-own-this-stack", "-players", "2", "-messages", "3"}, &stdout, &stderr, nil)
+	if err == nil || !strings.Contains(err.Error(), "Cognito") {
+		t.Fatalf("run = %v, want a refusal naming Cognito", err)
+	}
+	// The expected cost is printed before anything is done.
+	for _, want := range []string{"expected cost of this run", "API Gateway: about ", "Lambda: about ", "DynamoDB: about "} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+}
+
+func TestEstimate(t *testing.T) {
+	// pairs: 4 players x 10 messages, all delivered; 5 connections with the observer.
+	e := estimate(options{scenario: scenarioPairs, players: 4, messages: 10})
+	if e.Messages != 40 || e.Connects != 5 || e.PresenceChecks != 10 {
+		t.Fatalf("estimate %+v", e)
+	}
+	if want := int64(3*40 + 2*10); e.APIMessages != want {
+		t.Errorf("API Gateway messages %d, want %d", e.APIMessages, want)
+	}
+	if want := int64(40 + 3*5 + 10); e.LambdaInvokes != want {
+		t.Errorf("Lambda invocations %d, want %d", e.LambdaInvokes, want)
+	}
+	if want := int64(2*40 + 6*5 + 2*10); e.DynamoDB != want {
+		t.Errorf("DynamoDB requests %d, want %d", e.DynamoDB, want)
+	}
+	// broadcast at a total rate for a duration: 5 recipients, 10 msg/s, 2 s.
+	b := estimate(options{scenario: scenarioBroadcast, players: 6, totalRate: 10, duration: 2 * time.Second})
+	if b.Messages != 20 {
+		t.Errorf("broadcast messages %d, want 20", b.Messages)
+	}
+	// A closed loop for a duration has no count in advance.
+	if c := estimate(options{scenario: scenarioPairs, players: 2, duration: time.Second}); c.Messages != -1 {
+		t.Errorf("closed loop with duration: %+v, want unknown", c)
 	}
 }
 
@@ -244,27 +396,30 @@ func TestFlags(t *testing.T) {
 		ok   bool
 	}{
 		{"defaults", nil, true},
-		{"all set", []string{"-players", "10", "-messages", "3", "-concurrency", "4", "-rate", "20", "-offline-fraction", "0.3", "-limits=default", "-env", "MAILBOX_MAX_MESSAGES=500"}, true},
-		{"one player", []string{"-players", "1"}, false},
-		{"no messages", []string{"-messages", "0"}, false},
-		{"zero concurrency", []string{"-concurrency", "0"}, false},
+		{"every scenario", []string{"-scenario", "mixed", "-players", "10", "-rate", "5", "-duration", "10s", "-ramp", "2s", "-size", "512", "-offline-fraction", "0.3", "-churn", "1"}, true},
+		{"unknown scenario", []string{"-scenario", "storm"}, false},
+		{"odd pairs", []string{"-players", "3"}, false},
+		{"connect with one player", []string{"-scenario", "connect", "-players", "1"}, true},
+		{"rate and total rate", []string{"-rate", "1", "-total-rate", "10"}, false},
 		{"negative rate", []string{"-rate", "-1"}, false},
-		{"unknown limits", []string{"-limits", "half"}, false},
-		{"everyone offline", []string{"-offline-fraction", "1"}, false},
-		{"one of two offline", []string{"-players", "2", "-offline-fraction", "0.99"}, true}, // floor(1.98) = 1 offline, 1 online
+		{"NaN rate", []string{"-total-rate", "NaN"}, false},
+		{"size too large", []string{"-size", "40000"}, false},
+		{"churn outside mixed", []string{"-churn", "1"}, false},
+		{"no messages", []string{"-messages", "0"}, false},
+		{"negative duration", []string{"-duration", "-1s"}, false},
+		{"everyone offline", []string{"-scenario", "mixed", "-offline-fraction", "1"}, false},
 		{"limits with url", []string{"-url", "http://127.0.0.1:8080", "-limits", "off"}, false},
-		{"env with url", []string{"-url", "http://127.0.0.1:8080", "-env", "A=1"}, false},
 		{"url and embedded", []string{"-url", "http://127.0.0.1:8080", "-embedded"}, false},
-		{"bad env", []string{"-env", "NOEQUALS"}, false},
-		{"loopback dynamodb", []string{"-dynamodb-endpoint", "http://127.0.0.1:8000"}, true},
 		{"remote dynamodb", []string{"-dynamodb-endpoint", "https://dynamodb.us-east-1.amazonaws.com"}, false},
-		{"dynamodb with url", []string{"-url", "http://127.0.0.1:8080", "-dynamodb-endpoint", "http://127.0.0.1:8000"}, false},
-		{"zero timeout", []string{"-timeout", "0s"}, false},
+		{"cognito pool without client", []string{"-cognito-user-pool", "us-east-1_x"}, false},
+		{"cognito", []string{"-cognito-user-pool", "us-east-1_x", "-cognito-client-id", "c", "-cleanup"}, true},
+		{"cleanup without cognito", []string{"-cleanup"}, false},
+		{"remote cognito endpoint", []string{"-cognito-user-pool", "p", "-cognito-client-id", "c", "-cognito-endpoint", "http://10.1.1.1:9229"}, false},
 		{"stray argument", []string{"extra"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o, err := parseFlags(tt.args, &bytes.Buffer{})
+			o, err := parseFlags(tt.args, io.Discard)
 			if (err == nil) != tt.ok {
 				t.Fatalf("parseFlags(%q) = %v, want ok %v", tt.args, err, tt.ok)
 			}
@@ -278,7 +433,6 @@ func TestFlags(t *testing.T) {
 func TestParseMetrics(t *testing.T) {
 	text := `handler_invocations_total{route="$connect"} 7
 handler_invocations_total{route="$disconnect"} 5
-handler_latency_ms_sum{route="$disconnect"} 1.500
 messages_sent_total 12
 dynamodb_requests_total{op="Query"} 30
 dynamodb_requests_total{op="PutItem"} 8
@@ -298,33 +452,74 @@ dynamodb_requests_total{op="GetItem"} notanumber
 	}
 }
 
-func TestSummarize(t *testing.T) {
-	ms := func(n ...int) []time.Duration {
-		var out []time.Duration
-		for _, v := range n {
-			out = append(out, time.Duration(v)*time.Millisecond)
+func TestHist(t *testing.T) {
+	// Every bucket's range holds the values that map to it.
+	for _, v := range []int64{0, 1, 31, 63, 64, 65, 127, 128, 1000, 7000, 123456, 1 << 40} {
+		lo, hi := bucketRange(bucketOf(v))
+		if v < lo || v > hi {
+			t.Errorf("%d in bucket [%d, %d]", v, lo, hi)
 		}
-		return out
+		if hi-lo > max(lo/32, 0) {
+			t.Errorf("bucket [%d, %d] of %d wider than 1/32", lo, hi, v)
+		}
 	}
-	hundred := make([]int, 100)
-	for i := range hundred {
-		hundred[i] = 100 - i // 100..1, unsorted
+	var h hist
+	for i := 1; i <= 10000; i++ {
+		h.record(time.Duration(i) * time.Microsecond)
 	}
-	tests := []struct {
-		name string
-		in   []time.Duration
-		want Latency
-	}{
-		{"empty", nil, Latency{}},
-		{"one", ms(7), Latency{Count: 1, P50: 7, P90: 7, P99: 7, Max: 7}},
-		{"hundred", ms(hundred...), Latency{Count: 100, P50: 50, P90: 90, P99: 99, Max: 100}},
+	for _, q := range []float64{0.5, 0.9, 0.99, 0.999} {
+		got, want := float64(h.quantile(q)), q*10000
+		if math.Abs(got-want)/want > 1.0/32 {
+			t.Errorf("quantile %v = %v, want %v within 1/32", q, got, want)
+		}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := summarize(tt.in); got != tt.want {
-				t.Errorf("summarize = %+v, want %+v", got, tt.want)
-			}
-		})
+	if s := h.summary(); s.Count != 10000 || s.Max != 10 || math.Abs(s.Mean-5.0005) > 1e-9 {
+		t.Errorf("summary %+v", s)
+	}
+	var one hist
+	one.record(7 * time.Millisecond)
+	if s := one.summary(); s.P50 != 7 || s.P999 != 7 || s.Max != 7 {
+		t.Errorf("one value: %+v, want 7 ms everywhere", s)
+	}
+	var merged hist
+	merged.merge(&h)
+	merged.merge(&one)
+	if merged.n != 10001 || merged.max != 10000 || merged.min != 1 {
+		t.Errorf("merged n %d, min %d, max %d", merged.n, merged.min, merged.max)
+	}
+	var binned int64
+	for _, b := range h.bins() {
+		binned += b.Count
+	}
+	if binned != 10000 {
+		t.Errorf("bins hold %d of 10000", binned)
+	}
+}
+
+func TestSlotTime(t *testing.T) {
+	// No ramp: slot k at k/rate.
+	if got := slotTime(5, 10, 0); got != 500*time.Millisecond {
+		t.Errorf("slot 5 at 10/s = %v, want 500ms", got)
+	}
+	// During a ramp the first slots spread out: slot 0.5 of a 2 s ramp to
+	// 10/s is due at sqrt(0.2) s, not at once.
+	if got := slotTime(0.5, 10, 2*time.Second); got < 440*time.Millisecond || got > 450*time.Millisecond {
+		t.Errorf("slot 0.5 = %v, want about 447ms", got)
+	}
+	// A 2 s ramp to 10/s holds 10 slots; slot 10 is due at 2 s, then 10/s.
+	if got := slotTime(10, 10, 2*time.Second); got != 2*time.Second {
+		t.Errorf("slot 10 = %v, want 2s", got)
+	}
+	if got := slotTime(20, 10, 2*time.Second); got != 3*time.Second {
+		t.Errorf("slot 20 = %v, want 3s", got)
+	}
+	prev := time.Duration(-1)
+	for k := range 40 {
+		got := slotTime(float64(k)+0.5, 10, 2*time.Second)
+		if got <= prev {
+			t.Fatalf("slot %d at %v, not after %v", k, got, prev)
+		}
+		prev = got
 	}
 }
 
@@ -340,5 +535,52 @@ func TestCost(t *testing.T) {
 		if c.ByOperation[op] != v {
 			t.Errorf("%s: %v per unit, want %v", op, c.ByOperation[op], v)
 		}
+	}
+}
+
+func TestClaim(t *testing.T) {
+	tok := "eyJhbGciOiJSUzI1NiJ9." + "eyJ1c2VybmFtZSI6ImxvYWR0ZXN0LTAwMDEiLCJzdWIiOjF9" + ".sig" // {"username":"loadtest-0001","sub":1}
+	if got, err := claim(tok, "username"); err != nil || got != "loadtest-0001" {
+		t.Errorf("claim username = %q, %v", got, err)
+	}
+	for _, name := range []string{"sub", "missing"} {
+		if _, err := claim(tok, name); err == nil {
+			t.Errorf("claim %s accepted a non-string or missing claim", name)
+		}
+	}
+	if _, err := claim("not-a-jwt", "username"); err == nil {
+		t.Error("claim accepted a non-JWT")
+	}
+}
+
+func TestUserName(t *testing.T) {
+	for prefix, want := range map[string]string{"loadtest-": "loadtest-0007", "lt-@example.com": "lt-0007@example.com"} {
+		if got := userName(prefix, 7); got != want {
+			t.Errorf("userName(%q, 7) = %q, want %q", prefix, got, want)
+		}
+	}
+}
+
+func TestGoneWithoutPresence(t *testing.T) {
+	// A target that does not answer presence leaves the step unmeasured
+	// instead of counting every close as still_online.
+	l := &load{rec: newRecorder(), t: &target{online: func(context.Context, []string) ([]string, error) { return nil, errNoPresence }}}
+	w := newGoneWatcher(l)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-w.watch(&player{id: "a"}, time.Now())
+	<-w.watch(&player{id: "b"}, time.Now())
+	if s := l.rec.steps[stepGone]; s.attempts != 0 || len(s.errors) != 0 {
+		t.Errorf("step %+v, want nothing recorded", s)
+	}
+	// A target that answers: the row is gone at the first look.
+	l2 := &load{rec: newRecorder(), t: &target{online: func(context.Context, []string) ([]string, error) { return nil, nil }}}
+	w2 := newGoneWatcher(l2)
+	go w2.run(ctx)
+	<-w2.watch(&player{id: "a"}, time.Now())
+	if s := l2.rec.steps[stepGone]; s.attempts != 1 || s.h.n != 1 {
+		t.Errorf("step %+v, want one success", s)
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -13,85 +13,68 @@ import (
 
 // Report is what a run measured; -json writes it as is.
 type Report struct {
-	Mode              string  `json:"mode"`             // "embedded" or "url"
-	Target            string  `json:"target"`           // the stack's base URL
-	Limits            string  `json:"limits"`           // "off", "default" (embedded) or "stack" (-url: the stack's own)
-	Engine            string  `json:"engine,omitempty"` // embedded: "embedded minidyn" or the -dynamodb-endpoint
-	Players           int     `json:"players"`
-	Online            int     `json:"online"` // players connected during the send phase
-	MessagesPerPlayer int     `json:"messagesPerPlayer"`
-	Concurrency       int     `json:"concurrency"`
-	Rate              float64 `json:"rate"` // messages/s per player; 0 is unpaced
-	Retry             bool    `json:"retry"`
-	Timeout           string  `json:"timeout"`
+	Settings Settings    `json:"settings"`
+	Steps    []Step      `json:"steps"`
+	Check    Check       `json:"check"`
+	Rates    Rates       `json:"rates"`
+	DynamoDB []PhaseCost `json:"dynamodb"` // by phase, per unit of its work
+	CPU      CPU         `json:"cpu"`
+	Series   []Point     `json:"series"` // one point per second of the run
+	Estimate *Estimate   `json:"estimate,omitempty"`
 
-	Connect     ConnectReport    `json:"connect"`
-	Send        SendReport       `json:"send"`
-	Inbox       *InboxReport     `json:"inbox,omitempty"` // with -offline-fraction only
-	Disconnect  DisconnectReport `json:"disconnect"`
-	TimedOut    bool             `json:"timedOut"`    // stopped by -timeout: the figures are partial
-	Interrupted bool             `json:"interrupted"` // stopped by a signal: the figures are partial
+	TimedOut    bool `json:"timedOut"`    // stopped by -timeout: the figures are partial
+	Interrupted bool `json:"interrupted"` // stopped by a signal: the figures are partial
 }
 
-// ConnectReport is the connect phase of the online players.
-type ConnectReport struct {
-	Players   int            `json:"players"`
-	Connected int            `json:"connected"`
-	Seconds   float64        `json:"seconds"`   // wall time of the dials (tokens fetched before)
-	PerSecond float64        `json:"perSecond"` // connections per second
-	Upgrade   Latency        `json:"upgrade"`   // dial to upgraded: authorizer and $connect included
-	Errors    map[string]int `json:"errors"`    // status_<HTTP status> or dial_error
-	DynamoDB  Cost           `json:"dynamodb"`  // per connection
+// Settings are the run's parameters.
+type Settings struct {
+	Scenario        string    `json:"scenario"`
+	Mode            string    `json:"mode"`       // "embedded", "url" (a running local stack) or "deployed"
+	Target          string    `json:"target"`     // the stack's address
+	Identities      string    `json:"identities"` // "dev tokens" or "cognito"
+	Limits          string    `json:"limits"`     // "off", "default" (embedded) or "stack" (the stack's own)
+	Engine          string    `json:"engine,omitempty"`
+	Players         int       `json:"players"`
+	Senders         int       `json:"senders"`
+	Loop            string    `json:"loop"`               // "open" (scheduled sends) or "closed" (each send waits for its reply)
+	Rate            float64   `json:"rate"`               // per sender per second, open loop
+	OfferedRate     float64   `json:"offeredRate"`        // in all per second, open loop
+	Messages        int       `json:"messages,omitempty"` // per sender, when the run is counted
+	Duration        string    `json:"duration,omitempty"` // when the run is timed
+	Ramp            string    `json:"ramp,omitempty"`     // rate (open) or senders (closed) rising over this
+	Size            int       `json:"size"`               // message body bytes
+	Concurrency     int       `json:"concurrency"`        // closed loop: messages in flight per sender
+	OfflineFraction float64   `json:"offlineFraction"`    // mixed
+	Churn           float64   `json:"churn"`              // mixed: reconnects per second
+	Started         time.Time `json:"started"`
 }
 
-// SendReport is the send phase.
-type SendReport struct {
-	Messages           int            `json:"messages"`    // planned: online players x messages
-	Sent               int            `json:"sent"`        // messages whose first frame was written
-	Frames             int            `json:"frames"`      // sendmessage frames written, retries included
-	Acked              int            `json:"acked"`       // acks received
-	Delivered          int            `json:"delivered"`   // acks with status delivered
-	Queued             int            `json:"queued"`      // acks with status queued
-	RateLimited        int            `json:"rateLimited"` // rate_limited refusals (retried unless -retry=false)
-	Errors             map[string]int `json:"errors"`      // error codes of refused messages, and client-side failures
-	Received           int            `json:"received"`    // messages read by their recipients
-	Missing            int            `json:"missing"`     // acked as delivered but never read
-	Duplicates         int            `json:"duplicates"`
-	AckLatency         Latency        `json:"ackLatency"`
-	DeliveryLatency    Latency        `json:"deliveryLatency"`
-	Seconds            float64        `json:"seconds"`            // first send to last ack or delivery
-	Throughput         float64        `json:"throughput"`         // acked messages per second
-	DeliveredPerSecond float64        `json:"deliveredPerSecond"` // received messages per second
-	DynamoDB           Cost           `json:"dynamodb"`           // per acked message
-	CPU                CPU            `json:"cpu"`
+// Step is one measured step.
+type Step struct {
+	Name      string           `json:"name"`
+	Count     int64            `json:"count"` // attempts
+	OK        int64            `json:"ok"`
+	Errors    map[string]int64 `json:"errors"` // by code: the protocol's, status_<HTTP> at upgrade, and client-side kinds
+	ErrorRate float64          `json:"errorRate"`
+	Latency   Latency          `json:"latency"` // of the successes
+	Bins      []Bin            `json:"bins"`
 }
 
-// InboxReport is the drain of the offline players' mailboxes.
-type InboxReport struct {
-	Players  int            `json:"players"`
-	Queued   int            `json:"queued"`   // messages queued for them in the send phase
-	Drained  int            `json:"drained"`  // messages they read from their inbox
-	Requests int            `json:"requests"` // inbox frames sent
-	Seconds  float64        `json:"seconds"`
-	Errors   map[string]int `json:"errors"`
-	DynamoDB Cost           `json:"dynamodb"` // per drained message
+// Rates are the run phase's throughput.
+type Rates struct {
+	Seconds  float64 `json:"seconds"`  // the run phase: first send to the last ack or read (connect: to the last cycle)
+	Offered  float64 `json:"offered"`  // messages (connect: connects) per second scheduled, open loop
+	Acked    float64 `json:"acked"`    // acks per second
+	Received float64 `json:"received"` // messages read by their recipients per second (fanin: the recipient's rate)
+	Connects float64 `json:"connects"` // connects per second
 }
 
-// DisconnectReport is the closing of every client.
-type DisconnectReport struct {
-	Closed      int     `json:"closed"`      // clients closed
-	Disconnects int     `json:"disconnects"` // $disconnect runs the stack counted
-	Seconds     float64 `json:"seconds"`
-	DynamoDB    Cost    `json:"dynamodb"` // per $disconnect
-}
-
-// Latency summarizes durations, in milliseconds (nearest-rank percentiles).
-type Latency struct {
-	Count int     `json:"count"`
-	P50   float64 `json:"p50Ms"`
-	P90   float64 `json:"p90Ms"`
-	P99   float64 `json:"p99Ms"`
-	Max   float64 `json:"maxMs"`
+// PhaseCost is the DynamoDB requests of a phase.
+type PhaseCost struct {
+	Phase string `json:"phase"`
+	Unit  string `json:"unit"`
+	Units int64  `json:"units"`
+	Cost
 }
 
 // Cost is the DynamoDB requests of a phase, in total and per unit of work.
@@ -102,33 +85,27 @@ type Cost struct {
 	ByOperation map[string]float64 `json:"byOperation"` // requests per unit
 }
 
-// CPU is the CPU time used during the send phase.
+// CPU is this process's CPU time during the run phase: with an embedded
+// stack, the stack and the clients together; otherwise the clients alone.
 type CPU struct {
-	// Source is "process" (embedded: the stack and the load generator
-	// together) or "client" (-url: the load generator alone).
-	Source           string  `json:"source"`
 	Measured         bool    `json:"measured"`
 	TotalMs          float64 `json:"totalMs"`
-	MicrosPerMessage float64 `json:"microsPerMessage"` // per acked message
+	MicrosPerMessage float64 `json:"microsPerMessage"` // per ack
 }
 
-func summarize(ds []time.Duration) Latency {
-	if len(ds) == 0 {
-		return Latency{}
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	rank := func(p float64) float64 {
-		i := int(math.Ceil(p*float64(len(s)))) - 1
-		return ms(s[max(0, min(i, len(s)-1))])
-	}
-	return Latency{Count: len(s), P50: rank(0.50), P90: rank(0.90), P99: rank(0.99), Max: ms(s[len(s)-1])}
+// Point is one second of the run.
+type Point struct {
+	Second   int     `json:"second"`
+	Sent     int64   `json:"sent"`
+	Acked    int64   `json:"acked"`
+	Errors   int64   `json:"errors"`
+	Connects int64   `json:"connects"`
+	AckP50   float64 `json:"ackP50Ms"`
+	AckP99   float64 `json:"ackP99Ms"`
 }
-
-func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
 
 // cost is the DynamoDB requests between two snapshots, per unit of work.
-func cost(before, after counters, units int) Cost {
+func cost(before, after counters, units int64) Cost {
 	c := Cost{Reported: after.reported, ByOperation: map[string]float64{}}
 	for op, n := range after.dynamo {
 		d := n - before.dynamo[op]
@@ -146,6 +123,71 @@ func cost(before, after counters, units int) Cost {
 	return c
 }
 
+// settings describes the run before it starts.
+func (l *load) settings() Settings {
+	o := l.o
+	s := Settings{
+		Scenario: o.scenario, Mode: l.t.mode, Target: l.t.display, Identities: l.t.identities.kind(),
+		Limits: l.t.limits, Engine: l.t.engine, Players: o.players, Loop: "closed",
+		Size: o.size, Concurrency: o.concurrency, Started: time.Now().UTC().Truncate(time.Second),
+	}
+	s.Senders = o.senders()
+	if o.scenario == scenarioMixed {
+		s.OfflineFraction, s.Churn = o.offlineFraction, o.churn
+	}
+	if r := l.perSenderRate(); r > 0 {
+		s.Loop, s.Rate = "open", r
+		s.OfferedRate = r * float64(s.Senders*o.perSlot())
+	}
+	if o.duration > 0 {
+		s.Duration = o.duration.String()
+	} else {
+		s.Messages = o.messages
+	}
+	if o.ramp > 0 {
+		s.Ramp = o.ramp.String()
+	}
+	return s
+}
+
+// finish turns the recorder into the report.
+func (l *load) finish() {
+	r := l.rep
+	r.Check = l.rec.finish()
+	l.rec.mu.Lock()
+	defer l.rec.mu.Unlock()
+	for _, name := range stepOrder {
+		s := l.rec.steps[name]
+		if s.attempts == 0 && len(s.errors) == 0 {
+			continue
+		}
+		st := Step{Name: name, Count: s.attempts, OK: s.h.n, Errors: maps.Clone(s.errors), Latency: s.h.summary(), Bins: s.h.bins()}
+		if st.Count > 0 {
+			var bad int64
+			for _, n := range st.Errors {
+				bad += n
+			}
+			st.ErrorRate = float64(bad) / float64(st.Count)
+		}
+		r.Steps = append(r.Steps, st)
+	}
+	for i, s := range l.rec.series {
+		r.Series = append(r.Series, Point{
+			Second: i, Sent: s.sent, Acked: s.acked, Errors: s.errors, Connects: s.connects,
+			AckP50: float64(s.ack.quantile(0.5)) / 1000, AckP99: float64(s.ack.quantile(0.99)) / 1000,
+		})
+	}
+	if secs := r.Rates.Seconds; secs > 0 {
+		r.Rates.Offered = r.Settings.OfferedRate
+		r.Rates.Acked = float64(r.Check.Acked) / secs
+		r.Rates.Received = float64(r.Check.Read) / secs
+		r.Rates.Connects = float64(l.rec.steps[stepConnect].h.n) / secs
+	}
+	if r.CPU.Measured && r.Check.Acked > 0 {
+		r.CPU.MicrosPerMessage = r.CPU.TotalMs * 1000 / float64(r.Check.Acked)
+	}
+}
+
 func (r *Report) writeJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -155,70 +197,91 @@ func (r *Report) writeJSON(w io.Writer) error {
 	return nil
 }
 
-func (r *Report) writeText(w io.Writer) {
-	limits := "limits " + r.Limits
-	if r.Limits == "stack" {
-		limits = "the stack's own limits"
-	}
-	pace := "unpaced"
-	if r.Rate > 0 {
-		pace = fmt.Sprintf("%g msg/s each", r.Rate)
-	}
-	if r.Engine != "" {
-		limits += ", DynamoDB " + r.Engine
-	}
-	fmt.Fprintf(w, "loadtest: %s stack at %s (%s), %d players (%d online), %d messages each, concurrency %d, %s\n",
-		r.Mode, r.Target, limits, r.Players, r.Online, r.MessagesPerPlayer, r.Concurrency, pace)
-
-	c := r.Connect
-	fmt.Fprintf(w, "connect: %d players in %.2f s (%.0f connects/s), upgrade p50 %s p99 %s max %s%s\n",
-		c.Connected, c.Seconds, c.PerSecond, fmtMs(c.Upgrade.P50), fmtMs(c.Upgrade.P99), fmtMs(c.Upgrade.Max), fmtErrors(c.Errors))
-	fmt.Fprintf(w, "connect dynamodb: %s\n", c.DynamoDB.text("connect"))
-
-	s := r.Send
-	retried := ""
-	if s.RateLimited > 0 {
-		verb := "retried"
-		if !r.Retry {
-			verb = "not retried"
-		}
-		retried = fmt.Sprintf(" (%d frames: %d rate_limited, %s)", s.Frames, s.RateLimited, verb)
-	}
-	planned := ""
-	if s.Sent < s.Messages {
-		planned = fmt.Sprintf(" of %d planned", s.Messages)
-	}
-	fmt.Fprintf(w, "messages: %d sent%s%s, %d acked (delivered %d, queued %d), %d errors%s\n",
-		s.Sent, planned, retried, s.Acked, s.Delivered, s.Queued, total(s.Errors), fmtErrors(s.Errors))
-	fmt.Fprintf(w, "received: %d by online recipients (%d missing, %d duplicates)\n", s.Received, s.Missing, s.Duplicates)
-	fmt.Fprintf(w, "ack latency: p50 %s p90 %s p99 %s max %s\n",
-		fmtMs(s.AckLatency.P50), fmtMs(s.AckLatency.P90), fmtMs(s.AckLatency.P99), fmtMs(s.AckLatency.Max))
-	fmt.Fprintf(w, "delivery latency: p50 %s p90 %s p99 %s max %s\n",
-		fmtMs(s.DeliveryLatency.P50), fmtMs(s.DeliveryLatency.P90), fmtMs(s.DeliveryLatency.P99), fmtMs(s.DeliveryLatency.Max))
-	fmt.Fprintf(w, "throughput: %.0f msg/s acked, %.0f msg/s delivered (%.2f s)\n", s.Throughput, s.DeliveredPerSecond, s.Seconds)
-	fmt.Fprintf(w, "dynamodb: %s\n", s.DynamoDB.text("message"))
-	switch {
-	case !s.CPU.Measured:
-		fmt.Fprintf(w, "cpu: not measured on this platform\n")
-	case s.CPU.Source == "process":
-		fmt.Fprintf(w, "cpu: %.0f µs/message (process: stack and load generator together; %.0f ms in all)\n", s.CPU.MicrosPerMessage, s.CPU.TotalMs)
+// describe is the settings in one line.
+func (s Settings) describe() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s stack at %s (%s", s.Scenario, s.Mode, s.Target, s.Identities)
+	switch s.Limits {
+	case "stack":
+		b.WriteString(", the stack's own limits")
 	default:
-		fmt.Fprintf(w, "cpu: %.0f µs/message (load generator only; %.0f ms in all)\n", s.CPU.MicrosPerMessage, s.CPU.TotalMs)
+		fmt.Fprintf(&b, ", limits %s", s.Limits)
 	}
+	if s.Engine != "" {
+		fmt.Fprintf(&b, ", DynamoDB %s", s.Engine)
+	}
+	fmt.Fprintf(&b, "), %d players, %d senders, ", s.Players, s.Senders)
+	if s.Loop == "open" {
+		fmt.Fprintf(&b, "open loop at %.4g/s each (%.4g/s offered)", s.Rate, s.OfferedRate)
+	} else {
+		fmt.Fprintf(&b, "closed loop, %d in flight each", s.Concurrency)
+	}
+	if s.Duration != "" {
+		fmt.Fprintf(&b, ", for %s", s.Duration)
+	} else {
+		fmt.Fprintf(&b, ", %d each", s.Messages)
+	}
+	if s.Ramp != "" {
+		fmt.Fprintf(&b, ", ramp %s", s.Ramp)
+	}
+	if s.Scenario != scenarioConnect {
+		fmt.Fprintf(&b, ", %d-byte messages", s.Size)
+	}
+	if s.Scenario == scenarioMixed {
+		fmt.Fprintf(&b, ", %.0f%% offline, churn %.4g/s", s.OfflineFraction*100, s.Churn)
+	}
+	return b.String()
+}
 
-	if in := r.Inbox; in != nil {
-		fmt.Fprintf(w, "inbox: %d offline players drained %d of %d queued messages with %d inbox requests in %.2f s%s\n",
-			in.Players, in.Drained, in.Queued, in.Requests, in.Seconds, fmtErrors(in.Errors))
-		fmt.Fprintf(w, "inbox dynamodb: %s\n", in.DynamoDB.text("drained message"))
+func (r *Report) writeText(w io.Writer) {
+	fmt.Fprintf(w, "loadtest %s\n\n", r.Settings.describe())
+	fmt.Fprintf(w, "%-20s %8s %8s %7s %7s %9s %9s %9s %9s %9s\n", "step", "count", "ok", "errors", "error%", "p50", "p90", "p99", "p99.9", "max")
+	for _, s := range r.Steps {
+		l := s.Latency
+		fmt.Fprintf(w, "%-20s %8d %8d %7d %6.2f%% %9s %9s %9s %9s %9s\n", s.Name, s.Count, s.OK, sum(s.Errors), s.ErrorRate*100,
+			fmtMs(l.P50), fmtMs(l.P90), fmtMs(l.P99), fmtMs(l.P999), fmtMs(l.Max))
 	}
-	d := r.Disconnect
-	fmt.Fprintf(w, "disconnect: %d closed, %d $disconnect runs seen in %.2f s; dynamodb: %s\n",
-		d.Closed, d.Disconnects, d.Seconds, d.DynamoDB.text("disconnect"))
+	for _, s := range r.Steps {
+		if len(s.Errors) > 0 {
+			fmt.Fprintf(w, "errors, %s: %s\n", s.Name, fmtCounts(s.Errors))
+		}
+	}
+	c := r.Check
+	if c.Sent > 0 {
+		fmt.Fprintf(w, "\nmessages: %d sent = %d acked + %d errors; delivered %d: %d read, %d closing; queued %d: %d collected; lost %d, duplicates %d\n",
+			c.Sent, c.Acked, sum(c.Errors), c.Delivered, c.Read, c.Closing, c.Queued, c.Collected, c.Lost, c.Duplicates)
+		if c.RateLimited > 0 {
+			fmt.Fprintf(w, "retried: %d rate_limited refusals sent again (%d frames)\n", c.RateLimited, c.Frames)
+		}
+		if c.Foreign > 0 || c.BadFrames > 0 {
+			fmt.Fprintf(w, "also read: %d messages not of this run, %d frames that were not JSON\n", c.Foreign, c.BadFrames)
+		}
+	}
+	rt := r.Rates
+	fmt.Fprintf(w, "rates over %.2f s:", rt.Seconds)
+	if rt.Offered > 0 {
+		fmt.Fprintf(w, " offered %.0f/s,", rt.Offered)
+	}
+	if r.Settings.Scenario == scenarioConnect {
+		fmt.Fprintf(w, " %.0f connects/s\n", rt.Connects)
+	} else {
+		fmt.Fprintf(w, " acked %.0f msg/s, received %.0f msg/s\n", rt.Acked, rt.Received)
+	}
+	for _, p := range r.DynamoDB {
+		fmt.Fprintf(w, "dynamodb, %s: %s\n", p.Phase, p.Cost.text(p.Unit))
+	}
+	if r.CPU.Measured && r.CPU.MicrosPerMessage > 0 {
+		who := "the load generator"
+		if r.Settings.Mode == "embedded" {
+			who = "stack and load generator"
+		}
+		fmt.Fprintf(w, "cpu: %.0f µs per acked message (%s)\n", r.CPU.MicrosPerMessage, who)
+	}
 	if r.TimedOut {
-		fmt.Fprintf(w, "timed out after %s: the figures above are partial\n", r.Timeout)
+		fmt.Fprintln(w, "timed out: the figures above are partial")
 	}
 	if r.Interrupted {
-		fmt.Fprintf(w, "interrupted: the figures above are partial\n")
+		fmt.Fprintln(w, "interrupted: the figures above are partial")
 	}
 }
 
@@ -226,10 +289,7 @@ func (c Cost) text(unit string) string {
 	if !c.Reported {
 		return "not reported by the stack"
 	}
-	ops := make([]string, 0, len(c.ByOperation))
-	for op := range c.ByOperation {
-		ops = append(ops, op)
-	}
+	ops := slices.Collect(maps.Keys(c.ByOperation))
 	sort.Slice(ops, func(i, j int) bool {
 		if c.ByOperation[ops[i]] != c.ByOperation[ops[j]] {
 			return c.ByOperation[ops[i]] > c.ByOperation[ops[j]]
@@ -244,34 +304,32 @@ func (c Cost) text(unit string) string {
 	if len(parts) > 0 {
 		detail = " (" + strings.Join(parts, ", ") + ")"
 	}
-	return fmt.Sprintf("%.2f requests/%s%s, %d in all", c.PerUnit, unit, detail, c.Requests)
+	return fmt.Sprintf("%.2f requests per %s%s, %d in all", c.PerUnit, unit, detail, c.Requests)
 }
 
 func fmtMs(v float64) string {
-	if v < 10 {
-		return fmt.Sprintf("%.2f ms", v)
+	switch {
+	case v == 0:
+		return "-"
+	case v < 10:
+		return fmt.Sprintf("%.2fms", v)
+	case v < 1000:
+		return fmt.Sprintf("%.1fms", v)
 	}
-	return fmt.Sprintf("%.1f ms", v)
+	return fmt.Sprintf("%.2fs", v/1000)
 }
 
-func fmtErrors(m map[string]int) string {
-	if len(m) == 0 {
-		return ""
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+func fmtCounts(m map[string]int64) string {
+	keys := slices.Sorted(maps.Keys(m))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
-	return " [" + strings.Join(parts, ", ") + "]"
+	return strings.Join(parts, ", ")
 }
 
-func total(m map[string]int) int {
-	n := 0
+func sum(m map[string]int64) int64 {
+	var n int64
 	for _, v := range m {
 		n += v
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,18 +18,29 @@ import (
 	"sync"
 	"time"
 
+	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
 )
 
-// target is the stack under test, embedded or reached at a URL.
+// target is the stack under test: where clients connect, who they are,
+// and what the stack lets the run see of itself.
 type target struct {
-	mode   string // "embedded" or "url"
-	base   string // http://host:port, no trailing slash
-	limits string // "off", "default" or "stack" (a running stack's own)
-	engine string // the embedded stack's DynamoDB engine; empty with -url
-	http   *http.Client
-	// snapshot reads the stack's counters.
+	mode    string // "embedded", "url" (a running local stack) or "deployed"
+	display string // the address shown in reports
+	base    string // http://host:port of a local stack; empty for a bare WebSocket URL
+	wsBase  string // where clients connect, before ?token=
+	limits  string // "off", "default" or "stack" (the stack's own)
+	engine  string // the embedded stack's DynamoDB engine; empty otherwise
+	http    *http.Client
+
+	identities identitySource
+	// snapshot reads the stack's counters; reported is false when the
+	// stack exposes none.
 	snapshot func(ctx context.Context) (counters, error)
+	// online returns which of ids the stack counts online; nil asks the
+	// stack itself through a presence request, every presenceEvery.
+	online        func(ctx context.Context, ids []string) ([]string, error)
+	presenceEvery time.Duration
 	// close shuts an embedded stack down; a no-op for a running one.
 	close func(ctx context.Context) error
 }
@@ -51,25 +63,129 @@ func loopbackClient() *http.Client {
 }
 
 func newTarget(ctx context.Context, o options, stderr io.Writer) (*target, error) {
+	var t *target
 	if o.embedded {
-		return startEmbedded(ctx, o, stderr)
+		var err error
+		if t, err = startEmbedded(ctx, o, stderr); err != nil {
+			return nil, err
+		}
+	} else {
+		u, err := url.Parse(o.url)
+		if err != nil {
+			return nil, fmt.Errorf("-url: %w", err)
+		}
+		t = &target{
+			mode:          "url",
+			limits:        "stack",
+			http:          loopbackClient(),
+			close:         func(context.Context) error { return nil },
+			presenceEvery: 20 * time.Millisecond,
+		}
+		switch u.Scheme {
+		case "http", "https":
+			// A local stack: its WebSocket API at /ws, its counters at /metrics.
+			t.base = u.Scheme + "://" + u.Host
+			t.display = t.base
+			t.wsBase = "ws" + strings.TrimPrefix(t.base, "http") + "/ws"
+			t.snapshot = t.scrape
+			if _, err := t.scrape(ctx); err != nil {
+				return nil, fmt.Errorf("reach the stack at %s: %w", t.base, err)
+			}
+		default:
+			// A WebSocket API itself, such as API Gateway's stage URL.
+			u.RawQuery, u.Fragment = "", ""
+			t.wsBase, t.display = u.String(), u.String()
+			t.snapshot = func(context.Context) (counters, error) { return counters{}, nil }
+			if !isLoopback(u.Hostname()) {
+				t.mode = "deployed"
+				t.http = &http.Client{Timeout: 30 * time.Second}
+				// API Gateway charges presence as a message: poll gently, within
+				// the default limit of 10 messages a second.
+				t.presenceEvery = 150 * time.Millisecond
+			} else {
+				t.base = "http://" + u.Host
+			}
+		}
 	}
-	u, err := url.Parse(o.url)
-	if err != nil {
-		return nil, fmt.Errorf("-url: %w", err)
+	if o.cognito.userPool != "" {
+		c, err := newCognito(ctx, o.cognito)
+		if err != nil {
+			return nil, err
+		}
+		t.identities = c
+	} else {
+		if t.base == "" {
+			return nil, fmt.Errorf("-url %s: a deployed stack needs Cognito players (-cognito-user-pool, -cognito-client-id)", o.url)
+		}
+		t.identities = devTokens{t}
 	}
-	t := &target{
-		mode:   "url",
-		base:   u.Scheme + "://" + u.Host,
-		limits: "stack",
-		http:   loopbackClient(),
-		close:  func(context.Context) error { return nil },
-	}
-	t.snapshot = t.scrape
-	if _, err := t.scrape(ctx); err != nil {
-		return nil, fmt.Errorf("reach the stack at %s: %w", t.base, err)
-	}
+	t.complete()
 	return t, nil
+}
+
+// complete fills what a target left empty: the local stack's /ws, its
+// address as the display, and development tokens.
+func (t *target) complete() {
+	if t.wsBase == "" && t.base != "" {
+		t.wsBase = "ws" + strings.TrimPrefix(t.base, "http") + "/ws"
+	}
+	if t.display == "" {
+		t.display = cmp.Or(t.base, t.wsBase)
+	}
+	if t.identities == nil {
+		t.identities = devTokens{t}
+	}
+	if t.snapshot == nil {
+		t.snapshot = func(context.Context) (counters, error) { return counters{}, nil }
+	}
+	if t.presenceEvery == 0 {
+		t.presenceEvery = 20 * time.Millisecond
+	}
+	if t.close == nil {
+		t.close = func(context.Context) error { return nil }
+	}
+}
+
+// wsURL is where a client with token connects.
+func (t *target) wsURL(token string) string {
+	return t.wsBase + "?token=" + url.QueryEscape(token)
+}
+
+// isLoopback reports whether host is a loopback name or address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkTargetURL checks -url: a local stack over http(s) on loopback, or a
+// WebSocket API over ws(s), which may be elsewhere only when own is set.
+func checkTargetURL(raw string, own bool) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q: %w", raw, err)
+	}
+	switch u.Scheme {
+	case "http", "https":
+		return checkLoopbackURL(raw)
+	case "ws", "wss":
+		if u.Host == "" {
+			return fmt.Errorf("%q: no host", raw)
+		}
+		if !isLoopback(u.Hostname()) && !own {
+			return fmt.Errorf("%q is not a loopback address: a run against it costs its owner money and load; add -i-own-this-stack if that is you", raw)
+		}
+		return nil
+	}
+	return fmt.Errorf("%q: want http(s):// for a local stack or ws(s):// for a WebSocket API", raw)
+}
+
+// isLoopbackURL reports whether raw names a loopback host.
+func isLoopbackURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && isLoopback(u.Hostname())
 }
 
 // checkLoopbackURL refuses any URL that does not name a loopback host
@@ -84,10 +200,7 @@ func checkLoopbackURL(raw string) error {
 		return fmt.Errorf("%q: want an http:// or https:// URL", raw)
 	}
 	host := u.Hostname()
-	if strings.EqualFold(host, "localhost") {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+	if isLoopback(host) {
 		return nil
 	}
 	return fmt.Errorf("%q: host %q is not a loopback address (127.0.0.0/8, ::1 or localhost); this tool measures the local stack only", raw, host)
@@ -131,7 +244,11 @@ func startEmbedded(ctx context.Context, o options, stderr io.Writer) (*target, e
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	t := &target{mode: "embedded", base: base, limits: o.limits, engine: stack.Engine, http: loopbackClient()}
+	t := &target{mode: "embedded", base: base, display: base, wsBase: "ws" + strings.TrimPrefix(base, "http") + "/ws",
+		limits: o.limits, engine: stack.Engine, http: loopbackClient()}
+	// The row check reads the connections table past the request counter.
+	uncounted := dynamo.New(stack.DynamoDB.DynamoDB, dynamo.Tables{Connections: localstack.ConnectionsTable, Mailbox: localstack.MailboxTable}, dynamo.Options{})
+	t.online = uncounted.OnlinePlayers
 	t.snapshot = func(context.Context) (counters, error) {
 		return counters{
 			dynamo:      stack.DynamoDB.Requests(),
@@ -246,6 +363,32 @@ func label(series, name, key string) (string, bool) {
 	return v, true
 }
 
+// identity is a player and its token.
+type identity struct{ player, token string }
+
+// identitySource makes the run's players.
+type identitySource interface {
+	kind() string
+	// players returns n players with tokens for run.
+	players(ctx context.Context, run string, n int) ([]identity, error)
+}
+
+// devTokens are players named lt-<run>-<n> with tokens from the stack's
+// development issuer.
+type devTokens struct{ t *target }
+
+func (devTokens) kind() string { return "dev tokens" }
+
+func (d devTokens) players(ctx context.Context, run string, n int) ([]identity, error) {
+	out := make([]identity, n)
+	errs := make([]error, n)
+	forEach(n, 8, func(i int) {
+		out[i].player = fmt.Sprintf("lt-%s-%04d", run, i)
+		out[i].token, errs[i] = d.t.token(ctx, out[i].player)
+	})
+	return out, errors.Join(errs...)
+}
+
 // token asks the stack's development issuer for a token of player.
 func (t *target) token(ctx context.Context, player string) (string, error) {
 	body, err := json.Marshal(map[string]any{"playerId": player, "ttlSeconds": 3600})
@@ -278,9 +421,4 @@ func (t *target) token(ctx context.Context, player string) (string, error) {
 		return "", fmt.Errorf("token for %s: the answer holds no token", player)
 	}
 	return out.Token, nil
-}
-
-// wsURL is where a client with token connects.
-func (t *target) wsURL(token string) string {
-	return "ws" + strings.TrimPrefix(t.base, "http") + "/ws?token=" + url.QueryEscape(token)
 }

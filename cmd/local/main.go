@@ -6,6 +6,7 @@
 //	go run ./cmd/local                       # listens on 127.0.0.1:8080
 //	go run ./cmd/local -addr 127.0.0.1:9000
 //	go run ./cmd/local -dynamodb-endpoint http://127.0.0.1:8000
+//	go run ./cmd/local -aws-latency 5ms     # every DynamoDB and Management API request takes 5 ms more
 package main
 
 import (
@@ -44,6 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	endpoint := fs.String("dynamodb-endpoint", getenv("DYNAMODB_ENDPOINT"), "external DynamoDB engine URL (default: embedded minidyn); also DYNAMODB_ENDPOINT")
 	idle := fs.Duration("idle-timeout", 10*time.Minute, "close connections idle this long (API Gateway: 10m)")
 	maxDuration := fs.Duration("max-connection-duration", 2*time.Hour, "close connections this old (API Gateway: 2h)")
+	latency := fs.Duration("aws-latency", 0, "add this delay to every DynamoDB and Management API request the handlers make, modelling AWS round trips (e.g. 5ms)")
 	functionTimeout := fs.Duration("function-timeout", gateway.DefaultFunctionTimeout, "bound every handler invocation, like a Lambda function timeout (the SAM template's: 10s)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -67,6 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Getenv:           getenv,
 		DynamoDBEndpoint: *endpoint,
 		Gateway:          gateway.Config{IdleTimeout: *idle, MaxConnectionDuration: *maxDuration, FunctionTimeout: *functionTimeout},
+		AWSLatency:       *latency,
 		Logger:           logger,
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,18 +74,24 @@ func (f *fakeStore) ListBans(context.Context, int, string) ([]domain.Ban, string
 	return nil, "", f.listErr
 }
 
-// fakeConns is the Management API: ids in open exist.
+// fakeConns is the Management API: ids in open exist. The handler closes a
+// player's connections concurrently, so it locks.
 type fakeConns struct {
+	mu     sync.Mutex
 	open   map[string]bool
 	posted []string
 }
 
 func (f *fakeConns) Post(_ context.Context, id string, data []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.posted = append(f.posted, id+" "+string(data))
 	return nil
 }
 
 func (f *fakeConns) Exists(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if !f.open[id] {
 		return domain.ErrGone
 	}
@@ -92,6 +99,8 @@ func (f *fakeConns) Exists(_ context.Context, id string) error {
 }
 
 func (f *fakeConns) Delete(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if !f.open[id] {
 		return domain.ErrGone
 	}

@@ -1,6 +1,7 @@
 // Package dynamotest opens the DynamoDB engines that the contract suites run
 // on: minidyn in-process, minidyn's HTTP server reached through the real AWS
-// SDK, and dynalite (an independent implementation, started by the test
+// SDK, minidyn with one instance per partition (the local stack's engine,
+// package minidynrouter), and dynalite (an independent implementation, started by the test
 // command, found through DYNALITE_ENDPOINT).
 //
 // Outside CI a missing dynalite skips its subtests with the reason; with
@@ -20,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	miniclient "github.com/truora/minidyn/aws-v2/client"
 	miniserver "github.com/truora/minidyn/server"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/minidynrouter"
 )
 
 // API is every DynamoDB operation the project's adapters use. Both
@@ -34,13 +37,12 @@ type API interface {
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
-	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 }
 
 var (
 	_ API = (*dynamodb.Client)(nil)
 	_ API = (*miniclient.Client)(nil)
+	_ API = (*minidynrouter.Router)(nil)
 )
 
 // Engine is one DynamoDB implementation a contract suite runs on.
@@ -60,6 +62,7 @@ func Engines() []Engine {
 	return []Engine{
 		{Name: "minidyn", Open: openMinidyn},
 		{Name: "minidyn-http", Open: openMinidynHTTP},
+		{Name: "minidyn-router", Open: openMinidynRouter},
 		{Name: "dynalite", Open: openDynalite},
 	}
 }
@@ -76,6 +79,11 @@ func Run(t *testing.T, f func(t *testing.T, open Opener)) {
 func openMinidyn(t testing.TB) Opener {
 	c := miniclient.NewClient()
 	return func() API { return c }
+}
+
+func openMinidynRouter(t testing.TB) Opener {
+	r := minidynrouter.New()
+	return func() API { return r }
 }
 
 func openMinidynHTTP(t testing.TB) Opener {

@@ -64,6 +64,9 @@ type conn struct {
 	lastActive  atomic.Int64 // Config.Now of the last client message, UnixNano
 	lastMessage atomic.Int64 // real time of the last client message, as time since started
 	queue       chan inbound
+	workMu      sync.Mutex     // guards working
+	working     bool           // a worker goroutine is running
+	workers     sync.WaitGroup // the worker, if any
 
 	mu     sync.Mutex
 	status *closeStatus // set once, by the first cause of the end
@@ -86,18 +89,35 @@ func newConn(g *Gateway, r *http.Request) *conn {
 }
 
 // serve runs an upgraded, registered connection until it ends, then runs
-// $disconnect.
+// $disconnect. An idle connection holds this goroutine only: its timers run
+// on the runtime's timer heap, and its handlers on a worker goroutine that
+// exists while messages are waiting.
 func (c *conn) serve() {
 	c.started = time.Now()
-	var wg sync.WaitGroup
-	wg.Go(c.work)
-	wg.Go(c.supervise)
+	disarm := c.supervise()
 
 	st := c.read()
+	disarm()
 	c.g.unregister(c)
-	close(c.queue)
-	wg.Wait()
+	c.workers.Wait()
 	c.g.disconnect(c, st)
+}
+
+// enqueue hands a message to the connection's worker, starting one if none
+// is running. It blocks while the queue is full (back-pressure on the
+// client) and gives up when the connection is closing.
+func (c *conn) enqueue(m inbound) {
+	select {
+	case c.queue <- m:
+	case <-c.stop:
+		return
+	}
+	c.workMu.Lock()
+	defer c.workMu.Unlock()
+	if !c.working {
+		c.working = true
+		c.workers.Go(c.work)
+	}
 }
 
 // read reads client messages into the queue until the connection ends, and
@@ -127,10 +147,7 @@ func (c *conn) read() closeStatus {
 		now := c.g.cfg.Now()
 		c.lastActive.Store(now.UnixNano())
 		c.lastMessage.Store(int64(time.Since(c.started)))
-		select {
-		case c.queue <- inbound{data: data, binary: typ == websocket.MessageBinary, at: now}:
-		case <-c.stop:
-		}
+		c.enqueue(inbound{data: data, binary: typ == websocket.MessageBinary, at: now})
 	}
 }
 
@@ -215,48 +232,80 @@ func validWireCode(code websocket.StatusCode) bool {
 	return code >= 1000 && code <= 4999
 }
 
-// supervise enforces the idle timeout and the maximum duration, and pings.
-func (c *conn) supervise() {
+// supervise arms the idle timeout, the maximum duration and the pings on
+// timers, so that an idle connection needs no goroutine for them; the
+// returned func disarms them. The next ping is sent an interval after the
+// previous one was answered.
+func (c *conn) supervise() (disarm func()) {
 	cfg := c.g.cfg
-	idle := time.NewTimer(cfg.IdleTimeout)
-	defer idle.Stop()
-	maxDuration := time.NewTimer(cfg.MaxConnectionDuration)
-	defer maxDuration.Stop()
-	ping := time.NewTicker(cfg.PingInterval)
-	defer ping.Stop()
-	for {
-		select {
-		case <-c.stop:
-			return
-		case <-maxDuration.C:
-			c.log.Info("maximum connection duration reached")
+	var (
+		mu                     sync.Mutex
+		disarmed               bool
+		idle, maxDuration, png *time.Timer
+	)
+	rearm := func(t *time.Timer, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !disarmed {
+			t.Reset(d)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	idle = time.AfterFunc(cfg.IdleTimeout, func() {
+		quiet := time.Since(c.started) - time.Duration(c.lastMessage.Load())
+		if quiet >= cfg.IdleTimeout {
+			c.log.Info("idle timeout")
 			c.close(websocketGoingAway, reasonGoingAway)
 			return
-		case <-idle.C:
-			quiet := time.Since(c.started) - time.Duration(c.lastMessage.Load())
-			if quiet >= cfg.IdleTimeout {
-				c.log.Info("idle timeout")
-				c.close(websocketGoingAway, reasonGoingAway)
-				return
-			}
-			idle.Reset(cfg.IdleTimeout - quiet)
-		case <-ping.C:
-			ctx, cancel := context.WithTimeout(context.Background(), cfg.PingInterval)
-			err := c.ws.Ping(ctx)
-			cancel()
-			if err != nil && !c.closing() {
-				c.log.Info("no pong; dropping the connection")
-				c.drop()
-				return
-			}
 		}
+		rearm(idle, cfg.IdleTimeout-quiet)
+	})
+	maxDuration = time.AfterFunc(cfg.MaxConnectionDuration, func() {
+		c.log.Info("maximum connection duration reached")
+		c.close(websocketGoingAway, reasonGoingAway)
+	})
+	png = time.AfterFunc(cfg.PingInterval, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.PingInterval)
+		err := c.ws.Ping(ctx)
+		cancel()
+		if c.closing() {
+			return
+		}
+		if err != nil {
+			c.log.Info("no pong; dropping the connection")
+			c.drop()
+			return
+		}
+		rearm(png, cfg.PingInterval)
+	})
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		disarmed = true
+		idle.Stop()
+		maxDuration.Stop()
+		png.Stop()
 	}
 }
 
-// work runs the handlers of the connection's messages, in order.
+// work runs the handlers of the connection's queued messages, in order,
+// and returns once the queue is empty.
 func (c *conn) work() {
-	for m := range c.queue {
-		c.dispatch(m)
+	for {
+		select {
+		case m := <-c.queue:
+			c.dispatch(m)
+			continue
+		default:
+		}
+		c.workMu.Lock()
+		if len(c.queue) == 0 {
+			c.working = false
+			c.workMu.Unlock()
+			return
+		}
+		c.workMu.Unlock()
 	}
 }
 
@@ -348,6 +397,8 @@ func (g *Gateway) disconnect(c *conn, st closeStatus) {
 		c.log.Info("disconnected", "disconnectStatusCode", int(st.code))
 		return
 	}
+	g.disconnecting <- struct{}{}
+	defer func() { <-g.disconnecting }()
 	requestID := newID()
 	resp, err := c.call(route.Handler, g.disconnectEvent(c, requestID, st), requestID)
 	if err != nil {

@@ -52,7 +52,12 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, apiMessage{Message: "Service Unavailable"})
 		return
 	}
-	defer g.wg.Done()
+	served := false // once the connection is served, its goroutine calls Done
+	defer func() {
+		if !served {
+			g.wg.Done()
+		}
+	}()
 
 	c := newConn(g, r)
 
@@ -95,7 +100,15 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	if shuttingDown {
 		c.close(websocketGoingAway, reasonGoingAway)
 	}
-	c.serve()
+	// The connection lives on a goroutine of its own and the HTTP handler
+	// returns: net/http then drops what it kept for the request (its
+	// buffers, the parsed headers), and the connection's goroutine starts
+	// with a small stack instead of the one the upgrade grew.
+	served = true
+	go func() {
+		defer g.wg.Done()
+		c.serve()
+	}()
 }
 
 // checkUpgradeRequest reports a request coder/websocket would refuse, so

@@ -33,6 +33,11 @@
 // client kept waiting behind a full queue for more than a ping interval is
 // dropped.
 //
+// An idle connection costs one goroutine (its reader), three runtime timers
+// (idle timeout, maximum duration, ping) and three 1 KiB buffers; the worker
+// goroutine exists only while messages wait. BENCHMARKS.md has the resident
+// memory per idle connection.
+//
 // A connection is registered before the 101 response is written, so the
 // Management API reaches a client as soon as its upgrade completes; a call
 // arriving in between waits for the upgrade.
@@ -59,7 +64,10 @@
 // $disconnect runs exactly once for every connection whose $connect
 // succeeded, after the socket is gone and the connection has left the
 // registry (so a Management API call made from $disconnect gets 410, as in the
-// cloud), and after the connection's queued messages have been handled. Its
+// cloud), and after the connection's queued messages have been handled. At
+// most Config.DisconnectConcurrency (8) run at once, as a Lambda function's
+// reserved concurrency would bound them, so thousands of clients closing
+// together queue their $disconnect instead of starving everyone else. Its
 // disconnectStatusCode and disconnectReason are:
 //
 //   - the client's close frame: the client's code and reason (1005 for none);

@@ -12,6 +12,11 @@ import (
 	"github.com/coder/websocket"
 )
 
+// connBufferSize is the size of each of a connection's read, write and
+// inspection buffers (net/http's are 4 KiB): an idle connection keeps them
+// all its life.
+const connBufferSize = 1024
+
 // hijackWriter hands coder/websocket a hijacked connection whose incoming
 // bytes pass through a frameInspector, so that the gateway sees the frame
 // boundaries coder/websocket does not expose.
@@ -29,8 +34,13 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, fmt.Errorf("hijack: %w", err)
 	}
 	_ = nc.SetDeadline(time.Time{}) // the server's read/write timeouts do not apply to a WebSocket
-	ic := &inspectedConn{Conn: nc, pending: brw.Reader, frames: w.frames}
-	return ic, bufio.NewReadWriter(bufio.NewReader(ic), brw.Writer), nil
+	ic := &inspectedConn{Conn: nc, frames: w.frames}
+	if brw.Reader.Buffered() > 0 {
+		ic.pending = brw.Reader
+	}
+	// Small buffers: an idle connection keeps them for its lifetime, and
+	// reads or writes larger than a buffer bypass it.
+	return ic, bufio.NewReadWriter(bufio.NewReaderSize(ic, connBufferSize), bufio.NewWriterSize(nc, connBufferSize)), nil
 }
 
 // Unwrap returns the wrapped ResponseWriter (see http.ResponseController).
@@ -43,7 +53,7 @@ type inspectedConn struct {
 	pending *bufio.Reader // read ahead by the HTTP server; drained first
 	frames  *frameInspector
 
-	scratch [4096]byte
+	scratch [connBufferSize]byte
 	ready   []byte // inspected bytes not yet returned
 	err     error  // the read error to return once ready is drained
 }

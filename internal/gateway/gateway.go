@@ -85,6 +85,11 @@ type Config struct {
 	// a connection that does not answer is dropped, so a silent drop is
 	// noticed within two intervals. Default 30 seconds.
 	PingInterval time.Duration
+	// DisconnectConcurrency is how many $disconnect invocations run at once,
+	// as a Lambda function's reserved concurrency would bound them; more
+	// wait their turn. A mass close then queues its $disconnect work instead
+	// of crowding out the other connections' messages. Default 8.
+	DisconnectConcurrency int
 	// Now is the clock for event timestamps and SigV4 date checks. Timeouts
 	// use real time. Default time.Now.
 	Now func() time.Time
@@ -105,6 +110,7 @@ const (
 	DefaultIdleTimeout           = 10 * time.Minute
 	DefaultMaxConnectionDuration = 2 * time.Hour
 	DefaultPingInterval          = 30 * time.Second
+	DefaultDisconnectConcurrency = 8
 	DefaultFunctionTimeout       = 10 * time.Second
 )
 
@@ -119,6 +125,8 @@ type Gateway struct {
 	conns   map[string]*conn
 	closing bool
 	wg      sync.WaitGroup // upgrades in progress and live connections
+
+	disconnecting chan struct{} // one token per running $disconnect
 }
 
 // New validates cfg, applies its defaults and returns a Gateway.
@@ -133,7 +141,7 @@ func New(cfg Config) (*Gateway, error) {
 		}
 	}
 	if cfg.MaxFrameBytes < 0 || cfg.MaxMessageBytes < 0 || cfg.IdleTimeout < 0 ||
-		cfg.MaxConnectionDuration < 0 || cfg.PingInterval < 0 || cfg.FunctionTimeout < 0 {
+		cfg.MaxConnectionDuration < 0 || cfg.PingInterval < 0 || cfg.FunctionTimeout < 0 || cfg.DisconnectConcurrency < 0 {
 		problems = append(problems, "limits and durations must not be negative")
 	}
 	if len(problems) > 0 {
@@ -150,6 +158,7 @@ func New(cfg Config) (*Gateway, error) {
 	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&cfg.MaxConnectionDuration, DefaultMaxConnectionDuration)
 	setDefault(&cfg.PingInterval, DefaultPingInterval)
+	setDefault(&cfg.DisconnectConcurrency, DefaultDisconnectConcurrency)
 	setDefault(&cfg.FunctionTimeout, DefaultFunctionTimeout)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -162,6 +171,8 @@ func New(cfg Config) (*Gateway, error) {
 		log:        cfg.Logger,
 		connectARN: fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/%s", cfg.Region, cfg.AccountID, cfg.APIID, cfg.Stage, RouteConnect),
 		conns:      make(map[string]*conn),
+
+		disconnecting: make(chan struct{}, cfg.DisconnectConcurrency),
 	}, nil
 }
 

@@ -3,11 +3,13 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
 )
 
@@ -211,5 +213,47 @@ func TestShutdown(t *testing.T) {
 	_, resp, err := h.tryDial("dave", nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("dial after Shutdown: %v, %+v; want 503", err, resp)
+	}
+}
+
+// At most DisconnectConcurrency $disconnect invocations run at once; the
+// others wait their turn and all of them run.
+func TestDisconnectConcurrency(t *testing.T) {
+	const n, limit = 6, 2
+	var running, peak atomic.Int64
+	release := make(chan struct{})
+	h := newHarness(t, func(c *Config) {
+		c.DisconnectConcurrency = limit
+		c.Routes[RouteDisconnect] = Route{Handler: func(ctx context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+			now := running.Add(1)
+			for p := peak.Load(); now > p && !peak.CompareAndSwap(p, now); p = peak.Load() {
+			}
+			<-release
+			running.Add(-1)
+			return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+		}}
+	})
+	for i := range n {
+		c := h.dial(fmt.Sprintf("player-%d", i), nil)
+		c.Close(websocket.StatusNormalClosure, "")
+	}
+	deadline := time.Now().Add(testTimeout)
+	for (running.Load() < limit || h.g.ConnectionCount() > 0) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	// Every connection has left the registry and is on its way to
+	// $disconnect; give the ones past the limit time to (wrongly) start.
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	if err := h.g.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if p := peak.Load(); p != limit {
+		t.Fatalf("at most %d $disconnect ran at once, want %d", p, limit)
+	}
+	if r := running.Load(); r != 0 {
+		t.Fatalf("%d $disconnect still running after Shutdown", r)
 	}
 }

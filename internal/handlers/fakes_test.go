@@ -25,6 +25,8 @@ type fakeStore struct {
 	dequeued []string
 
 	put         func(domain.Connection) error
+	list        func(ctx context.Context) // called by PlayerConnections, if set
+	lists       int                       // PlayerConnections calls
 	listErr     error
 	enqueueErr  error
 	deleteQErr  error
@@ -47,7 +49,13 @@ func (f *fakeStore) DeleteConnection(_ context.Context, playerID, connectionID s
 	return f.deleteErr
 }
 
-func (f *fakeStore) PlayerConnections(_ context.Context, playerID string) ([]domain.Connection, error) {
+func (f *fakeStore) PlayerConnections(ctx context.Context, playerID string) ([]domain.Connection, error) {
+	f.mu.Lock()
+	f.lists++
+	f.mu.Unlock()
+	if f.list != nil {
+		f.list(ctx)
+	}
 	return f.conns[playerID], f.listErr
 }
 
@@ -108,10 +116,17 @@ type fakeLimiter struct {
 	calls    int
 	decision ratelimit.Decision
 	err      error
+	refuses  bool                      // RefusesMessage's answer
+	allow    func(ctx context.Context) // called by AllowMessage, if set
 }
 
-func (l *fakeLimiter) AllowMessage(context.Context, string, int) (ratelimit.Decision, error) {
+func (l *fakeLimiter) RefusesMessage(string, int) bool { return l.refuses }
+
+func (l *fakeLimiter) AllowMessage(ctx context.Context, _ string, _ int) (ratelimit.Decision, error) {
 	l.calls++
+	if l.allow != nil {
+		l.allow(ctx)
+	}
 	return l.decision, l.err
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,6 +61,9 @@ type Sender interface {
 // MessageLimiter limits a player's messages and bytes.
 type MessageLimiter interface {
 	AllowMessage(ctx context.Context, playerID string, bytes int) (ratelimit.Decision, error)
+	// RefusesMessage reports, without a remote call or a charge, that
+	// AllowMessage would refuse (its deny cache).
+	RefusesMessage(playerID string, bytes int) bool
 }
 
 // Defaults of Messages.
@@ -208,7 +212,7 @@ func (h *Messages) expired(ctx context.Context, c *call, clientID string) events
 // yourself is allowed and delivers to all your live connections, the sending
 // one included (useful to keep several devices of one player in step).
 func (h *Messages) send(ctx context.Context, c *call, r protocol.Request) (any, error) {
-	if r.PlayerID != "" && r.PlayerID != c.id.PlayerID {
+	if r.PlayerID != "" && !strings.EqualFold(r.PlayerID, c.id.PlayerID) {
 		return nil, domain.Errorf(domain.CodeForbidden, "\"playerId\" is not the player of this connection")
 	}
 	if err := h.checkBan(ctx, c); err != nil {
@@ -229,17 +233,14 @@ func (h *Messages) send(ctx context.Context, c *call, r protocol.Request) (any, 
 		return nil, domain.Errorf(domain.CodeTooLarge, "the message is %d bytes; the limit is %d", len(message), h.MaxMessageBytes)
 	}
 	c.log = c.log.With(slog.String("to", to))
-	if err := h.allow(ctx, c, len(message)); err != nil {
+	conns, err := h.admitAndLookUp(ctx, c, to, len(message))
+	if err != nil {
 		return nil, err
 	}
 	c.rec.Add(metrics.Sent, 1)
 	msgID := h.IDs.New(c.now)
 	frame := protocol.Encode(protocol.NewMessage(msgID, c.id.PlayerID, message, c.now))
 
-	conns, err := h.Connections.PlayerConnections(ctx, to)
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("connections of %s: %w", to, err))
-	}
 	delivered, failed := h.deliver(ctx, c, to, conns, frame)
 	if delivered > 0 {
 		c.rec.Add(metrics.Delivered, delivered)
@@ -262,6 +263,50 @@ func (h *Messages) send(ctx context.Context, c *call, r protocol.Request) (any, 
 	}
 	c.rec.Add(metrics.Queued, 1)
 	return protocol.Ack{Type: protocol.TypeAck, ID: r.ID, MessageID: msgID, Status: protocol.StatusQueued}, nil
+}
+
+// admitAndLookUp charges the message to the sender's limits and reads the
+// recipient's live connections. The two requests run concurrently, so a
+// delivered message costs two round trips (these, then the posts) instead of
+// three; a message the limiter's deny cache already refuses makes neither.
+// A refusal wins over a failed read, exactly as if the limiter ran first;
+// the read it overlapped is cancelled.
+func (h *Messages) admitAndLookUp(ctx context.Context, c *call, to string, bytes int) ([]domain.Connection, error) {
+	lookUp := func(ctx context.Context) ([]domain.Connection, error) {
+		conns, err := h.Connections.PlayerConnections(ctx, to)
+		if err != nil {
+			return nil, unavailable(fmt.Errorf("connections of %s: %w", to, err))
+		}
+		return conns, nil
+	}
+	if h.Limiter == nil {
+		return lookUp(ctx)
+	}
+	if h.Limiter.RefusesMessage(c.id.PlayerID, bytes) {
+		// The refusal, from AllowMessage itself, costs no request.
+		if err := h.allow(ctx, c, bytes); err != nil {
+			return nil, err
+		}
+		return lookUp(ctx)
+	}
+	lookUpCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		conns   []domain.Connection
+		lookErr error
+		done    = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		conns, lookErr = lookUp(lookUpCtx)
+	}()
+	if err := h.allow(ctx, c, bytes); err != nil {
+		cancel()
+		<-done
+		return nil, err
+	}
+	<-done
+	return conns, lookErr
 }
 
 // deliver posts frame to every connection, at most DeliveryConcurrency at a
@@ -371,11 +416,15 @@ func (h *Messages) presence(ctx context.Context, c *call, r protocol.Request) (a
 	if len(r.Players) > MaxPresencePlayers {
 		return nil, domain.Errorf(domain.CodeBadRequest, "\"players\" names more than %d players", MaxPresencePlayers)
 	}
-	for _, p := range r.Players {
-		if domain.ValidatePlayerID(p) != nil {
+	players := make([]string, len(r.Players))
+	for i, p := range r.Players {
+		id, err := domain.NormalizePlayerID(p)
+		if err != nil {
 			return nil, domain.Errorf(domain.CodeBadRequest, "\"players\" holds an invalid player id")
 		}
+		players[i] = id
 	}
+	r.Players = players
 	online := []string{}
 	if len(r.Players) > 0 {
 		found, err := h.Presence.OnlinePlayers(ctx, r.Players)

@@ -420,6 +420,89 @@ func TestInboxAndPresenceAreRateLimited(t *testing.T) {
 	}
 }
 
+// rendezvous blocks until the other side arrived too, or fails the test
+// after a generous bound (a deadlock guard: a sequential handler never lets
+// both sides arrive).
+func rendezvous(t *testing.T, mine chan<- struct{}, theirs <-chan struct{}, what string) {
+	close(mine)
+	select {
+	case <-theirs:
+	case <-time.After(10 * time.Second):
+		t.Errorf("%s: the other request never started while this one was in flight", what)
+	}
+}
+
+// The limiter's write and the recipient's Query are in flight at the same
+// time: each fake blocks until the other has started.
+func TestSendLimiterAndLookUpConcurrent(t *testing.T) {
+	f := newFixture()
+	f.store.conns["bob"] = live("bob-1=")
+	limiterIn, queryIn := make(chan struct{}), make(chan struct{})
+	f.limiter.allow = func(context.Context) { rendezvous(t, limiterIn, queryIn, "limiter") }
+	f.store.list = func(context.Context) { rendezvous(t, queryIn, limiterIn, "query") }
+	got := f.call(t, RouteSendMessage, "alice", `{"action":"sendmessage","to":"bob","message":1,"id":"c"}`)
+	if got["type"] != "ack" || got["status"] != "delivered" {
+		t.Fatalf("reply = %v", got)
+	}
+	if f.limiter.calls != 1 || f.store.lists != 1 {
+		t.Fatalf("limiter calls %d, queries %d; want 1 and 1", f.limiter.calls, f.store.lists)
+	}
+}
+
+// A message the deny cache refuses costs no Query; one the limiter's write
+// refuses costs the Query that overlapped it, which is cancelled, and the
+// refusal wins over that Query's failure.
+func TestSendRefusedLookUps(t *testing.T) {
+	body := `{"action":"sendmessage","to":"bob","message":1,"id":"c"}`
+	denied := ratelimit.Decision{RetryAfter: 250 * time.Millisecond}
+
+	f := newFixture()
+	f.limiter.decision, f.limiter.refuses = denied, true
+	if got := f.call(t, RouteSendMessage, "alice", body); got["code"] != "rate_limited" || got["retryAfterMs"] != float64(250) {
+		t.Fatalf("deny cache: reply = %v", got)
+	}
+	if f.store.lists != 0 || f.limiter.calls != 1 {
+		t.Fatalf("deny cache: %d queries and %d limiter calls, want 0 and 1", f.store.lists, f.limiter.calls)
+	}
+
+	for _, tt := range []struct {
+		name     string
+		decision ratelimit.Decision
+		limErr   error
+		code     string
+	}{
+		{name: "refused by the write", decision: denied, code: "rate_limited"},
+		{name: "limiter unavailable", limErr: errors.New("dynamodb: timeout"), code: "unavailable"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture()
+			f.limiter.decision, f.limiter.err = tt.decision, tt.limErr
+			f.store.listErr = errors.New("query failed")
+			started := make(chan struct{})
+			f.limiter.allow = func(context.Context) { <-started }
+			cancelled := false
+			f.store.list = func(ctx context.Context) {
+				close(started)
+				select {
+				case <-ctx.Done():
+					cancelled = true
+				case <-time.After(10 * time.Second):
+				}
+			}
+			got := f.call(t, RouteSendMessage, "alice", body)
+			if got["code"] != tt.code {
+				t.Fatalf("reply = %v, want %s", got, tt.code)
+			}
+			if !cancelled {
+				t.Error("the Query overlapping a refusal was not cancelled")
+			}
+			if f.store.lists != 1 {
+				t.Errorf("%d queries, want 1", f.store.lists)
+			}
+		})
+	}
+}
+
 // fakeBans is a function-field fake of the ban reader that counts reads.
 type fakeBans struct {
 	ban   func(playerID string) (domain.Ban, error)

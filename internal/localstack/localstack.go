@@ -1,6 +1,7 @@
 // Package localstack assembles the whole system in one process: the local
 // gateway playing API Gateway, the very handlers that run in Lambda, an
-// embedded DynamoDB engine (minidyn) or an external one, the development
+// embedded DynamoDB engine (minidyn, one instance per partition: package
+// minidynrouter) or an external one, the development
 // token issuer and its JWKS, and the Management API the handlers reach
 // through the real AWS SDK. cmd/local runs it; the end-to-end tests start it
 // on an httptest server.
@@ -22,7 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
-	miniclient "github.com/truora/minidyn/aws-v2/client"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
 	"github.com/serverless-websockets/serverless-websockets/internal/admin"
@@ -36,6 +37,7 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
 	"github.com/serverless-websockets/serverless-websockets/internal/httpapi"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
+	"github.com/serverless-websockets/serverless-websockets/internal/minidynrouter"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
@@ -58,7 +60,7 @@ type Options struct {
 	// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, LOG_LEVEL). Default: nothing set.
 	Getenv func(string) string
 	// DynamoDBEndpoint selects an external engine (tables are created if
-	// absent); empty embeds minidyn.
+	// absent); empty embeds minidyn through a minidynrouter.Router.
 	DynamoDBEndpoint string
 	// DynamoDB, when set, is the engine's client, used instead of minidyn
 	// or DynamoDBEndpoint (tests use it to freeze or empty the engine).
@@ -66,6 +68,10 @@ type Options struct {
 	// Gateway tunes the local gateway (limits, timeouts); its Authorizer,
 	// Routes, credentials and Logger are set by the stack.
 	Gateway gateway.Config
+	// AWSLatency models the round trip to AWS: it is added to every
+	// DynamoDB request and every Management API request the handlers make
+	// (0, the default: none).
+	AWSLatency time.Duration
 	// Now is the clock of the handlers and limiter; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger // default: discard
@@ -89,7 +95,7 @@ type Stack struct {
 	Config   config.Config       // the handlers' settings
 	Creds    aws.Credentials     // what /@connections accepts
 	Limits   ratelimit.Config    // the rate limits in force
-	Engine   string              // "embedded minidyn" or the external endpoint
+	Engine   string              // "embedded minidyn …" or the external endpoint
 	Auth     *authorizer.Config  // the token rules in force
 	Admin    *admin.Handler      // the admin API's handler (its Accounts may be set by tests)
 }
@@ -139,13 +145,13 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	case o.DynamoDB != nil:
 		engine, s.Engine = o.DynamoDB, "injected client"
 	case o.DynamoDBEndpoint != "":
-		client, err := dynamo.NewClient(ctx, o.DynamoDBEndpoint, cfg.Region, awsclients.LoadOptions()...)
+		client, err := NewDynamoDBClient(ctx, o.DynamoDBEndpoint, cfg.Region, loadOptions()...)
 		if err != nil {
 			return nil, err
 		}
 		engine, s.Engine = client, o.DynamoDBEndpoint
 	default:
-		engine, s.Engine = miniclient.NewClient(), "embedded minidyn"
+		engine, s.Engine = minidynrouter.New(), "embedded minidyn (one instance per partition)"
 	}
 	tables := dynamo.Tables{Connections: ConnectionsTable, Mailbox: MailboxTable, Bans: BansTable}
 	createTables := func(ctx context.Context) error {
@@ -159,6 +165,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	}
 	s.Tables = &RecreatingDynamoDB{DynamoDB: engine, create: createTables, log: o.Logger}
 	s.DynamoDB = NewCountingDynamoDB(s.Tables)
+	s.DynamoDB.Latency = o.AWSLatency
 	s.Store = dynamo.New(s.DynamoDB, tables, dynamo.Options{
 		MaxConnectionsPerPlayer: cfg.MaxConnectionsPerPlayer,
 		MailboxMaxMessages:      cfg.MailboxMaxMessages,
@@ -186,8 +193,13 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 		BaseEndpoint: aws.String(o.BaseURL),
 		Region:       cfg.Region,
 		Credentials:  credentials.StaticCredentialsProvider{Value: s.Creds},
-		HTTPClient:   awsclients.HTTPClient(),
-		Retryer:      awsclients.Retryer(),
+		APIOptions:   []func(*middleware.Stack) error{addLatency(o.AWSLatency)},
+		// Every post goes to this one host: keep enough idle connections
+		// for a post per connection in flight, rather than dialing anew.
+		HTTPClient: awsclients.HTTPClient().WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConns, t.MaxIdleConnsPerHost = 1024, 1024
+		}),
+		Retryer: awsclients.Retryer(),
 	})
 	sender := apigw.New(mgmt)
 
@@ -229,10 +241,10 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	if cfg.CognitoUserPoolID == "" {
 		o.Logger.Info("admin: no COGNITO_USER_POOL_ID; bans and unbans skip the Cognito steps")
 	} else {
-		client, err := cognito.NewClient(ctx, cfg.Region, cfg.CognitoEndpoint, credentials.StaticCredentialsProvider{Value: s.Creds}, awsclients.LoadOptions()...)
-		if err != nil {
-			return nil, fmt.Errorf("localstack: %w", err)
-		}
+		client := cognito.NewClient(aws.Config{
+			Region: cfg.Region, Credentials: credentials.StaticCredentialsProvider{Value: s.Creds},
+			HTTPClient: awsclients.HTTPClient(), Retryer: awsclients.Retryer,
+		}, cfg.CognitoEndpoint)
 		if s.Admin.Accounts, err = cognito.New(client, cfg.CognitoUserPoolID); err != nil {
 			return nil, fmt.Errorf("localstack: %w", err)
 		}
@@ -315,6 +327,22 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	rec := httptest.NewRecorder()
 	t.h.ServeHTTP(rec, r)
 	return rec.Result(), nil
+}
+
+// addLatency delays every request of an SDK client by d, before it is sent.
+func addLatency(d time.Duration) func(*middleware.Stack) error {
+	return func(st *middleware.Stack) error {
+		if d <= 0 {
+			return nil
+		}
+		return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("ModelledLatency",
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				if err := sleep(ctx, d); err != nil {
+					return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+				}
+				return next.HandleFinalize(ctx, in)
+			}), middleware.After)
+	}
 }
 
 // Shutdown closes every client connection, running each $disconnect.

@@ -24,7 +24,10 @@ type RecreatingDynamoDB struct {
 	create func(context.Context) error
 	log    *slog.Logger
 
-	mu         sync.Mutex
+	// mu is held shared by every request and exclusively by a recreation,
+	// which then runs alone: minidyn's in-process CreateTable takes no lock
+	// against the requests in flight.
+	mu         sync.RWMutex
 	recoveries atomic.Int64 // how many times the tables were recreated
 }
 
@@ -49,7 +52,7 @@ func tableMissing(err error) bool {
 // call once more. If the tables cannot be recreated, call's error stands.
 func retryMissing[T any](ctx context.Context, r *RecreatingDynamoDB, call func() (T, error)) (T, error) {
 	seen := r.recoveries.Load()
-	out, err := call()
+	out, err := shared(r, call)
 	if !tableMissing(err) {
 		return out, err
 	}
@@ -64,6 +67,13 @@ func retryMissing[T any](ctx context.Context, r *RecreatingDynamoDB, call func()
 		r.log.WarnContext(ctx, "DynamoDB table missing (the engine lost its data?); recreated the tables", "cause", err.Error())
 	}
 	r.mu.Unlock()
+	return shared(r, call)
+}
+
+// shared runs call with r.mu held shared.
+func shared[T any](r *RecreatingDynamoDB, call func() (T, error)) (T, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	return call()
 }
 

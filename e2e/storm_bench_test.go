@@ -1,0 +1,144 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// BenchmarkDisconnectStorm: 2,000 idle players close their connections at
+// the same instant while 20 other players keep messaging each other. It
+// reports how long the stack takes to run every $disconnect
+// (disconnect-s) and the other players' ack latency during that time
+// (storm-ack-p50-ms, storm-ack-p99-ms, over storm-acks messages). Each
+// iteration is a fresh stack; run it once:
+//
+//	go test -run '^$' -bench DisconnectStorm -benchtime 1x ./e2e
+func BenchmarkDisconnectStorm(b *testing.B) {
+	const idle, senders = 2000, 20
+	for range b.N {
+		s := startStack(b, noLimits())
+		idlers := make([]*client, idle)
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 16)
+		for i := range idlers {
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				c, status, err := s.dialToken(s.token(fmt.Sprintf("idle-%d", i), 3600))
+				if err != nil {
+					b.Errorf("dial idle-%d: %d %v", i, status, err)
+					return
+				}
+				idlers[i] = c
+			})
+		}
+		wg.Wait()
+		if b.Failed() {
+			return
+		}
+		active := make([]*client, senders)
+		for i := range active {
+			active[i] = s.dial(fmt.Sprintf("sender-%d", i))
+		}
+
+		// The senders message each other, one message in flight each,
+		// recording when each ack came and how long it took.
+		type ack struct {
+			at  time.Time
+			lat time.Duration
+		}
+		var (
+			mu   sync.Mutex
+			acks []ack
+			stop atomic.Bool
+			lost atomic.Int64
+		)
+		var senderWG sync.WaitGroup
+		for i, c := range active {
+			senderWG.Go(func() {
+				to := fmt.Sprintf("sender-%d", (i+1)%senders)
+				for n := 0; !stop.Load(); n++ {
+					id := fmt.Sprintf("m-%d", n)
+					start := time.Now()
+					data, _ := json.Marshal(outgoing(to, id, map[string]any{"n": n}))
+					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					err := c.conn.Write(ctx, websocket.MessageText, data)
+					cancel()
+					if err != nil || !awaitAck(c, id) {
+						lost.Add(1)
+						return
+					}
+					mu.Lock()
+					acks = append(acks, ack{at: time.Now(), lat: time.Since(start)})
+					mu.Unlock()
+				}
+			})
+		}
+		time.Sleep(500 * time.Millisecond) // the senders are flowing
+
+		deletes := func() int64 { return s.DynamoDB.Requests()["DeleteItem"] }
+		before := deletes()
+		stormStart := time.Now()
+		for _, c := range idlers {
+			go c.conn.Close(websocket.StatusNormalClosure, "")
+		}
+		for deletes()-before < idle {
+			if time.Since(stormStart) > time.Minute {
+				b.Fatalf("after a minute, %d of %d $disconnect ran", deletes()-before, idle)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		stormEnd := time.Now()
+		stop.Store(true)
+		senderWG.Wait()
+		if lost.Load() > 0 {
+			b.Fatalf("%d messages got no ack", lost.Load())
+		}
+
+		var during []time.Duration
+		for _, a := range acks {
+			if a.at.After(stormStart) && !a.at.After(stormEnd) {
+				during = append(during, a.lat)
+			}
+		}
+		slices.Sort(during)
+		b.ReportMetric(stormEnd.Sub(stormStart).Seconds(), "disconnect-s")
+		b.ReportMetric(float64(len(during)), "storm-acks")
+		if len(during) > 0 {
+			b.ReportMetric(ms(during[len(during)/2]), "storm-ack-p50-ms")
+			b.ReportMetric(ms(during[min(len(during)-1, len(during)*99/100)]), "storm-ack-p99-ms")
+		}
+	}
+}
+
+// awaitAck reads c's frames until the ack of id; false if none comes
+// within 30 s or the connection ends. Other frames (messages) are skipped.
+func awaitAck(c *client, id string) bool {
+	timeout := time.NewTimer(30 * time.Second)
+	defer timeout.Stop()
+	for {
+		select {
+		case f := <-c.frames:
+			if f["type"] == "ack" && f["id"] == id {
+				return true
+			}
+			if f["type"] == "error" && f["id"] == id {
+				return false
+			}
+		case <-c.done:
+			return false
+		case <-timeout.C:
+			return false
+		}
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,230 @@
+// Package wsclient is a small client of the messaging protocol over a real
+// WebSocket: it dials with a token, writes request frames, matches each reply
+// to its request by the echoed id, and hands every other frame (a delivered
+// message) to a callback. One read loop per connection; requests may be made
+// from many goroutines at once.
+package wsclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Kinds of client-side failure, reported beside the protocol's error codes.
+const (
+	KindClosed  = "connection_closed" // the connection ended while a reply was awaited
+	KindWrite   = "write_failed"      // the frame could not be written
+	KindTimeout = "ack_timeout"       // the connection stayed silent for the request's quiet limit
+)
+
+// Error is a failure of the transport rather than a refusal by the server.
+type Error struct {
+	Kind string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return e.Kind
+	}
+	return e.Kind + ": " + e.Err.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Frame is any server frame, with the fields clients read.
+type Frame struct {
+	Type         string          `json:"type"`
+	ID           string          `json:"id"`
+	MessageID    string          `json:"messageId"`
+	Status       string          `json:"status"`
+	Code         string          `json:"code"`
+	RetryAfterMs int64           `json:"retryAfterMs"`
+	Delivered    int             `json:"delivered"`
+	Online       []string        `json:"online"`
+	From         string          `json:"from"`
+	Message      json.RawMessage `json:"message"`
+
+	At time.Time `json:"-"` // when it was read
+}
+
+// Options configure Dial. Zero values take the documented defaults.
+type Options struct {
+	// HTTPClient dials; default http.DefaultClient.
+	HTTPClient *http.Client
+	// OnMessage receives every frame of type "message", on the read loop.
+	OnMessage func(Frame)
+	// OnUnmatched receives any other frame no request waits for, and frames
+	// that are not JSON objects (with Type empty), on the read loop.
+	OnUnmatched func(Frame, []byte)
+	// ReadLimit is the largest frame read; default 1 MiB.
+	ReadLimit int64
+}
+
+// Conn is one client connection.
+type Conn struct {
+	ws      *websocket.Conn
+	o       Options
+	mu      sync.Mutex
+	pending map[string]chan Frame
+	active  atomic.Int64  // when the last frame arrived, unix nanoseconds
+	done    chan struct{} // closed when the read loop ends
+	err     error         // why it ended; read after done
+}
+
+// Dial connects to url (which carries the token) and starts the read loop.
+// A refused upgrade returns its HTTP status with the error; any other
+// failure returns status 0.
+func Dial(ctx context.Context, url string, o Options) (*Conn, int, error) {
+	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: o.HTTPClient})
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		return nil, status, fmt.Errorf("dial: %w", err)
+	}
+	if o.ReadLimit <= 0 {
+		o.ReadLimit = 1 << 20
+	}
+	ws.SetReadLimit(o.ReadLimit)
+	c := &Conn{ws: ws, o: o, pending: map[string]chan Frame{}, done: make(chan struct{})}
+	c.active.Store(time.Now().UnixNano())
+	go c.readLoop()
+	return c, http.StatusSwitchingProtocols, nil
+}
+
+func (c *Conn) readLoop() {
+	defer close(c.done)
+	for {
+		_, data, err := c.ws.Read(context.Background())
+		if err != nil {
+			c.err = err
+			return
+		}
+		now := time.Now()
+		c.active.Store(now.UnixNano())
+		var f Frame
+		if err := json.Unmarshal(data, &f); err != nil {
+			if c.o.OnUnmatched != nil {
+				c.o.OnUnmatched(Frame{At: now}, data)
+			}
+			continue
+		}
+		f.At = now
+		if f.Type == "message" {
+			if c.o.OnMessage != nil {
+				c.o.OnMessage(f)
+			}
+			continue
+		}
+		c.mu.Lock()
+		ch := c.pending[f.ID]
+		delete(c.pending, f.ID)
+		c.mu.Unlock()
+		switch {
+		case ch != nil:
+			ch <- f
+		case c.o.OnUnmatched != nil:
+			c.o.OnUnmatched(f, data)
+		}
+	}
+}
+
+// Request writes frame, whose id is id, and waits for the reply carrying
+// that id. It returns the reply and when the frame was written. It gives up
+// with KindTimeout once no frame at all has arrived on the connection for
+// quiet, so a request whose reply follows a long stream of messages (an
+// inbox) is still waited for; with KindClosed when the connection ends; and
+// with ctx's error when ctx ends. Ids must be unique among the requests in
+// flight.
+func (c *Conn) Request(ctx context.Context, id string, frame any, quiet time.Duration) (Frame, time.Time, error) {
+	data, err := json.Marshal(frame)
+	if err != nil {
+		return Frame{}, time.Time{}, fmt.Errorf("encode frame %s: %w", id, err)
+	}
+	ch := make(chan Frame, 1)
+	c.mu.Lock()
+	c.pending[id] = ch
+	c.mu.Unlock()
+	forget := func() {
+		c.mu.Lock()
+		delete(c.pending, id)
+		c.mu.Unlock()
+	}
+	// The write has its own deadline: a cancelled write would close the
+	// connection, and the caller must still be able to close it normally.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), quiet)
+	defer cancel()
+	sent := time.Now()
+	if err := c.ws.Write(wctx, websocket.MessageText, data); err != nil {
+		forget()
+		return Frame{}, sent, &Error{KindWrite, err}
+	}
+	timer := time.NewTimer(quiet)
+	defer timer.Stop()
+	for {
+		select {
+		case f := <-ch:
+			return f, sent, nil
+		case <-c.done:
+			forget()
+			return Frame{}, sent, &Error{KindClosed, c.err}
+		case <-ctx.Done():
+			forget()
+			return Frame{}, sent, ctx.Err()
+		case <-timer.C:
+			last := time.Unix(0, c.active.Load())
+			if last.Before(sent) {
+				last = sent
+			}
+			if q := time.Since(last); q < quiet {
+				timer.Reset(quiet - q)
+				continue
+			}
+			forget()
+			return Frame{}, sent, &Error{KindTimeout, nil}
+		}
+	}
+}
+
+// Pending returns the number of requests waiting for a reply.
+func (c *Conn) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending)
+}
+
+// Done is closed when the connection has ended.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Close closes the connection normally (status 1000), so the server runs
+// its disconnect handling, and waits for the read loop to end.
+func (c *Conn) Close() error {
+	err := c.ws.Close(websocket.StatusNormalClosure, "")
+	if err != nil {
+		c.ws.CloseNow()
+	}
+	<-c.done
+	if err != nil {
+		return fmt.Errorf("close: %w", err)
+	}
+	return nil
+}
+
+// Kind returns the client-side failure kind of err, if it is one.
+func Kind(err error) (string, bool) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind, true
+	}
+	return "", false
+}

@@ -1,0 +1,124 @@
+package wsclient
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// server answers each request frame {"id":…,"do":…} as it says: "reply"
+// sends a message frame and then the reply, "late" replies to the previous
+// request, "silent" answers nothing, "junk" sends a non-JSON frame, "close"
+// closes the connection.
+func server(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		ctx := r.Context()
+		var prev string
+		for {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			var req struct{ ID, Do string }
+			_ = json.Unmarshal(data, &req)
+			write := func(v any) {
+				b, _ := json.Marshal(v)
+				_ = c.Write(ctx, websocket.MessageText, b)
+			}
+			switch req.Do {
+			case "reply":
+				write(map[string]any{"type": "message", "from": "x", "message": map[string]string{"for": req.ID}})
+				write(map[string]any{"type": "ack", "id": req.ID, "status": "delivered"})
+			case "late":
+				write(map[string]any{"type": "ack", "id": prev, "status": "queued"})
+			case "junk":
+				_ = c.Write(ctx, websocket.MessageText, []byte("not json"))
+			case "close":
+				c.Close(websocket.StatusGoingAway, "bye")
+				return
+			}
+			prev = req.ID
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+func TestRequests(t *testing.T) {
+	var mu sync.Mutex
+	var messages []string
+	var unmatched []string
+	c, status, err := Dial(context.Background(), server(t), Options{
+		OnMessage: func(f Frame) {
+			mu.Lock()
+			messages = append(messages, string(f.Message))
+			mu.Unlock()
+		},
+		OnUnmatched: func(f Frame, raw []byte) {
+			mu.Lock()
+			unmatched = append(unmatched, f.Type+":"+string(raw))
+			mu.Unlock()
+		},
+	})
+	if err != nil || status != http.StatusSwitchingProtocols {
+		t.Fatalf("dial: %d %v", status, err)
+	}
+	ctx := context.Background()
+
+	f, sent, err := c.Request(ctx, "a", map[string]string{"id": "a", "do": "reply"}, 5*time.Second)
+	if err != nil || f.Type != "ack" || f.ID != "a" || f.Status != "delivered" || f.At.Before(sent) {
+		t.Fatalf("reply: %+v, %v", f, err)
+	}
+	// The request gives up after a quiet spell; its late reply goes to OnUnmatched.
+	if _, _, err := c.Request(ctx, "b", map[string]string{"id": "b", "do": "silent"}, 50*time.Millisecond); err == nil {
+		t.Fatal("a silent server answered")
+	} else if k, ok := Kind(err); !ok || k != KindTimeout {
+		t.Fatalf("silent: %v, want %s", err, KindTimeout)
+	}
+	if _, _, err := c.Request(ctx, "c", map[string]string{"id": "c", "do": "late"}, 50*time.Millisecond); err == nil {
+		t.Fatal("request c got b's reply")
+	}
+	if _, _, err := c.Request(ctx, "d", map[string]string{"id": "d", "do": "junk"}, 50*time.Millisecond); err == nil {
+		t.Fatal("junk answered a request")
+	}
+	if c.Pending() != 0 {
+		t.Errorf("%d requests still pending", c.Pending())
+	}
+	_, _, err = c.Request(ctx, "e", map[string]string{"id": "e", "do": "close"}, 5*time.Second)
+	if k, ok := Kind(err); !ok || k != KindClosed {
+		t.Fatalf("close: %v, want %s", err, KindClosed)
+	}
+	<-c.Done()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(messages) != 1 || messages[0] != `{"for":"a"}` {
+		t.Errorf("messages %q", messages)
+	}
+	if len(unmatched) != 2 || !strings.HasPrefix(unmatched[0], "ack:") || unmatched[1] != ":not json" {
+		t.Errorf("unmatched %q, want the late ack and the junk", unmatched)
+	}
+}
+
+func TestDialRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusForbidden)
+	}))
+	defer srv.Close()
+	_, status, err := Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), Options{})
+	if err == nil || status != http.StatusForbidden {
+		t.Fatalf("dial = %d, %v; want 403", status, err)
+	}
+}
