@@ -1146,6 +1146,8 @@ func TestChecksCatch(t *testing.T) {
 		{"cognito actions on every pool", "              Resource: !GetAtt UserPool.Arn", "              Resource: !Sub arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/*", "Cognito"},
 		{"extra cognito action", "                - cognito-idp:AdminEnableUser\n", "                - cognito-idp:AdminEnableUser\n                - cognito-idp:AdminDeleteUser\n", "Cognito actions"},
 		{"admin may post on another stage", "${WebSocketApi}/${StageName}/POST/@connections/*'", "${WebSocketApi}/*/POST/@connections/*'", "ManageConnections on"},
+		{"admin CORS for any origin", "        - AllowOrigins: !Ref AdminAllowedOrigins", "        - AllowOrigins: ['*']", "AllowOrigins"},
+		{"admin CORS without the token header", "AllowHeaders: [authorization, content-type]", "AllowHeaders: [content-type]", "AllowHeaders"},
 		{"admin output missing", "  AdminApiUrl:\n", "  AdminURL:\n", "no output AdminApiUrl"},
 	}
 	for _, tt := range tests {
