@@ -330,7 +330,9 @@ func (c *conn) dispatch(m inbound) {
 		c.sendError("Forbidden", requestID)
 		return
 	}
+	c.g.invoking <- struct{}{}
 	resp, err := c.call(route.Handler, c.g.messageEvent(c, key, requestID, m), requestID)
+	<-c.g.invoking
 	if err != nil {
 		c.log.Error("route failed", "route", key, "requestId", requestID, "status", http.StatusInternalServerError, "error", err)
 		c.sendError("Internal server error", requestID)

@@ -90,6 +90,16 @@ type Config struct {
 	// wait their turn. A mass close then queues its $disconnect work instead
 	// of crowding out the other connections' messages. Default 8.
 	DisconnectConcurrency int
+	// MessageConcurrency is how many invocations of the message routes
+	// (every route but $connect and $disconnect) run at once across all
+	// connections, as a function's reserved concurrency would bound them. A
+	// message past the limit waits in its connection's queue (whose bound
+	// holds back that client's reads) until a slot frees, and its function
+	// timeout starts when it runs. Unbounded, thousands of invocations on a
+	// few cores slow each other down until their AWS calls time out. Where
+	// Lambda would throttle such an invocation, the local gateway delays it.
+	// Default 64.
+	MessageConcurrency int
 	// Now is the clock for event timestamps and SigV4 date checks. Timeouts
 	// use real time. Default time.Now.
 	Now func() time.Time
@@ -111,6 +121,7 @@ const (
 	DefaultMaxConnectionDuration = 2 * time.Hour
 	DefaultPingInterval          = 30 * time.Second
 	DefaultDisconnectConcurrency = 8
+	DefaultMessageConcurrency    = 64
 	DefaultFunctionTimeout       = 10 * time.Second
 )
 
@@ -127,6 +138,7 @@ type Gateway struct {
 	wg      sync.WaitGroup // upgrades in progress and live connections
 
 	disconnecting chan struct{} // one token per running $disconnect
+	invoking      chan struct{} // one token per running message route
 }
 
 // New validates cfg, applies its defaults and returns a Gateway.
@@ -141,7 +153,7 @@ func New(cfg Config) (*Gateway, error) {
 		}
 	}
 	if cfg.MaxFrameBytes < 0 || cfg.MaxMessageBytes < 0 || cfg.IdleTimeout < 0 ||
-		cfg.MaxConnectionDuration < 0 || cfg.PingInterval < 0 || cfg.FunctionTimeout < 0 || cfg.DisconnectConcurrency < 0 {
+		cfg.MaxConnectionDuration < 0 || cfg.PingInterval < 0 || cfg.FunctionTimeout < 0 || cfg.DisconnectConcurrency < 0 || cfg.MessageConcurrency < 0 {
 		problems = append(problems, "limits and durations must not be negative")
 	}
 	if len(problems) > 0 {
@@ -159,6 +171,7 @@ func New(cfg Config) (*Gateway, error) {
 	setDefault(&cfg.MaxConnectionDuration, DefaultMaxConnectionDuration)
 	setDefault(&cfg.PingInterval, DefaultPingInterval)
 	setDefault(&cfg.DisconnectConcurrency, DefaultDisconnectConcurrency)
+	setDefault(&cfg.MessageConcurrency, DefaultMessageConcurrency)
 	setDefault(&cfg.FunctionTimeout, DefaultFunctionTimeout)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -173,6 +186,7 @@ func New(cfg Config) (*Gateway, error) {
 		conns:      make(map[string]*conn),
 
 		disconnecting: make(chan struct{}, cfg.DisconnectConcurrency),
+		invoking:      make(chan struct{}, cfg.MessageConcurrency),
 	}, nil
 }
 

@@ -216,33 +216,32 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
-// At most DisconnectConcurrency $disconnect invocations run at once; the
-// others wait their turn and all of them run.
-func TestDisconnectConcurrency(t *testing.T) {
-	const n, limit = 6, 2
-	var running, peak atomic.Int64
-	release := make(chan struct{})
-	h := newHarness(t, func(c *Config) {
-		c.DisconnectConcurrency = limit
-		c.Routes[RouteDisconnect] = Route{Handler: func(ctx context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
-			now := running.Add(1)
-			for p := peak.Load(); now > p && !peak.CompareAndSwap(p, now); p = peak.Load() {
-			}
-			<-release
-			running.Add(-1)
-			return events.APIGatewayProxyResponse{StatusCode: 200}, nil
-		}}
-	})
-	for i := range n {
-		c := h.dial(fmt.Sprintf("player-%d", i), nil)
-		c.Close(websocket.StatusNormalClosure, "")
+// peak counts the invocations of a blocking handler running at once and
+// the most that ever did.
+type peak struct{ running, max, ran atomic.Int64 }
+
+// handler blocks until release is closed.
+func (p *peak) handler(release <-chan struct{}) HandlerFunc {
+	return func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+		now := p.running.Add(1)
+		for m := p.max.Load(); now > m && !p.max.CompareAndSwap(m, now); m = p.max.Load() {
+		}
+		<-release
+		p.running.Add(-1)
+		p.ran.Add(1)
+		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
 	}
+}
+
+// check waits until limit invocations run (and ready holds), gives the ones
+// past the limit time to (wrongly) start, releases them all, shuts the
+// gateway down and fails unless exactly limit ran at once and all n ran.
+func (p *peak) check(t *testing.T, h *harness, release chan struct{}, n, limit int64, ready func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(testTimeout)
-	for (running.Load() < limit || h.g.ConnectionCount() > 0) && time.Now().Before(deadline) {
+	for (p.running.Load() < limit || !ready()) && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	// Every connection has left the registry and is on its way to
-	// $disconnect; give the ones past the limit time to (wrongly) start.
 	time.Sleep(100 * time.Millisecond)
 	close(release)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
@@ -250,10 +249,50 @@ func TestDisconnectConcurrency(t *testing.T) {
 	if err := h.g.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if p := peak.Load(); p != limit {
-		t.Fatalf("at most %d $disconnect ran at once, want %d", p, limit)
+	if m := p.max.Load(); m != limit {
+		t.Fatalf("at most %d ran at once, want %d", m, limit)
 	}
-	if r := running.Load(); r != 0 {
-		t.Fatalf("%d $disconnect still running after Shutdown", r)
+	if r := p.ran.Load(); r != n {
+		t.Fatalf("%d of %d invocations ran", r, n)
 	}
+}
+
+// At most DisconnectConcurrency $disconnect invocations run at once; the
+// others wait their turn and all of them run.
+func TestDisconnectConcurrency(t *testing.T) {
+	const n, limit = 6, 2
+	var p peak
+	release := make(chan struct{})
+	h := newHarness(t, func(c *Config) {
+		c.DisconnectConcurrency = limit
+		c.Routes[RouteDisconnect] = Route{Handler: p.handler(release)}
+	})
+	for i := range n {
+		c := h.dial(fmt.Sprintf("player-%d", i), nil)
+		c.Close(websocket.StatusNormalClosure, "")
+	}
+	// Every connection has left the registry and is on its way to
+	// $disconnect.
+	p.check(t, h, release, n, limit, func() bool { return h.g.ConnectionCount() == 0 })
+}
+
+// At most MessageConcurrency message-route invocations run at once, across
+// connections; the others wait in their connections' queues and all of
+// them run.
+func TestMessageConcurrency(t *testing.T) {
+	const n, limit = 6, 2
+	var p peak
+	release := make(chan struct{})
+	h := newHarness(t, func(c *Config) {
+		c.MessageConcurrency = limit
+		c.Routes["sendmessage"] = Route{Handler: p.handler(release)}
+	})
+	for i := range n {
+		c := h.dial(fmt.Sprintf("player-%d", i), nil)
+		if err := c.Write(context.Background(), websocket.MessageText, []byte(`{"action":"sendmessage"}`)); err != nil {
+			t.Fatal(err)
+		}
+		c.CloseRead(context.Background()) // answers the close at Shutdown
+	}
+	p.check(t, h, release, n, limit, func() bool { return true })
 }
