@@ -178,21 +178,14 @@ type inProcess []*client
 
 func dialInProcess(s *stack, tokens []string) idlePlayers {
 	idlers := make(inProcess, len(tokens))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for i, token := range tokens {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			c, status, err := s.dialToken(token)
-			if err != nil {
-				s.t.Errorf("dial idle-%d: %d %v", i, status, err)
-				return
-			}
-			idlers[i] = c
-		})
-	}
-	wg.Wait()
+	dialEach(len(tokens), func(i int) {
+		c, status, err := s.dialToken(tokens[i])
+		if err != nil {
+			s.t.Errorf("dial idle-%d: %d %v", i, status, err)
+			return
+		}
+		idlers[i] = c
+	})
 	return idlers
 }
 
@@ -264,23 +257,16 @@ func runStormClients(in io.Reader, out io.Writer) error {
 	}
 	conns := make([]*websocket.Conn, len(urls))
 	errs := make(chan error, len(urls))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for i, u := range urls {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			c, _, err := websocket.Dial(ctx, u, nil)
-			if err != nil {
-				errs <- fmt.Errorf("dial %d: %w", i, err)
-				return
-			}
-			conns[i] = c
-		})
-	}
-	wg.Wait()
+	dialEach(len(urls), func(i int) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, urls[i], nil)
+		if err != nil {
+			errs <- fmt.Errorf("dial %d: %w", i, err)
+			return
+		}
+		conns[i] = c
+	})
 	close(errs)
 	if err := <-errs; err != nil {
 		return err
@@ -291,11 +277,27 @@ func runStormClients(in io.Reader, out io.Writer) error {
 	if !lines.Scan() || lines.Text() != "close" {
 		return fmt.Errorf("want the line close, got %q (%v)", lines.Text(), lines.Err())
 	}
+	var wg sync.WaitGroup
 	for _, c := range conns {
 		wg.Go(func() { _ = c.Close(websocket.StatusNormalClosure, "") })
 	}
 	wg.Wait()
 	return nil
+}
+
+// dialEach runs dial(i) for every i below n, 16 at a time, and returns when
+// all have returned.
+func dialEach(n int, dial func(i int)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i := range n {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			dial(i)
+		})
+	}
+	wg.Wait()
 }
 
 // startStormProfile starts the -storm.cpuprofile profile, if asked for, and

@@ -257,42 +257,51 @@ func (p *peak) check(t *testing.T, h *harness, release chan struct{}, n, limit i
 	}
 }
 
-// At most DisconnectConcurrency $disconnect invocations run at once; the
-// others wait their turn and all of them run.
-func TestDisconnectConcurrency(t *testing.T) {
+// At most DisconnectConcurrency $disconnect invocations, and at most
+// MessageConcurrency message-route invocations across connections, run at
+// once; the others wait their turn and all of them run.
+func TestInvocationConcurrency(t *testing.T) {
 	const n, limit = 6, 2
-	var p peak
-	release := make(chan struct{})
-	h := newHarness(t, func(c *Config) {
-		c.DisconnectConcurrency = limit
-		c.Routes[RouteDisconnect] = Route{Handler: p.handler(release)}
-	})
-	for i := range n {
-		c := h.dial(fmt.Sprintf("player-%d", i), nil)
-		c.Close(websocket.StatusNormalClosure, "")
+	for _, tt := range []struct {
+		name  string
+		route string
+		set   func(*Config)
+		// use makes the connection invoke the route once.
+		use func(t *testing.T, c *websocket.Conn)
+		// queued reports that every invocation is started or waiting.
+		queued func(*Gateway) bool
+	}{
+		{
+			name: "$disconnect", route: RouteDisconnect,
+			set: func(c *Config) { c.DisconnectConcurrency = limit },
+			use: func(_ *testing.T, c *websocket.Conn) { c.Close(websocket.StatusNormalClosure, "") },
+			// Every connection has left the registry and is on its way
+			// to $disconnect.
+			queued: func(g *Gateway) bool { return g.ConnectionCount() == 0 },
+		},
+		{
+			name: "message routes", route: "sendmessage",
+			set: func(c *Config) { c.MessageConcurrency = limit },
+			use: func(t *testing.T, c *websocket.Conn) {
+				if err := c.Write(context.Background(), websocket.MessageText, []byte(`{"action":"sendmessage"}`)); err != nil {
+					t.Fatal(err)
+				}
+				c.CloseRead(context.Background()) // answers the close at Shutdown
+			},
+			queued: func(*Gateway) bool { return true },
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var p peak
+			release := make(chan struct{})
+			h := newHarness(t, func(c *Config) {
+				tt.set(c)
+				c.Routes[tt.route] = Route{Handler: p.handler(release)}
+			})
+			for i := range n {
+				tt.use(t, h.dial(fmt.Sprintf("player-%d", i), nil))
+			}
+			p.check(t, h, release, n, limit, func() bool { return tt.queued(h.g) })
+		})
 	}
-	// Every connection has left the registry and is on its way to
-	// $disconnect.
-	p.check(t, h, release, n, limit, func() bool { return h.g.ConnectionCount() == 0 })
-}
-
-// At most MessageConcurrency message-route invocations run at once, across
-// connections; the others wait in their connections' queues and all of
-// them run.
-func TestMessageConcurrency(t *testing.T) {
-	const n, limit = 6, 2
-	var p peak
-	release := make(chan struct{})
-	h := newHarness(t, func(c *Config) {
-		c.MessageConcurrency = limit
-		c.Routes["sendmessage"] = Route{Handler: p.handler(release)}
-	})
-	for i := range n {
-		c := h.dial(fmt.Sprintf("player-%d", i), nil)
-		if err := c.Write(context.Background(), websocket.MessageText, []byte(`{"action":"sendmessage"}`)); err != nil {
-			t.Fatal(err)
-		}
-		c.CloseRead(context.Background()) // answers the close at Shutdown
-	}
-	p.check(t, h, release, n, limit, func() bool { return true })
 }
