@@ -25,7 +25,7 @@ import (
 )
 
 // newTables creates uniquely named tables on the engine behind open.
-func newTables(t *testing.T, api dynamo.API) dynamo.Tables {
+func newTables(t *testing.T, api dynamo.TableAPI) dynamo.Tables {
 	t.Helper()
 	tables := dynamo.Tables{
 		Connections: dynamotest.TableName("connections"),
@@ -83,6 +83,26 @@ func TestCreateTablesIsIdempotent(t *testing.T) {
 	})
 	if err := dynamo.CreateTables(t.Context(), miniclient.NewClient(), dynamo.Tables{Connections: "c"}); err == nil {
 		t.Error("CreateTables without a mailbox table name = nil error")
+	}
+}
+
+// TestCreateTablesWaitsUntilActive: CreateTables polls a CREATING table
+// until it is ACTIVE, and gives up when its context ends.
+func TestCreateTablesWaitsUntilActive(t *testing.T) {
+	api := &dynamotest.Creating{API: miniclient.NewClient(), Times: 2}
+	tables := dynamo.Tables{Connections: "c", Mailbox: "m"}
+	if err := dynamo.CreateTables(t.Context(), api, tables); err != nil {
+		t.Fatalf("CreateTables: %v", err)
+	}
+	if want := 2 + len([]string{tables.Connections, tables.Mailbox}); api.Described != want {
+		t.Errorf("described %d times, want %d (two CREATING, then once per table)", api.Described, want)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	stuck := &dynamotest.Creating{API: miniclient.NewClient(), Times: 1 << 30}
+	if err := dynamo.CreateTables(ctx, stuck, tables); err == nil || !strings.Contains(err.Error(), "wait until active") {
+		t.Errorf("CreateTables on a table that stays CREATING = %v, want a wait error", err)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	miniclient "github.com/truora/minidyn/aws-v2/client"
 	miniserver "github.com/truora/minidyn/server"
 
@@ -44,6 +45,24 @@ var (
 	_ API = (*miniclient.Client)(nil)
 	_ API = (*minidynrouter.Router)(nil)
 )
+
+// Creating reports every table as CREATING for its first Times
+// descriptions, as DynamoDB and dynalite do for a new table, then describes
+// it as API does. Described counts the descriptions; it is not safe for
+// concurrent use.
+type Creating struct {
+	API
+	Times, Described int
+}
+
+// DescribeTable reports CREATING Times times, then asks API.
+func (c *Creating) DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
+	c.Described++
+	if c.Described <= c.Times {
+		return &dynamodb.DescribeTableOutput{Table: &types.TableDescription{TableName: in.TableName, TableStatus: types.TableStatusCreating}}, nil
+	}
+	return c.API.DescribeTable(ctx, in, opts...)
+}
 
 // Engine is one DynamoDB implementation a contract suite runs on.
 type Engine struct {

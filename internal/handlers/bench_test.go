@@ -39,6 +39,7 @@ import (
 // benchDynamoDB is what the store and the limiter need of DynamoDB.
 type benchDynamoDB interface {
 	dynamo.API
+	dynamo.TableAPI
 	ratelimit.API
 }
 
