@@ -143,6 +143,40 @@ func TestNewClient(t *testing.T) {
 	}
 }
 
+// onePerPage makes every Query return at most one item, so that every
+// result spans pages.
+type onePerPage struct {
+	dynamo.API
+	queries int
+}
+
+func (o *onePerPage) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	o.queries++
+	in.Limit = aws.Int32(1)
+	return o.API.Query(ctx, in, opts...)
+}
+
+// TestQueriesFollowPages: a query whose result spans pages reads them all.
+func TestQueriesFollowPages(t *testing.T) {
+	engine := miniclient.NewClient()
+	paged := &onePerPage{API: engine}
+	now := time.Now()
+	store := dynamo.New(paged, newTables(t, engine), dynamo.Options{})
+	for _, id := range []string{"a=", "b=", "c="} {
+		if err := store.PutConnection(t.Context(), domain.Connection{ID: id, PlayerID: "alice", ConnectedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paged.queries = 0
+	conns, err := store.PlayerConnections(t.Context(), "alice")
+	if err != nil || len(conns) != 3 {
+		t.Fatalf("PlayerConnections = %v, %v; want 3 connections", conns, err)
+	}
+	if paged.queries < 3 {
+		t.Errorf("%d queries for 3 one-item pages", paged.queries)
+	}
+}
+
 // TestFailures checks that every method reports a failing DynamoDB as a
 // wrapped error carrying its context.
 func TestFailures(t *testing.T) {
