@@ -17,6 +17,13 @@ fuzz:           ## every fuzz target for FUZZTIME (default 5s) each
 lambdas:        ## build every function as bin/<name>/bootstrap (linux/arm64)
 	scripts/build-lambdas
 
+# sam build (BuildMethod: makefile, CodeUri: the module root) runs
+# `make build-<LogicalId>` with ARTIFACTS_DIR set: XyzFunction is
+# functions/xyz, built by the same script as `make lambdas`.
+build-%Function:
+	@test -n "$(ARTIFACTS_DIR)" || { echo 'make $@: set ARTIFACTS_DIR (sam build does), or run make lambdas' >&2; exit 2; }
+	scripts/build-lambdas "$$(echo '$*' | tr '[:upper:]' '[:lower:]')" "$(ARTIFACTS_DIR)"
+
 bench:          ## the benchmarks recorded in BENCHMARKS.md
 	go test -run '^$$' -bench . -benchmem ./authorizer ./ratelimit ./internal/handlers ./internal/gateway ./internal/dynamo
 

@@ -54,7 +54,7 @@ const maxPlayerNameBytes = 128
 
 // Identity is who a verified token speaks for.
 type Identity struct {
-	PlayerID   string    // from Config.PlayerIDClaim, valid per domain.ValidatePlayerID
+	PlayerID   string    // from Config.PlayerIDClaim, in canonical form (domain.NormalizePlayerID)
 	PlayerName string    // username (access) or cognito:username / preferred_username (id); else PlayerID
 	Groups     []string  // cognito:groups; nil when absent
 	ExpiresAt  time.Time // exp
@@ -215,7 +215,8 @@ func (v *Verifier) identity(claims jwt.MapClaims) (Identity, error) {
 	if !ok {
 		return Identity{}, fmt.Errorf("%w: %s claim is not a string", ErrPlayerID, v.cfg.PlayerIDClaim)
 	}
-	if err := domain.ValidatePlayerID(playerID); err != nil {
+	playerID, err := domain.NormalizePlayerID(playerID)
+	if err != nil {
 		return Identity{}, fmt.Errorf("%w: %s claim: %w", ErrPlayerID, v.cfg.PlayerIDClaim, err)
 	}
 	groups, err := groupsClaim(claims[claimGroups])

@@ -94,7 +94,7 @@ func TestAdminBanCognito(t *testing.T) {
 	}
 	s := startStack(t, noLimits(), withEnv("COGNITO_USER_POOL_ID", poolID), withEnv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", endpoint))
 	var signedOut []string
-	api, _ := cognito.NewClient(ctx, "us-east-1", endpoint, credentials.NewStaticCredentialsProvider("local", "local", ""))
+	api := cognito.NewClient(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}, endpoint)
 	accounts, err := cognito.New(signOutFake{API: api, signOut: func(u string) error { signedOut = append(signedOut, u); return nil }}, poolID)
 	if err != nil {
 		t.Fatal(err)

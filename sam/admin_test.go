@@ -105,6 +105,19 @@ func checkAdminAPI(t *tmpl, _ string) []string {
 			probs = append(probs, fmt.Sprintf("%s: IntegrationUri is not !GetAtt %s.Arn", integ, adminFn))
 		}
 	}
+	// CORS only for the origins the operator lists, never for any origin:
+	// the panel of a site on another origin calls the API with a token.
+	cors := t.resources[api].get("Properties", "CorsConfiguration")
+	switch {
+	case cors == nil:
+		probs = append(probs, fmt.Sprintf("%s has no CorsConfiguration: a panel on a static site cannot call it", api))
+	case cors.tag != "!If" || len(cors.list) != 3 || cors.list[0].value != "AdminCorsEnabled" || refOf(cors.list[2]) != "AWS::NoValue":
+		probs = append(probs, fmt.Sprintf("%s: CorsConfiguration is not !If [AdminCorsEnabled, {…}, !Ref AWS::NoValue]", api))
+	case refOf(cors.list[1].get("AllowOrigins")) != "AdminAllowedOrigins":
+		probs = append(probs, fmt.Sprintf("%s: CORS AllowOrigins is not !Ref AdminAllowedOrigins", api))
+	case !slices.Contains(cors.list[1].strs("AllowHeaders"), "authorization"):
+		probs = append(probs, fmt.Sprintf("%s: CORS AllowHeaders lacks authorization", api))
+	}
 	for _, k := range admin.Routes {
 		if !slices.Contains(keys, k) {
 			probs = append(probs, fmt.Sprintf("no route %s on %s", k, api))

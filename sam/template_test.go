@@ -4,22 +4,26 @@ import (
 	"fmt"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
 	"github.com/serverless-websockets/serverless-websockets/internal/config"
-	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
-// The checks below read template.yaml with the YAML-subset reader of
-// yaml_test.go and compare it with the code: each returns the problems it
-// finds, so that TestTemplate can report them all and TestChecksCatch can
-// prove, on broken copies of the template, that each check can fail.
+// The checks below read template.yaml with gopkg.in/yaml.v3 (yaml_test.go)
+// and compare it with the code: each returns the problems it finds, so that
+// TestTemplate can report them all and TestChecksCatch can prove, on broken
+// copies of the template, that each check can fail. Generic checks (that
+// references resolve, property types and values, unused parameters) are
+// left to cfn-lint, which scripts/test runs; these are the project's own.
 
 // tmpl is a parsed template.
 type tmpl struct {
@@ -59,35 +63,23 @@ func (t *tmpl) ofType(typ string) []string {
 	return ids
 }
 
-// function is an AWS::Serverless::Function with the directory of its code.
+// function is an AWS::Serverless::Function. Its code is functions/<name>,
+// where <name> is its logical id without "Function", in lower case: the
+// Makefile's build-%Function rule, which sam build runs, builds it so.
 type function struct {
 	id   string
 	res  *node
-	dir  string // CodeUri, resolved against the template's directory
-	name string // the directory's base name: authorizer, connect, ...
+	name string // authorizer, connect, ...
 }
 
 func (f function) String() string { return f.id + " (functions/" + f.name + ")" }
 
 func (f function) env() *node { return f.res.get("Properties", "Environment", "Variables") }
 
-// mainSource is the function's main.go, or "" when it cannot be read
-// (checkFunctions reports that).
-func (f function) mainSource() string {
-	b, err := os.ReadFile(filepath.Join(f.dir, "main.go"))
-	if err != nil {
-		return ""
-	}
-	return string(b)
-}
-
 func (t *tmpl) functions() []function {
 	var fs []function
 	for _, id := range t.ofType("AWS::Serverless::Function") {
-		r := t.resources[id]
-		uri := r.str("Properties", "CodeUri")
-		dir := filepath.Join(t.dir, filepath.FromSlash(uri))
-		fs = append(fs, function{id: id, res: r, dir: dir, name: filepath.Base(dir)})
+		fs = append(fs, function{id: id, res: t.resources[id], name: strings.ToLower(strings.TrimSuffix(id, "Function"))})
 	}
 	return fs
 }
@@ -123,17 +115,6 @@ func subString(n *node) (string, map[string]bool) {
 
 var subVarRE = regexp.MustCompile(`\$\{([^}]*)\}`)
 
-// subVars lists the ${...} variables of a !Sub string, without ${!literals}.
-func subVars(s string) []string {
-	var out []string
-	for _, m := range subVarRE.FindAllStringSubmatch(s, -1) {
-		if !strings.HasPrefix(m[1], "!") {
-			out = append(out, m[1])
-		}
-	}
-	return out
-}
-
 // ---------------------------------------------------------------- checks
 
 type check struct {
@@ -144,7 +125,6 @@ type check struct {
 var checks = []check{
 	{"functions", checkFunctions},
 	{"every function deployed", checkEveryFunctionDeployed},
-	{"references", checkReferences},
 	{"environment", checkEnvironment},
 	{"config loads", checkConfigLoads},
 	{"connect authorizer", checkConnectAuthorizer},
@@ -153,13 +133,15 @@ var checks = []check{
 	{"least privilege", checkLeastPrivilege},
 	{"tables", checkTables},
 	{"cognito", checkCognito},
+	{"retained data", checkRetainData},
 	{"parameters and outputs", checkParametersAndOutputs},
 	{"admin API", checkAdminAPI},
 }
 
-// checkFunctions: provided.al2023 on arm64 with a bootstrap built by SAM's
-// Go builder from a directory holding a main package.
-func checkFunctions(t *tmpl, _ string) []string {
+// checkFunctions: provided.al2023 on arm64 with a bootstrap built by the
+// Makefile's build-<LogicalId> target from the module root, for a
+// functions/<name> that holds a main package.
+func checkFunctions(t *tmpl, repo string) []string {
 	var probs []string
 	if g := t.root.get("Globals", "Function"); g != nil {
 		if rt := g.str("Runtime"); rt != "" && rt != "provided.al2023" {
@@ -169,20 +151,17 @@ func checkFunctions(t *tmpl, _ string) []string {
 			probs = append(probs, fmt.Sprintf("Globals: Architectures %v, want [arm64]", a))
 		}
 	}
-	for _, id := range t.ofType("AWS::Lambda::Function") {
-		if rt := t.resources[id].str("Properties", "Runtime"); rt != "provided.al2023" {
-			probs = append(probs, fmt.Sprintf("%s: Runtime %q, want provided.al2023", id, rt))
-		}
-		if a := t.resources[id].strs("Properties", "Architectures"); !slices.Equal(a, []string{"arm64"}) {
-			probs = append(probs, fmt.Sprintf("%s: Architectures %v, want [arm64]", id, a))
-		}
-	}
 	fs := t.functions()
 	if len(fs) == 0 {
 		probs = append(probs, "no AWS::Serverless::Function")
 	}
+	root, _ := filepath.Abs(repo)
 	for _, f := range fs {
 		p := f.res.get("Properties")
+		if !strings.HasSuffix(f.id, "Function") || f.name == "" {
+			probs = append(probs, fmt.Sprintf("%s: a function's logical id must be <Name>Function", f.id))
+			continue
+		}
 		if rt := p.str("Runtime"); rt != "provided.al2023" {
 			probs = append(probs, fmt.Sprintf("%s: Runtime %q, want provided.al2023", f.id, rt))
 		}
@@ -192,32 +171,49 @@ func checkFunctions(t *tmpl, _ string) []string {
 		if h := p.str("Handler"); h != "bootstrap" {
 			probs = append(probs, fmt.Sprintf("%s: Handler %q, want bootstrap", f.id, h))
 		}
-		if bm := f.res.str("Metadata", "BuildMethod"); bm != "go1.x" {
-			probs = append(probs, fmt.Sprintf("%s: Metadata.BuildMethod %q, want go1.x", f.id, bm))
+		if bm := f.res.str("Metadata", "BuildMethod"); bm != "makefile" {
+			probs = append(probs, fmt.Sprintf("%s: Metadata.BuildMethod %q, want makefile", f.id, bm))
 		}
 		uri := p.str("CodeUri")
-		if uri == "" {
-			probs = append(probs, fmt.Sprintf("%s: no CodeUri", f.id))
-			continue
+		if dir, _ := filepath.Abs(filepath.Join(t.dir, filepath.FromSlash(uri))); uri == "" || dir != root {
+			probs = append(probs, fmt.Sprintf("%s: CodeUri %q is not the module root, where the Makefile is", f.id, uri))
 		}
-		if st, err := os.Stat(f.dir); err != nil || !st.IsDir() {
-			probs = append(probs, fmt.Sprintf("%s: CodeUri %s is not a directory", f.id, uri))
-			continue
-		}
-		file, err := parser.ParseFile(token.NewFileSet(), filepath.Join(f.dir, "main.go"), nil, parser.PackageClauseOnly)
+		file, err := parser.ParseFile(token.NewFileSet(), filepath.Join(repo, "functions", f.name, "main.go"), nil, parser.PackageClauseOnly)
 		if err != nil {
-			probs = append(probs, fmt.Sprintf("%s: CodeUri %s: %v", f.id, uri, err))
+			probs = append(probs, fmt.Sprintf("%s: %v", f, err))
 			continue
 		}
 		if file.Name.Name != "main" {
-			probs = append(probs, fmt.Sprintf("%s: CodeUri %s holds package %s, want package main", f.id, uri, file.Name.Name))
+			probs = append(probs, fmt.Sprintf("%s: holds package %s, want package main", f, file.Name.Name))
+		}
+		if out, err := makeDryRun(repo, "build-"+f.id); err != nil || !strings.Contains(out, "scripts/build-lambdas") {
+			probs = append(probs, fmt.Sprintf("%s: make build-%s does not run scripts/build-lambdas: %v %s", f, f.id, err, out))
 		}
 	}
 	return probs
 }
 
-// checkEveryFunctionDeployed: every functions/<name> of the module is some
-// function's CodeUri.
+var dryRuns sync.Map // "repo target" -> dryRun
+
+type dryRun struct {
+	out string
+	err error
+}
+
+// makeDryRun is what make -n prints for target in repo: the commands sam
+// build would run, without running them. It is run once per target.
+func makeDryRun(repo, target string) (string, error) {
+	key := repo + " " + target
+	if r, ok := dryRuns.Load(key); ok {
+		return r.(dryRun).out, r.(dryRun).err
+	}
+	out, err := exec.Command("make", "-n", "-C", repo, target, "ARTIFACTS_DIR=/nonexistent").CombinedOutput()
+	dryRuns.Store(key, dryRun{string(out), err})
+	return string(out), err
+}
+
+// checkEveryFunctionDeployed: every functions/<name> of the module is a
+// function of the template.
 func checkEveryFunctionDeployed(t *tmpl, repo string) []string {
 	mains, err := filepath.Glob(filepath.Join(repo, "functions", "*", "main.go"))
 	if err != nil || len(mains) == 0 {
@@ -225,175 +221,43 @@ func checkEveryFunctionDeployed(t *tmpl, repo string) []string {
 	}
 	deployed := map[string]bool{}
 	for _, f := range t.functions() {
-		if abs, err := filepath.Abs(f.dir); err == nil {
-			deployed[abs] = true
-		}
+		deployed[f.name] = true
 	}
 	var probs []string
 	for _, m := range mains {
-		dir, _ := filepath.Abs(filepath.Dir(m))
-		if !deployed[dir] {
-			probs = append(probs, fmt.Sprintf("functions/%s is no function's CodeUri", filepath.Base(dir)))
+		if name := filepath.Base(filepath.Dir(m)); !deployed[name] {
+			probs = append(probs, fmt.Sprintf("functions/%s is no function of the template", name))
 		}
 	}
 	return probs
 }
 
-// checkReferences: every !Ref, !GetAtt, ${} of !Sub, DependsOn and
-// Condition names something the template defines.
-func checkReferences(t *tmpl, _ string) []string {
-	var probs []string
-	defined := func(name string) bool {
-		return strings.HasPrefix(name, "AWS::") || t.resources[name] != nil || t.params[name] != nil
-	}
-	t.root.walk("", func(key string, n *node) {
-		if key == "Ref" || strings.HasPrefix(key, "Fn::") {
-			probs = append(probs, fmt.Sprintf("line %d: long form %s; use the short form", n.line, key))
-		}
-		switch n.tag {
-		case "":
-		case "!Ref":
-			if !defined(n.value) {
-				probs = append(probs, fmt.Sprintf("line %d: !Ref %s: no such resource or parameter", n.line, n.value))
-			}
-		case "!GetAtt":
-			res, attr, ok := strings.Cut(n.value, ".")
-			if !ok || attr == "" || t.resources[res] == nil {
-				probs = append(probs, fmt.Sprintf("line %d: !GetAtt %s: no such resource attribute", n.line, n.value))
-			}
-		case "!Sub":
-			s, locals := subString(n)
-			for _, v := range subVars(s) {
-				name, attr, hasAttr := strings.Cut(v, ".")
-				switch {
-				case locals[name]:
-				case !defined(name):
-					probs = append(probs, fmt.Sprintf("line %d: !Sub ${%s}: no such resource or parameter", n.line, v))
-				case hasAttr && (attr == "" || t.resources[name] == nil):
-					probs = append(probs, fmt.Sprintf("line %d: !Sub ${%s}: not a resource attribute", n.line, v))
-				}
-			}
-		case "!If":
-			if !n.isSeq || len(n.list) != 3 || t.conditions[n.list[0].value] == nil {
-				probs = append(probs, fmt.Sprintf("line %d: !If needs [condition, then, else] with a defined condition", n.line))
-			}
-		case "!Condition":
-			if t.conditions[n.value] == nil {
-				probs = append(probs, fmt.Sprintf("line %d: !Condition %s: no such condition", n.line, n.value))
-			}
-		case "!Equals", "!Not", "!And", "!Or", "!Select", "!Join", "!Split", "!FindInMap", "!ImportValue", "!GetAZs", "!Base64", "!Cidr":
-		default:
-			probs = append(probs, fmt.Sprintf("line %d: unknown tag %s", n.line, n.tag))
-		}
-	})
-	ids := make([]string, 0, len(t.resources))
-	for id := range t.resources {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		r := t.resources[id]
-		if r.str("Type") == "" {
-			probs = append(probs, fmt.Sprintf("%s: no Type", id))
-		}
-		for _, d := range r.strs("DependsOn") {
-			if t.resources[d] == nil || d == id {
-				probs = append(probs, fmt.Sprintf("%s: DependsOn %s: no such other resource", id, d))
-			}
-		}
-		if c := r.str("Condition"); c != "" && t.conditions[c] == nil {
-			probs = append(probs, fmt.Sprintf("%s: Condition %s: no such condition", id, c))
-		}
-	}
-	return probs
-}
-
-// authorizerVars are the variables the template sets for authorizer.ConfigFromEnv
-// (JWT_TOKEN_USE and PLAYER_ID_CLAIM have defaults, but the deployment
-// states them).
-var authorizerVars = []string{"JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL", "JWT_TOKEN_USE", "PLAYER_ID_CLAIM"}
-
-var rateLimitVars = []string{ratelimit.EnvMessagesPerSecond, ratelimit.EnvMessagesBurst, ratelimit.EnvBytesPerSecond, ratelimit.EnvBytesBurst, ratelimit.EnvConnectsPerMinute}
-
-var (
-	needFlagRE = regexp.MustCompile(`config\.(Need[A-Za-z]+)`)
-	needDeclRE = regexp.MustCompile(`(?m)^\s*(Need[A-Za-z]+)\b[^/\n]*//\s*([A-Z][A-Z0-9_]*)\s*$`)
-)
-
-// needVariables reads from internal/config the variable behind each Need
-// flag, as its const block documents it.
-func needVariables(repo string) (map[string]string, error) {
-	b, err := os.ReadFile(filepath.Join(repo, "internal", "config", "config.go"))
-	if err != nil {
-		return nil, err
-	}
-	vars := map[string]string{}
-	for _, m := range needDeclRE.FindAllStringSubmatch(string(b), -1) {
-		vars[m[1]] = m[2]
-	}
-	if len(vars) == 0 {
-		return nil, fmt.Errorf("internal/config/config.go documents no Need flag")
-	}
-	return vars, nil
-}
-
-// requiredVars lists the variables a function's main reads, from its source.
-func requiredVars(src string, needVars map[string]string) (vars, unknown []string) {
-	add := func(vs ...string) {
-		for _, v := range vs {
-			if !slices.Contains(vars, v) {
-				vars = append(vars, v)
-			}
-		}
-	}
-	for _, m := range needFlagRE.FindAllStringSubmatch(src, -1) {
-		if v, ok := needVars[m[1]]; ok {
-			add(v)
-		} else if !slices.Contains(unknown, m[1]) {
-			unknown = append(unknown, m[1])
-		}
-	}
-	if strings.Contains(src, "config.Load(") || strings.Contains(src, `"LOG_LEVEL"`) {
-		add("LOG_LEVEL")
-	}
-	if strings.Contains(src, "authorizer.ConfigFromEnv(") {
-		add(authorizerVars...)
-	}
-	// config.Load reads the RATE_* variables for the table of NeedRateLimitTable.
-	if strings.Contains(src, "ratelimit.ConfigFromEnv(") || strings.Contains(src, "NeedRateLimitTable") {
-		add(rateLimitVars...)
-	}
-	return vars, unknown
-}
-
-// checkEnvironment: each function sets every variable its main reads, no
-// reserved AWS_ variable, and the authorizer's settings name this pool.
-func checkEnvironment(t *tmpl, repo string) []string {
-	needVars, err := needVariables(repo)
-	if err != nil {
-		return []string{err.Error()}
-	}
+// checkEnvironment: each function sets exactly the variables internal/config
+// lists for it (the defaults stated, so that the deployment says what it
+// runs with), no reserved AWS_ variable, and the authorizer's settings name
+// this pool.
+func checkEnvironment(t *tmpl, _ string) []string {
 	var probs []string
 	for _, f := range t.functions() {
-		src := f.mainSource()
-		if src == "" {
-			probs = append(probs, fmt.Sprintf("%s: cannot read main.go", f))
+		spec, ok := config.Functions[f.name]
+		if !ok {
+			probs = append(probs, fmt.Sprintf("%s: internal/config lists no variables for it", f))
 			continue
 		}
 		env := f.env()
-		want, unknown := requiredVars(src, needVars)
-		for _, u := range unknown {
-			probs = append(probs, fmt.Sprintf("%s: main.go uses config.%s, which internal/config does not document with its variable", f, u))
-		}
+		want := spec.Variables()
 		for _, v := range want {
 			if env.get(v) == nil {
-				probs = append(probs, fmt.Sprintf("%s: %s is read by main.go but not set", f, v))
+				probs = append(probs, fmt.Sprintf("%s: %s is read by the function but not set", f, v))
 			}
 		}
 		if env != nil {
 			for _, k := range env.keys {
-				if strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "_") || k == "LAMBDA_TASK_ROOT" {
+				switch {
+				case strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "_") || k == "LAMBDA_TASK_ROOT":
 					probs = append(probs, fmt.Sprintf("%s: %s is reserved by Lambda", f, k))
+				case !slices.Contains(want, k):
+					probs = append(probs, fmt.Sprintf("%s: %s is set but the function does not read it", f, k))
 				}
 			}
 		}
@@ -432,8 +296,9 @@ func checkCognitoIssuer(t *tmpl, f function) []string {
 }
 
 // resolve gives a value for an environment variable as CloudFormation would
-// with the parameters' defaults: resources become placeholders.
-func (t *tmpl) resolve(n *node) string {
+// with the parameters' defaults, or the values in params: resources become
+// placeholders.
+func (t *tmpl) resolve(n *node, params map[string]string) string {
 	ref := func(name string) string {
 		switch name {
 		case "AWS::Region":
@@ -444,6 +309,9 @@ func (t *tmpl) resolve(n *node) string {
 			return "aws"
 		case "AWS::AccountId":
 			return "123456789012"
+		}
+		if v, ok := params[name]; ok {
+			return v
 		}
 		if p := t.params[name]; p != nil {
 			return p.str("Default")
@@ -466,46 +334,36 @@ func (t *tmpl) resolve(n *node) string {
 	return ""
 }
 
-// checkConfigLoads: with the parameters' defaults, each function's
-// environment passes the very loaders its main calls.
+// checkConfigLoads: with the parameters' defaults (or the values given),
+// each function's environment passes the very loader its main calls.
 func checkConfigLoads(t *tmpl, _ string) []string {
-	needs := map[string]config.Need{
-		"NeedConnectionsTable": config.NeedConnectionsTable,
-		"NeedMailboxTable":     config.NeedMailboxTable,
-		"NeedRateLimitTable":   config.NeedRateLimitTable,
-		"NeedManagementAPI":    config.NeedManagementAPI,
-	}
+	return t.configProblems(nil)
+}
+
+// configProblems loads each function's configuration with the parameters
+// set to their defaults, or to the values in params.
+func (t *tmpl) configProblems(params map[string]string) []string {
 	var probs []string
 	for _, f := range t.functions() {
-		src := f.mainSource()
+		spec, ok := config.Functions[f.name]
+		if !ok {
+			continue // checkEnvironment says so
+		}
 		vals := map[string]string{}
 		if env := f.env(); env != nil {
 			for _, k := range env.keys {
-				vals[k] = t.resolve(env.m[k])
+				vals[k] = t.resolve(env.m[k], params)
 			}
 		}
 		getenv := func(k string) string { return vals[k] }
-		var need config.Need
-		for _, m := range needFlagRE.FindAllStringSubmatch(src, -1) {
-			need |= needs[m[1]]
+		var err error
+		if spec.Need != 0 {
+			_, err = config.Load(getenv, spec.Need)
+		} else {
+			_, err = authorizer.ConfigFromEnv(getenv)
 		}
-		table := ""
-		if strings.Contains(src, "config.Load(") {
-			cfg, err := config.Load(getenv, need)
-			if err != nil {
-				probs = append(probs, fmt.Sprintf("%s: %v", f, err))
-			}
-			table = cfg.RateLimitTable
-		}
-		if strings.Contains(src, "ratelimit.ConfigFromEnv(") {
-			if _, err := ratelimit.ConfigFromEnv(getenv, table); err != nil {
-				probs = append(probs, fmt.Sprintf("%s: %v", f, err))
-			}
-		}
-		if strings.Contains(src, "authorizer.ConfigFromEnv(") {
-			if _, err := authorizer.ConfigFromEnv(getenv); err != nil {
-				probs = append(probs, fmt.Sprintf("%s: %v", f, err))
-			}
+		if err != nil {
+			probs = append(probs, fmt.Sprintf("%s: %v", f, err))
 		}
 	}
 	return probs
@@ -636,23 +494,26 @@ func checkRoutes(t *tmpl, _ string) []string {
 	if len(stages) != 1 {
 		probs = append(probs, fmt.Sprintf("%d AWS::ApiGatewayV2::Stage, want 1", len(stages)))
 	} else {
+		// AutoDeploy: API Gateway deploys again after every change, so a
+		// stack update that changes routes takes effect. A Deployment
+		// resource would be made once and never replaced.
 		sp := t.resources[stages[0]].get("Properties")
-		deployment := refOf(sp.get("DeploymentId"))
-		switch {
-		case deployment != "":
-			deps := t.resources[deployment].strs("DependsOn")
-			for _, r := range routes {
-				if !slices.Contains(deps, r) {
-					probs = append(probs, fmt.Sprintf("%s: DependsOn lacks route %s", deployment, r))
-				}
+		if sp.str("AutoDeploy") != "true" || sp.get("DeploymentId") != nil {
+			probs = append(probs, fmt.Sprintf("%s: want AutoDeploy true and no DeploymentId, so that every update takes effect", stages[0]))
+		}
+		for _, d := range t.ofType("AWS::ApiGatewayV2::Deployment") {
+			probs = append(probs, fmt.Sprintf("%s: a Deployment resource is never replaced by an update; the stage deploys itself", d))
+		}
+		deps := t.resources[stages[0]].strs("DependsOn")
+		for _, r := range routes {
+			if !slices.Contains(deps, r) {
+				probs = append(probs, fmt.Sprintf("%s: DependsOn lacks route %s, so its first deployment may miss it", stages[0], r))
 			}
-			for _, r := range responses {
-				if !slices.Contains(deps, r) {
-					probs = append(probs, fmt.Sprintf("%s: DependsOn lacks route response %s", deployment, r))
-				}
+		}
+		for _, r := range responses {
+			if !slices.Contains(deps, r) {
+				probs = append(probs, fmt.Sprintf("%s: DependsOn lacks route response %s, so its first deployment may miss it", stages[0], r))
 			}
-		case sp.str("AutoDeploy") != "true":
-			probs = append(probs, fmt.Sprintf("%s: neither a DeploymentId nor AutoDeploy", stages[0]))
 		}
 		if sp.get("DefaultRouteSettings", "ThrottlingRateLimit") == nil || sp.get("DefaultRouteSettings", "ThrottlingBurstLimit") == nil {
 			probs = append(probs, fmt.Sprintf("%s: DefaultRouteSettings without throttling", stages[0]))
@@ -1033,28 +894,70 @@ func checkCognito(t *tmpl, _ string) []string {
 	return probs
 }
 
-// checkParametersAndOutputs: every parameter has a default and is used; the
-// outputs a client and an operator need are there.
+// durationVariables are read by config as Go durations.
+var durationVariables = []string{"MAILBOX_TTL", "CONNECTION_TTL"}
+
+// durationSamples are tried against each duration parameter's pattern:
+// whatever the pattern lets through must start the functions.
+var durationSamples = []string{"24h", "1h30m", "2h10m", "90s", "1h0m", "0h", "1d", "24 h", "1.5h", "-1h", "5ms", "", "h"}
+
+// checkParametersAndOutputs: every parameter has a default; CloudFormation
+// refuses what the functions would refuse at start wherever it can (number
+// ranges or allowed values, duration patterns); every value it lets through
+// at the edge of a range starts every function; the outputs a client and an
+// operator need are there.
 func checkParametersAndOutputs(t *tmpl, _ string) []string {
 	var probs []string
-	used := map[string]bool{}
-	t.root.walk("", func(_ string, n *node) {
-		switch n.tag {
-		case "!Ref":
-			used[n.value] = true
-		case "!Sub":
-			s, _ := subString(n)
-			for _, v := range subVars(s) {
-				used[v] = true
+	base := t.configProblems(nil) // checkConfigLoads reports these
+	durations := map[string]bool{}
+	for _, f := range t.functions() {
+		for _, v := range durationVariables {
+			if p := refOf(f.env().get(v)); p != "" {
+				durations[p] = true
 			}
 		}
-	})
-	for name, p := range t.params {
+	}
+	for _, name := range slices.Sorted(maps.Keys(t.params)) {
+		p := t.params[name]
 		if p.get("Default") == nil {
 			probs = append(probs, fmt.Sprintf("parameter %s has no Default", name))
 		}
-		if !used[name] {
-			probs = append(probs, fmt.Sprintf("parameter %s is never used", name))
+		if p.str("Type") == "Number" && p.get("AllowedValues") == nil {
+			min, max := p.str("MinValue"), p.str("MaxValue")
+			if min == "" || max == "" {
+				probs = append(probs, fmt.Sprintf("parameter %s: a Number needs MinValue and MaxValue, or AllowedValues", name))
+			}
+			for _, v := range []string{min, max} {
+				if v == "" {
+					continue
+				}
+				for _, e := range t.configProblems(map[string]string{name: v}) {
+					if !slices.Contains(base, e) {
+						probs = append(probs, fmt.Sprintf("parameter %s=%s is allowed but: %s", name, v, e))
+					}
+				}
+			}
+		}
+		if durations[name] {
+			pattern := p.str("AllowedPattern")
+			re, err := regexp.Compile(pattern)
+			if pattern == "" || err != nil {
+				probs = append(probs, fmt.Sprintf("parameter %s: a duration needs an AllowedPattern (%v)", name, err))
+				continue
+			}
+			for _, v := range durationSamples {
+				if !re.MatchString(v) {
+					continue
+				}
+				for _, e := range t.configProblems(map[string]string{name: v}) {
+					if !slices.Contains(base, e) {
+						probs = append(probs, fmt.Sprintf("parameter %s=%q matches its AllowedPattern but: %s", name, v, e))
+					}
+				}
+			}
+			if re.MatchString("1d") {
+				probs = append(probs, fmt.Sprintf("parameter %s: AllowedPattern lets 1d through", name))
+			}
 		}
 	}
 	out := t.root.get("Outputs")
@@ -1074,7 +977,52 @@ func checkParametersAndOutputs(t *tmpl, _ string) []string {
 			}
 		}
 	}
-	slices.Sort(probs)
+	return probs
+}
+
+// checkRetainData: the resources that hold players' data (the user pool,
+// the tables) are kept on a stack delete or a replacement when RetainData
+// is "true" (the default), the pool is protected from deletion then, and
+// the mailbox can be restored to any point in time.
+func checkRetainData(t *tmpl, _ string) []string {
+	var probs []string
+	if !slices.Contains(t.root.strs("Transform"), "AWS::LanguageExtensions") {
+		probs = append(probs, "Transform lacks AWS::LanguageExtensions, which DeletionPolicy: !If needs")
+	}
+	if p := t.params["RetainData"]; p == nil || p.str("Default") != "true" {
+		probs = append(probs, `parameter RetainData with Default "true" missing`)
+	}
+	cond := ""
+	for name, c := range t.conditions {
+		if c.tag == "!Equals" && len(c.list) == 2 && refOf(c.list[0]) == "RetainData" && c.list[1].value == "true" {
+			cond = name
+		}
+	}
+	if cond == "" {
+		return append(probs, "no condition !Equals [!Ref RetainData, \"true\"]")
+	}
+	isIf := func(n *node, yes, no string) bool {
+		return n != nil && n.tag == "!If" && len(n.list) == 3 && n.list[0].value == cond && n.list[1].value == yes && n.list[2].value == no
+	}
+	stateful := append(t.ofType("AWS::Cognito::UserPool"), t.ofType("AWS::DynamoDB::Table")...)
+	for _, id := range stateful {
+		r := t.resources[id]
+		for _, attr := range []string{"DeletionPolicy", "UpdateReplacePolicy"} {
+			if !isIf(r.get(attr), "Retain", "Delete") {
+				probs = append(probs, fmt.Sprintf("%s: %s is not !If [%s, Retain, Delete]", id, attr, cond))
+			}
+		}
+	}
+	for _, id := range t.ofType("AWS::Cognito::UserPool") {
+		if !isIf(t.resources[id].get("Properties", "DeletionProtection"), "ACTIVE", "INACTIVE") {
+			probs = append(probs, fmt.Sprintf("%s: DeletionProtection is not !If [%s, ACTIVE, INACTIVE]", id, cond))
+		}
+	}
+	for _, f := range t.functions() {
+		if id := refOf(f.env().get("MAILBOX_TABLE")); id != "" && t.resources[id].str("Properties", "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled") != "true" {
+			probs = append(probs, fmt.Sprintf("%s: point-in-time recovery is off on the mailbox", id))
+		}
+	}
 	return probs
 }
 
@@ -1105,8 +1053,8 @@ func TestTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read template.yaml: %v", err)
 	}
-	if tf := tp.root.str("Transform"); tf != "AWS::Serverless-2016-10-31" {
-		t.Errorf("Transform %q, want AWS::Serverless-2016-10-31", tf)
+	if tf := tp.root.strs("Transform"); !slices.Contains(tf, "AWS::Serverless-2016-10-31") {
+		t.Errorf("Transform %q, want AWS::Serverless-2016-10-31 among them", tf)
 	}
 	if n := len(tp.functions()); n != 5 {
 		t.Errorf("%d functions, want 5 (admin, authorizer, connect, disconnect, messages)", n)
@@ -1129,32 +1077,42 @@ func TestChecksCatch(t *testing.T) {
 		old, new string // replaced exactly once in template.yaml
 		want     string // in one of the problems found
 	}{
-		{"undefined !Ref", "JWT_AUDIENCE: !Ref UserPoolClient", "JWT_AUDIENCE: !Ref GameClient", "!Ref GameClient: no such resource"},
-		{"undefined ${} in !Sub", "functions/${ConnectFunction.Arn}/", "functions/${ConnectFn.Arn}/", "${ConnectFn.Arn}: no such resource"},
-		{"attribute of a parameter", "${WebSocketApi}/${StageName}/*", "${WebSocketApi}/${StageName.Arn}/*", "${StageName.Arn}: not a resource attribute"},
-		{"undefined !GetAtt", "DestinationArn: !GetAtt AccessLogGroup.Arn", "DestinationArn: !GetAtt AccessLogs.Arn", "!GetAtt AccessLogs.Arn"},
-		{"undefined DependsOn", "      - PingRouteResponse\n", "      - PongRouteResponse\n", "DependsOn PongRouteResponse"},
-		{"undefined condition", "    Condition: AccessLogsEnabled\n", "    Condition: LogsOn\n", "Condition LogsOn"},
-		{"long form", "ApiId: !Ref WebSocketApi\n      Name: cognito-token", "ApiId:\n        Ref: WebSocketApi\n      Name: cognito-token", "long form Ref"},
 		{"$connect without authorization", "AuthorizationType: CUSTOM", "AuthorizationType: NONE", "$connect has AuthorizationType NONE"},
 		{"$connect authorization unset", "      AuthorizationType: CUSTOM\n", "", "NONE (unset)"},
 		{"token authorizer", "AuthorizerType: REQUEST", "AuthorizerType: TOKEN", "AuthorizerType TOKEN"},
 		{"token from a header", "route.request.querystring.token", "route.request.header.Authorization", "IdentitySource"},
-		{"deprecated runtime", "CodeUri: ../functions/connect/\n      Handler: bootstrap\n      Runtime: provided.al2023", "CodeUri: ../functions/connect/\n      Handler: bootstrap\n      Runtime: go1.x", "ConnectFunction: Runtime \"go1.x\""},
-		{"x86", "MemorySize: 128\n", "MemorySize: 128\n      Architectures:\n        - x86_64\n", "duplicate key Architectures"},
-		{"wrong architecture", "CodeUri: ../functions/disconnect/\n      Handler: bootstrap\n      Runtime: provided.al2023\n      Architectures:\n        - arm64", "CodeUri: ../functions/disconnect/\n      Handler: bootstrap\n      Runtime: provided.al2023\n      Architectures:\n        - x86_64", "DisconnectFunction: Architectures [x86_64]"},
-		{"CodeUri missing", "CodeUri: ../functions/messages/", "CodeUri: ../functions/message/", "CodeUri ../functions/message/ is not a directory"},
-		{"CodeUri without main.go", "CodeUri: ../functions/messages/", "CodeUri: ../internal/config/", "main.go"},
-		{"function not deployed", "CodeUri: ../functions/disconnect/", "CodeUri: ../functions/connect/", "functions/disconnect is no function's CodeUri"},
-		{"variable missing", "          MAILBOX_TABLE: !Ref MailboxTable\n", "", "MAILBOX_TABLE is read by main.go but not set"},
 		{"reserved variable", "          LOG_LEVEL: !Ref LogLevel\n      Policies:\n        - Statement:\n            - Sid: ReleaseConnectionSlot", "          LOG_LEVEL: !Ref LogLevel\n          AWS_REGION: eu-west-1\n      Policies:\n        - Statement:\n            - Sid: ReleaseConnectionSlot", "AWS_REGION is reserved"},
 		{"ID tokens", "JWT_TOKEN_USE: access", "JWT_TOKEN_USE: id", "JWT_TOKEN_USE \"id\""},
 		{"JWKS of another issuer", "${UserPool}/.well-known/jwks.json", "${UserPool}/jwks.json", "JWKS_URL"},
 		{"message size over the frame limit", "    Default: 8192\n", "    Default: 65536\n", "MAX_MESSAGE_BYTES must be at most 32768"},
 		{"bad duration", "    Default: 24h\n", "    Default: a day\n", "MAILBOX_TTL"},
 		{"negative burst", "    Default: 20\n    MinValue: 0\n", "    Default: -1\n    MinValue: 0\n", "RATE_MESSAGES_BURST"},
+		{"deprecated runtime", "$connect; stores the player's connection under the connection cap and connect rate.\n      CodeUri: ../\n      Handler: bootstrap\n      Runtime: provided.al2023", "$connect; stores the player's connection under the connection cap and connect rate.\n      CodeUri: ../\n      Handler: bootstrap\n      Runtime: go1.x", "ConnectFunction: Runtime \"go1.x\""},
+		{"wrong architecture", "$disconnect; deletes the row of the closed connection.\n      CodeUri: ../\n      Handler: bootstrap\n      Runtime: provided.al2023\n      Architectures:\n        - arm64", "$disconnect; deletes the row of the closed connection.\n      CodeUri: ../\n      Handler: bootstrap\n      Runtime: provided.al2023\n      Architectures:\n        - x86_64", "DisconnectFunction: Architectures [x86_64]"},
+		{"x86 twice", "      MemorySize: 128\n", "      MemorySize: 128\n      Architectures:\n        - x86_64\n", "duplicate key Architectures"},
+		{"CodeUri not the module root", "sendmessage, inbox, presence, ping and $default.\n      CodeUri: ../", "sendmessage, inbox, presence, ping and $default.\n      CodeUri: ../functions/messages/", "CodeUri \"../functions/messages/\" is not the module root"},
+		{"Go builder", "    Metadata:\n      BuildMethod: makefile\n    Properties:\n      Description: $disconnect", "    Metadata:\n      BuildMethod: go1.x\n    Properties:\n      Description: $disconnect", "DisconnectFunction: Metadata.BuildMethod \"go1.x\""},
+		{"function without code", "  DisconnectFunction:\n", "  DropFunction:\n", "functions/drop/main.go: no such file"},
+		{"function not deployed", "  DisconnectFunction:\n", "  DropFunction:\n", "functions/disconnect is no function of the template"},
+		{"variable missing", "          MAILBOX_TABLE: !Ref MailboxTable\n", "", "MAILBOX_TABLE is read by the function but not set"},
+		{"variable not read", "          MAILBOX_TABLE: !Ref MailboxTable\n", "          MAILBOX_TABLE: !Ref MailboxTable\n          MAILBOX_TABEL: !Ref MailboxTable\n", "MAILBOX_TABEL is set but the function does not read it"},
+		{"sender quota not passed", "          MAILBOX_MAX_PER_SENDER: !Ref MailboxMaxPerSender\n", "", "MAILBOX_MAX_PER_SENDER is read by the function but not set"},
+		{"TTL off", "        AttributeName: expiresAt\n        Enabled: true\n      PointInTimeRecoverySpecification:", "        AttributeName: expiresAt\n        Enabled: false\n      PointInTimeRecoverySpecification:", "MailboxTable: TTL is not enabled on expiresAt"},
+		{"provisioned table", "      BillingMode: PAY_PER_REQUEST\n      AttributeDefinitions:\n        - AttributeName: playerId\n          AttributeType: S\n        - AttributeName: messageId", "      BillingMode: PROVISIONED\n      AttributeDefinitions:\n        - AttributeName: playerId\n          AttributeType: S\n        - AttributeName: messageId", "MailboxTable: BillingMode \"PROVISIONED\""},
+		{"a deployment made once", "      StageName: !Ref StageName\n      AutoDeploy: true\n", "      StageName: !Ref StageName\n      DeploymentId: !Ref WebSocketApi\n", "want AutoDeploy true and no DeploymentId"},
+		{"stage before a route response", "      - PingRouteResponse\n", "", "DependsOn lacks route response PingRouteResponse"},
+		{"table deleted with the stack", "  MailboxTable:\n    Type: AWS::DynamoDB::Table\n    DeletionPolicy: !If [RetainDataEnabled, Retain, Delete]", "  MailboxTable:\n    Type: AWS::DynamoDB::Table\n    DeletionPolicy: Delete", "MailboxTable: DeletionPolicy is not !If [RetainDataEnabled, Retain, Delete]"},
+		{"pool lost on replacement", "    Type: AWS::Cognito::UserPool\n    DeletionPolicy: !If [RetainDataEnabled, Retain, Delete]\n    UpdateReplacePolicy: !If [RetainDataEnabled, Retain, Delete]\n", "    Type: AWS::Cognito::UserPool\n    DeletionPolicy: !If [RetainDataEnabled, Retain, Delete]\n", "UserPool: UpdateReplacePolicy is not"},
+		{"pool unprotected", "DeletionProtection: !If [RetainDataEnabled, ACTIVE, INACTIVE]", "DeletionProtection: INACTIVE", "UserPool: DeletionProtection is not"},
+		{"data deleted by default", "    Default: \"true\"\n    AllowedValues:\n      - \"true\"\n      - \"false\"\n    Description: Keep", "    Default: \"false\"\n    AllowedValues:\n      - \"true\"\n      - \"false\"\n    Description: Keep", "RetainData with Default \"true\""},
+		{"mailbox without PITR", "PointInTimeRecoveryEnabled: true", "PointInTimeRecoveryEnabled: false", "MailboxTable: point-in-time recovery is off"},
+		{"no language extensions", "  - AWS::LanguageExtensions\n", "", "Transform lacks AWS::LanguageExtensions"},
+		{"duration without a pattern", "    AllowedPattern: \"^([0-9]*[1-9][0-9]*(h|m|s))+$\"\n    ConstraintDescription: a duration in whole hours, minutes and seconds, such as 24h or 1h30m", "    ConstraintDescription: a duration in whole hours, minutes and seconds, such as 24h or 1h30m", "MailboxTTL: a duration needs an AllowedPattern"},
+		{"pattern lets zero through", "    AllowedPattern: \"^([0-9]*[1-9][0-9]*(h|m|s))+$\"\n    ConstraintDescription: a duration in whole hours, minutes and seconds, such as 2h10m", "    AllowedPattern: \"^([0-9]+(h|m|s))+$\"\n    ConstraintDescription: a duration in whole hours, minutes and seconds, such as 2h10m", "ConnectionTTL=\"0h\" matches its AllowedPattern but"},
+		{"pattern lets days through", "    AllowedPattern: \"^([0-9]*[1-9][0-9]*(h|m|s))+$\"\n    ConstraintDescription: a duration in whole hours, minutes and seconds, such as 2h10m", "    AllowedPattern: \"^.+$\"\n    ConstraintDescription: a duration in whole hours, minutes and seconds, such as 2h10m", "ConnectionTTL: AllowedPattern lets 1d through"},
+		{"number without a range", "    MinValue: 1\n    MaxValue: 100\n", "    MinValue: 1\n", "MaxConnectionsPerPlayer: a Number needs MinValue and MaxValue"},
+		{"range lets a bad value through", "    MaxValue: 32768\n", "    MaxValue: 65536\n", "MaxMessageBytes=65536 is allowed but"},
 		{"sender quota over the mailbox cap", "    Default: \"\"\n    AllowedPattern", "    Default: \"101\"\n    AllowedPattern", "MAILBOX_MAX_PER_SENDER (101) must be at most MAILBOX_MAX_MESSAGES (100)"},
-		{"sender quota not passed", "          MAILBOX_MAX_PER_SENDER: !Ref MailboxMaxPerSender\n", "", "parameter MailboxMaxPerSender is never used"},
 		{"message route cannot answer", "      RouteKey: inbox\n      OperationName: Inbox\n      RouteResponseSelectionExpression: $default\n", "      RouteKey: inbox\n      OperationName: Inbox\n", "route inbox needs RouteResponseSelectionExpression"},
 		{"route response missing", "      RouteId: !Ref PingRoute\n      RouteResponseKey: $default", "      RouteId: !Ref PingRoute\n      RouteResponseKey: $other", "route ping has no $default route response"},
 		{"route missing", "      RouteKey: presence", "      RouteKey: who", "no route presence"},
@@ -1171,15 +1129,12 @@ func TestChecksCatch(t *testing.T) {
 		{"missing action", "                - dynamodb:GetItem\n                - dynamodb:UpdateItem\n              Resource: !GetAtt RateLimitTable.Arn\n\n  DisconnectLogGroup", "                - dynamodb:UpdateItem\n              Resource: !GetAtt RateLimitTable.Arn\n\n  DisconnectLogGroup", "granted [dynamodb:UpdateItem], want [dynamodb:GetItem dynamodb:UpdateItem]"},
 		{"action never called", "                - dynamodb:Query\n                - dynamodb:DeleteItem\n              Resource: !GetAtt ConnectionsTable.Arn\n\n  MessagesLogGroup", "                - dynamodb:Query\n                - dynamodb:DeleteItem\n                - dynamodb:BatchWriteItem\n              Resource: !GetAtt ConnectionsTable.Arn\n\n  MessagesLogGroup", "the adapters call"},
 		{"management API on another stage", "${WebSocketApi}/${StageName}/POST/@connections/*\n", "${WebSocketApi}/*/POST/@connections/*\n", "ManageConnections on"},
-		{"TTL off", "      TimeToLiveSpecification:\n        AttributeName: expiresAt\n        Enabled: true\n      SSESpecification:\n        SSEEnabled: true\n\n  RateLimitTable", "      TimeToLiveSpecification:\n        AttributeName: expiresAt\n        Enabled: false\n      SSESpecification:\n        SSEEnabled: true\n\n  RateLimitTable", "MailboxTable: TTL is not enabled on expiresAt"},
 		{"TTL on another attribute", "      TimeToLiveSpecification:\n        AttributeName: expiresAt\n        Enabled: true\n      SSESpecification:\n        SSEEnabled: true\n\n  MailboxTable", "      TimeToLiveSpecification:\n        AttributeName: ttl\n        Enabled: true\n      SSESpecification:\n        SSEEnabled: true\n\n  MailboxTable", "ConnectionsTable: TTL is not enabled on expiresAt"},
 		{"SSE off", "        SSEEnabled: true\n\n  # --", "        SSEEnabled: false\n\n  # --", "RateLimitTable: SSESpecification.SSEEnabled is not true"},
 		{"wrong key type", "        - AttributeName: slot\n          AttributeType: N", "        - AttributeName: slot\n          AttributeType: S", "key schema [playerId S HASH slot S RANGE]"},
-		{"provisioned table", "  MailboxTable:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      BillingMode: PAY_PER_REQUEST", "  MailboxTable:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      BillingMode: PROVISIONED", "MailboxTable: BillingMode \"PROVISIONED\""},
 		{"client with a secret", "GenerateSecret: false", "GenerateSecret: true", "GenerateSecret must be false"},
 		{"no password sign-in", "        - ALLOW_USER_PASSWORD_AUTH\n", "", "lacks ALLOW_USER_PASSWORD_AUTH"},
 		{"no admin group", "GroupName: admin", "GroupName: admins", "no UserPoolGroup admin"},
-		{"unused parameter", "ThrottlingRateLimit: !Ref ThrottlingRateLimit", "ThrottlingRateLimit: 100", "parameter ThrottlingRateLimit is never used"},
 		{"output missing", "  UserPoolClientId:\n", "  GameClientId:\n", "no output UserPoolClientId"},
 		{"not a wss URL", "Value: !Sub wss://", "Value: !Sub https://", "does not start with wss://"},
 		{"admin route without authorizer", "      RouteKey: GET /admin/bans\n      AuthorizationType: JWT", "      RouteKey: GET /admin/bans\n      AuthorizationType: NONE", "AdminListBansRoute: AuthorizationType NONE, want JWT"},
@@ -1191,8 +1146,9 @@ func TestChecksCatch(t *testing.T) {
 		{"cognito actions on every pool", "              Resource: !GetAtt UserPool.Arn", "              Resource: !Sub arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/*", "Cognito"},
 		{"extra cognito action", "                - cognito-idp:AdminEnableUser\n", "                - cognito-idp:AdminEnableUser\n                - cognito-idp:AdminDeleteUser\n", "Cognito actions"},
 		{"admin may post on another stage", "${WebSocketApi}/${StageName}/POST/@connections/*'", "${WebSocketApi}/*/POST/@connections/*'", "ManageConnections on"},
+		{"admin CORS for any origin", "        - AllowOrigins: !Ref AdminAllowedOrigins", "        - AllowOrigins: ['*']", "AllowOrigins"},
+		{"admin CORS without the token header", "AllowHeaders: [authorization, content-type]", "AllowHeaders: [content-type]", "AllowHeaders"},
 		{"admin output missing", "  AdminApiUrl:\n", "  AdminURL:\n", "no output AdminApiUrl"},
-		{"outside the YAML subset", "      ProtocolType: WEBSOCKET\n", "      ProtocolType: {Value: WEBSOCKET}\n", "outside the YAML subset"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1227,6 +1183,7 @@ func TestChecksOnTinyTemplates(t *testing.T) {
 		"functions/good/main.go": "package main\n\nfunc main() {}\n",
 		"functions/lib/main.go":  "package lib\n",
 		"sam/.keep":              "",
+		"Makefile":               "build-GoodFunction:\n\tscripts/build-lambdas good $(ARTIFACTS_DIR)\n",
 	} {
 		path := filepath.Join(repo, filepath.FromSlash(dir))
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -1237,12 +1194,12 @@ func TestChecksOnTinyTemplates(t *testing.T) {
 		}
 	}
 	const function = `Resources:
-  Fn:
+  %sFunction:
     Type: AWS::Serverless::Function
     Metadata:
-      BuildMethod: go1.x
+      BuildMethod: makefile
     Properties:
-      CodeUri: ../functions/%s/
+      CodeUri: ../
       Handler: bootstrap
       Runtime: %s
       Architectures:
@@ -1254,10 +1211,10 @@ func TestChecksOnTinyTemplates(t *testing.T) {
 		src   string
 		want  []string // each in some problem; none expected when empty
 	}{
-		{"good function", checkFunctions, fmt.Sprintf(function, "good", "provided.al2023"), nil},
-		{"library package", checkFunctions, fmt.Sprintf(function, "lib", "provided.al2023"), []string{"holds package lib, want package main"}},
-		{"old runtime", checkFunctions, fmt.Sprintf(function, "good", "provided.al2"), []string{"Runtime \"provided.al2\""}},
-		{"undeployed directory", checkEveryFunctionDeployed, fmt.Sprintf(function, "good", "provided.al2023"), []string{"functions/lib is no function's CodeUri"}},
+		{"good function", checkFunctions, fmt.Sprintf(function, "Good", "provided.al2023"), nil},
+		{"library package", checkFunctions, fmt.Sprintf(function, "Lib", "provided.al2023"), []string{"holds package lib, want package main", "make build-LibFunction does not run scripts/build-lambdas"}},
+		{"old runtime", checkFunctions, fmt.Sprintf(function, "Good", "provided.al2"), []string{"Runtime \"provided.al2\""}},
+		{"undeployed directory", checkEveryFunctionDeployed, fmt.Sprintf(function, "Good", "provided.al2023"), []string{"functions/lib is no function of the template"}},
 		{"clean policy", checkNoWildcards, `Resources:
   Role:
     Type: AWS::IAM::Role
@@ -1284,23 +1241,6 @@ func TestChecksOnTinyTemplates(t *testing.T) {
                 Resource:
                   - !Sub "*"
 `, []string{"Action dynamodb:*", "Action execute-api:*", "Resource \"*\"", "NotAction", "line 14: Resource \"*\""}},
-		{"references", checkReferences, `Parameters:
-  P:
-    Type: String
-Resources:
-  A:
-    Type: T
-    DependsOn: [B, Ghost]
-    Properties:
-      X: !Ref P
-      Y: !Sub ${B.Arn}-${AWS::Region}-${!Literal}-${Local}
-      Z: !Sub
-        - ${Local}-${Nope}
-        - Local: x
-      W: !GetAtt P.Arn
-  B:
-    Type: T
-`, []string{"DependsOn Ghost", "${Local}: no such", "${Nope}: no such", "!GetAtt P.Arn"}},
 		{"connect without authorizer", checkConnectAuthorizer, `Resources:
   R:
     Type: AWS::ApiGatewayV2::Route

@@ -114,6 +114,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 func printBanner(w io.Writer, base string, s *localstack.Stack) {
 	ws := "ws" + base[len("http"):]
 	fmt.Fprintf(w, "serverless-websockets local stack\n")
+	fmt.Fprintf(w, "  Web client      %s/\n", base)
 	fmt.Fprintf(w, "  WebSocket       %s/ws?token=TOKEN\n", ws)
 	fmt.Fprintf(w, "  Management API  %s/@connections/{connectionId}  (SigV4, access key %q)\n", base, s.Creds.AccessKeyID)
 	if s.Issuer != nil {

@@ -53,7 +53,7 @@ func TestRunServesAndStops(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	for _, want := range []string{"/ws?token=", "/@connections/", "/.well-known/jwks.json", "/metrics", "/admin/", "embedded minidyn"} {
+	for _, want := range []string{"Web client      " + base + "/\n", "/ws?token=", "/@connections/", "/.well-known/jwks.json", "/metrics", "/admin/", "embedded minidyn"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, stdout.String())
 		}

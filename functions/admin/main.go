@@ -4,7 +4,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
@@ -20,7 +19,7 @@ import (
 )
 
 func main() {
-	h, err := setup(context.Background(), os.Getenv)
+	h, err := setup(os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "admin:", err)
 		os.Exit(1)
@@ -28,16 +27,17 @@ func main() {
 	lambda.Start(h.Handle)
 }
 
-func setup(ctx context.Context, getenv func(string) string) (*admin.Handler, error) {
-	cfg, err := config.Load(getenv, config.NeedConnectionsTable|config.NeedBansTable|config.NeedManagementAPI)
+func setup(getenv func(string) string) (*admin.Handler, error) {
+	cfg, err := config.Load(getenv, config.Functions["admin"].Need)
 	if err != nil {
 		return nil, err
 	}
-	c, err := awsclients.New(ctx, cfg)
+	awsCfg, err := awsclients.AWSConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	mgmt, err := apigw.NewClient(ctx, cfg.ManagementEndpoint, cfg.Region, awsclients.LoadOptions()...)
+	c := awsclients.New(awsCfg, cfg)
+	mgmt, err := apigw.NewClient(awsCfg, cfg.ManagementEndpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -54,11 +54,7 @@ func setup(ctx context.Context, getenv func(string) string) (*admin.Handler, err
 		log.Info("no COGNITO_USER_POOL_ID; bans and unbans skip the Cognito steps")
 		return h, nil
 	}
-	client, err := cognito.NewClient(ctx, cfg.Region, cfg.CognitoEndpoint, nil, awsclients.LoadOptions()...)
-	if err != nil {
-		return nil, err
-	}
-	if h.Accounts, err = cognito.New(client, cfg.CognitoUserPoolID); err != nil {
+	if h.Accounts, err = cognito.New(cognito.NewClient(awsCfg, cfg.CognitoEndpoint), cfg.CognitoUserPoolID); err != nil {
 		return nil, err
 	}
 	return h, nil

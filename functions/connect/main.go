@@ -4,7 +4,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
@@ -19,7 +18,7 @@ import (
 )
 
 func main() {
-	h, err := setup(context.Background())
+	h, err := setup()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "connect:", err)
 		os.Exit(1)
@@ -27,15 +26,16 @@ func main() {
 	lambda.Start(h.Handle)
 }
 
-func setup(ctx context.Context) (*handlers.Connect, error) {
-	cfg, err := config.Load(os.Getenv, config.NeedConnectionsTable|config.NeedRateLimitTable|config.NeedBansTable)
+func setup() (*handlers.Connect, error) {
+	cfg, err := config.Load(os.Getenv, config.Functions["connect"].Need)
 	if err != nil {
 		return nil, err
 	}
-	c, err := awsclients.New(ctx, cfg)
+	awsCfg, err := awsclients.AWSConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
+	c := awsclients.New(awsCfg, cfg)
 	return &handlers.Connect{
 		Connections: c.Store,
 		Bans:        c.Store,

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
@@ -17,7 +16,7 @@ import (
 )
 
 func main() {
-	h, err := setup(context.Background())
+	h, err := setup()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "disconnect:", err)
 		os.Exit(1)
@@ -25,15 +24,16 @@ func main() {
 	lambda.Start(h.Handle)
 }
 
-func setup(ctx context.Context) (*handlers.Disconnect, error) {
-	cfg, err := config.Load(os.Getenv, config.NeedConnectionsTable)
+func setup() (*handlers.Disconnect, error) {
+	cfg, err := config.Load(os.Getenv, config.Functions["disconnect"].Need)
 	if err != nil {
 		return nil, err
 	}
-	c, err := awsclients.New(ctx, cfg)
+	awsCfg, err := awsclients.AWSConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
+	c := awsclients.New(awsCfg, cfg)
 	return &handlers.Disconnect{
 		Connections: c.Store,
 		Logger:      logging.NewLambda(os.Stdout, cfg.LogLevel),

@@ -6,7 +6,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
@@ -22,7 +21,7 @@ import (
 )
 
 func main() {
-	h, err := setup(context.Background())
+	h, err := setup()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "messages:", err)
 		os.Exit(1)
@@ -30,16 +29,17 @@ func main() {
 	lambda.Start(h.Handle)
 }
 
-func setup(ctx context.Context) (*handlers.Messages, error) {
-	cfg, err := config.Load(os.Getenv, config.NeedConnectionsTable|config.NeedMailboxTable|config.NeedRateLimitTable|config.NeedManagementAPI|config.NeedBansTable)
+func setup() (*handlers.Messages, error) {
+	cfg, err := config.Load(os.Getenv, config.Functions["messages"].Need)
 	if err != nil {
 		return nil, err
 	}
-	c, err := awsclients.New(ctx, cfg)
+	awsCfg, err := awsclients.AWSConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	mgmt, err := apigw.NewClient(ctx, cfg.ManagementEndpoint, cfg.Region, awsclients.LoadOptions()...)
+	c := awsclients.New(awsCfg, cfg)
+	mgmt, err := apigw.NewClient(awsCfg, cfg.ManagementEndpoint)
 	if err != nil {
 		return nil, err
 	}

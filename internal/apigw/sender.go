@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 
@@ -44,16 +43,11 @@ func New(api API) *Sender { return &Sender{api: api} }
 
 // NewClient returns a Management API client for endpoint, e.g.
 // https://{api-id}.execute-api.{region}.amazonaws.com/{stage} in AWS or
-// http://127.0.0.1:8080 locally. Credentials come from the default chain;
-// opts (such as awsclients.LoadOptions, the deadline policy) are applied
-// before the region.
-func NewClient(ctx context.Context, endpoint, region string, opts ...func(*awsconfig.LoadOptions) error) (*apigatewaymanagementapi.Client, error) {
+// http://127.0.0.1:8080 locally, over cfg (region, credentials, the deadline
+// policy).
+func NewClient(cfg aws.Config, endpoint string) (*apigatewaymanagementapi.Client, error) {
 	if endpoint == "" {
 		return nil, errors.New("management API endpoint is empty")
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, append(opts, awsconfig.WithRegion(region))...)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
 	return apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
 		o.BaseEndpoint = aws.String(endpoint)

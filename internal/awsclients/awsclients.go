@@ -1,14 +1,14 @@
-// Package awsclients builds, once per Lambda instance, the AWS clients and
-// the DynamoDB store the handlers share while the instance is warm, and
-// holds the deadline policy (per-attempt timeout, retry budget) of every AWS
-// client of the project.
+// Package awsclients builds, once per Lambda instance, the AWS configuration
+// and the DynamoDB client and store the handlers share while the instance is
+// warm, and holds the deadline policy (per-attempt timeout, retry budget) of
+// every AWS client of the project.
 package awsclients
 
 import (
-	"context"
-	"fmt"
+	"errors"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/config"
@@ -21,18 +21,37 @@ type Clients struct {
 	Store    *dynamo.Store
 }
 
-// New loads the AWS configuration of the Lambda environment and builds the
-// DynamoDB client, held to the deadline policy, and the store.
-func New(ctx context.Context, cfg config.Config) (*Clients, error) {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, append(LoadOptions(), awsconfig.WithRegion(cfg.Region))...)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
+// AWSConfig is the SDK configuration of a Lambda function: the region and
+// the execution role's credentials that Lambda puts in the environment (as
+// internal/config read them), held to the deadline policy. It is built
+// without the SDK's config package on purpose: its chain of shared files,
+// SSO, STS and instance metadata is never used in Lambda and adds about
+// 1.8 MB to every bootstrap (see BENCHMARKS.md).
+func AWSConfig(cfg config.Config) (aws.Config, error) {
+	c := cfg.Credentials
+	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
+		return aws.Config{}, errors.New("aws config: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (Lambda sets them to the execution role's keys)")
 	}
-	ddb := dynamodb.NewFromConfig(awsCfg)
+	return aws.Config{
+		Region:      cfg.Region,
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)),
+		HTTPClient:  HTTPClient(),
+		Retryer:     Retryer,
+	}, nil
+}
+
+// New builds the DynamoDB client over awsCfg (at cfg.DynamoDBEndpoint when
+// it is set) and the store.
+func New(awsCfg aws.Config, cfg config.Config) *Clients {
+	ddb := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		if cfg.DynamoDBEndpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.DynamoDBEndpoint)
+		}
+	})
 	store := dynamo.New(ddb, dynamo.Tables{Connections: cfg.ConnectionsTable, Mailbox: cfg.MailboxTable, Bans: cfg.BansTable}, dynamo.Options{
 		MaxConnectionsPerPlayer: cfg.MaxConnectionsPerPlayer,
 		MailboxMaxMessages:      cfg.MailboxMaxMessages,
 		MailboxMaxPerSender:     cfg.MailboxMaxPerSender,
 	})
-	return &Clients{DynamoDB: ddb, Store: store}, nil
+	return &Clients{DynamoDB: ddb, Store: store}
 }

@@ -6,7 +6,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 )
 
 // The deadline policy of every AWS client (DynamoDB, the Management API):
@@ -33,12 +32,4 @@ func Retryer() aws.Retryer {
 		o.MaxAttempts = MaxAttempts
 		o.MaxBackoff = MaxBackoff
 	})
-}
-
-// LoadOptions applies the deadline policy to config.LoadDefaultConfig.
-func LoadOptions() []func(*awsconfig.LoadOptions) error {
-	return []func(*awsconfig.LoadOptions) error{
-		awsconfig.WithHTTPClient(HTTPClient()),
-		awsconfig.WithRetryer(Retryer),
-	}
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 )
 
@@ -43,24 +42,16 @@ func New(api API, poolID string) (*Accounts, error) {
 	return &Accounts{api: api, poolID: poolID, timeout: DefaultTimeout}, nil
 }
 
-// NewClient returns a Cognito client for region. A non-empty endpoint (from
+// NewClient returns a Cognito client over cfg (region, credentials, the
+// deadline policy). A non-empty endpoint (from
 // AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER) replaces AWS's, for a
-// Cognito-compatible emulator; creds nil means the default credential chain;
-// opts (such as awsclients.LoadOptions, the deadline policy) come first.
-func NewClient(ctx context.Context, region, endpoint string, creds aws.CredentialsProvider, opts ...func(*awsconfig.LoadOptions) error) (*cip.Client, error) {
-	opts = append(opts, awsconfig.WithRegion(region))
-	if creds != nil {
-		opts = append(opts, awsconfig.WithCredentialsProvider(creds))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("cognito client: load AWS config: %w", err)
-	}
+// Cognito-compatible emulator.
+func NewClient(cfg aws.Config, endpoint string) *cip.Client {
 	return cip.NewFromConfig(cfg, func(o *cip.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
-	}), nil
+	})
 }
 
 // SignOut invalidates the user's refresh tokens (AdminUserGlobalSignOut).

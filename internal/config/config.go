@@ -28,6 +28,55 @@ const (
 	NeedBansTable                         // BANS_TABLE
 )
 
+// Function says what one Lambda function reads from the environment. The
+// deployment (sam/template.yaml) must set every variable listed, and no
+// other; its tests check that against this table.
+type Function struct {
+	// Need is what the function passes to Load. The authorizer does not
+	// call Load (it reads its settings with authorizer.ConfigFromEnv).
+	Need Need
+	// Required must be set; Optional have defaults.
+	Required, Optional []string
+}
+
+// Variables lists Required, then Optional.
+func (f Function) Variables() []string {
+	return append(append([]string(nil), f.Required...), f.Optional...)
+}
+
+var rateVariables = []string{
+	ratelimit.EnvMessagesPerSecond, ratelimit.EnvMessagesBurst,
+	ratelimit.EnvBytesPerSecond, ratelimit.EnvBytesBurst, ratelimit.EnvConnectsPerMinute,
+}
+
+// Functions are the Lambda functions, by their directory under functions/.
+var Functions = map[string]Function{
+	"authorizer": {
+		Required: []string{"JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL"},
+		Optional: []string{"JWT_TOKEN_USE", "PLAYER_ID_CLAIM", "LOG_LEVEL"},
+	},
+	"admin": {
+		Need:     NeedConnectionsTable | NeedBansTable | NeedManagementAPI,
+		Required: []string{"CONNECTIONS_TABLE", "MANAGEMENT_ENDPOINT", "BANS_TABLE"},
+		Optional: []string{"COGNITO_USER_POOL_ID", "ADMIN_GROUP", "PLAYER_ID_CLAIM", "LOG_LEVEL"},
+	},
+	"connect": {
+		Need:     NeedConnectionsTable | NeedRateLimitTable | NeedBansTable,
+		Required: []string{"CONNECTIONS_TABLE", "RATE_LIMIT_TABLE", "BANS_TABLE"},
+		Optional: append([]string{"MAX_CONNECTIONS_PER_PLAYER", "CONNECTION_TTL", "LOG_LEVEL"}, rateVariables...),
+	},
+	"disconnect": {
+		Need:     NeedConnectionsTable,
+		Required: []string{"CONNECTIONS_TABLE"},
+		Optional: []string{"MAX_CONNECTIONS_PER_PLAYER", "LOG_LEVEL"},
+	},
+	"messages": {
+		Need:     NeedConnectionsTable | NeedMailboxTable | NeedRateLimitTable | NeedManagementAPI | NeedBansTable,
+		Required: []string{"CONNECTIONS_TABLE", "MAILBOX_TABLE", "RATE_LIMIT_TABLE", "MANAGEMENT_ENDPOINT", "BANS_TABLE"},
+		Optional: append([]string{"MAX_CONNECTIONS_PER_PLAYER", "MAX_MESSAGE_BYTES", "MAILBOX_TTL", "MAILBOX_MAX_MESSAGES", "MAILBOX_MAX_PER_SENDER", "LOG_LEVEL"}, rateVariables...),
+	},
+}
+
 // Config holds the settings shared by the handlers. Each field names its
 // variable and its default.
 type Config struct {
@@ -37,6 +86,12 @@ type Config struct {
 	ManagementEndpoint string // MANAGEMENT_ENDPOINT: https://{api-id}.execute-api.{region}.amazonaws.com/{stage}
 	BansTable          string // BANS_TABLE
 	Region             string // AWS_REGION; default us-east-1
+	// DynamoDBEndpoint is AWS_ENDPOINT_URL_DYNAMODB, the SDK's variable for
+	// another DynamoDB endpoint (a local engine); empty means AWS.
+	DynamoDBEndpoint string
+	// Credentials are the execution role's keys that Lambda puts in the
+	// environment.
+	Credentials Credentials
 
 	AdminGroup        string // ADMIN_GROUP: the group whose members may use the admin API; default admin
 	CognitoUserPoolID string // COGNITO_USER_POOL_ID: the pool whose users bans disable; empty skips those steps
@@ -62,12 +117,18 @@ type Config struct {
 func Load(getenv func(string) string, need Need) (Config, error) {
 	p := parser{getenv: getenv}
 	c := Config{
-		ConnectionsTable:        p.required("CONNECTIONS_TABLE", need&NeedConnectionsTable != 0),
-		MailboxTable:            p.required("MAILBOX_TABLE", need&NeedMailboxTable != 0),
-		RateLimitTable:          p.required("RATE_LIMIT_TABLE", need&NeedRateLimitTable != 0),
-		ManagementEndpoint:      p.required("MANAGEMENT_ENDPOINT", need&NeedManagementAPI != 0),
-		BansTable:               p.required("BANS_TABLE", need&NeedBansTable != 0),
-		Region:                  p.str("AWS_REGION", "us-east-1"),
+		ConnectionsTable:   p.required("CONNECTIONS_TABLE", need&NeedConnectionsTable != 0),
+		MailboxTable:       p.required("MAILBOX_TABLE", need&NeedMailboxTable != 0),
+		RateLimitTable:     p.required("RATE_LIMIT_TABLE", need&NeedRateLimitTable != 0),
+		ManagementEndpoint: p.required("MANAGEMENT_ENDPOINT", need&NeedManagementAPI != 0),
+		BansTable:          p.required("BANS_TABLE", need&NeedBansTable != 0),
+		Region:             p.str("AWS_REGION", "us-east-1"),
+		DynamoDBEndpoint:   p.str("AWS_ENDPOINT_URL_DYNAMODB", ""),
+		Credentials: Credentials{
+			AccessKeyID:     p.str("AWS_ACCESS_KEY_ID", ""),
+			SecretAccessKey: p.str("AWS_SECRET_ACCESS_KEY", ""),
+			SessionToken:    p.str("AWS_SESSION_TOKEN", ""),
+		},
 		AdminGroup:              p.str("ADMIN_GROUP", "admin"),
 		CognitoUserPoolID:       p.str("COGNITO_USER_POOL_ID", ""),
 		CognitoEndpoint:         p.str("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", ""),
@@ -102,6 +163,18 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 	}
 	return c, nil
 }
+
+// Credentials are AWS keys: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+// AWS_SESSION_TOKEN, which Lambda sets to the execution role's. They never
+// print: String, GoString, LogValue and MarshalText hide them.
+type Credentials struct {
+	AccessKeyID, SecretAccessKey, SessionToken string
+}
+
+func (Credentials) String() string               { return "[hidden]" }
+func (Credentials) GoString() string             { return "[hidden]" }
+func (Credentials) LogValue() slog.Value         { return slog.StringValue("[hidden]") }
+func (Credentials) MarshalText() ([]byte, error) { return []byte("[hidden]"), nil }
 
 type parser struct {
 	getenv   func(string) string

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -94,5 +96,66 @@ func TestMailboxMaxPerSender(t *testing.T) {
 				t.Errorf("MailboxMaxPerSender = %d, want %d", c.MailboxMaxPerSender, tt.want)
 			}
 		})
+	}
+}
+
+// TestFunctionsMatchLoad: with nothing set, Load names as missing exactly the
+// Required variables of each function, and every variable listed is one
+// Load or the authorizer reads.
+func TestFunctionsMatchLoad(t *testing.T) {
+	for name, f := range Functions {
+		t.Run(name, func(t *testing.T) {
+			if f.Need == 0 {
+				return // the authorizer, checked against its loader in sam/
+			}
+			_, err := Load(env(nil), f.Need)
+			if err == nil {
+				t.Fatal("want the required variables named as missing")
+			}
+			missing := strings.TrimPrefix(strings.SplitN(err.Error(), ";", 2)[0], "config: missing ")
+			if got, want := missing, strings.Join(f.Required, ", "); got != want {
+				t.Errorf("Load names missing %q, Functions lists %q", got, want)
+			}
+			read := map[string]bool{}
+			full := map[string]string{}
+			for _, v := range f.Variables() {
+				full[v] = "1"
+			}
+			_, _ = Load(func(k string) string { read[k] = true; return full[k] }, f.Need)
+			for _, v := range f.Variables() {
+				if !read[v] {
+					t.Errorf("%s is listed but Load never reads it", v)
+				}
+			}
+		})
+	}
+}
+
+func TestCredentialsAndEndpointNeverPrintTheKeys(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"AWS_ACCESS_KEY_ID": "AKIDSECRETID", "AWS_SECRET_ACCESS_KEY": "s3cr3t-key", "AWS_SESSION_TOKEN": "t0ken",
+		"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000",
+	}), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Credentials.AccessKeyID != "AKIDSECRETID" || c.Credentials.SecretAccessKey != "s3cr3t-key" || c.Credentials.SessionToken != "t0ken" {
+		t.Errorf("credentials not read: the keys differ")
+	}
+	if c.DynamoDBEndpoint != "http://127.0.0.1:8000" {
+		t.Errorf("DynamoDBEndpoint = %q", c.DynamoDBEndpoint)
+	}
+	var logged strings.Builder
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "config", c, "credentials", c.Credentials)
+	js, err := json.Marshal(struct{ C Credentials }{c.Credentials})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{fmt.Sprintf("%v %+v %#v %s", c, c, c, c.Credentials), logged.String(), string(js)} {
+		for _, secret := range []string{"AKIDSECRETID", "s3cr3t-key", "t0ken"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%q shows up in %s", secret, out)
+			}
+		}
 	}
 }

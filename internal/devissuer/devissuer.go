@@ -100,7 +100,7 @@ func New(cfg Config) (*Issuer, error) {
 
 // TokenRequest asks for a token.
 type TokenRequest struct {
-	PlayerID   string   `json:"playerId"`   // the sub and username claims; must pass domain.ValidatePlayerID
+	PlayerID   string   `json:"playerId"`   // the sub and username claims, in canonical form (domain.NormalizePlayerID)
 	Groups     []string `json:"groups"`     // cognito:groups; omitted when empty
 	TTLSeconds int      `json:"ttlSeconds"` // lifetime; 0 means Config.DefaultTTL, at most Config.MaxTTL
 }
@@ -109,9 +109,11 @@ type TokenRequest struct {
 // (whole seconds, as in the exp claim). Errors caused by req wrap
 // ErrInvalidRequest.
 func (i *Issuer) Issue(req TokenRequest) (token string, expiresAt time.Time, err error) {
-	if err := domain.ValidatePlayerID(req.PlayerID); err != nil {
+	id, err := domain.NormalizePlayerID(req.PlayerID)
+	if err != nil {
 		return "", time.Time{}, fmt.Errorf("issue token: %w: %w", ErrInvalidRequest, err)
 	}
+	req.PlayerID = id
 	for n, g := range req.Groups {
 		if g == "" || len(g) > maxGroupNameBytes || strings.ContainsAny(g, ",\x00") {
 			return "", time.Time{}, fmt.Errorf("issue token: %w: groups[%d] is not a group name", ErrInvalidRequest, n)

@@ -1,6 +1,9 @@
 package domain
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // MaxPlayerIDBytes is the longest player id accepted.
 const MaxPlayerIDBytes = 128
@@ -21,6 +24,20 @@ func ValidatePlayerID(id string) error {
 		}
 	}
 	return nil
+}
+
+// NormalizePlayerID validates id and returns its canonical form, in lower
+// case: player ids are case-insensitive, as the usernames of a Cognito user
+// pool created with CaseSensitive false are ("Alice" and "alice" are one
+// user, and Cognito gives such a pool's usernames out in lower case). Every
+// id that comes from outside (a token's claim, a frame's "to", "players" or
+// "playerId", a development token request) goes through it, so that the
+// tables and comparisons only ever see the canonical form.
+func NormalizePlayerID(id string) (string, error) {
+	if err := ValidatePlayerID(id); err != nil {
+		return "", err
+	}
+	return strings.ToLower(id), nil
 }
 
 func playerIDByte(c byte) bool {

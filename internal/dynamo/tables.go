@@ -7,51 +7,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 )
-
-// localRegion is the region used with an explicit endpoint when none is
-// configured; local engines accept any.
-const localRegion = "us-east-1"
-
-// NewClient returns an SDK client. With endpoint "" it resolves region,
-// endpoint and credentials the AWS default way (region "" leaves the region
-// to that resolution too). With an endpoint, for a local engine, it uses
-// region us-east-1 when none is found and the static credentials local/local
-// when the environment holds no AWS keys. opts (such as
-// awsclients.LoadOptions, the deadline policy) are applied first.
-func NewClient(ctx context.Context, endpoint, region string, opts ...func(*config.LoadOptions) error) (*dynamodb.Client, error) {
-	opts = append([]func(*config.LoadOptions) error(nil), opts...)
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
-	}
-	if endpoint != "" {
-		env, err := config.NewEnvConfig()
-		if err != nil {
-			return nil, fmt.Errorf("dynamodb client: read the environment: %w", err)
-		}
-		if !env.Credentials.HasKeys() {
-			opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-		}
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("dynamodb client: load AWS config: %w", err)
-	}
-	if endpoint == "" {
-		return dynamodb.NewFromConfig(cfg), nil
-	}
-	if cfg.Region == "" {
-		cfg.Region = localRegion
-	}
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
-	}), nil
-}
 
 // CreateTables creates those of tables that do not exist, billed per
 // request, and waits until both are ACTIVE. Tables that exist are left as

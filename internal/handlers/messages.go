@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -211,7 +212,7 @@ func (h *Messages) expired(ctx context.Context, c *call, clientID string) events
 // yourself is allowed and delivers to all your live connections, the sending
 // one included (useful to keep several devices of one player in step).
 func (h *Messages) send(ctx context.Context, c *call, r protocol.Request) (any, error) {
-	if r.PlayerID != "" && r.PlayerID != c.id.PlayerID {
+	if r.PlayerID != "" && !strings.EqualFold(r.PlayerID, c.id.PlayerID) {
 		return nil, domain.Errorf(domain.CodeForbidden, "\"playerId\" is not the player of this connection")
 	}
 	if err := h.checkBan(ctx, c); err != nil {
@@ -415,11 +416,15 @@ func (h *Messages) presence(ctx context.Context, c *call, r protocol.Request) (a
 	if len(r.Players) > MaxPresencePlayers {
 		return nil, domain.Errorf(domain.CodeBadRequest, "\"players\" names more than %d players", MaxPresencePlayers)
 	}
-	for _, p := range r.Players {
-		if domain.ValidatePlayerID(p) != nil {
+	players := make([]string, len(r.Players))
+	for i, p := range r.Players {
+		id, err := domain.NormalizePlayerID(p)
+		if err != nil {
 			return nil, domain.Errorf(domain.CodeBadRequest, "\"players\" holds an invalid player id")
 		}
+		players[i] = id
 	}
+	r.Players = players
 	online := []string{}
 	if len(r.Players) > 0 {
 		found, err := h.Presence.OnlinePlayers(ctx, r.Players)

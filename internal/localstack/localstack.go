@@ -146,7 +146,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	case o.DynamoDB != nil:
 		engine, s.Engine = o.DynamoDB, "injected client"
 	case o.DynamoDBEndpoint != "":
-		client, err := dynamo.NewClient(ctx, o.DynamoDBEndpoint, cfg.Region, awsclients.LoadOptions()...)
+		client, err := NewDynamoDBClient(ctx, o.DynamoDBEndpoint, cfg.Region, loadOptions()...)
 		if err != nil {
 			return nil, err
 		}
@@ -242,10 +242,10 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	if cfg.CognitoUserPoolID == "" {
 		o.Logger.Info("admin: no COGNITO_USER_POOL_ID; bans and unbans skip the Cognito steps")
 	} else {
-		client, err := cognito.NewClient(ctx, cfg.Region, cfg.CognitoEndpoint, credentials.StaticCredentialsProvider{Value: s.Creds}, awsclients.LoadOptions()...)
-		if err != nil {
-			return nil, fmt.Errorf("localstack: %w", err)
-		}
+		client := cognito.NewClient(aws.Config{
+			Region: cfg.Region, Credentials: credentials.StaticCredentialsProvider{Value: s.Creds},
+			HTTPClient: awsclients.HTTPClient(), Retryer: awsclients.Retryer,
+		}, cfg.CognitoEndpoint)
 		if s.Admin.Accounts, err = cognito.New(client, cfg.CognitoUserPoolID); err != nil {
 			return nil, fmt.Errorf("localstack: %w", err)
 		}
@@ -258,6 +258,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	}
 	mux.Handle("/admin/", adminAPI)
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
+	mux.Handle("/", webHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})

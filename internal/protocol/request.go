@@ -172,7 +172,7 @@ func depth(b []byte) int {
 }
 
 // Recipient returns the recipient named by "to" or its alias
-// "destinationPlayerId", validated as a player id.
+// "destinationPlayerId", validated as a player id and in canonical form.
 func (r Request) Recipient() (string, error) {
 	to := r.To
 	switch {
@@ -184,7 +184,8 @@ func (r Request) Recipient() (string, error) {
 	if to == "" {
 		return "", domain.Errorf(domain.CodeBadRequest, "\"to\" is required")
 	}
-	if err := domain.ValidatePlayerID(to); err != nil {
+	to, err := domain.NormalizePlayerID(to)
+	if err != nil {
 		return "", domain.Errorf(domain.CodeBadRequest, "\"to\" is not a valid player id")
 	}
 	return to, nil
