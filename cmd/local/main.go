@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/serverless-websockets/serverless-websockets/internal/config"
 	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
 	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
 )
@@ -51,11 +52,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	level := slog.LevelInfo
-	if v := getenv("LOG_LEVEL"); v != "" {
-		if err := level.UnmarshalText([]byte(v)); err != nil {
-			return fmt.Errorf("LOG_LEVEL: %w", err)
-		}
+	level, err := config.LogLevel(getenv)
+	if err != nil {
+		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 

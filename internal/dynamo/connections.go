@@ -27,8 +27,6 @@ const (
 	attrUserAgent    = "userAgent"
 )
 
-// MaxPresencePlayers is the most players OnlinePlayers answers for at once.
-const MaxPresencePlayers = 50
 
 // presenceConcurrency is how many presence queries run at once.
 const presenceConcurrency = 8
@@ -210,7 +208,7 @@ func decodeConnection(item map[string]types.AttributeValue) (domain.Connection, 
 
 // OnlinePlayers returns those of playerIDs that hold at least one live
 // connection, in the order given, each once. It accepts at most
-// MaxPresencePlayers distinct ids, each a valid player id (anything else is
+// domain.MaxPresencePlayers distinct ids, each a valid player id (anything else is
 // an error), and runs one strongly consistent Query per distinct id, a few
 // at a time.
 func (s *Store) OnlinePlayers(ctx context.Context, playerIDs []string) ([]string, error) {
@@ -220,8 +218,8 @@ func (s *Store) OnlinePlayers(ctx context.Context, playerIDs []string) ([]string
 			ids = append(ids, id)
 		}
 	}
-	if len(ids) > MaxPresencePlayers {
-		return nil, fmt.Errorf("online players: %d players asked, at most %d", len(ids), MaxPresencePlayers)
+	if len(ids) > domain.MaxPresencePlayers {
+		return nil, fmt.Errorf("online players: %d players asked, at most %d", len(ids), domain.MaxPresencePlayers)
 	}
 	for _, id := range ids {
 		if err := domain.ValidatePlayerID(id); err != nil {

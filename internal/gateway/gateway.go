@@ -93,7 +93,7 @@ type Config struct {
 	// Now is the clock for event timestamps and SigV4 date checks. Timeouts
 	// use real time. Default time.Now.
 	Now func() time.Time
-	// Logger receives the gateway's logs. Default slog.Default().
+	// Logger receives the gateway's logs. Default: discard.
 	Logger *slog.Logger
 }
 
@@ -164,7 +164,7 @@ func New(cfg Config) (*Gateway, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Gateway{
 		cfg:        cfg,

@@ -370,12 +370,12 @@ var tests = []test{
 		}
 		equal(e.t, "after dave left", e.online(dave, alice), []string{alice})
 
-		many := make([]string, dynamo.MaxPresencePlayers+1)
+		many := make([]string, domain.MaxPresencePlayers+1)
 		for i := range many {
 			many[i] = e.player(fmt.Sprintf("p%d", i))
 		}
-		if got, err := e.store.OnlinePlayers(e.ctx, many[:dynamo.MaxPresencePlayers]); err != nil || len(got) != 0 {
-			e.t.Errorf("OnlinePlayers(%d offline) = %v, %v", dynamo.MaxPresencePlayers, got, err)
+		if got, err := e.store.OnlinePlayers(e.ctx, many[:domain.MaxPresencePlayers]); err != nil || len(got) != 0 {
+			e.t.Errorf("OnlinePlayers(%d offline) = %v, %v", domain.MaxPresencePlayers, got, err)
 		}
 		if _, err := e.store.OnlinePlayers(e.ctx, many); err == nil {
 			e.t.Errorf("OnlinePlayers(%d players) = nil error, want one", len(many))
@@ -717,7 +717,7 @@ var tests = []test{
 		if _, _, err := e.store.ListBans(e.ctx, 10, "not a cursor!"); !errors.Is(err, dynamo.ErrBadCursor) {
 			e.t.Errorf("ListBans with a bad cursor = %v, want ErrBadCursor", err)
 		}
-		if _, _, err := e.store.ListBans(e.ctx, dynamo.MaxBansPage+1, ""); err == nil {
+		if _, _, err := e.store.ListBans(e.ctx, domain.MaxBansPage+1, ""); err == nil {
 			e.t.Error("ListBans over the page limit succeeded")
 		}
 	}},
