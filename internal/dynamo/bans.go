@@ -22,7 +22,6 @@ const (
 	attrUntil    = "until" // unix milliseconds; absent for a ban until lifted
 )
 
-
 // ErrBadCursor: the cursor given to ListBans is not one it returned.
 var ErrBadCursor = errors.New("bad cursor")
 

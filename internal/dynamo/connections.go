@@ -27,7 +27,6 @@ const (
 	attrUserAgent    = "userAgent"
 )
 
-
 // presenceConcurrency is how many presence queries run at once.
 const presenceConcurrency = 8
 
