@@ -37,12 +37,18 @@ func TestLoadNamesEveryProblemAtOnce(t *testing.T) {
 		"RATE_BYTES_BURST":       "lots",
 		"MAILBOX_MAX_PER_SENDER": "0",
 	}), NeedConnectionsTable|NeedMailboxTable|NeedRateLimitTable|NeedManagementAPI)
+	wantNamed(t, err, "CONNECTIONS_TABLE", "MAILBOX_TABLE", "RATE_LIMIT_TABLE", "MANAGEMENT_ENDPOINT", "MAX_MESSAGE_BYTES", "MAILBOX_TTL", "LOG_LEVEL", "RATE_BYTES_BURST", "MAILBOX_MAX_PER_SENDER")
+}
+
+// wantNamed fails unless err is an error that names every one of names.
+func wantNamed(t *testing.T, err error, names ...string) {
+	t.Helper()
 	if err == nil {
-		t.Fatal("want an error")
+		t.Fatalf("no error, want one naming %v", names)
 	}
-	for _, name := range []string{"CONNECTIONS_TABLE", "MAILBOX_TABLE", "RATE_LIMIT_TABLE", "MANAGEMENT_ENDPOINT", "MAX_MESSAGE_BYTES", "MAILBOX_TTL", "LOG_LEVEL", "RATE_BYTES_BURST", "MAILBOX_MAX_PER_SENDER"} {
+	for _, name := range names {
 		if !strings.Contains(err.Error(), name) {
-			t.Errorf("error does not name %s: %v", name, err)
+			t.Errorf("error %q does not name %s", err, name)
 		}
 	}
 }
@@ -205,14 +211,7 @@ func TestLoadAuthorizer(t *testing.T) {
 				}
 				return
 			}
-			if err == nil {
-				t.Fatal("LoadAuthorizer succeeded, want an error")
-			}
-			for _, s := range tt.wantErr {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("error %q does not name %s", err, s)
-				}
-			}
+			wantNamed(t, err, tt.wantErr...)
 			for k := range map[string]bool{"JWT_ISSUER": true, "JWT_AUDIENCE": true, "JWKS_URL": true} {
 				if tt.env[k] != "" && strings.Contains(err.Error(), k) {
 					t.Errorf("error %q names %s, which is set", err, k)
@@ -280,14 +279,7 @@ func TestRateLimits(t *testing.T) {
 			}
 			c, err := Load(env(vars), NeedRateLimitTable)
 			if tt.wantErr != nil {
-				if err == nil {
-					t.Fatalf("got %+v, want an error", c.RateLimits)
-				}
-				for _, s := range tt.wantErr {
-					if !strings.Contains(err.Error(), s) {
-						t.Errorf("error %q does not name %q", err, s)
-					}
-				}
+				wantNamed(t, err, tt.wantErr...)
 				return
 			}
 			if err != nil {
