@@ -13,9 +13,7 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
 	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 	"github.com/serverless-websockets/serverless-websockets/internal/cognito"
-	"github.com/serverless-websockets/serverless-websockets/internal/config"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
-	"github.com/serverless-websockets/serverless-websockets/internal/logging"
 )
 
 func main() {
@@ -28,20 +26,16 @@ func main() {
 }
 
 func setup(getenv func(string) string) (*admin.Handler, error) {
-	cfg, err := config.Load(getenv, config.Functions["admin"].Need)
+	f, err := awsclients.Load("admin", getenv, os.Stdout)
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := awsclients.AWSConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	c := awsclients.New(awsCfg, cfg)
+	cfg, awsCfg, c := f.Config, f.AWS, f.Clients
 	mgmt, err := apigw.NewClient(awsCfg, cfg.ManagementEndpoint)
 	if err != nil {
 		return nil, err
 	}
-	log := logging.NewLambda(os.Stdout, cfg.LogLevel)
+	log := f.Logger
 	h := &admin.Handler{
 		Store:         c.Store,
 		Connections:   apigw.New(mgmt),

@@ -13,9 +13,7 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
 	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
-	"github.com/serverless-websockets/serverless-websockets/internal/config"
 	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
-	"github.com/serverless-websockets/serverless-websockets/internal/logging"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
@@ -30,15 +28,11 @@ func main() {
 }
 
 func setup() (*handlers.Messages, error) {
-	cfg, err := config.Load(os.Getenv, config.Functions["messages"].Need)
+	f, err := awsclients.Load("messages", os.Getenv, os.Stdout)
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := awsclients.AWSConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	c := awsclients.New(awsCfg, cfg)
+	cfg, awsCfg, c := f.Config, f.AWS, f.Clients
 	mgmt, err := apigw.NewClient(awsCfg, cfg.ManagementEndpoint)
 	if err != nil {
 		return nil, err
@@ -53,7 +47,7 @@ func setup() (*handlers.Messages, error) {
 		MaxMessageBytes: cfg.MaxMessageBytes,
 		MailboxTTL:      cfg.MailboxTTL,
 		InboxBatch:      cfg.MailboxMaxMessages,
-		Logger:          logging.NewLambda(os.Stdout, cfg.LogLevel),
+		Logger:          f.Logger,
 		Metrics:         &metrics.EMF{W: os.Stdout},
 	}, nil
 }
