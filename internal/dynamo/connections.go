@@ -99,20 +99,9 @@ func (s *Store) connectionSlots(ctx context.Context, playerID string) ([]slotSee
 			":p": attrS(playerID),
 		},
 	}, func(item map[string]types.AttributeValue) (bool, error) {
-		slot, err := getN(item, attrSlot)
-		if err != nil {
-			return false, err
-		}
-		id, err := getS(item, attrConnectionID, true)
-		if err != nil {
-			return false, err
-		}
-		exp, err := getN(item, attrExpiresAt)
-		if err != nil {
-			return false, err
-		}
-		seen = append(seen, slotSeen{slot: int(slot), holder: id, expiresAt: exp})
-		return true, nil
+		r := itemReader{item: item}
+		seen = append(seen, slotSeen{slot: int(r.n(attrSlot)), holder: r.s(attrConnectionID, true), expiresAt: r.n(attrExpiresAt)})
+		return true, r.err()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("query connections of %s: %w", playerID, err)
