@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/admin"
-	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
 	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 	"github.com/serverless-websockets/serverless-websockets/internal/cognito"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
@@ -31,14 +30,10 @@ func setup(getenv func(string) string) (*admin.Handler, error) {
 		return nil, err
 	}
 	cfg, awsCfg, c := f.Config, f.AWS, f.Clients
-	mgmt, err := apigw.NewClient(awsCfg, cfg.ManagementEndpoint)
-	if err != nil {
-		return nil, err
-	}
 	log := f.Logger
 	h := &admin.Handler{
 		Store:         c.Store,
-		Connections:   apigw.New(mgmt),
+		Connections:   f.Sender,
 		BadCursor:     dynamo.ErrBadCursor,
 		AdminGroup:    cfg.AdminGroup,
 		PlayerIDClaim: cfg.PlayerIDClaim,

@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
 	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
@@ -32,16 +31,12 @@ func setup() (*handlers.Messages, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, awsCfg, c := f.Config, f.AWS, f.Clients
-	mgmt, err := apigw.NewClient(awsCfg, cfg.ManagementEndpoint)
-	if err != nil {
-		return nil, err
-	}
+	cfg, c := f.Config, f.Clients
 	return &handlers.Messages{
 		Connections:     c.Store,
 		Presence:        c.Store,
 		Mailbox:         c.Store,
-		Sender:          apigw.New(mgmt),
+		Sender:          f.Sender,
 		Limiter:         ratelimit.New(c.DynamoDB, cfg.RateLimits),
 		Bans:            c.Store,
 		MaxMessageBytes: cfg.MaxMessageBytes,

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
 	"github.com/serverless-websockets/serverless-websockets/internal/config"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/logging"
@@ -65,7 +66,8 @@ type Function struct {
 	Config config.Config
 	AWS    aws.Config
 	*Clients
-	Logger *slog.Logger // JSON lines with the Lambda request id
+	Sender *apigw.Sender // the Management API; nil without MANAGEMENT_ENDPOINT
+	Logger *slog.Logger  // JSON lines with the Lambda request id
 }
 
 // Load reads the settings of the function name (its directory under
@@ -80,5 +82,13 @@ func Load(name string, getenv func(string) string, w io.Writer) (*Function, erro
 	if err != nil {
 		return nil, err
 	}
-	return &Function{Config: cfg, AWS: awsCfg, Clients: New(awsCfg, cfg), Logger: logging.NewLambda(w, cfg.LogLevel)}, nil
+	f := &Function{Config: cfg, AWS: awsCfg, Clients: New(awsCfg, cfg), Logger: logging.NewLambda(w, cfg.LogLevel)}
+	if cfg.ManagementEndpoint != "" {
+		mgmt, err := apigw.NewClient(awsCfg, cfg.ManagementEndpoint)
+		if err != nil {
+			return nil, err
+		}
+		f.Sender = apigw.New(mgmt)
+	}
+	return f, nil
 }
