@@ -52,11 +52,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	level, err := config.LogLevel(getenv)
+	cfg, err := config.Load(getenv, 0) // the stack's own settings are checked again as it starts
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -191,14 +191,6 @@ func LoadAuthorizer(getenv func(string) string) (Authorizer, error) {
 	return a, p.err()
 }
 
-// LogLevel reads LOG_LEVEL alone, for a program that needs its logger
-// before the rest of its configuration.
-func LogLevel(getenv func(string) string) (slog.Level, error) {
-	p := parser{getenv: getenv}
-	l := p.level()
-	return l, p.err()
-}
-
 // Credentials are AWS keys: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
 // AWS_SESSION_TOKEN, which Lambda sets to the execution role's. They never
 // print: String, GoString, LogValue and MarshalText hide them.
@@ -243,72 +235,57 @@ func (p *parser) str(name, def string) string {
 	return def
 }
 
-func (p *parser) positiveInt(name string, def int) int {
+// parse reads name with conv. Unset, it is def; a value conv refuses is
+// named as a problem, saying what is wanted, and gives def too.
+func parse[T any](p *parser, name string, def T, want string, conv func(string) (T, bool)) T {
 	v := strings.TrimSpace(p.getenv(name))
 	if v == "" {
 		return def
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		p.problems = append(p.problems, fmt.Sprintf("%s must be a positive whole number, not %q", name, v))
+	x, ok := conv(v)
+	if !ok {
+		p.problems = append(p.problems, fmt.Sprintf("%s must be %s, not %q", name, want, v))
 		return def
 	}
-	return n
+	return x
+}
+
+func (p *parser) positiveInt(name string, def int) int {
+	return parse(p, name, def, "a positive whole number", func(v string) (int, bool) {
+		n, err := strconv.Atoi(v)
+		return n, err == nil && n > 0
+	})
 }
 
 func (p *parser) duration(name string, def time.Duration) time.Duration {
-	v := strings.TrimSpace(p.getenv(name))
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		p.problems = append(p.problems, fmt.Sprintf("%s must be a positive duration such as 24h, not %q", name, v))
-		return def
-	}
-	return d
+	return parse(p, name, def, "a positive duration such as 24h", func(v string) (time.Duration, bool) {
+		d, err := time.ParseDuration(v)
+		return d, err == nil && d > 0
+	})
 }
 
 // level reads LOG_LEVEL: debug, info, warn or error; default info.
 func (p *parser) level() slog.Level {
-	v := strings.TrimSpace(p.getenv("LOG_LEVEL"))
-	if v == "" {
-		return slog.LevelInfo
-	}
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(v)); err != nil {
-		p.problems = append(p.problems, fmt.Sprintf("LOG_LEVEL must be debug, info, warn or error, not %q", v))
-		return slog.LevelInfo
-	}
-	return l
+	return parse(p, "LOG_LEVEL", slog.LevelInfo, "debug, info, warn or error", func(v string) (slog.Level, bool) {
+		var l slog.Level
+		return l, l.UnmarshalText([]byte(v)) == nil
+	})
 }
 
 // rate reads a non-negative, finite number.
 func (p *parser) rate(name string, def float64) float64 {
-	v := strings.TrimSpace(p.getenv(name))
-	if v == "" {
-		return def
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
-		p.problems = append(p.problems, fmt.Sprintf("%s must be a non-negative number, not %q", name, v))
-		return 0
-	}
-	return f
+	return parse(p, name, def, "a non-negative number", func(v string) (float64, bool) {
+		f, err := strconv.ParseFloat(v, 64)
+		return f, err == nil && f >= 0 && !math.IsInf(f, 0) && !math.IsNaN(f)
+	})
 }
 
 // count reads a non-negative whole number.
 func (p *parser) count(name string, def int64) int64 {
-	v := strings.TrimSpace(p.getenv(name))
-	if v == "" {
-		return def
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
-		p.problems = append(p.problems, fmt.Sprintf("%s must be a non-negative whole number, not %q", name, v))
-		return 0
-	}
-	return n
+	return parse(p, name, def, "a non-negative whole number", func(v string) (int64, bool) {
+		n, err := strconv.ParseInt(v, 10, 64)
+		return n, err == nil && n >= 0
+	})
 }
 
 // limit reads a rate and its burst; either set to 0 turns the limit off.

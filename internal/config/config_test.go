@@ -292,15 +292,3 @@ func TestRateLimits(t *testing.T) {
 		})
 	}
 }
-
-func TestLogLevel(t *testing.T) {
-	if l, err := LogLevel(env(map[string]string{"LOG_LEVEL": "debug"})); err != nil || l != slog.LevelDebug {
-		t.Errorf("LogLevel(debug) = %v, %v", l, err)
-	}
-	if l, err := LogLevel(env(nil)); err != nil || l != slog.LevelInfo {
-		t.Errorf("LogLevel() = %v, %v; want info", l, err)
-	}
-	if _, err := LogLevel(env(map[string]string{"LOG_LEVEL": "loud"})); err == nil || !strings.Contains(err.Error(), "LOG_LEVEL") {
-		t.Errorf("LogLevel(loud) = %v, want an error naming LOG_LEVEL", err)
-	}
-}
