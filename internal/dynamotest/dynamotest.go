@@ -13,7 +13,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http/httptest"
-	"os"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,6 +22,7 @@ import (
 	miniclient "github.com/truora/minidyn/aws-v2/client"
 	miniserver "github.com/truora/minidyn/server"
 
+	"github.com/serverless-websockets/serverless-websockets/internal/config"
 	"github.com/serverless-websockets/serverless-websockets/internal/minidynrouter"
 )
 
@@ -112,9 +112,10 @@ func openMinidynHTTP(t testing.TB) Opener {
 }
 
 func openDynalite(t testing.TB) Opener {
-	endpoint := os.Getenv("DYNALITE_ENDPOINT")
+	env := config.LoadTestEnv()
+	endpoint := env.DynaliteEndpoint
 	if endpoint == "" {
-		if os.Getenv("CI") == "true" {
+		if env.CI {
 			t.Fatal("DYNALITE_ENDPOINT is not set: CI must run the contract suite on dynalite (use scripts/test)")
 		}
 		t.Skip("skipping dynalite: DYNALITE_ENDPOINT is not set; scripts/test starts dynalite and sets it")
