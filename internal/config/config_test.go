@@ -292,14 +292,3 @@ func TestRateLimits(t *testing.T) {
 		})
 	}
 }
-
-func TestParseTestEnv(t *testing.T) {
-	env := map[string]string{"DYNALITE_ENDPOINT": "http://127.0.0.1:4567", "CI": "true"}
-	if got := parseTestEnv(func(k string) string { return env[k] }); got.DynaliteEndpoint != "http://127.0.0.1:4567" || !got.CI {
-		t.Errorf("parseTestEnv = %+v", got)
-	}
-	env["CI"] = "1"
-	if got := parseTestEnv(func(k string) string { return env[k] }); got.CI {
-		t.Error("CI=1 counted as CI=true")
-	}
-}

@@ -22,7 +22,7 @@ import (
 	miniclient "github.com/truora/minidyn/aws-v2/client"
 	miniserver "github.com/truora/minidyn/server"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/config"
+	"github.com/serverless-websockets/serverless-websockets/internal/config/testenv"
 	"github.com/serverless-websockets/serverless-websockets/internal/minidynrouter"
 )
 
@@ -112,7 +112,7 @@ func openMinidynHTTP(t testing.TB) Opener {
 }
 
 func openDynalite(t testing.TB) Opener {
-	env := config.LoadTestEnv()
+	env := testenv.Load()
 	endpoint := env.DynaliteEndpoint
 	if endpoint == "" {
 		if env.CI {
