@@ -27,6 +27,7 @@ const (
 // Config configures a Verifier.
 type Config struct {
 	// Issuer must equal the token's iss claim exactly (JWT_ISSUER). Required.
+	// (internal/config reads the variables named in parentheses.)
 	Issuer string
 	// Audience is the app client id: it must equal the client_id claim of an
 	// access token, or be one of the aud values of an ID token (JWT_AUDIENCE).
@@ -58,27 +59,10 @@ type Config struct {
 	Now func() time.Time
 }
 
-// ConfigFromEnv reads a Config from the environment through getenv:
-// JWT_ISSUER, JWT_AUDIENCE and JWKS_URL (required), JWT_TOKEN_USE and
-// PLAYER_ID_CLAIM (optional). It names every missing or invalid variable in
-// one error.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	cfg := Config{
-		Issuer:        getenv("JWT_ISSUER"),
-		Audience:      getenv("JWT_AUDIENCE"),
-		JWKSURL:       getenv("JWKS_URL"),
-		TokenUse:      getenv("JWT_TOKEN_USE"),
-		PlayerIDClaim: getenv("PLAYER_ID_CLAIM"),
-	}
-	if err := cfg.validate(); err != nil {
-		return Config{}, err
-	}
-	return cfg, nil
-}
-
-// validate reports every missing or invalid field at once, naming each field
-// with its environment variable.
-func (c Config) validate() error {
+// Validate reports every missing or invalid field at once, naming each field
+// with the environment variable the deployment sets it from. NewVerifier
+// calls it.
+func (c Config) Validate() error {
 	var missing, invalid []string
 	if c.Issuer == "" {
 		missing = append(missing, "Issuer (JWT_ISSUER)")

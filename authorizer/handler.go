@@ -33,7 +33,7 @@ const denyPrincipal = "anonymous"
 // Handler is the API Gateway REQUEST authorizer of the $connect route.
 type Handler struct {
 	Verifier TokenVerifier
-	Logger   *slog.Logger // nil means slog.Default()
+	Logger   *slog.Logger // nil: discard
 }
 
 // Handle authorizes a $connect request. The token is the last value of the
@@ -76,7 +76,7 @@ func (h *Handler) logger() *slog.Logger {
 	if h.Logger != nil {
 		return h.Logger
 	}
-	return slog.Default()
+	return slog.New(slog.DiscardHandler)
 }
 
 func policy(principal, effect, resource string, context map[string]any) events.APIGatewayCustomAuthorizerResponse {

@@ -81,7 +81,7 @@ type Verifier struct {
 // caused by an unknown key id, is bounded by the context given to Verify and
 // by the HTTP client's timeout.
 func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()

@@ -152,63 +152,6 @@ func TestNewVerifier(t *testing.T) {
 	}
 }
 
-func TestConfigFromEnv(t *testing.T) {
-	tests := []struct {
-		name    string
-		env     map[string]string
-		want    authorizer.Config
-		wantErr []string
-	}{
-		{
-			name: "all set",
-			env: map[string]string{"JWT_ISSUER": testIssuer, "JWT_AUDIENCE": testClientID, "JWKS_URL": "https://example.com/jwks.json",
-				"JWT_TOKEN_USE": "id", "PLAYER_ID_CLAIM": "cognito:username"},
-			want: authorizer.Config{Issuer: testIssuer, Audience: testClientID, JWKSURL: "https://example.com/jwks.json",
-				TokenUse: "id", PlayerIDClaim: "cognito:username"},
-		},
-		{
-			name: "optional ones empty",
-			env:  map[string]string{"JWT_ISSUER": testIssuer, "JWT_AUDIENCE": testClientID, "JWKS_URL": "https://example.com/jwks.json"},
-			want: authorizer.Config{Issuer: testIssuer, Audience: testClientID, JWKSURL: "https://example.com/jwks.json"},
-		},
-		{name: "nothing set", env: map[string]string{}, wantErr: []string{"JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL"}},
-		{name: "two missing", env: map[string]string{"JWT_AUDIENCE": testClientID}, wantErr: []string{"JWT_ISSUER", "JWKS_URL"}},
-		{
-			name:    "bad token use",
-			env:     map[string]string{"JWT_ISSUER": testIssuer, "JWT_AUDIENCE": testClientID, "JWKS_URL": "https://example.com/jwks.json", "JWT_TOKEN_USE": "ID"},
-			wantErr: []string{"JWT_TOKEN_USE"},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := authorizer.ConfigFromEnv(func(k string) string { return tt.env[k] })
-			if len(tt.wantErr) == 0 {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if cfg.Issuer != tt.want.Issuer || cfg.Audience != tt.want.Audience || cfg.JWKSURL != tt.want.JWKSURL ||
-					cfg.TokenUse != tt.want.TokenUse || cfg.PlayerIDClaim != tt.want.PlayerIDClaim {
-					t.Errorf("ConfigFromEnv = %+v, want %+v", cfg, tt.want)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("ConfigFromEnv succeeded, want an error")
-			}
-			for _, s := range tt.wantErr {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("error %q does not name %s", err, s)
-				}
-			}
-			for k := range map[string]bool{"JWT_ISSUER": true, "JWT_AUDIENCE": true, "JWKS_URL": true} {
-				if tt.env[k] != "" && strings.Contains(err.Error(), k) {
-					t.Errorf("error %q names %s, which is set", err, k)
-				}
-			}
-		})
-	}
-}
-
 func BenchmarkVerify(b *testing.B) {
 	testKeys(b)
 	srv := newJWKSServer(b, rsaKey, ecKey)

@@ -209,6 +209,9 @@ func TestAdminBan(t *testing.T) {
 		t.Errorf("bob got %v, want the banned frame with reason and until %v", f, ban["until"])
 	}
 	bob.closed()
+	// $disconnect runs after the socket is gone: wait for it, so that a row
+	// seen below can only be the refused connect's.
+	eventually(t, "$disconnect deleted bob's kicked row", func() bool { return len(s.connections("bob")) == 0 })
 
 	// Reconnecting is refused with the reason; alice and carol are not.
 	status, refusal := s.dialRefused(s.token("bob", 3600))

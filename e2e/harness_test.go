@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,7 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
 	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
+	"github.com/serverless-websockets/serverless-websockets/internal/wsclient"
 )
 
 // clock is the stack's clock: real time plus an offset a test can advance,
@@ -134,35 +133,44 @@ func (s *stack) wsURL(token string) string {
 	return u
 }
 
-// client is a real WebSocket client whose frames are read in the background.
+// client is a real WebSocket client (package wsclient) whose frames are
+// read in the background, in order, into frames.
 type client struct {
 	t      testing.TB
-	conn   *websocket.Conn
+	ws     *wsclient.Conn
+	conn   *websocket.Conn // the socket itself, for raw writes and closes
 	frames chan frame
-	done   chan struct{}
-	err    error // why the read loop ended
+	done   <-chan struct{}
 }
 
 type frame map[string]any
+
+// decodeFrame decodes a server frame; one that is not a JSON object is
+// {"raw": data}.
+func decodeFrame(data []byte) frame {
+	var f frame
+	if err := json.Unmarshal(data, &f); err != nil {
+		f = frame{"raw": string(data)}
+	}
+	return f
+}
 
 // dialToken connects with token; it returns the HTTP status when the upgrade
 // is refused.
 func (s *stack) dialToken(token string) (*client, int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, resp, err := websocket.Dial(ctx, s.wsURL(token), nil)
+	frames := make(chan frame, 1024)
+	push := func(f wsclient.Frame) { frames <- decodeFrame(f.Raw) }
+	ws, status, err := wsclient.Dial(ctx, s.wsURL(token), wsclient.Options{
+		OnMessage:   push,
+		OnUnmatched: func(f wsclient.Frame, _ []byte) { push(f) },
+	})
 	if err != nil {
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
-		}
 		return nil, status, err
 	}
-	conn.SetReadLimit(1 << 20)
-	c := &client{t: s.t, conn: conn, frames: make(chan frame, 1024), done: make(chan struct{})}
-	go c.readLoop()
-	s.t.Cleanup(func() { conn.CloseNow() })
-	return c, http.StatusSwitchingProtocols, nil
+	s.t.Cleanup(func() { ws.Socket().CloseNow() })
+	return &client{t: s.t, ws: ws, conn: ws.Socket(), frames: frames, done: ws.Done()}, status, nil
 }
 
 // dial connects player with a fresh token and fails the test if refused.
@@ -173,29 +181,6 @@ func (s *stack) dial(player string) *client {
 		s.t.Fatalf("dial %s: status %d: %v", player, status, err)
 	}
 	return c
-}
-
-func (c *client) readLoop() {
-	defer close(c.done)
-	for {
-		typ, data, err := c.conn.Read(context.Background())
-		if err != nil {
-			c.err = err
-			return
-		}
-		if typ == websocket.MessageText && !utf8.Valid(data) {
-			// What a browser does: fail the connection. Every test that
-			// reads a frame then fails.
-			c.err = fmt.Errorf("the server sent a text frame that is not valid UTF-8: %q", data)
-			c.conn.CloseNow()
-			return
-		}
-		var f frame
-		if err := json.Unmarshal(data, &f); err != nil {
-			f = frame{"raw": string(data)}
-		}
-		c.frames <- f
-	}
 }
 
 func (c *client) send(v any) {
@@ -209,7 +194,7 @@ func (c *client) send(v any) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := c.conn.Write(ctx, websocket.MessageText, data); err != nil {
+	if err := c.ws.Write(ctx, data); err != nil {
 		c.t.Fatalf("write: %v", err)
 	}
 }
@@ -226,7 +211,7 @@ func (c *client) next() frame {
 			return f
 		default:
 		}
-		c.t.Fatalf("connection closed while waiting for a frame: %v", c.err)
+		c.t.Fatalf("connection closed while waiting for a frame: %v", c.ws.Err())
 	case <-time.After(10 * time.Second):
 		c.t.Fatal("no frame within 10 s")
 	}
@@ -258,7 +243,7 @@ func (c *client) closed() websocket.StatusCode {
 	c.t.Helper()
 	select {
 	case <-c.done:
-		return websocket.CloseStatus(c.err)
+		return websocket.CloseStatus(c.ws.Err())
 	case <-time.After(10 * time.Second):
 		c.t.Fatal("the connection was not closed within 10 s")
 	}

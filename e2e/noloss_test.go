@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
+	"github.com/serverless-websockets/serverless-websockets/internal/wsclient"
 )
 
 // The no-loss run's shape.
@@ -55,12 +55,9 @@ func (r *recorder) all() []frame {
 // waiting for the peer's close, nothing the server wrote before its close
 // frame goes unread.
 type recordingClient struct {
-	ws      *websocket.Conn
-	raw     net.Conn
-	replies chan frame
-	done    chan struct{}
-	err     error // why the read loop ended; read after done
-	stray   error // a reply nobody waited for; read after done
+	*wsclient.Conn
+	raw   net.Conn
+	stray error // a reply nobody waited for; read after Done
 }
 
 func dialRecording(url string, rec *recorder) (*recordingClient, error) {
@@ -71,7 +68,7 @@ func dialRecording(url string, rec *recorder) (*recordingClient, error) {
 func dialRecordingVia(url string, rec *recorder, wrap func(net.Conn) net.Conn) (*recordingClient, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c := &recordingClient{replies: make(chan frame, 16), done: make(chan struct{})}
+	c := &recordingClient{}
 	httpClient := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 		if err == nil && wrap != nil {
@@ -80,59 +77,30 @@ func dialRecordingVia(url string, rec *recorder, wrap func(net.Conn) net.Conn) (
 		c.raw = nc
 		return nc, err
 	}}}
-	ws, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: httpClient})
+	ws, _, err := wsclient.Dial(ctx, url, wsclient.Options{
+		HTTPClient: httpClient,
+		OnMessage:  func(f wsclient.Frame) { rec.add(decodeFrame(f.Raw)) },
+		OnUnmatched: func(_ wsclient.Frame, data []byte) {
+			c.stray = fmt.Errorf("frame %s arrived with no request waiting", data)
+		},
+	})
 	if err != nil {
-		return nil, fmt.Errorf("dial: %w", err)
+		return nil, err
 	}
-	ws.SetReadLimit(1 << 20)
-	c.ws = ws
-	go c.readLoop(rec)
+	c.Conn = ws
 	return c, nil
 }
 
-func (c *recordingClient) readLoop(rec *recorder) {
-	defer close(c.done)
-	for {
-		_, data, err := c.ws.Read(context.Background())
-		if err != nil {
-			c.err = err
-			return
-		}
-		var f frame
-		if err := json.Unmarshal(data, &f); err != nil {
-			f = frame{"raw": string(data)}
-		}
-		if f["type"] == protocol.TypeMessage {
-			rec.add(f)
-			continue
-		}
-		select {
-		case c.replies <- f:
-		default:
-			c.stray = fmt.Errorf("reply %v arrived with %d unread", f, len(c.replies))
-		}
-	}
-}
-
-// request writes v and returns the reply.
-func (c *recordingClient) request(v any) (frame, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encode request: %w", err)
-	}
+// request writes v, whose "id" is a string, and returns the reply.
+func (c *recordingClient) request(v map[string]any) (frame, error) {
+	id, _ := v["id"].(string)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, data); err != nil {
-		return nil, fmt.Errorf("write %s: %w", data, err)
+	f, _, err := c.Request(ctx, id, v, 10*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("request %s: %w", id, err)
 	}
-	select {
-	case f := <-c.replies:
-		return f, nil
-	case <-c.done:
-		return nil, fmt.Errorf("connection closed awaiting the reply to %s: %w", data, c.err)
-	case <-ctx.Done():
-		return nil, fmt.Errorf("no reply to %s within 10 s", data)
-	}
+	return decodeFrame(f.Raw), nil
 }
 
 // leave sends a close frame (1000) and reads until the server's close frame
@@ -149,13 +117,13 @@ func (c *recordingClient) leave() error {
 		return fmt.Errorf("write close frame: %w", err)
 	}
 	select {
-	case <-c.done:
+	case <-c.Done():
 	case <-time.After(10 * time.Second):
 		return errors.New("the server did not close within 10 s")
 	}
-	_ = c.ws.CloseNow()
-	if code := websocket.CloseStatus(c.err); code != websocket.StatusNormalClosure {
-		return fmt.Errorf("closed with %v (%v), want 1000", code, c.err)
+	_ = c.Socket().CloseNow()
+	if code := websocket.CloseStatus(c.Err()); code != websocket.StatusNormalClosure {
+		return fmt.Errorf("closed with %v (%v), want 1000", code, c.Err())
 	}
 	return c.stray
 }
@@ -219,7 +187,7 @@ func TestNoMessageLost(t *testing.T) {
 	t.Cleanup(func() {
 		for _, p := range players {
 			if p.conn != nil {
-				_ = p.conn.ws.CloseNow()
+				_ = p.conn.Socket().CloseNow()
 			}
 		}
 	})
@@ -401,7 +369,7 @@ func (p *lossPlayer) reconnect(s *stack, rng *rand.Rand) error {
 	}
 	old := p.conn
 	p.conn = c
-	_ = old.ws.CloseNow()
+	_ = old.Socket().CloseNow()
 	p.reconnects++
 	if rng.IntN(2) == 0 {
 		if _, err := p.inbox(); err != nil {
@@ -487,7 +455,7 @@ func TestDeliveryWhileClientCloses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = bob.ws.CloseNow() })
+	t.Cleanup(func() { _ = bob.Socket().CloseNow() })
 
 	gate.hold()
 	left := make(chan error, 1)

@@ -309,6 +309,9 @@ func TestAuthorizerUnderTheEmulator(t *testing.T) {
 	if r.ErrorMessage != "Unauthorized" || len(r.PolicyDocument.Statement) != 0 {
 		t.Errorf("no token: %+v, want the error Unauthorized (API Gateway's 401)", r)
 	}
+	if !strings.Contains(e.logs(), `"msg":"connect unauthorized"`) || !strings.Contains(e.logs(), `"awsRequestId":`) {
+		t.Errorf("the authorizer's log lines do not carry the Lambda request id:\n%s", e.logs())
+	}
 }
 
 // engine starts minidyn's HTTP server with the stack's tables.

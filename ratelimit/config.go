@@ -1,12 +1,6 @@
 package ratelimit
 
-import (
-	"errors"
-	"fmt"
-	"math"
-	"strconv"
-	"time"
-)
+import "time"
 
 // Limit is one GCRA bucket: Rate units refill per second, up to Burst units.
 type Limit struct {
@@ -25,15 +19,14 @@ func (l Limit) On() bool { return l.Rate > 0 && l.Burst > 0 }
 type Config struct {
 	// Table is the DynamoDB table holding the buckets (see CreateTable).
 	Table string
-	// Messages limits the messages a player sends. ConfigFromEnv reads
-	// RATE_MESSAGES_PER_SECOND (default 10) and RATE_MESSAGES_BURST (20).
+	// Messages limits the messages a player sends. Zero: no limit.
 	Messages Limit
-	// Bytes limits the bytes of the messages a player sends. ConfigFromEnv
-	// reads RATE_BYTES_PER_SECOND (default 65536) and RATE_BYTES_BURST (131072).
+	// Bytes limits the bytes of the messages a player sends. Zero: no
+	// limit.
 	Bytes Limit
-	// Connects limits the connections a player opens. ConfigFromEnv reads
-	// RATE_CONNECTS_PER_MINUTE (default 10) as Rate n/60 and Burst n: a
-	// player may open n connections at once and n per minute after that.
+	// Connects limits the connections a player opens: n per minute is Rate
+	// n/60 and Burst n, n at once and n a minute after that. Zero: no
+	// limit.
 	Connects Limit
 	// Now is the clock. Zero means time.Now.
 	Now func() time.Time
@@ -47,65 +40,10 @@ type Config struct {
 	DenyCacheSize int
 }
 
-// Environment variables read by ConfigFromEnv, with their defaults.
-const (
-	EnvMessagesPerSecond = "RATE_MESSAGES_PER_SECOND" // default 10
-	EnvMessagesBurst     = "RATE_MESSAGES_BURST"      // default 20
-	EnvBytesPerSecond    = "RATE_BYTES_PER_SECOND"    // default 65536
-	EnvBytesBurst        = "RATE_BYTES_BURST"         // default 131072
-	EnvConnectsPerMinute = "RATE_CONNECTS_PER_MINUTE" // default 10
+// Recommended limits. The deployment applies them when its RATE_*
+// variables are unset; a zero Config limits nothing.
+var (
+	DefaultMessages = Limit{Rate: 10, Burst: 20}        // 10 a second, 20 at once
+	DefaultBytes    = Limit{Rate: 65536, Burst: 131072} // 64 KiB a second, 128 KiB at once
+	DefaultConnects = Limit{Rate: 10.0 / 60, Burst: 10} // 10 a minute, 10 at once
 )
-
-// ConfigFromEnv builds a Config for table from the RATE_* variables. An empty
-// or unset variable takes its default; setting any of them to 0 turns that
-// limit off (a rate or a burst of 0 admits nothing useful, so 0 means "no
-// limit"). Every invalid variable is named in the returned error.
-func ConfigFromEnv(getenv func(string) string, table string) (Config, error) {
-	var errs []error
-	if table == "" {
-		errs = append(errs, errors.New("rate limit table name is empty"))
-	}
-	rate := func(name string, def float64) float64 {
-		v := getenv(name)
-		if v == "" {
-			return def
-		}
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
-			errs = append(errs, fmt.Errorf("%s=%q: want a non-negative number", name, v))
-			return 0
-		}
-		return f
-	}
-	count := func(name string, def int64) int64 {
-		v := getenv(name)
-		if v == "" {
-			return def
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			errs = append(errs, fmt.Errorf("%s=%q: want a non-negative integer", name, v))
-			return 0
-		}
-		return n
-	}
-	// limit reads a rate and its burst; either set to 0 turns the limit off.
-	limit := func(rateName string, defRate float64, burstName string, defBurst int64) Limit {
-		l := Limit{Rate: rate(rateName, defRate), Burst: count(burstName, defBurst)}
-		if l.Rate == 0 || l.Burst == 0 {
-			return Limit{}
-		}
-		return l
-	}
-
-	cfg := Config{Table: table}
-	cfg.Messages = limit(EnvMessagesPerSecond, 10, EnvMessagesBurst, 20)
-	cfg.Bytes = limit(EnvBytesPerSecond, 65536, EnvBytesBurst, 131072)
-	perMinute := count(EnvConnectsPerMinute, 10)
-	cfg.Connects = Limit{Rate: float64(perMinute) / 60, Burst: perMinute}
-
-	if len(errs) > 0 {
-		return Config{}, fmt.Errorf("rate limit config: %w", errors.Join(errs...))
-	}
-	return cfg, nil
-}

@@ -39,7 +39,7 @@ func (c *fakeClock) Offset(d time.Duration) func() time.Time {
 
 // countingAPI counts the DynamoDB requests a Limiter makes.
 type countingAPI struct {
-	API
+	dynamotest.API
 	updates, gets atomic.Int64
 }
 
@@ -56,7 +56,7 @@ func (c *countingAPI) GetItem(ctx context.Context, in *dynamodb.GetItemInput, op
 func (c *countingAPI) requests() int64 { return c.updates.Load() + c.gets.Load() }
 
 // newTable creates a fresh limiter table on api.
-func newTable(t testing.TB, api API) string {
+func newTable(t testing.TB, api TableAPI) string {
 	t.Helper()
 	table := dynamotest.TableName("ratelimit")
 	if err := CreateTable(context.Background(), api, table); err != nil {

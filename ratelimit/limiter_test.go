@@ -371,6 +371,24 @@ func TestCreateTableIdempotent(t *testing.T) {
 	})
 }
 
+// TestCreateTableWaitsUntilActive: CreateTable polls a CREATING table until
+// it is ACTIVE, and gives up when its context ends.
+func TestCreateTableWaitsUntilActive(t *testing.T) {
+	api := &dynamotest.Creating{API: miniclient.NewClient(), Times: 2}
+	if err := CreateTable(t.Context(), api, "limits"); err != nil {
+		t.Fatalf("CreateTable: %v", err)
+	}
+	if api.Described != 3 {
+		t.Errorf("described %d times, want 3 (two CREATING, then ACTIVE)", api.Described)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	stuck := &dynamotest.Creating{API: miniclient.NewClient(), Times: 1 << 30}
+	if err := CreateTable(ctx, stuck, "limits"); err == nil || !strings.Contains(err.Error(), "to be active") {
+		t.Errorf("CreateTable on a table that stays CREATING = %v, want a wait error", err)
+	}
+}
+
 // TestClockSkew: two instances whose clocks differ by skew share one
 // player. Over a span, they admit at most burst + rate × (span + skew), the
 // bound stated in the package comment, and at least what one honest clock

@@ -18,7 +18,7 @@ const tableActiveTimeout = 2 * time.Minute
 // on-demand billing) unless it exists, and waits until it is ACTIVE. It is
 // idempotent. Time to live on "expiresAt" is switched on by the deployment
 // template; the limiter is correct without it (see the package comment).
-func CreateTable(ctx context.Context, api API, table string) error {
+func CreateTable(ctx context.Context, api TableAPI, table string) error {
 	_, err := api.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String(table),
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(attrKey), AttributeType: types.ScalarAttributeTypeS}},
@@ -30,23 +30,20 @@ func CreateTable(ctx context.Context, api API, table string) error {
 		return fmt.Errorf("create table %s: %w", table, err)
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, tableActiveTimeout)
-	defer cancel()
-	delay := 20 * time.Millisecond
-	for {
-		out, err := api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
-		if err != nil {
-			return fmt.Errorf("describe table %s: %w", table, err)
+	// The SDK's waiter, polling from 20 ms up to every 2 s; minidyn reports
+	// no status at all: its tables are ready at once.
+	w := dynamodb.NewTableExistsWaiter(api, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 2*time.Second
+		active := o.Retryable
+		o.Retryable = func(ctx context.Context, in *dynamodb.DescribeTableInput, out *dynamodb.DescribeTableOutput, err error) (bool, error) {
+			if err == nil && out.Table != nil && out.Table.TableStatus == "" {
+				return false, nil
+			}
+			return active(ctx, in, out, err)
 		}
-		// minidyn reports no status at all: its tables are ready at once.
-		if out.Table != nil && (out.Table.TableStatus == types.TableStatusActive || out.Table.TableStatus == "") {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for table %s to be active: %w", table, ctx.Err())
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, 2*time.Second)
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, tableActiveTimeout); err != nil {
+		return fmt.Errorf("wait for table %s to be active: %w", table, err)
 	}
+	return nil
 }

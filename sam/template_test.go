@@ -360,7 +360,7 @@ func (t *tmpl) configProblems(params map[string]string) []string {
 		if spec.Need != 0 {
 			_, err = config.Load(getenv, spec.Need)
 		} else {
-			_, err = authorizer.ConfigFromEnv(getenv)
+			_, err = config.LoadAuthorizer(getenv)
 		}
 		if err != nil {
 			probs = append(probs, fmt.Sprintf("%s: %v", f, err))
@@ -651,8 +651,10 @@ var wantGrants = map[string]struct {
 
 var (
 	manageARNRE = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:execute-api:\$\{AWS::Region\}:\$\{AWS::AccountId\}:\$\{(\w+)\}/\$\{(\w+)\}/(POST|GET|DELETE)/@connections/\*$`)
-	sdkCallRE   = regexp.MustCompile(`\bapi\.([A-Z][A-Za-z]+)\(`)
-	sdkDeclRE   = regexp.MustCompile(`(?m)^\s+([A-Z][A-Za-z]+)\(ctx context\.Context, in \*dynamodb\.`)
+	// A call on an api value, or through the SDK's paginator of an
+	// operation (dynamodb.NewQueryPaginator calls Query).
+	sdkCallRE = regexp.MustCompile(`\bapi\.([A-Z][A-Za-z]+)\(|\bdynamodb\.New([A-Z][A-Za-z]+)Paginator\(`)
+	sdkDeclRE = regexp.MustCompile(`(?m)^\s+([A-Z][A-Za-z]+)\(ctx context\.Context, in \*dynamodb\.`)
 )
 
 // dynamoCalls lists the DynamoDB data-plane actions the adapters call: the
@@ -688,8 +690,9 @@ func dynamoCalls(repo string) ([]string, error) {
 	var calls []string
 	for _, src := range srcs {
 		for _, m := range sdkCallRE.FindAllStringSubmatch(src, -1) {
-			a := "dynamodb:" + m[1]
-			if declared[m[1]] && m[1] != "CreateTable" && m[1] != "DescribeTable" && !slices.Contains(calls, a) {
+			op := m[1] + m[2] // one of the two groups matched
+			a := "dynamodb:" + op
+			if declared[op] && op != "CreateTable" && op != "DescribeTable" && !slices.Contains(calls, a) {
 				calls = append(calls, a)
 			}
 		}

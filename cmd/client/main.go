@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/wsclient"
 )
 
 func main() {
@@ -55,14 +57,18 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 		*token = t
 	}
 	wsURL := "ws" + strings.TrimPrefix(strings.TrimRight(*base, "/"), "http") + "/ws?token=" + url.QueryEscape(*token)
-	conn, resp, err := websocket.Dial(ctx, wsURL, nil)
+	show := func(_ wsclient.Frame, data []byte) { fmt.Fprintf(out, "< %s\n", data) }
+	conn, status, err := wsclient.Dial(ctx, wsURL, wsclient.Options{
+		OnMessage:   func(f wsclient.Frame) { show(f, f.Raw) },
+		OnUnmatched: show,
+	})
 	if err != nil {
-		if resp != nil {
-			return fmt.Errorf("connect refused: HTTP %d", resp.StatusCode)
+		if status != 0 {
+			return fmt.Errorf("connect refused: HTTP %d", status)
 		}
 		return fmt.Errorf("connect to %s: %v", strings.SplitN(wsURL, "?", 2)[0], stripURL(err)) // never print the token
 	}
-	defer conn.CloseNow()
+	defer conn.Socket().CloseNow()
 	fmt.Fprintf(out, "connected as %s; type @player text, /inbox, /ping, /presence p1 p2, or a JSON frame\n", *player)
 
 	go func() {
@@ -74,25 +80,24 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 				continue
 			}
 			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			err := conn.Write(wctx, websocket.MessageText, frame)
+			err := conn.Write(wctx, frame)
 			cancel()
 			if err != nil {
 				return
 			}
 		}
-		conn.Close(websocket.StatusNormalClosure, "bye")
+		conn.Close()
 	}()
-	for {
-		_, data, err := conn.Read(ctx)
-		if err != nil {
-			if websocket.CloseStatus(err) != -1 {
-				fmt.Fprintf(out, "closed: %v\n", websocket.CloseStatus(err))
-				return nil
-			}
-			return err
-		}
-		fmt.Fprintf(out, "< %s\n", data)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-conn.Done():
 	}
+	if code := websocket.CloseStatus(conn.Err()); code != -1 {
+		fmt.Fprintf(out, "closed: %v\n", code)
+		return nil
+	}
+	return conn.Err()
 }
 
 // parseLine turns a typed line into a frame.

@@ -2,7 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/coder/websocket"
 )
 
 func TestParseLine(t *testing.T) {
@@ -34,5 +41,50 @@ func TestParseLine(t *testing.T) {
 		if tt.action == "sendmessage" && (m["to"] != "bob" || m["message"] != "hello there") {
 			t.Fatalf("%q → %s", tt.line, frame)
 		}
+	}
+}
+
+// TestRun: the client fetches a token, connects with it, sends what is
+// typed, prints every frame and the server's close status.
+func TestRun(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/dev/token" {
+			fmt.Fprint(w, `{"token":"t0k"}`)
+			return
+		}
+		if r.URL.Query().Get("token") != "t0k" {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		_, data, err := c.Read(r.Context())
+		if err != nil {
+			return
+		}
+		_ = c.Write(r.Context(), websocket.MessageText, []byte(`{"type":"pong","got":`+string(data)+`}`))
+		c.Close(websocket.StatusGoingAway, "bye")
+	}))
+	defer srv.Close()
+
+	in, typed := io.Pipe()
+	defer typed.Close()
+	go fmt.Fprintln(typed, "/ping")
+	var out strings.Builder
+	if err := run(t.Context(), []string{"-url", srv.URL, "-player", "alice"}, in, &out); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	for _, want := range []string{"connected as alice", `< {"type":"pong","got":{"action":"ping","id":"c-1"}}`, "closed: StatusGoingAway"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output %q lacks %q", out.String(), want)
+		}
+	}
+
+	err := run(t.Context(), []string{"-url", srv.URL, "-token", "wrong"}, strings.NewReader(""), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "HTTP 401") || strings.Contains(err.Error(), "wrong") {
+		t.Errorf("refused run = %v, want HTTP 401 without the token", err)
 	}
 }

@@ -5,7 +5,7 @@
 //
 //	go run ./cmd/local                       # listens on 127.0.0.1:8080
 //	go run ./cmd/local -addr 127.0.0.1:9000
-//	go run ./cmd/local -dynamodb-endpoint http://127.0.0.1:8000
+//	AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 go run ./cmd/local
 //	go run ./cmd/local -aws-latency 5ms     # every DynamoDB and Management API request takes 5 ms more
 package main
 
@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/serverless-websockets/serverless-websockets/internal/config"
 	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
 	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
 )
@@ -42,7 +43,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet("local", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	endpoint := fs.String("dynamodb-endpoint", getenv("DYNAMODB_ENDPOINT"), "external DynamoDB engine URL (default: embedded minidyn); also DYNAMODB_ENDPOINT")
+	endpoint := fs.String("dynamodb-endpoint", getenv("AWS_ENDPOINT_URL_DYNAMODB"), "external DynamoDB engine URL (default: AWS_ENDPOINT_URL_DYNAMODB, the SDK's own variable; unset: embedded minidyn)")
 	idle := fs.Duration("idle-timeout", 10*time.Minute, "close connections idle this long (API Gateway: 10m)")
 	maxDuration := fs.Duration("max-connection-duration", 2*time.Hour, "close connections this old (API Gateway: 2h)")
 	latency := fs.Duration("aws-latency", 0, "add this delay to every DynamoDB and Management API request the handlers make, modelling AWS round trips (e.g. 5ms)")
@@ -51,13 +52,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	level := slog.LevelInfo
-	if v := getenv("LOG_LEVEL"); v != "" {
-		if err := level.UnmarshalText([]byte(v)); err != nil {
-			return fmt.Errorf("LOG_LEVEL: %w", err)
-		}
+	cfg, err := config.Load(getenv, 0) // the stack's own settings are checked again as it starts
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -10,12 +10,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/admin"
-	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
 	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 	"github.com/serverless-websockets/serverless-websockets/internal/cognito"
-	"github.com/serverless-websockets/serverless-websockets/internal/config"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
-	"github.com/serverless-websockets/serverless-websockets/internal/logging"
 )
 
 func main() {
@@ -28,23 +25,15 @@ func main() {
 }
 
 func setup(getenv func(string) string) (*admin.Handler, error) {
-	cfg, err := config.Load(getenv, config.Functions["admin"].Need)
+	f, err := awsclients.Load("admin", getenv, os.Stdout)
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := awsclients.AWSConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	c := awsclients.New(awsCfg, cfg)
-	mgmt, err := apigw.NewClient(awsCfg, cfg.ManagementEndpoint)
-	if err != nil {
-		return nil, err
-	}
-	log := logging.NewLambda(os.Stdout, cfg.LogLevel)
+	cfg, awsCfg, c := f.Config, f.AWS, f.Clients
+	log := f.Logger
 	h := &admin.Handler{
 		Store:         c.Store,
-		Connections:   apigw.New(mgmt),
+		Connections:   f.Sender,
 		BadCursor:     dynamo.ErrBadCursor,
 		AdminGroup:    cfg.AdminGroup,
 		PlayerIDClaim: cfg.PlayerIDClaim,

@@ -10,9 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
-	"github.com/serverless-websockets/serverless-websockets/internal/config"
 	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
-	"github.com/serverless-websockets/serverless-websockets/internal/logging"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
@@ -27,21 +25,17 @@ func main() {
 }
 
 func setup() (*handlers.Connect, error) {
-	cfg, err := config.Load(os.Getenv, config.Functions["connect"].Need)
+	f, err := awsclients.Load("connect", os.Getenv, os.Stdout)
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := awsclients.AWSConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	c := awsclients.New(awsCfg, cfg)
+	cfg, c := f.Config, f.Clients
 	return &handlers.Connect{
 		Connections: c.Store,
 		Bans:        c.Store,
 		Limiter:     ratelimit.New(c.DynamoDB, cfg.RateLimits),
 		TTL:         cfg.ConnectionTTL,
-		Logger:      logging.NewLambda(os.Stdout, cfg.LogLevel),
+		Logger:      f.Logger,
 		Metrics:     &metrics.EMF{W: os.Stdout},
 	}, nil
 }

@@ -9,9 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
-	"github.com/serverless-websockets/serverless-websockets/internal/config"
 	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
-	"github.com/serverless-websockets/serverless-websockets/internal/logging"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
 )
 
@@ -25,18 +23,14 @@ func main() {
 }
 
 func setup() (*handlers.Disconnect, error) {
-	cfg, err := config.Load(os.Getenv, config.Functions["disconnect"].Need)
+	f, err := awsclients.Load("disconnect", os.Getenv, os.Stdout)
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := awsclients.AWSConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	c := awsclients.New(awsCfg, cfg)
+	c := f.Clients
 	return &handlers.Disconnect{
 		Connections: c.Store,
-		Logger:      logging.NewLambda(os.Stdout, cfg.LogLevel),
+		Logger:      f.Logger,
 		Metrics:     &metrics.EMF{W: os.Stdout},
 	}, nil
 }

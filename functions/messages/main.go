@@ -11,11 +11,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
 	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
-	"github.com/serverless-websockets/serverless-websockets/internal/config"
 	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
-	"github.com/serverless-websockets/serverless-websockets/internal/logging"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
@@ -30,30 +27,22 @@ func main() {
 }
 
 func setup() (*handlers.Messages, error) {
-	cfg, err := config.Load(os.Getenv, config.Functions["messages"].Need)
+	f, err := awsclients.Load("messages", os.Getenv, os.Stdout)
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := awsclients.AWSConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	c := awsclients.New(awsCfg, cfg)
-	mgmt, err := apigw.NewClient(awsCfg, cfg.ManagementEndpoint)
-	if err != nil {
-		return nil, err
-	}
+	cfg, c := f.Config, f.Clients
 	return &handlers.Messages{
 		Connections:     c.Store,
 		Presence:        c.Store,
 		Mailbox:         c.Store,
-		Sender:          apigw.New(mgmt),
+		Sender:          f.Sender,
 		Limiter:         ratelimit.New(c.DynamoDB, cfg.RateLimits),
 		Bans:            c.Store,
 		MaxMessageBytes: cfg.MaxMessageBytes,
 		MailboxTTL:      cfg.MailboxTTL,
 		InboxBatch:      cfg.MailboxMaxMessages,
-		Logger:          logging.NewLambda(os.Stdout, cfg.LogLevel),
+		Logger:          f.Logger,
 		Metrics:         &metrics.EMF{W: os.Stdout},
 	}, nil
 }

@@ -34,6 +34,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/serverless-websockets/serverless-websockets/authorizer"
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
 )
@@ -50,10 +51,8 @@ const (
 
 // Defaults and limits.
 const (
-	DefaultAdminGroup    = "admin"
-	DefaultPlayerIDClaim = "sub"
-	DefaultBansPage      = 50
-	MaxBansPage          = 100
+	DefaultAdminGroup = "admin"
+	DefaultBansPage   = 50
 	// MaxDurationSeconds is the longest timed ban: ten years.
 	MaxDurationSeconds   = 10 * 365 * 24 * 3600
 	maxBodyBytes         = 4 << 10
@@ -263,7 +262,7 @@ func (h *Handler) caller(req events.APIGatewayV2HTTPRequest) (string, error) {
 	claims := jwt.JWT.Claims
 	idClaim := h.PlayerIDClaim
 	if idClaim == "" {
-		idClaim = DefaultPlayerIDClaim
+		idClaim = authorizer.DefaultPlayerIDClaim
 	}
 	actor := claims[idClaim]
 	if domain.ValidatePlayerID(actor) != nil {
@@ -593,8 +592,8 @@ func (h *Handler) listBans(ctx context.Context, q map[string]string) (int, any, 
 	limit := DefaultBansPage
 	if s, ok := q["limit"]; ok {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > MaxBansPage {
-			return 0, nil, fail(http.StatusBadRequest, codeBadRequest, fmt.Sprintf("limit must be a whole number from 1 to %d", MaxBansPage), nil)
+		if err != nil || n < 1 || n > domain.MaxBansPage {
+			return 0, nil, fail(http.StatusBadRequest, codeBadRequest, fmt.Sprintf("limit must be a whole number from 1 to %d", domain.MaxBansPage), nil)
 		}
 		limit = n
 	}

@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -54,14 +53,6 @@ func NewClient(cfg aws.Config, endpoint string) (*apigatewaymanagementapi.Client
 	}), nil
 }
 
-// ConnectionInfo is what GetConnection tells of a connection.
-type ConnectionInfo struct {
-	ConnectedAt  time.Time
-	LastActiveAt time.Time
-	SourceIP     string
-	UserAgent    string
-}
-
 // Post sends data to the connection as one text frame. Data that is not
 // valid UTF-8 is refused without a request: a client fails the whole
 // connection on such a text frame.
@@ -79,28 +70,13 @@ func (s *Sender) Post(ctx context.Context, connectionID string, data []byte) err
 	return nil
 }
 
-// Get describes the connection.
-func (s *Sender) Get(ctx context.Context, connectionID string) (ConnectionInfo, error) {
-	out, err := s.api.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(connectionID)})
-	if err != nil {
-		return ConnectionInfo{}, fmt.Errorf("get connection %s: %w", connectionID, translate(err))
-	}
-	info := ConnectionInfo{
-		ConnectedAt:  aws.ToTime(out.ConnectedAt),
-		LastActiveAt: aws.ToTime(out.LastActiveAt),
-	}
-	if out.Identity != nil {
-		info.SourceIP = aws.ToString(out.Identity.SourceIp)
-		info.UserAgent = aws.ToString(out.Identity.UserAgent)
-	}
-	return info, nil
-}
-
 // Exists reports whether the connection is open: nil, or an error wrapping
 // domain.ErrGone when it is not.
 func (s *Sender) Exists(ctx context.Context, connectionID string) error {
-	_, err := s.Get(ctx, connectionID)
-	return err
+	if _, err := s.api.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(connectionID)}); err != nil {
+		return fmt.Errorf("get connection %s: %w", connectionID, translate(err))
+	}
+	return nil
 }
 
 // Delete closes the connection; API Gateway then runs $disconnect.

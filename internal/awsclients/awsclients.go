@@ -6,13 +6,17 @@ package awsclients
 
 import (
 	"errors"
+	"io"
+	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
 	"github.com/serverless-websockets/serverless-websockets/internal/config"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
+	"github.com/serverless-websockets/serverless-websockets/internal/logging"
 )
 
 // Clients are the DynamoDB client and the store over it.
@@ -54,4 +58,37 @@ func New(awsCfg aws.Config, cfg config.Config) *Clients {
 		MailboxMaxPerSender:     cfg.MailboxMaxPerSender,
 	})
 	return &Clients{DynamoDB: ddb, Store: store}
+}
+
+// Function is what a data function's setup starts from: its settings, the
+// SDK configuration, the DynamoDB client and store, and its logger.
+type Function struct {
+	Config config.Config
+	AWS    aws.Config
+	*Clients
+	Sender *apigw.Sender // the Management API; nil without MANAGEMENT_ENDPOINT
+	Logger *slog.Logger  // JSON lines with the Lambda request id
+}
+
+// Load reads the settings of the function name (its directory under
+// functions/, a key of config.Functions) through getenv, and builds its
+// clients and a logger writing to w.
+func Load(name string, getenv func(string) string, w io.Writer) (*Function, error) {
+	cfg, err := config.Load(getenv, config.Functions[name].Need)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := AWSConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	f := &Function{Config: cfg, AWS: awsCfg, Clients: New(awsCfg, cfg), Logger: logging.NewLambda(w, cfg.LogLevel)}
+	if cfg.ManagementEndpoint != "" {
+		mgmt, err := apigw.NewClient(awsCfg, cfg.ManagementEndpoint)
+		if err != nil {
+			return nil, err
+		}
+		f.Sender = apigw.New(mgmt)
+	}
+	return f, nil
 }

@@ -5,14 +5,18 @@
 package config
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/serverless-websockets/serverless-websockets/authorizer"
+	"github.com/serverless-websockets/serverless-websockets/internal/admin"
+	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
+	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
@@ -32,8 +36,8 @@ const (
 // deployment (sam/template.yaml) must set every variable listed, and no
 // other; its tests check that against this table.
 type Function struct {
-	// Need is what the function passes to Load. The authorizer does not
-	// call Load (it reads its settings with authorizer.ConfigFromEnv).
+	// Need is what the function passes to Load. The authorizer calls
+	// LoadAuthorizer instead.
 	Need Need
 	// Required must be set; Optional have defaults.
 	Required, Optional []string
@@ -45,8 +49,8 @@ func (f Function) Variables() []string {
 }
 
 var rateVariables = []string{
-	ratelimit.EnvMessagesPerSecond, ratelimit.EnvMessagesBurst,
-	ratelimit.EnvBytesPerSecond, ratelimit.EnvBytesBurst, ratelimit.EnvConnectsPerMinute,
+	"RATE_MESSAGES_PER_SECOND", "RATE_MESSAGES_BURST",
+	"RATE_BYTES_PER_SECOND", "RATE_BYTES_BURST", "RATE_CONNECTS_PER_MINUTE",
 }
 
 // Functions are the Lambda functions, by their directory under functions/.
@@ -93,23 +97,25 @@ type Config struct {
 	// environment.
 	Credentials Credentials
 
-	AdminGroup        string // ADMIN_GROUP: the group whose members may use the admin API; default admin
+	AdminGroup        string // ADMIN_GROUP: the group whose members may use the admin API; default admin.DefaultAdminGroup (admin)
 	CognitoUserPoolID string // COGNITO_USER_POOL_ID: the pool whose users bans disable; empty skips those steps
 	// CognitoEndpoint is AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER, the SDK's
 	// variable for another Cognito endpoint (an emulator); empty means AWS.
 	CognitoEndpoint string
-	PlayerIDClaim   string // PLAYER_ID_CLAIM: the token claim naming the player; default sub
+	PlayerIDClaim   string // PLAYER_ID_CLAIM: the token claim naming the player; default authorizer.DefaultPlayerIDClaim (sub)
 
-	MaxConnectionsPerPlayer int           // MAX_CONNECTIONS_PER_PLAYER; default 5
-	MaxMessageBytes         int           // MAX_MESSAGE_BYTES; default 8192
-	MailboxTTL              time.Duration // MAILBOX_TTL (Go duration, e.g. 24h); default 24h
-	MailboxMaxMessages      int           // MAILBOX_MAX_MESSAGES; default 100
-	MailboxMaxPerSender     int           // MAILBOX_MAX_PER_SENDER; default 20 (MAILBOX_MAX_MESSAGES if smaller), at most MAILBOX_MAX_MESSAGES
-	ConnectionTTL           time.Duration // CONNECTION_TTL; default 2h10m (API Gateway's 2 h maximum + a margin)
+	MaxConnectionsPerPlayer int           // MAX_CONNECTIONS_PER_PLAYER; default dynamo.DefaultMaxConnectionsPerPlayer (5)
+	MaxMessageBytes         int           // MAX_MESSAGE_BYTES; default handlers.DefaultMaxMessageBytes (8192)
+	MailboxTTL              time.Duration // MAILBOX_TTL (Go duration, e.g. 24h); default handlers.DefaultMailboxTTL (24h)
+	MailboxMaxMessages      int           // MAILBOX_MAX_MESSAGES; default dynamo.DefaultMailboxMaxMessages (100)
+	MailboxMaxPerSender     int           // MAILBOX_MAX_PER_SENDER; default dynamo.DefaultMailboxMaxPerSender (20; MAILBOX_MAX_MESSAGES if smaller), at most MAILBOX_MAX_MESSAGES
+	ConnectionTTL           time.Duration // CONNECTION_TTL; default handlers.DefaultConnectionTTL (2h10m: API Gateway's 2 h maximum + a margin)
 	LogLevel                slog.Level    // LOG_LEVEL: debug, info, warn, error; default info
 
-	// RateLimits are the RATE_* variables, read by ratelimit.ConfigFromEnv
-	// on the RATE_LIMIT_TABLE table.
+	// RateLimits are on the RATE_LIMIT_TABLE table, with the limits of
+	// RATE_MESSAGES_PER_SECOND and RATE_MESSAGES_BURST, RATE_BYTES_PER_SECOND
+	// and RATE_BYTES_BURST, and RATE_CONNECTS_PER_MINUTE (n a minute, n at
+	// once). Unset, each takes ratelimit's Default; 0 turns its limit off.
 	RateLimits ratelimit.Config
 }
 
@@ -129,39 +135,60 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 			SecretAccessKey: p.str("AWS_SECRET_ACCESS_KEY", ""),
 			SessionToken:    p.str("AWS_SESSION_TOKEN", ""),
 		},
-		AdminGroup:              p.str("ADMIN_GROUP", "admin"),
+		AdminGroup:              p.str("ADMIN_GROUP", admin.DefaultAdminGroup),
 		CognitoUserPoolID:       p.str("COGNITO_USER_POOL_ID", ""),
 		CognitoEndpoint:         p.str("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", ""),
-		PlayerIDClaim:           p.str("PLAYER_ID_CLAIM", "sub"),
-		MaxConnectionsPerPlayer: p.positiveInt("MAX_CONNECTIONS_PER_PLAYER", 5),
-		MaxMessageBytes:         p.positiveInt("MAX_MESSAGE_BYTES", 8192),
-		MailboxTTL:              p.duration("MAILBOX_TTL", 24*time.Hour),
-		MailboxMaxMessages:      p.positiveInt("MAILBOX_MAX_MESSAGES", 100),
-		ConnectionTTL:           p.duration("CONNECTION_TTL", 2*time.Hour+10*time.Minute),
-		LogLevel:                p.level("LOG_LEVEL"),
+		PlayerIDClaim:           p.str("PLAYER_ID_CLAIM", authorizer.DefaultPlayerIDClaim),
+		MaxConnectionsPerPlayer: p.positiveInt("MAX_CONNECTIONS_PER_PLAYER", dynamo.DefaultMaxConnectionsPerPlayer),
+		MaxMessageBytes:         p.positiveInt("MAX_MESSAGE_BYTES", handlers.DefaultMaxMessageBytes),
+		MailboxTTL:              p.duration("MAILBOX_TTL", handlers.DefaultMailboxTTL),
+		MailboxMaxMessages:      p.positiveInt("MAILBOX_MAX_MESSAGES", dynamo.DefaultMailboxMaxMessages),
+		ConnectionTTL:           p.duration("CONNECTION_TTL", handlers.DefaultConnectionTTL),
+		LogLevel:                p.level(),
+		RateLimits: ratelimit.Config{
+			Messages: p.limit("RATE_MESSAGES_PER_SECOND", "RATE_MESSAGES_BURST", ratelimit.DefaultMessages),
+			Bytes:    p.limit("RATE_BYTES_PER_SECOND", "RATE_BYTES_BURST", ratelimit.DefaultBytes),
+			Connects: p.perMinute("RATE_CONNECTS_PER_MINUTE", ratelimit.DefaultConnects),
+		},
 	}
-	c.MailboxMaxPerSender = p.positiveInt("MAILBOX_MAX_PER_SENDER", min(20, c.MailboxMaxMessages))
+	c.RateLimits.Table = c.RateLimitTable
+	c.MailboxMaxPerSender = p.positiveInt("MAILBOX_MAX_PER_SENDER", min(dynamo.DefaultMailboxMaxPerSender, c.MailboxMaxMessages))
 	if c.MailboxMaxPerSender > c.MailboxMaxMessages {
 		p.problems = append(p.problems, fmt.Sprintf("MAILBOX_MAX_PER_SENDER (%d) must be at most MAILBOX_MAX_MESSAGES (%d)", c.MailboxMaxPerSender, c.MailboxMaxMessages))
 	}
 	if c.MaxMessageBytes > 32<<10 {
 		p.problems = append(p.problems, "MAX_MESSAGE_BYTES must be at most 32768 (API Gateway's frame limit)")
 	}
-	// The placeholder table name lets the RATE_* variables be checked even
-	// when RATE_LIMIT_TABLE is missing (which is named above).
-	limits, limitErr := ratelimit.ConfigFromEnv(getenv, cmp.Or(c.RateLimitTable, "RATE_LIMIT_TABLE"))
-	limits.Table = c.RateLimitTable
-	c.RateLimits = limits
-	if limitErr != nil {
-		p.problems = append(p.problems, limitErr.Error())
+	return c, p.err()
+}
+
+// Authorizer is the configuration of the authorizer function.
+type Authorizer struct {
+	// Verifier is read from JWT_ISSUER, JWT_AUDIENCE and JWKS_URL
+	// (required), JWT_TOKEN_USE and PLAYER_ID_CLAIM (empty: the verifier's
+	// defaults).
+	Verifier authorizer.Config
+	LogLevel slog.Level // LOG_LEVEL, as for Load
+}
+
+// LoadAuthorizer reads the authorizer function's variables, naming every
+// missing or invalid one at once.
+func LoadAuthorizer(getenv func(string) string) (Authorizer, error) {
+	p := parser{getenv: getenv}
+	a := Authorizer{
+		Verifier: authorizer.Config{
+			Issuer:        p.str("JWT_ISSUER", ""),
+			Audience:      p.str("JWT_AUDIENCE", ""),
+			JWKSURL:       p.str("JWKS_URL", ""),
+			TokenUse:      p.str("JWT_TOKEN_USE", ""),
+			PlayerIDClaim: p.str("PLAYER_ID_CLAIM", ""),
+		},
+		LogLevel: p.level(),
 	}
-	if len(p.missing) > 0 {
-		p.problems = append([]string{"missing " + strings.Join(p.missing, ", ")}, p.problems...)
+	if err := a.Verifier.Validate(); err != nil {
+		p.problems = append(p.problems, err.Error())
 	}
-	if len(p.problems) > 0 {
-		return c, errors.New("config: " + strings.Join(p.problems, "; "))
-	}
-	return c, nil
+	return a, p.err()
 }
 
 // Credentials are AWS keys: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
@@ -182,6 +209,17 @@ type parser struct {
 	problems []string
 }
 
+// err names every missing variable, then every other problem.
+func (p *parser) err() error {
+	if len(p.missing) > 0 {
+		p.problems = append([]string{"missing " + strings.Join(p.missing, ", ")}, p.problems...)
+	}
+	if len(p.problems) > 0 {
+		return errors.New("config: " + strings.Join(p.problems, "; "))
+	}
+	return nil
+}
+
 func (p *parser) required(name string, needed bool) string {
 	v := strings.TrimSpace(p.getenv(name))
 	if v == "" && needed {
@@ -197,41 +235,73 @@ func (p *parser) str(name, def string) string {
 	return def
 }
 
-func (p *parser) positiveInt(name string, def int) int {
+// parse reads name with conv. Unset, it is def; a value conv refuses is
+// named as a problem, saying what is wanted, and gives def too.
+func parse[T any](p *parser, name string, def T, want string, conv func(string) (T, bool)) T {
 	v := strings.TrimSpace(p.getenv(name))
 	if v == "" {
 		return def
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		p.problems = append(p.problems, fmt.Sprintf("%s must be a positive whole number, not %q", name, v))
+	x, ok := conv(v)
+	if !ok {
+		p.problems = append(p.problems, fmt.Sprintf("%s must be %s, not %q", name, want, v))
 		return def
 	}
-	return n
+	return x
+}
+
+func (p *parser) positiveInt(name string, def int) int {
+	return parse(p, name, def, "a positive whole number", func(v string) (int, bool) {
+		n, err := strconv.Atoi(v)
+		return n, err == nil && n > 0
+	})
 }
 
 func (p *parser) duration(name string, def time.Duration) time.Duration {
-	v := strings.TrimSpace(p.getenv(name))
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		p.problems = append(p.problems, fmt.Sprintf("%s must be a positive duration such as 24h, not %q", name, v))
-		return def
-	}
-	return d
+	return parse(p, name, def, "a positive duration such as 24h", func(v string) (time.Duration, bool) {
+		d, err := time.ParseDuration(v)
+		return d, err == nil && d > 0
+	})
 }
 
-func (p *parser) level(name string) slog.Level {
-	v := strings.TrimSpace(p.getenv(name))
-	if v == "" {
-		return slog.LevelInfo
-	}
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(v)); err != nil {
-		p.problems = append(p.problems, fmt.Sprintf("%s must be debug, info, warn or error, not %q", name, v))
-		return slog.LevelInfo
+// level reads LOG_LEVEL: debug, info, warn or error; default info.
+func (p *parser) level() slog.Level {
+	return parse(p, "LOG_LEVEL", slog.LevelInfo, "debug, info, warn or error", func(v string) (slog.Level, bool) {
+		var l slog.Level
+		return l, l.UnmarshalText([]byte(v)) == nil
+	})
+}
+
+// rate reads a non-negative, finite number.
+func (p *parser) rate(name string, def float64) float64 {
+	return parse(p, name, def, "a non-negative number", func(v string) (float64, bool) {
+		f, err := strconv.ParseFloat(v, 64)
+		return f, err == nil && f >= 0 && !math.IsInf(f, 0) && !math.IsNaN(f)
+	})
+}
+
+// count reads a non-negative whole number.
+func (p *parser) count(name string, def int64) int64 {
+	return parse(p, name, def, "a non-negative whole number", func(v string) (int64, bool) {
+		n, err := strconv.ParseInt(v, 10, 64)
+		return n, err == nil && n >= 0
+	})
+}
+
+// limit reads a rate and its burst; either set to 0 turns the limit off.
+func (p *parser) limit(rateName, burstName string, def ratelimit.Limit) ratelimit.Limit {
+	l := ratelimit.Limit{Rate: p.rate(rateName, def.Rate), Burst: p.count(burstName, def.Burst)}
+	if !l.On() {
+		return ratelimit.Limit{}
 	}
 	return l
+}
+
+// perMinute reads n a minute, with a burst of n; 0 turns the limit off.
+func (p *parser) perMinute(name string, def ratelimit.Limit) ratelimit.Limit {
+	n := p.count(name, def.Burst)
+	if n == 0 {
+		return ratelimit.Limit{}
+	}
+	return ratelimit.Limit{Rate: float64(n) / 60, Burst: n}
 }

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/serverless-websockets/serverless-websockets/authorizer"
+	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -34,12 +37,18 @@ func TestLoadNamesEveryProblemAtOnce(t *testing.T) {
 		"RATE_BYTES_BURST":       "lots",
 		"MAILBOX_MAX_PER_SENDER": "0",
 	}), NeedConnectionsTable|NeedMailboxTable|NeedRateLimitTable|NeedManagementAPI)
+	wantNamed(t, err, "CONNECTIONS_TABLE", "MAILBOX_TABLE", "RATE_LIMIT_TABLE", "MANAGEMENT_ENDPOINT", "MAX_MESSAGE_BYTES", "MAILBOX_TTL", "LOG_LEVEL", "RATE_BYTES_BURST", "MAILBOX_MAX_PER_SENDER")
+}
+
+// wantNamed fails unless err is an error that names every one of names.
+func wantNamed(t *testing.T, err error, names ...string) {
+	t.Helper()
 	if err == nil {
-		t.Fatal("want an error")
+		t.Fatalf("no error, want one naming %v", names)
 	}
-	for _, name := range []string{"CONNECTIONS_TABLE", "MAILBOX_TABLE", "RATE_LIMIT_TABLE", "MANAGEMENT_ENDPOINT", "MAX_MESSAGE_BYTES", "MAILBOX_TTL", "LOG_LEVEL", "RATE_BYTES_BURST", "MAILBOX_MAX_PER_SENDER"} {
+	for _, name := range names {
 		if !strings.Contains(err.Error(), name) {
-			t.Errorf("error does not name %s: %v", name, err)
+			t.Errorf("error %q does not name %s", err, name)
 		}
 	}
 }
@@ -157,5 +166,129 @@ func TestCredentialsAndEndpointNeverPrintTheKeys(t *testing.T) {
 				t.Errorf("%q shows up in %s", secret, out)
 			}
 		}
+	}
+}
+
+func TestLoadAuthorizer(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    authorizer.Config
+		wantErr []string
+	}{
+		{
+			name: "all set",
+			env: map[string]string{"JWT_ISSUER": "https://issuer.example", "JWT_AUDIENCE": "client", "JWKS_URL": "https://example.com/jwks.json",
+				"JWT_TOKEN_USE": "id", "PLAYER_ID_CLAIM": "cognito:username"},
+			want: authorizer.Config{Issuer: "https://issuer.example", Audience: "client", JWKSURL: "https://example.com/jwks.json",
+				TokenUse: "id", PlayerIDClaim: "cognito:username"},
+		},
+		{
+			name: "optional ones empty",
+			env:  map[string]string{"JWT_ISSUER": "https://issuer.example", "JWT_AUDIENCE": "client", "JWKS_URL": "https://example.com/jwks.json"},
+			want: authorizer.Config{Issuer: "https://issuer.example", Audience: "client", JWKSURL: "https://example.com/jwks.json"},
+		},
+		{name: "nothing set", env: map[string]string{}, wantErr: []string{"JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL"}},
+		{name: "nothing set, bad log level", env: map[string]string{"LOG_LEVEL": "loud"}, wantErr: []string{"JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL", "LOG_LEVEL"}},
+		{name: "two missing", env: map[string]string{"JWT_AUDIENCE": "client"}, wantErr: []string{"JWT_ISSUER", "JWKS_URL"}},
+		{
+			name:    "bad token use",
+			env:     map[string]string{"JWT_ISSUER": "https://issuer.example", "JWT_AUDIENCE": "client", "JWKS_URL": "https://example.com/jwks.json", "JWT_TOKEN_USE": "ID"},
+			wantErr: []string{"JWT_TOKEN_USE"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := LoadAuthorizer(env(tt.env))
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg := a.Verifier
+				if cfg.Issuer != tt.want.Issuer || cfg.Audience != tt.want.Audience || cfg.JWKSURL != tt.want.JWKSURL ||
+					cfg.TokenUse != tt.want.TokenUse || cfg.PlayerIDClaim != tt.want.PlayerIDClaim {
+					t.Errorf("LoadAuthorizer = %+v, want %+v", cfg, tt.want)
+				}
+				return
+			}
+			wantNamed(t, err, tt.wantErr...)
+			for k := range map[string]bool{"JWT_ISSUER": true, "JWT_AUDIENCE": true, "JWKS_URL": true} {
+				if tt.env[k] != "" && strings.Contains(err.Error(), k) {
+					t.Errorf("error %q names %s, which is set", err, k)
+				}
+			}
+		})
+	}
+}
+
+func TestRateLimits(t *testing.T) {
+	defaults := ratelimit.Config{
+		Table:    "limits",
+		Messages: ratelimit.Limit{Rate: 10, Burst: 20},
+		Bytes:    ratelimit.Limit{Rate: 65536, Burst: 131072},
+		Connects: ratelimit.Limit{Rate: 10.0 / 60, Burst: 10},
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    ratelimit.Config
+		wantErr []string // substrings the error must name; nil for success
+	}{
+		{name: "defaults", want: defaults},
+		{
+			name: "all set",
+			env: map[string]string{
+				"RATE_MESSAGES_PER_SECOND": "2.5", "RATE_MESSAGES_BURST": "5",
+				"RATE_BYTES_PER_SECOND": "1000", "RATE_BYTES_BURST": "4000",
+				"RATE_CONNECTS_PER_MINUTE": "3",
+			},
+			want: ratelimit.Config{
+				Table:    "limits",
+				Messages: ratelimit.Limit{Rate: 2.5, Burst: 5},
+				Bytes:    ratelimit.Limit{Rate: 1000, Burst: 4000},
+				Connects: ratelimit.Limit{Rate: 3.0 / 60, Burst: 3},
+			},
+		},
+		{
+			name: "zero turns limits off",
+			env:  map[string]string{"RATE_MESSAGES_PER_SECOND": "0", "RATE_BYTES_PER_SECOND": "0", "RATE_BYTES_BURST": "0", "RATE_CONNECTS_PER_MINUTE": "0"},
+			want: ratelimit.Config{Table: "limits"},
+		},
+		{
+			name: "a zero burst turns its limit off",
+			env:  map[string]string{"RATE_MESSAGES_BURST": "0", "RATE_BYTES_BURST": "0"},
+			want: ratelimit.Config{Table: "limits", Connects: ratelimit.Limit{Rate: 10.0 / 60, Burst: 10}},
+		},
+		{
+			name: "every invalid variable is named",
+			env: map[string]string{
+				"RATE_MESSAGES_PER_SECOND": "fast", "RATE_MESSAGES_BURST": "-1",
+				"RATE_BYTES_PER_SECOND": "-5", "RATE_BYTES_BURST": "1.5",
+				"RATE_CONNECTS_PER_MINUTE": "NaN",
+			},
+			wantErr: []string{"RATE_MESSAGES_PER_SECOND", "RATE_MESSAGES_BURST", "RATE_BYTES_PER_SECOND", "RATE_BYTES_BURST", "RATE_CONNECTS_PER_MINUTE"},
+		},
+		{name: "infinite rate", env: map[string]string{"RATE_BYTES_PER_SECOND": "+Inf"}, wantErr: []string{"RATE_BYTES_PER_SECOND"}},
+		{name: "no table", env: map[string]string{"RATE_LIMIT_TABLE": ""}, wantErr: []string{"RATE_LIMIT_TABLE"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := map[string]string{"RATE_LIMIT_TABLE": "limits"}
+			for k, v := range tt.env {
+				vars[k] = v
+			}
+			c, err := Load(env(vars), NeedRateLimitTable)
+			if tt.wantErr != nil {
+				wantNamed(t, err, tt.wantErr...)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := c.RateLimits
+			if got.Table != tt.want.Table || got.Messages != tt.want.Messages || got.Bytes != tt.want.Bytes || got.Connects != tt.want.Connects {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }

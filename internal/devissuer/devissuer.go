@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -46,6 +47,8 @@ type Config struct {
 	MaxTTL time.Duration
 	// Now is the clock for iat and exp. Nil means time.Now.
 	Now func() time.Time
+	// Logger receives the failures of the token endpoint. Nil: discard.
+	Logger *slog.Logger
 }
 
 // Issuer signs development tokens. It is safe for concurrent use.
@@ -75,6 +78,9 @@ func New(cfg Config) (*Issuer, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {

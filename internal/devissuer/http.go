@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 )
 
@@ -67,7 +66,7 @@ func (i *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, errorResponse{Error: err.Error()})
 		return
 	case err != nil:
-		slog.ErrorContext(r.Context(), "dev token not issued", "error", err)
+		i.cfg.Logger.ErrorContext(r.Context(), "dev token not issued", "error", err)
 		writeJSON(w, http.StatusInternalServerError, errorResponse{Error: "internal error"})
 		return
 	}

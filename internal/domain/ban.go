@@ -16,6 +16,9 @@ type Ban struct {
 // passed is treated as absent, whether or not its row has been deleted yet.
 func (b Ban) Active(now time.Time) bool { return b.Until.IsZero() || now.Before(b.Until) }
 
+// MaxBansPage is the most bans one listing returns.
+const MaxBansPage = 100
+
 // MaxBanReasonBytes bounds a ban's reason.
 const MaxBanReasonBytes = 512
 

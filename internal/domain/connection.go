@@ -30,3 +30,6 @@ type QueuedMessage struct {
 	SentAt    time.Time
 	ExpiresAt time.Time // the TTL
 }
+
+// MaxPresencePlayers is the most players one presence request asks about.
+const MaxPresencePlayers = 50

@@ -22,9 +22,6 @@ const (
 	attrUntil    = "until" // unix milliseconds; absent for a ban until lifted
 )
 
-// MaxBansPage is the most bans ListBans returns at once.
-const MaxBansPage = 100
-
 // ErrBadCursor: the cursor given to ListBans is not one it returned.
 var ErrBadCursor = errors.New("bad cursor")
 
@@ -111,13 +108,13 @@ func (s *Store) DeleteBan(ctx context.Context, playerID string) (bool, error) {
 
 // ListBans returns a page of the bans in force, in no particular order, and
 // the cursor of the next page ("" after the last). Each call is one Scan of
-// at most limit items (1 to MaxBansPage), so its cost does not grow with the
+// at most limit items (1 to domain.MaxBansPage), so its cost does not grow with the
 // table; bans that have ended are left out, so a page may hold fewer than
 // limit bans, even none, while the cursor is not yet "". A cursor that
 // ListBans did not return wraps ErrBadCursor.
 func (s *Store) ListBans(ctx context.Context, limit int, cursor string) ([]domain.Ban, string, error) {
-	if limit < 1 || limit > MaxBansPage {
-		return nil, "", fmt.Errorf("list bans: limit %d is not between 1 and %d", limit, MaxBansPage)
+	if limit < 1 || limit > domain.MaxBansPage {
+		return nil, "", fmt.Errorf("list bans: limit %d is not between 1 and %d", limit, domain.MaxBansPage)
 	}
 	if s.tables.Bans == "" {
 		return nil, "", errors.New("list bans: no bans table")

@@ -27,9 +27,6 @@ const (
 	attrUserAgent    = "userAgent"
 )
 
-// MaxPresencePlayers is the most players OnlinePlayers answers for at once.
-const MaxPresencePlayers = 50
-
 // presenceConcurrency is how many presence queries run at once.
 const presenceConcurrency = 8
 
@@ -102,20 +99,9 @@ func (s *Store) connectionSlots(ctx context.Context, playerID string) ([]slotSee
 			":p": attrS(playerID),
 		},
 	}, func(item map[string]types.AttributeValue) (bool, error) {
-		slot, err := getN(item, attrSlot)
-		if err != nil {
-			return false, err
-		}
-		id, err := getS(item, attrConnectionID, true)
-		if err != nil {
-			return false, err
-		}
-		exp, err := getN(item, attrExpiresAt)
-		if err != nil {
-			return false, err
-		}
-		seen = append(seen, slotSeen{slot: int(slot), holder: id, expiresAt: exp})
-		return true, nil
+		r := itemReader{item: item}
+		seen = append(seen, slotSeen{slot: int(r.n(attrSlot)), holder: r.s(attrConnectionID, true), expiresAt: r.n(attrExpiresAt)})
+		return true, r.err()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("query connections of %s: %w", playerID, err)
@@ -210,7 +196,7 @@ func decodeConnection(item map[string]types.AttributeValue) (domain.Connection, 
 
 // OnlinePlayers returns those of playerIDs that hold at least one live
 // connection, in the order given, each once. It accepts at most
-// MaxPresencePlayers distinct ids, each a valid player id (anything else is
+// domain.MaxPresencePlayers distinct ids, each a valid player id (anything else is
 // an error), and runs one strongly consistent Query per distinct id, a few
 // at a time.
 func (s *Store) OnlinePlayers(ctx context.Context, playerIDs []string) ([]string, error) {
@@ -220,8 +206,8 @@ func (s *Store) OnlinePlayers(ctx context.Context, playerIDs []string) ([]string
 			ids = append(ids, id)
 		}
 	}
-	if len(ids) > MaxPresencePlayers {
-		return nil, fmt.Errorf("online players: %d players asked, at most %d", len(ids), MaxPresencePlayers)
+	if len(ids) > domain.MaxPresencePlayers {
+		return nil, fmt.Errorf("online players: %d players asked, at most %d", len(ids), domain.MaxPresencePlayers)
 	}
 	for _, id := range ids {
 		if err := domain.ValidatePlayerID(id); err != nil {

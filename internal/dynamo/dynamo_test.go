@@ -24,7 +24,7 @@ import (
 )
 
 // newTables creates uniquely named tables on the engine behind open.
-func newTables(t *testing.T, api dynamo.API) dynamo.Tables {
+func newTables(t *testing.T, api dynamo.TableAPI) dynamo.Tables {
 	t.Helper()
 	tables := dynamo.Tables{
 		Connections: dynamotest.TableName("connections"),
@@ -82,6 +82,60 @@ func TestCreateTablesIsIdempotent(t *testing.T) {
 	})
 	if err := dynamo.CreateTables(t.Context(), miniclient.NewClient(), dynamo.Tables{Connections: "c"}); err == nil {
 		t.Error("CreateTables without a mailbox table name = nil error")
+	}
+}
+
+// TestCreateTablesWaitsUntilActive: CreateTables polls a CREATING table
+// until it is ACTIVE, and gives up when its context ends.
+func TestCreateTablesWaitsUntilActive(t *testing.T) {
+	api := &dynamotest.Creating{API: miniclient.NewClient(), Times: 2}
+	tables := dynamo.Tables{Connections: "c", Mailbox: "m"}
+	if err := dynamo.CreateTables(t.Context(), api, tables); err != nil {
+		t.Fatalf("CreateTables: %v", err)
+	}
+	if want := 2 + len([]string{tables.Connections, tables.Mailbox}); api.Described != want {
+		t.Errorf("described %d times, want %d (two CREATING, then once per table)", api.Described, want)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	stuck := &dynamotest.Creating{API: miniclient.NewClient(), Times: 1 << 30}
+	if err := dynamo.CreateTables(ctx, stuck, tables); err == nil || !strings.Contains(err.Error(), "wait until active") {
+		t.Errorf("CreateTables on a table that stays CREATING = %v, want a wait error", err)
+	}
+}
+
+// onePerPage makes every Query return at most one item, so that every
+// result spans pages.
+type onePerPage struct {
+	dynamo.API
+	queries int
+}
+
+func (o *onePerPage) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	o.queries++
+	in.Limit = aws.Int32(1)
+	return o.API.Query(ctx, in, opts...)
+}
+
+// TestQueriesFollowPages: a query whose result spans pages reads them all.
+func TestQueriesFollowPages(t *testing.T) {
+	engine := miniclient.NewClient()
+	paged := &onePerPage{API: engine}
+	now := time.Now()
+	store := dynamo.New(paged, newTables(t, engine), dynamo.Options{})
+	for _, id := range []string{"a=", "b=", "c="} {
+		if err := store.PutConnection(t.Context(), domain.Connection{ID: id, PlayerID: "alice", ConnectedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paged.queries = 0
+	conns, err := store.PlayerConnections(t.Context(), "alice")
+	if err != nil || len(conns) != 3 {
+		t.Fatalf("PlayerConnections = %v, %v; want 3 connections", conns, err)
+	}
+	if paged.queries < 3 {
+		t.Errorf("%d queries for 3 one-item pages", paged.queries)
 	}
 }
 

@@ -193,24 +193,14 @@ func (s *Store) mailboxSlots(ctx context.Context, partition string) ([]slotSeen,
 			":p": attrS(partition),
 		},
 	}, func(item map[string]types.AttributeValue) (bool, error) {
-		key, err := getS(item, attrMessageID, true)
-		if err != nil {
-			return false, err
-		}
+		r := itemReader{item: item}
+		key := r.s(attrMessageID, true)
 		slot, err := strconv.Atoi(key)
 		if err != nil {
-			return false, fmt.Errorf("slot key %q: %w", key, err)
+			r.errs = append(r.errs, fmt.Errorf("slot key %q: %w", key, err))
 		}
-		holder, err := getS(item, attrHeldBy, true)
-		if err != nil {
-			return false, err
-		}
-		exp, err := getN(item, attrExpiresAt)
-		if err != nil {
-			return false, err
-		}
-		seen = append(seen, slotSeen{slot: slot, holder: holder, expiresAt: exp})
-		return true, nil
+		seen = append(seen, slotSeen{slot: slot, holder: r.s(attrHeldBy, true), expiresAt: r.n(attrExpiresAt)})
+		return true, r.err()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("query mailbox slots %s: %w", partition, err)

@@ -15,8 +15,6 @@ import (
 // API is the part of the DynamoDB client the Store uses. *dynamodb.Client
 // and minidyn's in-process client both implement it.
 type API interface {
-	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
-	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
@@ -24,7 +22,15 @@ type API interface {
 	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
+// TableAPI is the part of the DynamoDB client CreateTables uses: it creates
+// the table, and the SDK's table-exists waiter describes it.
+type TableAPI interface {
+	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	dynamodb.DescribeTableAPIClient
+}
+
 var _ API = (*dynamodb.Client)(nil)
+var _ TableAPI = (*dynamodb.Client)(nil)
 
 // Tables names the tables the Store uses.
 type Tables struct {
@@ -114,8 +120,9 @@ func conditionFailed(err error) bool {
 // queryAll runs in page after page, calling each for every item, until the
 // pages run out or each returns false.
 func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput, each func(item map[string]types.AttributeValue) (bool, error)) error {
-	for {
-		out, err := s.api.Query(ctx, in)
+	pages := dynamodb.NewQueryPaginator(s.api, in)
+	for pages.HasMorePages() {
+		out, err := pages.NextPage(ctx)
 		if err != nil {
 			return err
 		}
@@ -125,11 +132,13 @@ func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput, each func
 				return err
 			}
 		}
+		// minidyn ends with an empty LastEvaluatedKey rather than none,
+		// which the paginator would take for one more page.
 		if len(out.LastEvaluatedKey) == 0 {
 			return nil
 		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
+	return nil
 }
 
 // Attribute value helpers.

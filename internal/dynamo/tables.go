@@ -16,7 +16,7 @@ import (
 // request, and waits until both are ACTIVE. Tables that exist are left as
 // they are. The bans table, keyed by player alone, is made only when named.
 // It does not enable TTL; see the package documentation.
-func CreateTables(ctx context.Context, api API, tables Tables) error {
+func CreateTables(ctx context.Context, api TableAPI, tables Tables) error {
 	specs := []tableSpec{
 		{tables.Connections, attrSlot, types.ScalarAttributeTypeN, "connections"},
 		{tables.Mailbox, attrMessageID, types.ScalarAttributeTypeS, "mailbox"},
@@ -75,25 +75,25 @@ func tableExists(err error) bool {
 	return errors.As(err, &api) && api.ErrorCode() == "ResourceInUseException"
 }
 
-// waitActive polls the table until it is ACTIVE or ctx ends.
-func waitActive(ctx context.Context, api API, name string) error {
-	delay := 20 * time.Millisecond
-	for {
-		out, err := api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
-		if err != nil {
-			return fmt.Errorf("describe: %w", err)
+// tableActiveTimeout bounds how long CreateTables waits for ACTIVE.
+const tableActiveTimeout = 2 * time.Minute
+
+// waitActive waits with the SDK's table-exists waiter until the table is
+// ACTIVE, polling every 20 ms at first and at most every second. An engine
+// that reports no status (minidyn) has nothing to wait for.
+func waitActive(ctx context.Context, api TableAPI, name string) error {
+	w := dynamodb.NewTableExistsWaiter(api, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, time.Second
+		active := o.Retryable
+		o.Retryable = func(ctx context.Context, in *dynamodb.DescribeTableInput, out *dynamodb.DescribeTableOutput, err error) (bool, error) {
+			if err == nil && (out.Table == nil || out.Table.TableStatus == "") {
+				return false, nil
+			}
+			return active(ctx, in, out, err)
 		}
-		// An engine that reports no status has nothing to wait for.
-		if out.Table == nil || out.Table.TableStatus == types.TableStatusActive || out.Table.TableStatus == "" {
-			return nil
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("wait until active: %w", ctx.Err())
-		case <-t.C:
-		}
-		delay = min(2*delay, time.Second)
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, tableActiveTimeout); err != nil {
+		return fmt.Errorf("wait until active: %w", err)
 	}
+	return nil
 }

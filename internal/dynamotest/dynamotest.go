@@ -13,15 +13,16 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http/httptest"
-	"os"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	miniclient "github.com/truora/minidyn/aws-v2/client"
 	miniserver "github.com/truora/minidyn/server"
 
+	"github.com/serverless-websockets/serverless-websockets/internal/config/testenv"
 	"github.com/serverless-websockets/serverless-websockets/internal/minidynrouter"
 )
 
@@ -44,6 +45,24 @@ var (
 	_ API = (*miniclient.Client)(nil)
 	_ API = (*minidynrouter.Router)(nil)
 )
+
+// Creating reports every table as CREATING for its first Times
+// descriptions, as DynamoDB and dynalite do for a new table, then describes
+// it as API does. Described counts the descriptions; it is not safe for
+// concurrent use.
+type Creating struct {
+	API
+	Times, Described int
+}
+
+// DescribeTable reports CREATING Times times, then asks API.
+func (c *Creating) DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
+	c.Described++
+	if c.Described <= c.Times {
+		return &dynamodb.DescribeTableOutput{Table: &types.TableDescription{TableName: in.TableName, TableStatus: types.TableStatusCreating}}, nil
+	}
+	return c.API.DescribeTable(ctx, in, opts...)
+}
 
 // Engine is one DynamoDB implementation a contract suite runs on.
 type Engine struct {
@@ -93,9 +112,10 @@ func openMinidynHTTP(t testing.TB) Opener {
 }
 
 func openDynalite(t testing.TB) Opener {
-	endpoint := os.Getenv("DYNALITE_ENDPOINT")
+	env := testenv.Load()
+	endpoint := env.DynaliteEndpoint
 	if endpoint == "" {
-		if os.Getenv("CI") == "true" {
+		if env.CI {
 			t.Fatal("DYNALITE_ENDPOINT is not set: CI must run the contract suite on dynalite (use scripts/test)")
 		}
 		t.Skip("skipping dynalite: DYNALITE_ENDPOINT is not set; scripts/test starts dynalite and sets it")

@@ -60,9 +60,9 @@ type conn struct {
 	ready       chan struct{}   // closed once the upgrade has finished or failed
 	stop        chan struct{}   // closed once the connection is closing
 
-	started     time.Time    // real time of the upgrade, for timeouts
+	started     time.Time    // Config.Timers' time of the upgrade, for timeouts
 	lastActive  atomic.Int64 // Config.Now of the last client message, UnixNano
-	lastMessage atomic.Int64 // real time of the last client message, as time since started
+	lastMessage atomic.Int64 // Config.Timers' time of the last client message, as time since started
 	queue       chan inbound
 	workMu      sync.Mutex     // guards working
 	working     bool           // a worker goroutine is running
@@ -93,7 +93,7 @@ func newConn(g *Gateway, r *http.Request) *conn {
 // on the runtime's timer heap, and its handlers on a worker goroutine that
 // exists while messages are waiting.
 func (c *conn) serve() {
-	c.started = time.Now()
+	c.started = c.g.cfg.Timers.Now()
 	disarm := c.supervise()
 
 	st := c.read()
@@ -146,7 +146,7 @@ func (c *conn) read() closeStatus {
 		}
 		now := c.g.cfg.Now()
 		c.lastActive.Store(now.UnixNano())
-		c.lastMessage.Store(int64(time.Since(c.started)))
+		c.lastMessage.Store(int64(c.g.cfg.Timers.Now().Sub(c.started)))
 		c.enqueue(inbound{data: data, binary: typ == websocket.MessageBinary, at: now})
 	}
 }
@@ -241,9 +241,9 @@ func (c *conn) supervise() (disarm func()) {
 	var (
 		mu                     sync.Mutex
 		disarmed               bool
-		idle, maxDuration, png *time.Timer
+		idle, maxDuration, png Timer
 	)
-	rearm := func(t *time.Timer, d time.Duration) {
+	rearm := func(t Timer, d time.Duration) {
 		mu.Lock()
 		defer mu.Unlock()
 		if !disarmed {
@@ -252,8 +252,8 @@ func (c *conn) supervise() (disarm func()) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	idle = time.AfterFunc(cfg.IdleTimeout, func() {
-		quiet := time.Since(c.started) - time.Duration(c.lastMessage.Load())
+	idle = cfg.Timers.AfterFunc(cfg.IdleTimeout, func() {
+		quiet := cfg.Timers.Now().Sub(c.started) - time.Duration(c.lastMessage.Load())
 		if quiet >= cfg.IdleTimeout {
 			c.log.Info("idle timeout")
 			c.close(websocketGoingAway, reasonGoingAway)
@@ -261,11 +261,11 @@ func (c *conn) supervise() (disarm func()) {
 		}
 		rearm(idle, cfg.IdleTimeout-quiet)
 	})
-	maxDuration = time.AfterFunc(cfg.MaxConnectionDuration, func() {
+	maxDuration = cfg.Timers.AfterFunc(cfg.MaxConnectionDuration, func() {
 		c.log.Info("maximum connection duration reached")
 		c.close(websocketGoingAway, reasonGoingAway)
 	})
-	png = time.AfterFunc(cfg.PingInterval, func() {
+	png = cfg.Timers.AfterFunc(cfg.PingInterval, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), cfg.PingInterval)
 		err := c.ws.Ping(ctx)
 		cancel()

@@ -101,9 +101,12 @@ type Config struct {
 	// Default 64.
 	MessageConcurrency int
 	// Now is the clock for event timestamps and SigV4 date checks. Timeouts
-	// use real time. Default time.Now.
+	// use Timers. Default time.Now.
 	Now func() time.Time
-	// Logger receives the gateway's logs. Default slog.Default().
+	// Timers runs the idle timeout, the maximum duration and the pings of
+	// each connection. Default: real time (time.AfterFunc).
+	Timers Timers
+	// Logger receives the gateway's logs. Default: discard.
 	Logger *slog.Logger
 }
 
@@ -177,7 +180,10 @@ func New(cfg Config) (*Gateway, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Timers == nil {
+		cfg.Timers = realTimers{}
 	}
 	return &Gateway{
 		cfg:        cfg,
@@ -324,3 +330,22 @@ func invoke[Req, Resp any](ctx context.Context, timeout time.Duration, fn func(c
 	}
 	return r.resp, r.err
 }
+
+// Timers is a monotonic clock with timers. *time.Timer is a Timer.
+type Timers interface {
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine once d has passed.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a timer from Timers.AfterFunc.
+type Timer interface {
+	Stop() bool
+	Reset(d time.Duration) bool
+}
+
+// realTimers are time.Now and time.AfterFunc.
+type realTimers struct{}
+
+func (realTimers) Now() time.Time                            { return time.Now() }
+func (realTimers) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -128,9 +129,115 @@ func TestAnsweredPingsKeepTheConnection(t *testing.T) {
 	}
 }
 
+// fakeTimers is a clock that moves only when a test advances it; due
+// timers then run, each in its own goroutine as time.AfterFunc's do.
+type fakeTimers struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	c      *fakeTimers
+	at     time.Time
+	f      func()
+	active bool
+}
+
+func (c *fakeTimers) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeTimers) AfterFunc(d time.Duration, f func()) Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, at: c.now.Add(d), f: f, active: true}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := t.active
+	t.active = false
+	return was
+}
+
+func (t *fakeTimer) Reset(d time.Duration) bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := t.active
+	t.at, t.active = t.c.now.Add(d), true
+	return was
+}
+
+// Advance moves the clock on by d and starts the timers then due.
+func (c *fakeTimers) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	var due []func()
+	for _, t := range c.timers {
+		if t.active && !t.at.After(c.now) {
+			t.active = false
+			due = append(due, t.f)
+		}
+	}
+	c.mu.Unlock()
+	for _, f := range due {
+		go f()
+	}
+}
+
+// awaitArmed waits until n timers are armed (a connection arms three once
+// it is served).
+func (c *fakeTimers) awaitArmed(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for {
+		c.mu.Lock()
+		armed := 0
+		for _, tm := range c.timers {
+			if tm.active {
+				armed++
+			}
+		}
+		c.mu.Unlock()
+		if armed >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d timers armed, want %d", armed, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// timedHarness is a harness whose connection timers run on fake time, with
+// pings out of the way.
+func timedHarness(t *testing.T, configure func(*Config)) (*harness, *fakeTimers) {
+	timers := &fakeTimers{now: time.Unix(1700000000, 0)}
+	h := newHarness(t, func(c *Config) {
+		c.Timers = timers
+		c.PingInterval = 24 * time.Hour
+		configure(c)
+	})
+	return h, timers
+}
+
 func TestIdleTimeout(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.IdleTimeout = 100 * time.Millisecond })
+	const idle = time.Minute
+	h, timers := timedHarness(t, func(c *Config) { c.IdleTimeout = idle })
 	c := h.dial("alice", nil)
+	timers.awaitArmed(t, 3)
+	timers.Advance(idle - time.Second)
+	send(t, c, "still here") // a message well before the timeout: the connection lives on
+	if got := receive(t, c); got == "" {
+		t.Fatal("no reply")
+	}
+	timers.Advance(idle)
 	err := readUntilClosed(t, c)
 	var ce websocket.CloseError
 	if !errors.As(err, &ce) || ce.Code != websocket.StatusGoingAway || ce.Reason != "Going away" {
@@ -143,17 +250,19 @@ func TestIdleTimeout(t *testing.T) {
 // TestMessagesKeepAConnectionFromIdling sends messages far more often than
 // the idle timeout for several timeouts, then stops.
 func TestMessagesKeepAConnectionFromIdling(t *testing.T) {
-	const idle = 400 * time.Millisecond
-	h := newHarness(t, func(c *Config) { c.IdleTimeout = idle })
+	const idle = time.Minute
+	h, timers := timedHarness(t, func(c *Config) { c.IdleTimeout = idle })
 	c := h.dial("alice", nil)
-	for end := time.Now().Add(3 * idle); time.Now().Before(end); {
+	timers.awaitArmed(t, 3)
+	for range 8 { // four timeouts' worth
+		timers.Advance(idle / 2)
 		send(t, c, "tick")
 		receive(t, c)
-		time.Sleep(idle / 20)
 	}
 	if n := len(h.rec.events(RouteDisconnect)); n != 0 {
 		t.Fatalf("the connection was closed while messages flowed")
 	}
+	timers.Advance(idle)
 	err := readUntilClosed(t, c)
 	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
 		t.Errorf("client saw %v, want 1001", err)
@@ -162,18 +271,19 @@ func TestMessagesKeepAConnectionFromIdling(t *testing.T) {
 }
 
 func TestMaxConnectionDuration(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.MaxConnectionDuration = 200 * time.Millisecond })
+	const most = time.Hour
+	h, timers := timedHarness(t, func(c *Config) { c.MaxConnectionDuration = most; c.IdleTimeout = 2 * most })
 	c := h.dial("alice", nil)
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	var err error
-	for err == nil { // busy, never idle
-		if err = c.Write(ctx, websocket.MessageText, []byte("tick")); err == nil {
-			_, _, err = c.Read(ctx)
-		}
+	timers.awaitArmed(t, 3)
+	for range 3 { // busy, never idle
+		timers.Advance(most / 4)
+		send(t, c, "tick")
+		receive(t, c)
 	}
-	if ctx.Err() != nil {
-		t.Fatal("the connection outlived its maximum duration by the test timeout")
+	timers.Advance(most / 4)
+	err := readUntilClosed(t, c)
+	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Errorf("client saw %v, want 1001", err)
 	}
 	checkDisconnectStatus(t, h, 1001, "Going away")
 	h.shutdownAndCheckDisconnects()

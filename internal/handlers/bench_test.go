@@ -41,6 +41,7 @@ import (
 // benchDynamoDB is what the store and the limiter need of DynamoDB.
 type benchDynamoDB interface {
 	dynamo.API
+	dynamo.TableAPI
 	ratelimit.API
 }
 
@@ -133,17 +134,16 @@ func newBenchRig(b *testing.B) *benchRig {
 		tables: dynamo.Tables{Connections: "connections", Mailbox: "mailbox", Bans: benchBansTable},
 	}
 	r.clock.ns.Store(benchStart.UnixNano())
-	limits, err := ratelimit.ConfigFromEnv(func(string) string { return "" }, "rate-limits")
-	if err != nil {
-		b.Fatal(err)
+	r.limits = ratelimit.Config{
+		Table:    "rate-limits",
+		Messages: ratelimit.DefaultMessages, Bytes: ratelimit.DefaultBytes, Connects: ratelimit.DefaultConnects,
+		Now: r.clock.Now,
 	}
-	limits.Now = r.clock.Now
-	r.limits = limits
 	r.store = dynamo.New(r.api, r.tables, dynamo.Options{Now: r.clock.Now, MailboxMaxPerSender: 50} /* one sender queues 50 per recipient */)
 	r.freshEngine(b)
 	r.h = &Messages{
 		Connections: r.store, Presence: r.store, Mailbox: r.store, Sender: benchSender{},
-		Limiter: ratelimit.New(r.api, limits), Now: r.clock.Now,
+		Limiter: ratelimit.New(r.api, r.limits), Now: r.clock.Now,
 	}
 	return r
 }

@@ -72,7 +72,6 @@ const (
 	DefaultMailboxTTL          = 24 * time.Hour
 	DefaultInboxBatch          = 100
 	DefaultDeliveryConcurrency = 8
-	MaxPresencePlayers         = 50
 )
 
 // Messages handles sendmessage, inbox, presence, ping and $default: one
@@ -427,8 +426,8 @@ func (h *Messages) presence(ctx context.Context, c *call, r protocol.Request) (a
 	if !r.HasPlayers {
 		return nil, domain.Errorf(domain.CodeBadRequest, "\"players\" is required")
 	}
-	if len(r.Players) > MaxPresencePlayers {
-		return nil, domain.Errorf(domain.CodeBadRequest, "\"players\" names more than %d players", MaxPresencePlayers)
+	if len(r.Players) > domain.MaxPresencePlayers {
+		return nil, domain.Errorf(domain.CodeBadRequest, "\"players\" names more than %d players", domain.MaxPresencePlayers)
 	}
 	players := make([]string, len(r.Players))
 	for i, p := range r.Players {

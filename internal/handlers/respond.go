@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
 )
 
@@ -80,4 +81,20 @@ func unavailable(cause error) error {
 // internal wraps a bug or misconfiguration.
 func internal(cause error) error {
 	return &domain.Error{Code: domain.CodeInternal, Message: "internal error", Err: cause}
+}
+
+// nowFunc returns f, or time.Now when f is nil.
+func nowFunc(f func() time.Time) func() time.Time {
+	if f == nil {
+		return time.Now
+	}
+	return f
+}
+
+// sink returns s, or a sink that discards when s is nil.
+func sink(s metrics.Sink) metrics.Sink {
+	if s == nil {
+		return metrics.Discard{}
+	}
+	return s
 }

@@ -80,6 +80,7 @@ type Options struct {
 // DynamoDB is what the stack's adapters need of a DynamoDB client.
 type DynamoDB interface {
 	dynamo.API
+	dynamo.TableAPI
 	ratelimit.API
 }
 
@@ -176,7 +177,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 
 	// Tokens: the dev issuer, unless an external issuer is configured.
 	mux := http.NewServeMux()
-	authCfg, err := s.tokenConfig(getenv, o.BaseURL, mux)
+	authCfg, err := s.tokenConfig(getenv, o.BaseURL, mux, o.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -295,15 +296,15 @@ func hostGuard(baseURL string, next http.Handler) http.Handler {
 // Lambda authorizer, and /dev/token is off. Otherwise the dev issuer signs
 // tokens and serves its JWKS on mux; the verifier fetches that JWKS from the
 // issuer's handler in process, so no port must be open before it starts.
-func (s *Stack) tokenConfig(getenv func(string) string, baseURL string, mux *http.ServeMux) (authorizer.Config, error) {
+func (s *Stack) tokenConfig(getenv func(string) string, baseURL string, mux *http.ServeMux, log *slog.Logger) (authorizer.Config, error) {
 	if getenv("JWT_ISSUER") != "" {
-		cfg, err := authorizer.ConfigFromEnv(getenv)
+		cfg, err := config.LoadAuthorizer(getenv)
 		if err != nil {
-			return cfg, fmt.Errorf("localstack: external issuer: %w", err)
+			return authorizer.Config{}, fmt.Errorf("localstack: external issuer: %w", err)
 		}
-		return cfg, nil
+		return cfg.Verifier, nil
 	}
-	issuer, err := devissuer.New(devissuer.Config{Issuer: baseURL, ClientID: DevClientID})
+	issuer, err := devissuer.New(devissuer.Config{Issuer: baseURL, ClientID: DevClientID, Logger: log})
 	if err != nil {
 		return authorizer.Config{}, fmt.Errorf("localstack: %w", err)
 	}

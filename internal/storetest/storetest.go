@@ -370,12 +370,12 @@ var tests = []test{
 		}
 		equal(e.t, "after dave left", e.online(dave, alice), []string{alice})
 
-		many := make([]string, dynamo.MaxPresencePlayers+1)
+		many := make([]string, domain.MaxPresencePlayers+1)
 		for i := range many {
 			many[i] = e.player(fmt.Sprintf("p%d", i))
 		}
-		if got, err := e.store.OnlinePlayers(e.ctx, many[:dynamo.MaxPresencePlayers]); err != nil || len(got) != 0 {
-			e.t.Errorf("OnlinePlayers(%d offline) = %v, %v", dynamo.MaxPresencePlayers, got, err)
+		if got, err := e.store.OnlinePlayers(e.ctx, many[:domain.MaxPresencePlayers]); err != nil || len(got) != 0 {
+			e.t.Errorf("OnlinePlayers(%d offline) = %v, %v", domain.MaxPresencePlayers, got, err)
 		}
 		if _, err := e.store.OnlinePlayers(e.ctx, many); err == nil {
 			e.t.Errorf("OnlinePlayers(%d players) = nil error, want one", len(many))
@@ -486,23 +486,10 @@ var tests = []test{
 	{name: "the mailbox cap under concurrency", opts: dynamo.Options{MailboxMaxMessages: 5}, run: func(e *env) {
 		bob := e.player("bob")
 		const senders = 20
-		errs := make([]error, senders)
-		var wg sync.WaitGroup
-		for i := range senders {
-			s := e.another()
+		queued := e.concurrently(senders, domain.ErrMailboxFull, func(i int) (string, func(*dynamo.Store) error) {
 			m := e.msg(bob, fmt.Sprintf("%04d", i), e.player(fmt.Sprintf("sender%d", i)))
-			wg.Go(func() { errs[i] = s.Enqueue(e.ctx, m) })
-		}
-		wg.Wait()
-		var queued []string
-		for i, err := range errs {
-			switch {
-			case err == nil:
-				queued = append(queued, fmt.Sprintf("%04d", i))
-			case !errors.Is(err, domain.ErrMailboxFull):
-				e.t.Errorf("sender %d: %v, want nil or ErrMailboxFull", i, err)
-			}
-		}
+			return m.ID, func(s *dynamo.Store) error { return s.Enqueue(e.ctx, m) }
+		})
 		if len(queued) != 5 {
 			e.t.Errorf("%d messages queued, want exactly 5", len(queued))
 		}
@@ -717,7 +704,7 @@ var tests = []test{
 		if _, _, err := e.store.ListBans(e.ctx, 10, "not a cursor!"); !errors.Is(err, dynamo.ErrBadCursor) {
 			e.t.Errorf("ListBans with a bad cursor = %v, want ErrBadCursor", err)
 		}
-		if _, _, err := e.store.ListBans(e.ctx, dynamo.MaxBansPage+1, ""); err == nil {
+		if _, _, err := e.store.ListBans(e.ctx, domain.MaxBansPage+1, ""); err == nil {
 			e.t.Error("ListBans over the page limit succeeded")
 		}
 	}},
@@ -753,23 +740,10 @@ var tests = []test{
 func race(e *env, max int) {
 	alice := e.player("alice")
 	const racers = 20
-	errs := make([]error, racers)
-	var wg sync.WaitGroup
-	for i := range racers {
-		s := e.another()
+	won := e.concurrently(racers, domain.ErrConnectionLimit, func(i int) (string, func(*dynamo.Store) error) {
 		c := e.conn(alice, fmt.Sprintf("r%02d", i))
-		wg.Go(func() { errs[i] = s.PutConnection(e.ctx, c) })
-	}
-	wg.Wait()
-	var won []string
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			won = append(won, fmt.Sprintf("r%02d=", i))
-		case !errors.Is(err, domain.ErrConnectionLimit):
-			e.t.Errorf("racer %d: %v, want nil or ErrConnectionLimit", i, err)
-		}
-	}
+		return c.ID, func(s *dynamo.Store) error { return s.PutConnection(e.ctx, c) }
+	})
 	if len(won) != max {
 		e.t.Errorf("%d racers connected, want exactly %d", len(won), max)
 	}
@@ -781,22 +755,34 @@ func race(e *env, max int) {
 // the ids queued, in order, and fails the test on any error but
 // ErrMailboxFull.
 func raceEnqueue(e *env, to, sender, prefix string, n int) []string {
+	return e.concurrently(n, domain.ErrMailboxFull, func(i int) (string, func(*dynamo.Store) error) {
+		m := e.msg(to, fmt.Sprintf("%s%02d", prefix, i), sender)
+		return m.ID, func(s *dynamo.Store) error { return s.Enqueue(e.ctx, m) }
+	})
+}
+
+// concurrently prepares n calls, then makes them all at once, each on a
+// store of its own. It returns the ids of the calls that succeeded, in
+// order, and fails the test on any error but refused.
+func (e *env) concurrently(n int, refused error, prepare func(i int) (id string, call func(*dynamo.Store) error)) []string {
+	ids := make([]string, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		s := e.another()
-		m := e.msg(to, fmt.Sprintf("%s%02d", prefix, i), sender)
-		wg.Go(func() { errs[i] = s.Enqueue(e.ctx, m) })
+		id, call := prepare(i)
+		ids[i] = id
+		wg.Go(func() { errs[i] = call(s) })
 	}
 	wg.Wait()
-	var queued []string
+	var ok []string
 	for i, err := range errs {
 		switch {
 		case err == nil:
-			queued = append(queued, fmt.Sprintf("%s%02d", prefix, i))
-		case !errors.Is(err, domain.ErrMailboxFull):
-			e.t.Errorf("%s, message %d: %v, want nil or ErrMailboxFull", sender, i, err)
+			ok = append(ok, ids[i])
+		case !errors.Is(err, refused):
+			e.t.Errorf("call %s: %v, want nil or %v", ids[i], err, refused)
 		}
 	}
-	return queued
+	return ok
 }

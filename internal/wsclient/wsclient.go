@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 )
@@ -53,7 +54,8 @@ type Frame struct {
 	From         string          `json:"from"`
 	Message      json.RawMessage `json:"message"`
 
-	At time.Time `json:"-"` // when it was read
+	At  time.Time `json:"-"` // when it was read
+	Raw []byte    `json:"-"` // the frame as read
 }
 
 // Options configure Dial. Zero values take the documented defaults.
@@ -105,9 +107,15 @@ func Dial(ctx context.Context, url string, o Options) (*Conn, int, error) {
 func (c *Conn) readLoop() {
 	defer close(c.done)
 	for {
-		_, data, err := c.ws.Read(context.Background())
+		typ, data, err := c.ws.Read(context.Background())
 		if err != nil {
 			c.err = err
+			return
+		}
+		if typ == websocket.MessageText && !utf8.Valid(data) {
+			// What a browser does: fail the connection.
+			c.err = fmt.Errorf("the server sent a text frame that is not valid UTF-8: %q", data)
+			c.ws.CloseNow()
 			return
 		}
 		now := time.Now()
@@ -115,11 +123,11 @@ func (c *Conn) readLoop() {
 		var f Frame
 		if err := json.Unmarshal(data, &f); err != nil {
 			if c.o.OnUnmatched != nil {
-				c.o.OnUnmatched(Frame{At: now}, data)
+				c.o.OnUnmatched(Frame{At: now, Raw: data}, data)
 			}
 			continue
 		}
-		f.At = now
+		f.At, f.Raw = now, data
 		if f.Type == "message" {
 			if c.o.OnMessage != nil {
 				c.o.OnMessage(f)
@@ -205,6 +213,30 @@ func (c *Conn) Pending() int {
 
 // Done is closed when the connection has ended.
 func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err returns why the connection ended (websocket.CloseStatus reads the
+// server's close code from it); nil before Done is closed.
+func (c *Conn) Err() error {
+	select {
+	case <-c.done:
+		return c.err
+	default:
+		return nil
+	}
+}
+
+// Write writes data as one text frame, as it is.
+func (c *Conn) Write(ctx context.Context, data []byte) error {
+	if err := c.ws.Write(ctx, websocket.MessageText, data); err != nil {
+		return &Error{KindWrite, err}
+	}
+	return nil
+}
+
+// Socket returns the WebSocket connection itself, for frames of other
+// types or a close with a chosen status. Reading from it is the read
+// loop's alone.
+func (c *Conn) Socket() *websocket.Conn { return c.ws }
 
 // Close closes the connection normally (status 1000), so the server runs
 // its disconnect handling, and waits for the read loop to end.

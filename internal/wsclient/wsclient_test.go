@@ -15,8 +15,8 @@ import (
 
 // server answers each request frame {"id":…,"do":…} as it says: "reply"
 // sends a message frame and then the reply, "late" replies to the previous
-// request, "silent" answers nothing, "junk" sends a non-JSON frame, "close"
-// closes the connection.
+// request, "silent" answers nothing, "junk" sends a non-JSON frame,
+// "badutf8" a text frame that is not UTF-8, "close" closes the connection.
 func server(t *testing.T) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -46,6 +46,8 @@ func server(t *testing.T) string {
 				write(map[string]any{"type": "ack", "id": prev, "status": "queued"})
 			case "junk":
 				_ = c.Write(ctx, websocket.MessageText, []byte("not json"))
+			case "badutf8":
+				_ = c.Write(ctx, websocket.MessageText, []byte("{\"type\":\"ack\",\"id\":\"\xff\"}"))
 			case "close":
 				c.Close(websocket.StatusGoingAway, "bye")
 				return
@@ -65,6 +67,9 @@ func TestRequests(t *testing.T) {
 		OnMessage: func(f Frame) {
 			mu.Lock()
 			messages = append(messages, string(f.Message))
+			if !strings.Contains(string(f.Raw), `"type":"message"`) {
+				t.Errorf("message frame read as %q", f.Raw)
+			}
 			mu.Unlock()
 		},
 		OnUnmatched: func(f Frame, raw []byte) {
@@ -102,6 +107,9 @@ func TestRequests(t *testing.T) {
 		t.Fatalf("close: %v, want %s", err, KindClosed)
 	}
 	<-c.Done()
+	if code := websocket.CloseStatus(c.Err()); code != websocket.StatusGoingAway {
+		t.Errorf("Err() = %v, want the server's close 1001", c.Err())
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(messages) != 1 || messages[0] != `{"for":"a"}` {
@@ -120,5 +128,34 @@ func TestDialRefused(t *testing.T) {
 	_, status, err := Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), Options{})
 	if err == nil || status != http.StatusForbidden {
 		t.Fatalf("dial = %d, %v; want 403", status, err)
+	}
+}
+
+// TestInvalidUTF8Ends: a text frame that is not UTF-8 fails the connection,
+// as a browser does, and reaches no callback.
+func TestInvalidUTF8Ends(t *testing.T) {
+	var got []string
+	c, _, err := Dial(context.Background(), server(t), Options{
+		OnUnmatched: func(_ Frame, raw []byte) { got = append(got, string(raw)) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Err() != nil {
+		t.Errorf("Err() = %v on a live connection", c.Err())
+	}
+	if err := c.Write(context.Background(), []byte(`{"id":"a","do":"badutf8"}`)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection outlived an invalid frame")
+	}
+	if err := c.Err(); err == nil || !strings.Contains(err.Error(), "not valid UTF-8") {
+		t.Errorf("Err() = %v, want the invalid UTF-8", err)
+	}
+	if got != nil {
+		t.Errorf("callbacks got %q", got)
 	}
 }
