@@ -67,8 +67,12 @@
 // cloud), and after the connection's queued messages have been handled. At
 // most Config.DisconnectConcurrency (8) run at once, as a Lambda function's
 // reserved concurrency would bound them, so thousands of clients closing
-// together queue their $disconnect instead of starving everyone else. Its
-// disconnectStatusCode and disconnectReason are:
+// together queue their $disconnect instead of starving everyone else.
+// Likewise at most Config.MessageConcurrency (64) message-route invocations
+// run at once across all connections; a frame past that waits in its
+// connection's queue (in order, with the queue's back-pressure), where Lambda
+// would throttle it. $disconnect's disconnectStatusCode and disconnectReason
+// are:
 //
 //   - the client's close frame: the client's code and reason (1005 for none);
 //   - DELETE /@connections/{id}: 1000, "" (the client receives 1000);
