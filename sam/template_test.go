@@ -964,7 +964,7 @@ func checkParametersAndOutputs(t *tmpl, _ string) []string {
 		}
 	}
 	out := t.root.get("Outputs")
-	for _, name := range []string{"WebSocketURL", "ManagementEndpoint", "UserPoolId", "UserPoolClientId", "ConnectionsTableName", "MailboxTableName", "RateLimitTableName"} {
+	for _, name := range []string{"WebSocketURL", "ManagementEndpoint", "UserPoolId", "UserPoolClientId", "PlayerIdClaim", "ConnectionsTableName", "MailboxTableName", "RateLimitTableName"} {
 		if out.get(name, "Value") == nil {
 			probs = append(probs, fmt.Sprintf("no output %s", name))
 		}

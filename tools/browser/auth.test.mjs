@@ -79,3 +79,10 @@ test('dev: /dev/token with the admin group when asked', async () => {
   answers.push([400, { error: 'invalid token request: playerId: bad' }]);
   await assert.rejects(auth.signIn('x', '', false), { message: 'sign-in refused: invalid token request: playerId: bad' });
 });
+
+test('the session names the player by the stack\'s claim, in the server\'s lower case', async () => {
+  const { Auth } = await import('../../web/js/auth.js');
+  const token = jwt({ username: 'Alice', sub: 'Uuid-1' });
+  assert.equal(new Auth({ auth: 'cognito', cognito: {} }).session(token, 0).playerId, 'alice');
+  assert.equal(new Auth({ auth: 'cognito', cognito: {}, playerIdClaim: 'sub' }).session(token, 0).playerId, 'uuid-1');
+});

@@ -6,7 +6,7 @@ import { Connection } from './conn.js';
 import { AdminPanel } from './admin.js';
 import {
   boardOf, legalNext, markOf, myMark, myTurn, newGame, newGameId, outcome, parseGameMessage, playerOf,
-  receiveMoves, validPlayerId, MAX_CHAT,
+  receiveMoves, validPlayerId, canonicalId, MAX_CHAT,
 } from './game.js';
 
 const $ = (id) => document.getElementById(id);
@@ -378,7 +378,7 @@ function wire() {
   $('sign-out').addEventListener('click', () => end('signed out'));
   $('challenge-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    const to = $('opponent-input').value.trim();
+    const to = canonicalId($('opponent-input').value.trim());
     if (!validPlayerId(to)) { notice('a player id is 1 to 128 letters, digits or _ - . @ +'); return; }
     if (to === state.session.playerId) { notice('challenge someone else'); return; }
     state.outgoing = { to, game: newGameId(), x: state.session.playerId };
@@ -417,7 +417,7 @@ function wire() {
   $('chat-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const text = $('chat-input').value.trim().slice(0, MAX_CHAT);
-    const to = state.game ? state.game.opp : $('opponent-input').value.trim();
+    const to = state.game ? state.game.opp : canonicalId($('opponent-input').value.trim());
     if (!text) return;
     if (!validPlayerId(to)) { notice('start a game or name a player to chat with'); return; }
     sendTo(to, { ttt: 1, kind: 'chat', text }, 'chat');

@@ -5,7 +5,7 @@
 // A session is {playerId, token, issuedAt and expiresAt (ms), refreshToken?, groups}.
 // Tokens live in sessionStorage (this tab only) and are never logged.
 
-import { validPlayerId } from './game.js';
+import { validPlayerId, canonicalId } from './game.js';
 
 const TIMEOUT_MS = 10000;
 const KEY = 'sws.session';
@@ -60,6 +60,9 @@ export class Auth {
     this.mode = config.auth === 'cognito' ? 'cognito' : 'dev';
     this.cognito = config.cognito || {};
     this.devTokenUrl = new URL(config.devTokenUrl || 'dev/token', location.href).href;
+    // The claim the stack's authorizer reads the player id from
+    // (PLAYER_ID_CLAIM); the page must name players as the server does.
+    this.playerIdClaim = typeof config.playerIdClaim === 'string' ? config.playerIdClaim : 'username';
   }
 
   get needsPassword() { return this.mode === 'cognito'; }
@@ -103,7 +106,7 @@ export class Auth {
 
   session(token, expiresAt, refreshToken, name) {
     const c = claims(token);
-    const id = [c.username, c['cognito:username'], c.sub, name].find(validPlayerId);
-    return { playerId: id, token, issuedAt: Date.now(), expiresAt, refreshToken, groups: groupsOf(c) };
+    const id = [c[this.playerIdClaim], c.username, c['cognito:username'], c.sub, name].find(validPlayerId);
+    return { playerId: id && canonicalId(id), token, issuedAt: Date.now(), expiresAt, refreshToken, groups: groupsOf(c) };
   }
 }

@@ -11,6 +11,11 @@ export const MAX_CHAT = 500;
 
 export const validPlayerId = (s) => typeof s === 'string' && ID.test(s);
 
+// canonicalId is the server's form of a player id: ids are case-insensitive
+// and the server speaks of every player in lower case, so "Bob" typed in the
+// lobby is the "bob" that frames come from.
+export const canonicalId = (s) => s.toLowerCase();
+
 // markOf is the mark of the i-th move: X always opens.
 export const markOf = (i) => (i % 2 === 0 ? 'X' : 'O');
 
