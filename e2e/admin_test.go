@@ -308,3 +308,21 @@ func TestBanRaceSurvivor(t *testing.T) {
 		t.Fatalf("alice got %v", f)
 	}
 }
+
+// TestAdminBanAnyCase bans "Bob": player ids are case-insensitive, so the
+// ban holds for the "bob" who connects, and "BOB" lifts it.
+func TestAdminBanAnyCase(t *testing.T) {
+	s := startStack(t, noLimits())
+	root := s.tokenIn("root", "admin")
+	status, body := s.admin("POST", "/admin/players/Bob/ban", root, map[string]any{"reason": "cheating"})
+	if ban, _ := body["ban"].(map[string]any); status != 200 || ban["playerId"] != "bob" {
+		t.Fatalf("ban of Bob = %d %v, want the ban of bob", status, body)
+	}
+	if status, refusal := s.dialRefused(s.token("bob", 3600)); status != http.StatusForbidden || refusal["code"] != "banned" {
+		t.Errorf("bob's connect = %d %v, want 403 banned", status, refusal)
+	}
+	if status, body := s.admin("DELETE", "/admin/players/BOB/ban", root, nil); status != 200 || body["lifted"] != true {
+		t.Fatalf("unban of BOB = %d %v", status, body)
+	}
+	s.dial("bob")
+}

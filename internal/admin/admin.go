@@ -224,11 +224,14 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 	}
 	switch rk {
 	case RouteGetPlayer, RouteKickPlayer, RouteBanPlayer, RouteUnbanPlayer:
-		player := req.PathParameters["playerId"]
-		a.target = sanitize(player)
-		if domain.ValidatePlayerID(player) != nil {
+		// Player ids are case-insensitive: the tables only know the
+		// canonical form, so "Bob" is banned as the "bob" who connects.
+		player, err := domain.NormalizePlayerID(req.PathParameters["playerId"])
+		a.target = sanitize(req.PathParameters["playerId"])
+		if err != nil {
 			return 0, nil, fail(http.StatusBadRequest, codeBadRequest, "the player id must be 1 to 128 letters, digits or _ - . @ +", nil)
 		}
+		a.target = player
 		switch rk {
 		case RouteGetPlayer:
 			return h.getPlayer(ctx, player)
@@ -264,9 +267,9 @@ func (h *Handler) caller(req events.APIGatewayV2HTTPRequest) (string, error) {
 	if idClaim == "" {
 		idClaim = authorizer.DefaultPlayerIDClaim
 	}
-	actor := claims[idClaim]
-	if domain.ValidatePlayerID(actor) != nil {
-		return sanitize(actor), fail(http.StatusUnauthorized, codeUnauthorized, "the token names no valid player", nil)
+	actor, err := domain.NormalizePlayerID(claims[idClaim])
+	if err != nil {
+		return sanitize(claims[idClaim]), fail(http.StatusUnauthorized, codeUnauthorized, "the token names no valid player", nil)
 	}
 	group := h.AdminGroup
 	if group == "" {
@@ -280,7 +283,8 @@ func (h *Handler) caller(req events.APIGatewayV2HTTPRequest) (string, error) {
 
 // ParseGroups reads cognito:groups as an HTTP API JWT authorizer passes it:
 // claims arrive as strings, so the array ["admin","ops"] arrives as
-// "[admin ops]". A JSON array and a comma-separated list are read too.
+// "[admin ops]". Group names hold no spaces but may hold commas, so only
+// spaces separate. A JSON array is read too.
 func ParseGroups(claim string) []string {
 	s := strings.TrimSpace(claim)
 	if strings.HasPrefix(s, "[\"") {
@@ -290,7 +294,7 @@ func ParseGroups(claim string) []string {
 		}
 	}
 	s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' })
+	return strings.Fields(s)
 }
 
 // sanitize bounds a client-given id for the log.

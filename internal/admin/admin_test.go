@@ -27,7 +27,7 @@ func TestParseGroups(t *testing.T) {
 		{"[]", nil},
 		{"", nil},
 		{`["admin","ops"]`, []string{"admin", "ops"}},
-		{"admin,ops", []string{"admin", "ops"}},
+		{"[x,admin ops]", []string{"x,admin", "ops"}}, // a group name may hold a comma: it is one group
 		{"[administrators]", []string{"administrators"}},
 	}
 	for _, tt := range tests {
