@@ -304,6 +304,7 @@ func invoke[Req, Resp any](ctx context.Context, timeout time.Duration, fn func(c
 	type result struct {
 		resp Resp
 		err  error
+		late bool // the handler returned after its deadline
 	}
 	done := make(chan result, 1)
 	go func() {
@@ -315,17 +316,24 @@ func invoke[Req, Resp any](ctx context.Context, timeout time.Duration, fn func(c
 			done <- r
 		}()
 		r.resp, r.err = fn(ctx, req)
+		r.late = errors.Is(ctx.Err(), context.DeadlineExceeded)
 	}()
 	var r result
 	select {
 	case r = <-done:
 	case <-ctx.Done():
-		r.err = fmt.Errorf("invocation: %w", ctx.Err())
+		select {
+		case r = <-done: // it came as the deadline passed: its own time decides
+		default:
+			r.late = errors.Is(ctx.Err(), context.DeadlineExceeded)
+			r.err = fmt.Errorf("invocation: %w", ctx.Err())
+		}
 	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		// As in Lambda, an answer counts only if it came before the
-		// timeout, however close the handler got.
-		var zero Resp
+	// As in Lambda, an answer counts if the handler returned before its
+	// timeout, however late it is read here: one that did deliver or queue
+	// must not be reported as failed, or the client would send it again.
+	var zero Resp
+	if r.late {
 		return zero, fmt.Errorf("%w after %s", errTimedOut, timeout)
 	}
 	return r.resp, r.err
