@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -211,7 +210,7 @@ func (h *Messages) expired(ctx context.Context, c *call, clientID string) events
 // yourself is allowed and delivers to all your live connections, the sending
 // one included (useful to keep several devices of one player in step).
 func (h *Messages) send(ctx context.Context, c *call, r protocol.Request) (any, error) {
-	if r.PlayerID != "" && !strings.EqualFold(r.PlayerID, c.id.PlayerID) {
+	if p, err := domain.NormalizePlayerID(r.PlayerID); r.PlayerID != "" && (err != nil || p != c.id.PlayerID) {
 		return nil, domain.Errorf(domain.CodeForbidden, "\"playerId\" is not the player of this connection")
 	}
 	// The ban read runs beside everything up to the posts: the checks of
