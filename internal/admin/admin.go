@@ -361,15 +361,21 @@ func unavailable(cause error) error {
 	return fail(http.StatusServiceUnavailable, codeUnavailable, "a backing service failed, try again", cause)
 }
 
+// closedView answers a kick: how many connections were closed, and, when
+// some could not be, the error's code and message beside the count.
 type closedView struct {
-	Closed int `json:"closed"`
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+	Closed  int    `json:"closed"`
 }
 
 func (h *Handler) kick(ctx context.Context, player string) (int, any, error) {
 	frame := protocol.Encode(protocol.ErrorFrame("", domain.Errorf(domain.CodeKicked, kickedMessage)))
 	n, err := h.closeAll(ctx, player, frame)
 	if err != nil {
-		return 0, closedView{Closed: n}, unavailable(err)
+		err := unavailable(err)
+		ae := err.(*apiError)
+		return 0, closedView{Code: ae.code, Message: ae.message, Closed: n}, err
 	}
 	return http.StatusOK, closedView{Closed: n}, nil
 }

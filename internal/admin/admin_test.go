@@ -43,10 +43,11 @@ type fakeStore struct {
 	ban     *domain.Ban
 	putErr  error
 	listErr error
+	connErr error
 }
 
 func (f *fakeStore) PlayerConnections(context.Context, string) ([]domain.Connection, error) {
-	return f.conns, nil
+	return f.conns, f.connErr
 }
 
 func (f *fakeStore) Ban(context.Context, string) (domain.Ban, error) {
@@ -181,6 +182,11 @@ func TestHandler(t *testing.T) {
 		t.Errorf("posted %v, want the banned frame to both", conns.posted)
 	}
 
+	store.connErr = errors.New("dynamodb: 500")
+	if status, m := call(request(RouteKickPlayer, root, bob, "")); status != 503 || m["code"] != "unavailable" || m["message"] == nil || m["closed"] != float64(0) {
+		t.Errorf("kick with DynamoDB down = %d %v, want 503 unavailable with closed 0", status, m)
+	}
+	store.connErr = nil
 	store.putErr = errors.New("dynamodb: 500")
 	if status, m := call(request(RouteBanPlayer, root, bob, `{"reason":"again"}`)); status != 503 || m["code"] != "unavailable" || m["ban"] != nil {
 		t.Errorf("ban with DynamoDB down = %d %v, want 503 without a ban", status, m)
@@ -194,8 +200,8 @@ func TestHandler(t *testing.T) {
 
 	// One audit line per request, with actor, action, target and outcome.
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
-	if len(lines) != 15 {
-		t.Errorf("%d log lines for 15 requests", len(lines))
+	if len(lines) != 16 {
+		t.Errorf("%d log lines for 16 requests", len(lines))
 	}
 	var banLine map[string]any
 	for _, l := range lines {
