@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/cognito"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/config/testenv"
 )
 
 // cognitoLocal returns a client of the cognito-local that scripts/test
@@ -22,7 +24,7 @@ func cognitoLocal(t *testing.T) (*cip.Client, string) {
 	t.Helper()
 	endpoint := os.Getenv("COGNITO_LOCAL_ENDPOINT")
 	if endpoint == "" {
-		if os.Getenv("CI") == "true" {
+		if testenv.Load().CI {
 			t.Fatal("COGNITO_LOCAL_ENDPOINT is not set (scripts/test starts tools/cognito-local)")
 		}
 		t.Skip("COGNITO_LOCAL_ENDPOINT is not set: run scripts/test, which starts tools/cognito-local")

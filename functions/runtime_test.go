@@ -39,6 +39,8 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamotest"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/config/testenv"
 )
 
 // rieVersion is the emulator scripts/test and .ci/run install.
@@ -60,7 +62,7 @@ func rie(tb testing.TB) string {
 	}
 	const why = "aws-lambda-rie not found (AWS_LAMBDA_RIE, PATH, .cache/bin): scripts/test installs it, or " +
 		"GOBIN=$PWD/.cache/bin go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@" + rieVersion
-	if os.Getenv("CI") == "true" {
+	if testenv.Load().CI {
 		tb.Fatal(why)
 	}
 	tb.Skip("skipping the Lambda runtime tier: " + why)

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/config/testenv"
 )
 
 // cognitoLocal returns the URL of a running cognito-local (scripts/test
@@ -20,7 +22,7 @@ func cognitoLocal(t *testing.T) string {
 	t.Helper()
 	endpoint := os.Getenv("COGNITO_LOCAL_ENDPOINT")
 	if endpoint == "" {
-		if os.Getenv("CI") != "" {
+		if testenv.Load().CI {
 			t.Fatal("COGNITO_LOCAL_ENDPOINT is unset; scripts/test starts cognito-local (tools/cognito-local) and sets it")
 		}
 		t.Skip("COGNITO_LOCAL_ENDPOINT is unset: run scripts/test, or start node tools/cognito-local/serve.js and export the URL it prints")

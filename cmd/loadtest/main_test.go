@@ -578,7 +578,9 @@ func TestGoneWithoutPresence(t *testing.T) {
 	// A target that answers: the row is gone at the first look.
 	l2 := &load{rec: newRecorder(), t: &target{online: func(context.Context, []string) ([]string, error) { return nil, nil }}}
 	w2 := newGoneWatcher(l2)
-	go w2.run(ctx)
+	done2 := make(chan struct{})
+	go func() { defer close(done2); w2.run(ctx) }()
+	defer func() { cancel(); <-done2 }()
 	<-w2.watch(&player{id: "a"}, time.Now())
 	if s := l2.rec.steps[stepGone]; s.attempts != 1 || s.h.n != 1 {
 		t.Errorf("step %+v, want one success", s)

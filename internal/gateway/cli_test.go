@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/config/testenv"
 )
 
 // TestManagementAPIWithCLI drives the Management API with the AWS CLI, whose
@@ -15,7 +17,7 @@ import (
 func TestManagementAPIWithCLI(t *testing.T) {
 	aws, err := exec.LookPath("aws")
 	if err != nil {
-		if os.Getenv("CI") != "" {
+		if testenv.Load().CI {
 			t.Fatal("the AWS CLI is not installed: CI must run this test (.ci/run installs it)")
 		}
 		t.Skip("skipping: the AWS CLI (aws) is not on PATH; .ci/run installs it")
