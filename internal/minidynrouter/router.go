@@ -67,7 +67,8 @@ type Router struct {
 	mu     sync.RWMutex
 	tables map[string]*table
 
-	visited atomic.Int64
+	countVisits bool // set by CountVisits
+	visited     atomic.Int64
 }
 
 // table is what the router knows of one table.
@@ -101,7 +102,13 @@ func New() *Router {
 	return &Router{schema: newPartition(), tables: map[string]*table{}}
 }
 
-// ItemsVisited returns how many items the Queries served so far visited.
+// CountVisits makes the Router count the items its Queries visit, for
+// ItemsVisited. Counting reads each Query's partition once more (a
+// DescribeTable), so it is off unless asked for; call it before use.
+func (r *Router) CountVisits() { r.countVisits = true }
+
+// ItemsVisited returns how many items the Queries served so far visited,
+// once CountVisits was called.
 // minidyn evaluates a Query by walking every item of the table it runs on,
 // so a Query visits every item of the instance that serves it: the items of
 // its partition (none for a partition that holds nothing).
@@ -197,7 +204,7 @@ func (r *Router) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...fun
 	part := r.engine(name, map[string]types.AttributeValue{t.hashKey: pk}, false)
 	return on(part, func(c *miniclient.Client) (*dynamodb.QueryOutput, error) {
 		out, err := c.Query(ctx, in, opts...)
-		if part != r.schema {
+		if r.countVisits && part != r.schema {
 			if d, derr := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName}); derr == nil && d.Table != nil {
 				r.visited.Add(aws.ToInt64(d.Table.ItemCount))
 			}

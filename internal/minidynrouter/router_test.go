@@ -71,6 +71,7 @@ func query(t *testing.T, c api, expr, p string) (*dynamodb.QueryOutput, error) {
 // the table holds.
 func TestQueryWorkIndependentOfTableSize(t *testing.T) {
 	r := New()
+	r.CountVisits()
 	create(t, r)
 	for s := range 3 {
 		put(t, r, "alice", s)
@@ -211,6 +212,7 @@ func TestPartitions(t *testing.T) {
 // the count of visited items reads the table).
 func TestConcurrentPartitionRequests(t *testing.T) {
 	r := New()
+	r.CountVisits()
 	create(t, r)
 	var wg sync.WaitGroup
 	for w := range 4 {
