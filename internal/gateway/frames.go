@@ -55,6 +55,7 @@ type inspectedConn struct {
 
 	scratch [connBufferSize]byte
 	ready   []byte // inspected bytes not yet returned
+	out     []byte // ready's storage, reused by every read
 	err     error  // the read error to return once ready is drained
 }
 
@@ -67,7 +68,8 @@ func (c *inspectedConn) Read(p []byte) (int, error) {
 			c.pending = nil
 			n, c.err = c.Conn.Read(c.scratch[:])
 		}
-		c.ready = c.frames.feed(c.ready[:0], c.scratch[:n])
+		c.ready = c.frames.feed(c.out[:0], c.scratch[:n])
+		c.out = c.ready[:0] // ready is sliced as it is read; out keeps its start
 	}
 	if len(c.ready) == 0 {
 		return 0, c.err
