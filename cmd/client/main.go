@@ -10,7 +10,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,13 +49,13 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 		return errors.New("-player is required")
 	}
 	if *token == "" {
-		t, err := devToken(ctx, *base, *player)
+		t, err := wsclient.DevToken(ctx, http.DefaultClient, *base, *player)
 		if err != nil {
 			return err
 		}
 		*token = t
 	}
-	wsURL := "ws" + strings.TrimPrefix(strings.TrimRight(*base, "/"), "http") + "/ws?token=" + url.QueryEscape(*token)
+	wsURL := wsclient.StackURL(*base) + "?token=" + url.QueryEscape(*token)
 	show := func(_ wsclient.Frame, data []byte) { fmt.Fprintf(out, "< %s\n", data) }
 	conn, status, err := wsclient.Dial(ctx, wsURL, wsclient.Options{
 		OnMessage:   func(f wsclient.Frame) { show(f, f.Raw) },
@@ -128,27 +127,6 @@ func parseLine(line string, seq *int) ([]byte, bool) {
 }
 
 func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
-
-func devToken(ctx context.Context, base, player string) (string, error) {
-	body, _ := json.Marshal(map[string]string{"playerId": player})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+"/dev/token", bytes.NewReader(body))
-	if err != nil {
-		return "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("dev token: %w", err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Token string `json:"token"`
-		Error string `json:"error"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("dev token: HTTP %d %s", resp.StatusCode, out.Error)
-	}
-	return out.Token, nil
-}
 
 // stripURL returns the cause of err without the URL, which holds the token.
 func stripURL(err error) error {

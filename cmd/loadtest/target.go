@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
+	"github.com/serverless-websockets/serverless-websockets/internal/wsclient"
 )
 
 // target is the stack under test: where clients connect, who they are,
@@ -74,19 +73,11 @@ func newTarget(ctx context.Context, o options, stderr io.Writer) (*target, error
 		if err != nil {
 			return nil, fmt.Errorf("-url: %w", err)
 		}
-		t = &target{
-			mode:          "url",
-			limits:        "stack",
-			http:          loopbackClient(),
-			close:         func(context.Context) error { return nil },
-			presenceEvery: 20 * time.Millisecond,
-		}
+		t = &target{mode: "url", limits: "stack", http: loopbackClient()}
 		switch u.Scheme {
 		case "http", "https":
 			// A local stack: its WebSocket API at /ws, its counters at /metrics.
 			t.base = u.Scheme + "://" + u.Host
-			t.display = t.base
-			t.wsBase = "ws" + strings.TrimPrefix(t.base, "http") + "/ws"
 			t.snapshot = t.scrape
 			if _, err := t.scrape(ctx); err != nil {
 				return nil, fmt.Errorf("reach the stack at %s: %w", t.base, err)
@@ -95,7 +86,6 @@ func newTarget(ctx context.Context, o options, stderr io.Writer) (*target, error
 			// A WebSocket API itself, such as API Gateway's stage URL.
 			u.RawQuery, u.Fragment = "", ""
 			t.wsBase, t.display = u.String(), u.String()
-			t.snapshot = func(context.Context) (counters, error) { return counters{}, nil }
 			if !isLoopback(u.Hostname()) {
 				t.mode = "deployed"
 				t.http = &http.Client{Timeout: 30 * time.Second}
@@ -113,34 +103,27 @@ func newTarget(ctx context.Context, o options, stderr io.Writer) (*target, error
 			return nil, err
 		}
 		t.identities = c
-	} else {
-		if t.base == "" {
-			return nil, fmt.Errorf("-url %s: a deployed stack needs Cognito players (-cognito-user-pool, -cognito-client-id)", o.url)
-		}
-		t.identities = devTokens{t}
+	} else if t.base == "" {
+		return nil, fmt.Errorf("-url %s: a deployed stack needs Cognito players (-cognito-user-pool, -cognito-client-id)", o.url)
 	}
 	t.complete()
 	return t, nil
 }
 
 // complete fills what a target left empty: the local stack's /ws, its
-// address as the display, and development tokens.
+// address as the display, development tokens, no counters, no shutdown.
 func (t *target) complete() {
 	if t.wsBase == "" && t.base != "" {
-		t.wsBase = "ws" + strings.TrimPrefix(t.base, "http") + "/ws"
+		t.wsBase = wsclient.StackURL(t.base)
 	}
-	if t.display == "" {
-		t.display = cmp.Or(t.base, t.wsBase)
-	}
+	t.display = cmp.Or(t.display, t.base, t.wsBase)
 	if t.identities == nil {
 		t.identities = devTokens{t}
 	}
 	if t.snapshot == nil {
 		t.snapshot = func(context.Context) (counters, error) { return counters{}, nil }
 	}
-	if t.presenceEvery == 0 {
-		t.presenceEvery = 20 * time.Millisecond
-	}
+	t.presenceEvery = cmp.Or(t.presenceEvery, 20*time.Millisecond)
 	if t.close == nil {
 		t.close = func(context.Context) error { return nil }
 	}
@@ -244,8 +227,7 @@ func startEmbedded(ctx context.Context, o options, stderr io.Writer) (*target, e
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	t := &target{mode: "embedded", base: base, display: base, wsBase: "ws" + strings.TrimPrefix(base, "http") + "/ws",
-		limits: o.limits, engine: stack.Engine, http: loopbackClient()}
+	t := &target{mode: "embedded", base: base, limits: o.limits, engine: stack.Engine, http: loopbackClient()}
 	// The row check reads the connections table past the request counter.
 	uncounted := dynamo.New(stack.DynamoDB.DynamoDB, dynamo.Tables{Connections: localstack.ConnectionsTable, Mailbox: localstack.MailboxTable}, dynamo.Options{})
 	t.online = uncounted.OnlinePlayers
@@ -348,19 +330,10 @@ func parseMetrics(r io.Reader) (counters, error) {
 // label returns the value of the only label of a series named name, e.g.
 // label(`x{op="Query"}`, "x", "op") is "Query".
 func label(series, name, key string) (string, bool) {
-	rest, ok := strings.CutPrefix(series, name+"{"+key+"=")
-	if !ok {
-		return "", false
-	}
-	rest, ok = strings.CutSuffix(rest, "}")
-	if !ok {
-		return "", false
-	}
+	rest, prefixed := strings.CutPrefix(series, name+"{"+key+"=")
+	rest, closed := strings.CutSuffix(rest, "}")
 	v, err := strconv.Unquote(rest)
-	if err != nil {
-		return "", false
-	}
-	return v, true
+	return v, prefixed && closed && err == nil
 }
 
 // identity is a player and its token.
@@ -384,41 +357,7 @@ func (d devTokens) players(ctx context.Context, run string, n int) ([]identity, 
 	errs := make([]error, n)
 	forEach(n, 8, func(i int) {
 		out[i].player = fmt.Sprintf("lt-%s-%04d", run, i)
-		out[i].token, errs[i] = d.t.token(ctx, out[i].player)
+		out[i].token, errs[i] = wsclient.DevToken(ctx, d.t.http, d.t.base, out[i].player)
 	})
 	return out, errors.Join(errs...)
-}
-
-// token asks the stack's development issuer for a token of player.
-func (t *target) token(ctx context.Context, player string) (string, error) {
-	body, err := json.Marshal(map[string]any{"playerId": player, "ttlSeconds": 3600})
-	if err != nil {
-		return "", fmt.Errorf("token request for %s: %w", player, err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.base+"/dev/token", bytes.NewReader(body))
-	if err != nil {
-		return "", fmt.Errorf("token request for %s: %w", player, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := t.http.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("token for %s: %w", player, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		return "", fmt.Errorf("token for %s: %s has no /dev/token (does it trust an external issuer?)", player, t.base)
-	}
-	var out struct {
-		Token string `json:"token"`
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("token for %s: status %d", player, resp.StatusCode)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return "", fmt.Errorf("token for %s: unreadable answer: %w", player, err)
-	}
-	if out.Token == "" {
-		return "", fmt.Errorf("token for %s: the answer holds no token", player)
-	}
-	return out.Token, nil
 }

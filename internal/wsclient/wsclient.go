@@ -6,11 +6,14 @@
 package wsclient
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,8 +70,6 @@ type Options struct {
 	// OnUnmatched receives any other frame no request waits for, and frames
 	// that are not JSON objects (with Type empty), on the read loop.
 	OnUnmatched func(Frame, []byte)
-	// ReadLimit is the largest frame read; default 1 MiB.
-	ReadLimit int64
 }
 
 // Conn is one client connection.
@@ -82,8 +83,8 @@ type Conn struct {
 	err     error         // why it ended; read after done
 }
 
-// Dial connects to url (which carries the token) and starts the read loop.
-// A refused upgrade returns its HTTP status with the error; any other
+// Dial connects to url (which carries the token) and starts the read loop,
+// which reads frames of up to 1 MiB. A refused upgrade returns its HTTP status with the error; any other
 // failure returns status 0.
 func Dial(ctx context.Context, url string, o Options) (*Conn, int, error) {
 	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: o.HTTPClient})
@@ -94,10 +95,7 @@ func Dial(ctx context.Context, url string, o Options) (*Conn, int, error) {
 		}
 		return nil, status, fmt.Errorf("dial: %w", err)
 	}
-	if o.ReadLimit <= 0 {
-		o.ReadLimit = 1 << 20
-	}
-	ws.SetReadLimit(o.ReadLimit)
+	ws.SetReadLimit(1 << 20)
 	c := &Conn{ws: ws, o: o, pending: map[string]chan Frame{}, done: make(chan struct{})}
 	c.active.Store(time.Now().UnixNano())
 	go c.readLoop()
@@ -204,13 +202,6 @@ func (c *Conn) Request(ctx context.Context, id string, frame any, quiet time.Dur
 	}
 }
 
-// Pending returns the number of requests waiting for a reply.
-func (c *Conn) Pending() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.pending)
-}
-
 // Done is closed when the connection has ended.
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
@@ -259,4 +250,46 @@ func Kind(err error) (string, bool) {
 		return e.Kind, true
 	}
 	return "", false
+}
+
+// StackURL is the WebSocket API of the local stack at base
+// (http://host:port): its /ws, to which ?token= is added.
+func StackURL(base string) string {
+	return "ws" + strings.TrimPrefix(strings.TrimRight(base, "/"), "http") + "/ws"
+}
+
+// DevToken asks the development issuer of the local stack at base for a
+// token of player (of the issuer's default lifetime, an hour), over hc, within
+// 10 seconds.
+func DevToken(ctx context.Context, hc *http.Client, base, player string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	base = strings.TrimRight(base, "/")
+	body, _ := json.Marshal(map[string]string{"playerId": player})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/dev/token", bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("token for %s: %w", player, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("token for %s: %w", player, err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Token string `json:"token"`
+		Error string `json:"error"`
+	}
+	derr := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&out)
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return "", fmt.Errorf("token for %s: %s has no /dev/token (does it trust an external issuer?)", player, base)
+	case resp.StatusCode != http.StatusOK:
+		return "", fmt.Errorf("token for %s: HTTP %d %s", player, resp.StatusCode, out.Error)
+	case derr != nil:
+		return "", fmt.Errorf("token for %s: unreadable answer: %w", player, derr)
+	case out.Token == "":
+		return "", fmt.Errorf("token for %s: the answer holds no token", player)
+	}
+	return out.Token, nil
 }

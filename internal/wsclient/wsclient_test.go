@@ -99,9 +99,11 @@ func TestRequests(t *testing.T) {
 	if _, _, err := c.Request(ctx, "d", map[string]string{"id": "d", "do": "junk"}, 50*time.Millisecond); err == nil {
 		t.Fatal("junk answered a request")
 	}
-	if c.Pending() != 0 {
-		t.Errorf("%d requests still pending", c.Pending())
+	c.mu.Lock()
+	if n := len(c.pending); n != 0 {
+		t.Errorf("%d requests still pending", n)
 	}
+	c.mu.Unlock()
 	_, _, err = c.Request(ctx, "e", map[string]string{"id": "e", "do": "close"}, 5*time.Second)
 	if k, ok := Kind(err); !ok || k != KindClosed {
 		t.Fatalf("close: %v, want %s", err, KindClosed)
