@@ -13,10 +13,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/cognito"
 )
 
 // cognitoOptions are the -cognito-* flags.
@@ -30,8 +33,8 @@ type cognitoOptions struct {
 	cleanup  bool
 }
 
-// cognitoCallTimeout bounds each Cognito request.
-const cognitoCallTimeout = 15 * time.Second
+// cognitoTimeout bounds each attempt of a Cognito request.
+const cognitoTimeout = 15 * time.Second
 
 // cognitoPlayers are test users in a Cognito user pool: created with
 // AdminCreateUser (or reused when they exist), given this run's password with
@@ -46,25 +49,22 @@ type cognitoPlayers struct {
 }
 
 func newCognito(ctx context.Context, o cognitoOptions) (*cognitoPlayers, error) {
-	var api *cip.Client
+	load := []func(*awsconfig.LoadOptions) error{
+		awsconfig.WithRegion(o.region),
+		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(cognitoTimeout)),
+	}
 	if o.endpoint != "" {
 		// An emulator: any credentials do.
-		api = cip.New(cip.Options{
-			Region:       o.region,
-			BaseEndpoint: aws.String(o.endpoint),
-			Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-		})
-	} else {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(o.region))
-		if err != nil {
-			return nil, fmt.Errorf("cognito: load AWS config: %w", err)
-		}
-		api = cip.NewFromConfig(cfg)
+		load = append(load, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, load...)
+	if err != nil {
+		return nil, fmt.Errorf("cognito: load AWS config: %w", err)
 	}
 	var secret [12]byte
 	_, _ = rand.Read(secret[:])
 	// Upper and lower case, digits and a symbol: Cognito's default policy.
-	return &cognitoPlayers{api: api, o: o, password: "Lt-" + hex.EncodeToString(secret[:]) + "-Aa9"}, nil
+	return &cognitoPlayers{api: cognito.NewClient(cfg, o.endpoint), o: o, password: "Lt-" + hex.EncodeToString(secret[:]) + "-Aa9"}, nil
 }
 
 func (c *cognitoPlayers) kind() string { return "cognito" }
@@ -91,55 +91,30 @@ func userName(prefix string, i int) string {
 
 // signIn creates user (or reuses it), sets this run's password and signs in.
 func (c *cognitoPlayers) signIn(ctx context.Context, user string) (identity, error) {
-	call := func(f func(ctx context.Context) error) error {
-		cctx, cancel := context.WithTimeout(ctx, cognitoCallTimeout)
-		defer cancel()
-		return f(cctx)
-	}
-	err := call(func(ctx context.Context) error {
-		_, err := c.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{
-			UserPoolId:    aws.String(c.o.userPool),
-			Username:      aws.String(user),
-			MessageAction: ciptypes.MessageActionTypeSuppress,
-		})
-		return err
-	})
-	var exists *ciptypes.UsernameExistsException
-	if err != nil && !errors.As(err, &exists) {
+	pool := aws.String(c.o.userPool)
+	_, err := c.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: pool, Username: &user, MessageAction: ciptypes.MessageActionTypeSuppress})
+	if _, exists := errors.AsType[*ciptypes.UsernameExistsException](err); err != nil && !exists {
 		return identity{}, fmt.Errorf("create user %s: %w", user, err)
 	}
 	c.mu.Lock()
 	c.users = append(c.users, user)
 	c.mu.Unlock()
-	if err := call(func(ctx context.Context) error {
-		_, err := c.api.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{
-			UserPoolId: aws.String(c.o.userPool),
-			Username:   aws.String(user),
-			Password:   aws.String(c.password),
-			Permanent:  true,
-		})
-		return err
-	}); err != nil {
+	_, err = c.api.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: pool, Username: &user, Password: &c.password, Permanent: true})
+	if err != nil {
 		return identity{}, fmt.Errorf("set the password of %s: %w", user, err)
 	}
-	var token string
-	if err := call(func(ctx context.Context) error {
-		out, err := c.api.InitiateAuth(ctx, &cip.InitiateAuthInput{
-			AuthFlow:       ciptypes.AuthFlowTypeUserPasswordAuth,
-			ClientId:       aws.String(c.o.clientID),
-			AuthParameters: map[string]string{"USERNAME": user, "PASSWORD": c.password},
-		})
-		if err != nil {
-			return err
-		}
-		if out.AuthenticationResult == nil || out.AuthenticationResult.AccessToken == nil {
-			return errors.New("no access token in the answer (a challenge?)")
-		}
-		token = *out.AuthenticationResult.AccessToken
-		return nil
-	}); err != nil {
+	out, err := c.api.InitiateAuth(ctx, &cip.InitiateAuthInput{
+		AuthFlow:       ciptypes.AuthFlowTypeUserPasswordAuth,
+		ClientId:       aws.String(c.o.clientID),
+		AuthParameters: map[string]string{"USERNAME": user, "PASSWORD": c.password},
+	})
+	if err != nil {
 		return identity{}, fmt.Errorf("sign %s in: %w", user, err)
 	}
+	if out.AuthenticationResult == nil || out.AuthenticationResult.AccessToken == nil {
+		return identity{}, fmt.Errorf("sign %s in: no access token in the answer (a challenge?)", user)
+	}
+	token := *out.AuthenticationResult.AccessToken
 	player, err := claim(token, c.o.claim)
 	if err != nil {
 		return identity{}, fmt.Errorf("token of %s: %w", user, err)
@@ -155,11 +130,8 @@ func (c *cognitoPlayers) cleanup(ctx context.Context) error {
 	c.mu.Unlock()
 	errs := make([]error, len(users))
 	forEach(len(users), 4, func(i int) {
-		cctx, cancel := context.WithTimeout(ctx, cognitoCallTimeout)
-		defer cancel()
-		_, err := c.api.AdminDeleteUser(cctx, &cip.AdminDeleteUserInput{UserPoolId: aws.String(c.o.userPool), Username: aws.String(users[i])})
-		var gone *ciptypes.UserNotFoundException
-		if err != nil && !errors.As(err, &gone) {
+		_, err := c.api.AdminDeleteUser(ctx, &cip.AdminDeleteUserInput{UserPoolId: aws.String(c.o.userPool), Username: &users[i]})
+		if _, gone := errors.AsType[*ciptypes.UserNotFoundException](err); err != nil && !gone {
 			errs[i] = fmt.Errorf("delete user %s: %w", users[i], err)
 		}
 	})
