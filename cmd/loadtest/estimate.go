@@ -36,10 +36,7 @@ type Estimate struct {
 func estimate(o options) Estimate {
 	players := int64(o.players)
 	senders, perRound := int64(o.senders()), int64(o.perSlot())
-	rate := o.rate
-	if o.totalRate > 0 {
-		rate = o.totalRate / float64(senders*perRound)
-	}
+	rate := o.perSenderRate()
 	var slots int64 = -1 // per sender
 	switch {
 	case o.duration == 0:

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -43,8 +44,7 @@ func (w *goneWatcher) watch(p *player, since time.Time) <-chan struct{} {
 	w.mu.Lock()
 	if w.unsupported {
 		w.mu.Unlock()
-		close(gw.done)
-		return gw.done
+		return closed
 	}
 	w.waiting[p.id] = gw
 	w.mu.Unlock()
@@ -58,10 +58,7 @@ func (w *goneWatcher) watch(p *player, since time.Time) <-chan struct{} {
 func (w *goneWatcher) run(ctx context.Context) {
 	for {
 		w.mu.Lock()
-		ids := make([]string, 0, len(w.waiting))
-		for id := range w.waiting {
-			ids = append(ids, id)
-		}
+		ids := slices.Collect(maps.Keys(w.waiting))
 		w.mu.Unlock()
 		if len(ids) == 0 {
 			select {

@@ -64,18 +64,12 @@ type body struct {
 	Pad string `json:"pad,omitempty"`
 }
 
-// sendFrame is a sendmessage request.
-type sendFrame struct {
-	Action  string `json:"action"`
-	To      string `json:"to"`
-	Message body   `json:"message"`
-	ID      string `json:"id"`
-}
-
-// simpleFrame is an inbox or presence request.
-type simpleFrame struct {
+// request is a frame the run sends: sendmessage, inbox or presence.
+type request struct {
 	Action  string   `json:"action"`
 	ID      string   `json:"id"`
+	To      string   `json:"to,omitempty"`
+	Message *body    `json:"message,omitempty"`
 	Players []string `json:"players,omitempty"`
 }
 
@@ -97,7 +91,6 @@ type load struct {
 func measure(parent context.Context, o options, t *target, progress io.Writer) (*Report, error) {
 	ctx, cancel := context.WithTimeout(parent, o.timeout)
 	defer cancel()
-	t.complete()
 	l := &load{o: o, t: t, rec: newRecorder()}
 	l.rep = &Report{Settings: l.settings()}
 	l.pad = padding(o.size, l.rec.run)
@@ -204,14 +197,6 @@ func (l *load) recipients(p *player, k int) []int {
 	return []int{to}
 }
 
-// perSenderRate is the offered rate of each sender, 0 in a closed loop.
-func (l *load) perSenderRate() float64 {
-	if l.o.totalRate > 0 {
-		return l.o.totalRate / float64(l.o.senders()*l.o.perSlot())
-	}
-	return l.o.rate
-}
-
 // slotTime returns when slot x (k plus the sender's phase, in [0, 1)) of a
 // sender at rate per second is due, the rate rising linearly from 0 over
 // ramp: the cumulative count of slots is rate*t²/(2*ramp) during the ramp.
@@ -264,9 +249,7 @@ func (l *load) dial(ctx context.Context, p *player, record bool) error {
 func (l *load) onMessage(f wsclient.Frame) {
 	var b body
 	if err := json.Unmarshal(f.Message, &b); err != nil || b.Run != l.rec.run {
-		l.rec.mu.Lock()
-		l.rec.foreign++
-		l.rec.mu.Unlock()
+		l.rec.foreign.Add(1)
 		return
 	}
 	l.rec.read(b.Seq, f.At)
@@ -276,9 +259,7 @@ func (l *load) onMessage(f wsclient.Frame) {
 // given up is ignored.
 func (l *load) onUnmatched(f wsclient.Frame, _ []byte) {
 	if f.Type == "" {
-		l.rec.mu.Lock()
-		l.rec.badFrames++
-		l.rec.mu.Unlock()
+		l.rec.badFrames.Add(1)
 	}
 }
 
@@ -287,9 +268,7 @@ func (l *load) onUnmatched(f wsclient.Frame, _ []byte) {
 func (l *load) hangUp(p *player) <-chan struct{} {
 	c := p.current()
 	if c == nil {
-		done := make(chan struct{})
-		close(done)
-		return done
+		return closed
 	}
 	p.state.Store(stateBusy)
 	now := time.Now()
@@ -300,17 +279,19 @@ func (l *load) hangUp(p *player) <-chan struct{} {
 	return l.watcher.watch(p, now)
 }
 
+// closed is a channel that is closed.
+var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
 // forEach runs f(i) for i in [0, n) with at most conc running at once.
 func forEach(n, conc int, f func(i int)) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, conc)
 	for i := range n {
 		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		wg.Go(func() {
+			defer func() { <-sem }()
 			f(i)
-		}()
+		})
 	}
 	wg.Wait()
 }
@@ -366,11 +347,15 @@ func (l *load) connectPhase(ctx context.Context) error {
 // runPhase sends the scenario's traffic.
 func (l *load) runPhase(ctx context.Context) error {
 	if l.o.cpuProfile != "" {
-		stop, err := startProfile(l.o.cpuProfile)
+		f, err := os.Create(l.o.cpuProfile)
 		if err != nil {
-			return err
+			return fmt.Errorf("cpu profile: %w", err)
 		}
-		defer func() { _ = stop() }()
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	unit := "message"
 	if l.o.scenario == scenarioConnect {
@@ -384,23 +369,20 @@ func (l *load) runPhase(ctx context.Context) error {
 		defer stopRun()
 		var churned sync.WaitGroup
 		if l.o.scenario == scenarioMixed && l.o.churn > 0 {
-			churned.Add(1)
-			go func() { defer churned.Done(); l.churn(rctx) }()
+			churned.Go(func() { l.churn(rctx) })
 		}
 		var wg sync.WaitGroup
-		rate := l.perSenderRate()
+		rate := l.o.perSenderRate()
 		for _, p := range l.senders() {
 			// A random phase spreads the senders over each interval.
-			phase := mrand.Float64()
+			s := schedule{start: start, rate: rate, phase: mrand.Float64()}
 			workers := 1
 			if rate == 0 && l.o.scenario != scenarioConnect {
 				workers = l.o.concurrency
 			}
 			var next atomic.Int64
 			for w := range workers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
+				wg.Go(func() {
 					if rate == 0 && l.o.ramp > 0 {
 						// Closed loop: the senders start spread over the ramp.
 						k := p.idx*workers + w
@@ -409,11 +391,11 @@ func (l *load) runPhase(ctx context.Context) error {
 						}
 					}
 					if l.o.scenario == scenarioConnect {
-						l.cycles(ctx, p, phase, start, rate, &cycles)
-						return
+						l.cycles(ctx, p, s, &cycles)
+					} else {
+						l.sender(ctx, p, &next, s)
 					}
-					l.sender(ctx, p, &next, phase, start, rate)
-				}()
+				})
 			}
 		}
 		wg.Wait()
@@ -441,43 +423,49 @@ func (l *load) runPhase(ctx context.Context) error {
 	})
 }
 
-// done reports whether a sender is past its last slot k, due at due.
-func (l *load) done(k int, due, start time.Time) bool {
-	if l.o.duration > 0 {
-		return due.Sub(start) >= l.o.duration+l.o.ramp
+// schedule is when the slots of a sender are due.
+type schedule struct {
+	start time.Time
+	rate  float64 // slots per second; 0: a closed loop, each slot due at once
+	phase float64 // in [0, 1): where in each interval the sender's slots fall
+}
+
+// slot waits until slot k of s is due and returns when that was; false once
+// the sender is past its last slot or ctx has ended.
+func (l *load) slot(ctx context.Context, s schedule, k int) (time.Time, bool) {
+	due := time.Now()
+	if s.rate > 0 {
+		due = s.start.Add(slotTime(float64(k)+s.phase, s.rate, l.o.ramp))
 	}
-	return k >= l.o.messages
+	past := k >= l.o.messages
+	if l.o.duration > 0 {
+		past = due.Sub(s.start) >= l.o.duration+l.o.ramp
+	}
+	return due, !past && ctx.Err() == nil && sleepUntil(ctx, due)
 }
 
 // sender sends p's messages: in an open loop each at its slot whatever the
 // replies; in a closed loop each after the previous one's reply, the
 // workers of one player taking slot numbers from next.
-func (l *load) sender(ctx context.Context, p *player, next *atomic.Int64, phase float64, start time.Time, rate float64) {
+func (l *load) sender(ctx context.Context, p *player, next *atomic.Int64, s schedule) {
 	var inflight sync.WaitGroup
 	defer inflight.Wait()
 	for {
 		k := int(next.Add(1) - 1)
-		due := time.Now()
-		if rate > 0 {
-			due = start.Add(slotTime(float64(k)+phase, rate, l.o.ramp))
-		}
-		if l.done(k, due, start) || ctx.Err() != nil {
-			return
-		}
-		if rate > 0 && !sleepUntil(ctx, due) {
+		due, ok := l.slot(ctx, s, k)
+		if !ok {
 			return
 		}
 		if p.state.Load() != stateOnline {
 			// mixed: p is offline for now and skips this slot.
-			if rate == 0 && !sleepUntil(ctx, time.Now().Add(10*time.Millisecond)) {
+			if s.rate == 0 && !sleepUntil(ctx, time.Now().Add(10*time.Millisecond)) {
 				return
 			}
 			continue
 		}
 		for _, to := range l.recipients(p, k) {
-			if rate > 0 {
-				inflight.Add(1)
-				go func() { defer inflight.Done(); l.send(ctx, p, to, due, false) }()
+			if s.rate > 0 {
+				inflight.Go(func() { l.send(ctx, p, to, due, false) })
 			} else {
 				l.send(ctx, p, to, time.Time{}, l.o.retry)
 			}
@@ -503,11 +491,11 @@ func (l *load) send(ctx context.Context, p *player, to int, due time.Time, retry
 		if at.IsZero() || attempt > 0 {
 			at = time.Now()
 		}
-		f := sendFrame{
+		f := request{
 			Action:  "sendmessage",
-			To:      l.players[to].id,
-			Message: body{Run: l.rec.run, Seq: seq, Pad: l.pad},
 			ID:      strconv.FormatInt(seq, 10) + "." + strconv.Itoa(attempt),
+			To:      l.players[to].id,
+			Message: &body{Run: l.rec.run, Seq: seq, Pad: l.pad},
 		}
 		l.rec.message(seq, to, at, attempt == 0)
 		r, _, err := c.Request(ctx, f.ID, f, l.o.ackTimeout)
@@ -522,8 +510,7 @@ func (l *load) send(ctx context.Context, p *player, to int, due time.Time, retry
 			l.rec.ackd(seq, r.Status, r.At)
 			return
 		case r.Type == "error" && r.Code == "rate_limited" && retry:
-			wait := max(time.Duration(r.RetryAfterMs)*time.Millisecond, 10*time.Millisecond)
-			if !sleepUntil(ctx, time.Now().Add(wait)) {
+			if !sleepUntil(ctx, retryAt(r)) {
 				return
 			}
 		case r.Type == "error":
@@ -538,13 +525,9 @@ func (l *load) send(ctx context.Context, p *player, to int, due time.Time, retry
 
 // cycles is the connect scenario: p connects at each of its slots, closes
 // at once and waits for its row to go before the next.
-func (l *load) cycles(ctx context.Context, p *player, phase float64, start time.Time, rate float64, n *atomic.Int64) {
+func (l *load) cycles(ctx context.Context, p *player, s schedule, n *atomic.Int64) {
 	for k := 0; ; k++ {
-		due := time.Now()
-		if rate > 0 {
-			due = start.Add(slotTime(float64(k)+phase, rate, l.o.ramp))
-		}
-		if l.done(k, due, start) || ctx.Err() != nil || !sleepUntil(ctx, due) {
+		if _, ok := l.slot(ctx, s, k); !ok {
 			return
 		}
 		if l.dial(ctx, p, true) != nil {
@@ -579,21 +562,17 @@ func (l *load) churn(ctx context.Context) {
 		case <-tick.C:
 		}
 		if p := pick(stateOnline); p != nil {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				// It leaves once the replies to its messages are in.
 				p.sending.Lock()
 				gone := l.hangUp(p)
 				p.sending.Unlock()
 				<-gone
 				p.state.Store(stateOffline)
-			}()
+			})
 		}
 		if q := pick(stateOffline); q != nil {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				if l.dial(context.WithoutCancel(ctx), q, true) != nil {
 					q.state.Store(stateOffline)
 					return
@@ -601,7 +580,7 @@ func (l *load) churn(ctx context.Context) {
 				q.state.Store(stateBusy)
 				l.drain(context.WithoutCancel(ctx), q)
 				q.state.Store(stateOnline)
-			}()
+			})
 		}
 	}
 }
@@ -616,7 +595,7 @@ func (l *load) drain(ctx context.Context, p *player) {
 	for range 1000 {
 		l.rec.attempt(stepInbox)
 		id := "inbox-" + strconv.FormatInt(l.ids.Add(1), 10)
-		r, sent, err := c.Request(ctx, id, simpleFrame{Action: "inbox", ID: id}, l.o.ackTimeout)
+		r, sent, err := c.Request(ctx, id, request{Action: "inbox", ID: id}, l.o.ackTimeout)
 		if err != nil {
 			if kind, ok := wsclient.Kind(err); ok {
 				l.rec.fail(stepInbox, kind)
@@ -625,7 +604,7 @@ func (l *load) drain(ctx context.Context, p *player) {
 		}
 		if r.Type == "error" {
 			l.rec.fail(stepInbox, r.Code)
-			if r.Code != "rate_limited" || !sleepUntil(ctx, time.Now().Add(max(time.Duration(r.RetryAfterMs)*time.Millisecond, 10*time.Millisecond))) {
+			if r.Code != "rate_limited" || !sleepUntil(ctx, retryAt(r)) {
 				return
 			}
 			continue
@@ -685,14 +664,8 @@ func (l *load) disconnectPhase(ctx context.Context) error {
 		}
 	}
 	err := l.phase(ctx, "disconnect", "disconnect", func() (int64, error) {
-		var mu sync.Mutex
-		var waits []<-chan struct{}
-		forEach(len(open), 32, func(i int) {
-			w := l.hangUp(open[i])
-			mu.Lock()
-			waits = append(waits, w)
-			mu.Unlock()
-		})
+		waits := make([]<-chan struct{}, len(open))
+		forEach(len(open), 32, func(i int) { waits[i] = l.hangUp(open[i]) })
 		for _, w := range waits {
 			<-w
 		}
@@ -723,7 +696,7 @@ func (l *load) presence(ctx context.Context, ids []string) ([]string, error) {
 		return nil, errors.New("presence: the observer is not connected")
 	}
 	id := "presence-" + strconv.FormatInt(l.ids.Add(1), 10)
-	r, _, err := c.Request(ctx, id, simpleFrame{Action: "presence", ID: id, Players: ids}, l.o.ackTimeout)
+	r, _, err := c.Request(ctx, id, request{Action: "presence", ID: id, Players: ids}, l.o.ackTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("presence: %w", err)
 	}
@@ -734,6 +707,12 @@ func (l *load) presence(ctx context.Context, ids []string) ([]string, error) {
 		return nil, fmt.Errorf("presence: answered %s %s", r.Type, r.Code)
 	}
 	return r.Online, nil
+}
+
+// retryAt is when a rate_limited request may be sent again: after the
+// retryAfterMs the server named, at least 10 ms from now.
+func retryAt(r wsclient.Frame) time.Time {
+	return time.Now().Add(max(time.Duration(r.RetryAfterMs)*time.Millisecond, 10*time.Millisecond))
 }
 
 // sleepUntil waits until t; it returns false if ctx ended first.
@@ -750,23 +729,4 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	case <-ctx.Done():
 		return false
 	}
-}
-
-// startProfile starts a CPU profile into path; the returned func stops it.
-func startProfile(path string) (func() error, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	return func() error {
-		pprof.StopCPUProfile()
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		return nil
-	}, nil
 }

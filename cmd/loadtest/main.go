@@ -165,6 +165,14 @@ func (o options) perSlot() int {
 	return 1
 }
 
+// perSenderRate is the offered rate of each sender, 0 in a closed loop.
+func (o options) perSenderRate() float64 {
+	if o.totalRate > 0 {
+		return o.totalRate / float64(o.senders()*o.perSlot())
+	}
+	return o.rate
+}
+
 // envFlag collects repeated -env KEY=VALUE flags.
 type envFlag map[string]string
 

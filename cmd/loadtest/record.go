@@ -65,6 +65,7 @@ type recorder struct {
 	start time.Time // the time origin (monotonic)
 
 	connected, sent, acked, received, errs atomic.Int64
+	foreign, badFrames                     atomic.Int64 // messages of another run or not of this tool; frames not JSON
 
 	mu          sync.Mutex
 	steps       map[string]*stepRec
@@ -73,8 +74,6 @@ type recorder struct {
 	closes      map[int][]time.Time // player index -> when its clients began to close
 	frames      int64               // sendmessage frames, rate_limited retries included
 	rateLimited int64
-	foreign     int64 // messages of another run or not of this tool
-	badFrames   int64
 	last        time.Time // the last ack or read
 	// Acked messages not read yet: delivered, queued, and queued by recipient.
 	unreadDelivered, unreadQueued int
@@ -195,7 +194,7 @@ func (r *recorder) read(seq int64, t time.Time) {
 	defer r.mu.Unlock()
 	m := r.msgs[seq]
 	if m == nil {
-		r.foreign++
+		r.foreign.Add(1)
 		return
 	}
 	if m.seen == 0 {
@@ -262,7 +261,7 @@ type Check struct {
 func (r *recorder) finish() Check {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c := Check{Frames: r.frames, RateLimited: r.rateLimited, Foreign: r.foreign, BadFrames: r.badFrames}
+	c := Check{Frames: r.frames, RateLimited: r.rateLimited, Foreign: r.foreign.Load(), BadFrames: r.badFrames.Load()}
 	ack, del := r.steps[stepAck], r.steps[stepDelivery]
 	for _, m := range r.msgs {
 		c.Sent++

@@ -135,7 +135,7 @@ func (l *load) settings() Settings {
 	if o.scenario == scenarioMixed {
 		s.OfflineFraction, s.Churn = o.offlineFraction, o.churn
 	}
-	if r := l.perSenderRate(); r > 0 {
+	if r := o.perSenderRate(); r > 0 {
 		s.Loop, s.Rate = "open", r
 		s.OfferedRate = r * float64(s.Senders*o.perSlot())
 	}
