@@ -62,25 +62,6 @@ func (h *hist) record(d time.Duration) {
 	h.sum += float64(v)
 }
 
-// merge adds every value of o to h.
-func (h *hist) merge(o *hist) {
-	if o.n == 0 {
-		return
-	}
-	if len(o.counts) > len(h.counts) {
-		h.counts = append(h.counts, make([]int64, len(o.counts)-len(h.counts))...)
-	}
-	for i, c := range o.counts {
-		h.counts[i] += c
-	}
-	if h.n == 0 || o.min < h.min {
-		h.min = o.min
-	}
-	h.max = max(h.max, o.max)
-	h.n += o.n
-	h.sum += o.sum
-}
-
 // quantile returns the value at quantile q (0 < q <= 1) by nearest rank: the
 // middle of the bucket holding the ceil(q*n)-th smallest value, kept within
 // the exact minimum and maximum. It is 0 for an empty histogram.

@@ -240,18 +240,23 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	var errs []error
-	if !slices.Contains(scenarios, o.scenario) {
-		errs = append(errs, fmt.Errorf("-scenario=%q: want one of %s", o.scenario, strings.Join(scenarios, ", ")))
+	// need records the error of format unless ok, and returns ok.
+	need := func(ok bool, format string, a ...any) bool {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, a...))
+		}
+		return ok
 	}
+	// unset refuses the flags of names that were set, saying why not.
+	unset := func(why string, names ...string) {
+		for _, name := range names {
+			need(!set[name], "-%s %s", name, why)
+		}
+	}
+	need(slices.Contains(scenarios, o.scenario), "-scenario=%q: want one of %s", o.scenario, strings.Join(scenarios, ", "))
 	if o.url != "" {
-		if o.embedded {
-			errs = append(errs, errors.New("-url and -embedded exclude each other"))
-		}
-		for _, name := range []string{"limits", "env", "v", "dynamodb-endpoint"} {
-			if set[name] {
-				errs = append(errs, fmt.Errorf("-%s applies to the embedded stack only; a running stack keeps its own settings", name))
-			}
-		}
+		need(!o.embedded, "-url and -embedded exclude each other")
+		unset("applies to the embedded stack only; a running stack keeps its own settings", "limits", "env", "v", "dynamodb-endpoint")
 		if err := checkTargetURL(o.url, o.iOwnThisStack); err != nil {
 			errs = append(errs, fmt.Errorf("-url: %w", err))
 		}
@@ -259,78 +264,40 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		o.embedded = true
 	}
 	for name, raw := range map[string]string{"dynamodb-endpoint": o.dynamoEndpoint, "cognito-endpoint": o.cognito.endpoint} {
-		if raw != "" {
-			if err := checkLoopbackURL(raw); err != nil {
-				errs = append(errs, fmt.Errorf("-%s: %w", name, err))
-			}
+		if err := checkLoopbackURL(raw); raw != "" && err != nil {
+			errs = append(errs, fmt.Errorf("-%s: %w", name, err))
 		}
 	}
-	if (o.cognito.userPool == "") != (o.cognito.clientID == "") {
-		errs = append(errs, errors.New("-cognito-user-pool and -cognito-client-id go together"))
-	}
+	need((o.cognito.userPool == "") == (o.cognito.clientID == ""), "-cognito-user-pool and -cognito-client-id go together")
 	if o.cognito.userPool == "" {
-		for _, name := range []string{"cognito-region", "cognito-endpoint", "user-prefix", "player-claim", "cleanup"} {
-			if set[name] {
-				errs = append(errs, fmt.Errorf("-%s needs -cognito-user-pool", name))
-			}
-		}
+		unset("needs -cognito-user-pool", "cognito-region", "cognito-endpoint", "user-prefix", "player-claim", "cleanup")
 	}
-	if o.limits != limitsOff && o.limits != limitsDefault {
-		errs = append(errs, fmt.Errorf("-limits=%q: want %q or %q", o.limits, limitsOff, limitsDefault))
-	}
+	need(o.limits == limitsOff || o.limits == limitsDefault, "-limits=%q: want %q or %q", o.limits, limitsOff, limitsDefault)
 	minPlayers := 2
 	if o.scenario == scenarioConnect {
 		minPlayers = 1
 	}
-	if o.players < minPlayers || o.players > 100000 {
-		errs = append(errs, fmt.Errorf("-players=%d: want %d to 100000", o.players, minPlayers))
-	} else if o.scenario == scenarioPairs && o.players%2 != 0 {
-		errs = append(errs, fmt.Errorf("-players=%d: pairs wants an even number", o.players))
+	if need(o.players >= minPlayers && o.players <= 100000, "-players=%d: want %d to 100000", o.players, minPlayers) {
+		need(o.scenario != scenarioPairs || o.players%2 == 0, "-players=%d: pairs wants an even number", o.players)
 	}
-	if o.messages < 1 {
-		errs = append(errs, fmt.Errorf("-messages=%d: want at least 1", o.messages))
-	}
-	if o.duration < 0 {
-		errs = append(errs, fmt.Errorf("-duration=%s: want a positive duration, or 0 to count -messages", o.duration))
-	}
-	if o.ramp < 0 {
-		errs = append(errs, fmt.Errorf("-ramp=%s: want a positive duration or 0", o.ramp))
-	}
+	need(o.messages >= 1, "-messages=%d: want at least 1", o.messages)
+	need(o.duration >= 0, "-duration=%s: want a positive duration, or 0 to count -messages", o.duration)
+	need(o.ramp >= 0, "-ramp=%s: want a positive duration or 0", o.ramp)
 	for name, v := range map[string]float64{"rate": o.rate, "total-rate": o.totalRate, "churn": o.churn} {
-		if !(v >= 0) || math.IsInf(v, 0) {
-			errs = append(errs, fmt.Errorf("-%s=%v: want a non-negative number", name, v))
-		}
+		need(v >= 0 && !math.IsInf(v, 0), "-%s=%v: want a non-negative number", name, v)
 	}
-	if o.rate > 0 && o.totalRate > 0 {
-		errs = append(errs, errors.New("-rate and -total-rate exclude each other"))
-	}
-	if o.size < 0 || o.size > 32768 {
-		errs = append(errs, fmt.Errorf("-size=%d: want 0 to 32768", o.size))
-	}
-	if o.concurrency < 1 {
-		errs = append(errs, fmt.Errorf("-concurrency=%d: want at least 1", o.concurrency))
-	}
-	if o.connectConcurrency < 1 {
-		errs = append(errs, fmt.Errorf("-connect-concurrency=%d: want at least 1", o.connectConcurrency))
-	}
-	if !(o.offlineFraction >= 0 && o.offlineFraction < 1) {
-		errs = append(errs, fmt.Errorf("-offline-fraction=%v: want at least 0 and below 1", o.offlineFraction))
-	} else if o.scenario == scenarioMixed && o.players >= 2 && o.players-o.offline() < 1 {
-		errs = append(errs, errors.New("-offline-fraction leaves no player online"))
+	need(!(o.rate > 0 && o.totalRate > 0), "-rate and -total-rate exclude each other")
+	need(o.size >= 0 && o.size <= 32768, "-size=%d: want 0 to 32768", o.size)
+	need(o.concurrency >= 1, "-concurrency=%d: want at least 1", o.concurrency)
+	need(o.connectConcurrency >= 1, "-connect-concurrency=%d: want at least 1", o.connectConcurrency)
+	if need(o.offlineFraction >= 0 && o.offlineFraction < 1, "-offline-fraction=%v: want at least 0 and below 1", o.offlineFraction) {
+		need(o.scenario != scenarioMixed || o.players < 2 || o.players > o.offline(), "-offline-fraction leaves no player online")
 	}
 	if o.scenario != scenarioMixed {
-		for _, name := range []string{"offline-fraction", "churn"} {
-			if set[name] {
-				errs = append(errs, fmt.Errorf("-%s applies to -scenario mixed only", name))
-			}
-		}
+		unset("applies to -scenario mixed only", "offline-fraction", "churn")
 	}
-	if o.timeout <= 0 {
-		errs = append(errs, fmt.Errorf("-timeout=%s: want a positive duration", o.timeout))
-	}
-	if o.ackTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("-ack-timeout=%s: want a positive duration", o.ackTimeout))
-	}
+	need(o.timeout > 0, "-timeout=%s: want a positive duration", o.timeout)
+	need(o.ackTimeout > 0, "-ack-timeout=%s: want a positive duration", o.ackTimeout)
 	if len(errs) > 0 {
 		return o, fmt.Errorf("flags: %w", errors.Join(errs...))
 	}
@@ -349,8 +316,9 @@ func run(ctx context.Context, args []string, stdout, stderr, progress io.Writer)
 	if o.serveRelay != "" {
 		return serveRelay(ctx, o.serveRelay, stdout)
 	}
+	var est *Estimate
 	if o.url != "" && !isLoopbackURL(o.url) {
-		est := estimate(o)
+		est = new(estimate(o))
 		est.writeText(stderr)
 	}
 	tgt, err := newTarget(ctx, o, stderr)
@@ -371,9 +339,7 @@ func run(ctx context.Context, args []string, stdout, stderr, progress io.Writer)
 	}()
 
 	rep, measureErr := measure(ctx, o, tgt, progress)
-	if o.url != "" && !isLoopbackURL(o.url) {
-		rep.Estimate = ptr(estimate(o))
-	}
+	rep.Estimate = est
 	if o.html != "" {
 		if werr := writeHTMLFile(o.html, rep); werr != nil {
 			measureErr = errors.Join(measureErr, werr)
@@ -388,5 +354,3 @@ func run(ctx context.Context, args []string, stdout, stderr, progress io.Writer)
 	}
 	return measureErr
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -481,12 +481,6 @@ func TestHist(t *testing.T) {
 	if s := one.summary(); s.P50 != 7 || s.P999 != 7 || s.Max != 7 {
 		t.Errorf("one value: %+v, want 7 ms everywhere", s)
 	}
-	var merged hist
-	merged.merge(&h)
-	merged.merge(&one)
-	if merged.n != 10001 || merged.max != 10000 || merged.min != 1 {
-		t.Errorf("merged n %d, min %d, max %d", merged.n, merged.min, merged.max)
-	}
 	var binned int64
 	for _, b := range h.bins() {
 		binned += b.Count
