@@ -16,6 +16,7 @@ import (
 
 const chartW, chartH = 640.0, 220.0
 const padL, padR, padT, padB = 56.0, 16.0, 28.0, 36.0
+const plotW, plotH = chartW - padL - padR, chartH - padT - padB
 
 var palette = []string{"#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c"}
 
@@ -24,9 +25,6 @@ type line struct {
 	name   string
 	values []float64
 }
-
-// svgText escapes s for an SVG text node or attribute.
-func svgText(s string) string { return html.EscapeString(s) }
 
 // niceMax rounds v up to 1, 2 or 5 times a power of ten.
 func niceMax(v float64) float64 {
@@ -44,15 +42,14 @@ func niceMax(v float64) float64 {
 
 // axes draws the frame, the title and y gridlines from 0 to top.
 func axes(b *strings.Builder, title, unit string, top float64) {
-	fmt.Fprintf(b, `<svg class="chart" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`, chartW, chartH, chartW, chartH, svgText(title))
-	fmt.Fprintf(b, `<text x="%.0f" y="16" class="title">%s</text>`, padL, svgText(title))
-	plotH := chartH - padT - padB
+	fmt.Fprintf(b, `<svg class="chart" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`, chartW, chartH, chartW, chartH, html.EscapeString(title))
+	fmt.Fprintf(b, `<text x="%.0f" y="16" class="title">%s</text>`, padL, html.EscapeString(title))
 	for i := 0; i <= 4; i++ {
 		y := padT + plotH - plotH*float64(i)/4
 		fmt.Fprintf(b, `<line x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f" class="grid"/>`, padL, y, chartW-padR, y)
-		fmt.Fprintf(b, `<text x="%.0f" y="%.1f" class="ytick">%s</text>`, padL-6, y+4, svgText(fmtNum(top*float64(i)/4)))
+		fmt.Fprintf(b, `<text x="%.0f" y="%.1f" class="ytick">%s</text>`, padL-6, y+4, html.EscapeString(fmtNum(top*float64(i)/4)))
 	}
-	fmt.Fprintf(b, `<text x="12" y="%.0f" class="unit" transform="rotate(-90 12 %.0f)">%s</text>`, padT+plotH/2, padT+plotH/2, svgText(unit))
+	fmt.Fprintf(b, `<text x="12" y="%.0f" class="unit" transform="rotate(-90 12 %.0f)">%s</text>`, padT+plotH/2, padT+plotH/2, html.EscapeString(unit))
 }
 
 func fmtNum(v float64) string {
@@ -76,7 +73,6 @@ func histogramSVG(title string, bins []Bin) string {
 	}
 	ymax := niceMax(float64(top))
 	axes(&b, title, "count", ymax)
-	plotW, plotH := chartW-padL-padR, chartH-padT-padB
 	if len(bins) > 0 {
 		const floor = 0.001 // 1 µs: the histogram's resolution
 		lo := math.Log10(max(bins[0].LoMs, floor))
@@ -100,7 +96,7 @@ func histogramSVG(title string, bins []Bin) string {
 					continue
 				}
 				fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" class="grid"/><text x="%.1f" y="%.0f" class="xtick">%s</text>`,
-					x(v), chartH-padB, x(v), chartH-padB+4, x(v)-4, chartH-padB+16, svgText(fmtNum(v)))
+					x(v), chartH-padB, x(v), chartH-padB+4, x(v)-4, chartH-padB+16, html.EscapeString(fmtNum(v)))
 			}
 		}
 	}
@@ -120,7 +116,6 @@ func linesSVG(title, unit string, lines []line) string {
 	}
 	ymax := niceMax(top)
 	axes(&b, title, unit, ymax)
-	plotW, plotH := chartW-padL-padR, chartH-padT-padB
 	x := func(i int) float64 {
 		if n <= 1 {
 			return padL + plotW/2
@@ -139,7 +134,7 @@ func linesSVG(title, unit string, lines []line) string {
 			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="1.8"/>`, strings.Join(pts, " "), color)
 		}
 		lx := chartW - padR - float64(len(lines)-i)*80
-		fmt.Fprintf(&b, `<rect x="%.0f" y="8" width="10" height="10" fill="%s"/><text x="%.0f" y="17" class="legend">%s</text>`, lx, color, lx+14, svgText(l.name))
+		fmt.Fprintf(&b, `<rect x="%.0f" y="8" width="10" height="10" fill="%s"/><text x="%.0f" y="17" class="legend">%s</text>`, lx, color, lx+14, html.EscapeString(l.name))
 	}
 	every := max(1, n/8)
 	for i := 0; i < n; i += every {
@@ -179,7 +174,7 @@ svg .legend { font-size: 11px; } svg .bar { fill: #2563eb; }
 <body>
 <h1>Load test: {{.R.Settings.Scenario}}</h1>
 <p>{{.Describe}}</p>
-{{if .Partial}}<p class="bad">{{.Partial}}</p>{{end}}
+{{if .R.TimedOut}}<p class="bad">Stopped by -timeout: the figures are partial.</p>{{else if .R.Interrupted}}<p class="bad">Interrupted: the figures are partial.</p>{{end}}
 <h2>Settings</h2>
 <table>{{range .Settings}}<tr><th class="l">{{.K}}</th><td class="l">{{.V}}</td></tr>{{end}}</table>
 <h2>Steps</h2>
@@ -216,8 +211,8 @@ svg .legend { font-size: 11px; } svg .bar { fill: #2563eb; }
 
 type kv struct{ K, V string }
 
-// writeHTML writes r as a self-contained HTML page.
-func writeHTML(r *Report) ([]byte, error) {
+// writeHTMLFile writes r to path as a self-contained HTML page.
+func writeHTMLFile(path string, r *Report) error {
 	// The page names no URL, so that nothing in it looks like a reference.
 	s := r.Settings
 	s.Target = bareURL(s.Target)
@@ -267,21 +262,17 @@ func writeHTML(r *Report) ([]byte, error) {
 	}
 	series = append(series, template.HTML(linesSVG("errors per second", "per second", []line{{"errors", errs}})))
 
-	partial := ""
-	switch {
-	case r.TimedOut:
-		partial = "Stopped by -timeout: the figures are partial."
-	case r.Interrupted:
-		partial = "Interrupted: the figures are partial."
-	}
 	var buf bytes.Buffer
 	err := htmlPage.Execute(&buf, map[string]any{
-		"R": r, "Describe": s.describe(), "Settings": settings, "Histograms": hists, "Series": series, "Partial": partial,
+		"R": r, "Describe": s.describe(), "Settings": settings, "Histograms": hists, "Series": series,
 	})
-	if err != nil {
-		return nil, fmt.Errorf("html report: %w", err)
+	if err == nil {
+		err = os.WriteFile(path, buf.Bytes(), 0o644)
 	}
-	return buf.Bytes(), nil
+	if err != nil {
+		return fmt.Errorf("html report: %w", err)
+	}
+	return nil
 }
 
 // bareURL writes u as host/path (scheme).
@@ -290,16 +281,4 @@ func bareURL(u string) string {
 		return rest + " (" + scheme + ")"
 	}
 	return u
-}
-
-// writeHTMLFile writes the HTML report to path.
-func writeHTMLFile(path string, r *Report) error {
-	b, err := writeHTML(r)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		return fmt.Errorf("html report: %w", err)
-	}
-	return nil
 }

@@ -1,12 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 )
@@ -163,11 +163,7 @@ func (l *load) finish() {
 		}
 		st := Step{Name: name, Count: s.attempts, OK: s.h.n, Errors: maps.Clone(s.errors), Latency: s.h.summary(), Bins: s.h.bins()}
 		if st.Count > 0 {
-			var bad int64
-			for _, n := range st.Errors {
-				bad += n
-			}
-			st.ErrorRate = float64(bad) / float64(st.Count)
+			st.ErrorRate = float64(sum(st.Errors)) / float64(st.Count)
 		}
 		r.Steps = append(r.Steps, st)
 	}
@@ -289,12 +285,9 @@ func (c Cost) text(unit string) string {
 	if !c.Reported {
 		return "not reported by the stack"
 	}
-	ops := slices.Collect(maps.Keys(c.ByOperation))
-	sort.Slice(ops, func(i, j int) bool {
-		if c.ByOperation[ops[i]] != c.ByOperation[ops[j]] {
-			return c.ByOperation[ops[i]] > c.ByOperation[ops[j]]
-		}
-		return ops[i] < ops[j]
+	// The most requested operations first.
+	ops := slices.SortedFunc(maps.Keys(c.ByOperation), func(a, b string) int {
+		return cmp.Or(cmp.Compare(c.ByOperation[b], c.ByOperation[a]), strings.Compare(a, b))
 	})
 	parts := make([]string, len(ops))
 	for i, op := range ops {
