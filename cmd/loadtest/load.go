@@ -40,20 +40,7 @@ type player struct {
 	// a player leaves only between its messages.
 	sending sync.RWMutex
 
-	mu   sync.Mutex
-	conn *wsclient.Conn
-}
-
-func (p *player) current() *wsclient.Conn {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.conn
-}
-
-func (p *player) set(c *wsclient.Conn) {
-	p.mu.Lock()
-	p.conn = c
-	p.mu.Unlock()
+	conn atomic.Pointer[wsclient.Conn]
 }
 
 // body is the message a player sends: the run, the message's number and
@@ -241,7 +228,7 @@ func (l *load) dial(ctx context.Context, p *player, record bool) error {
 		l.rec.ok(stepConnect, time.Since(t0))
 	}
 	l.rec.connected.Add(1)
-	p.set(c)
+	p.conn.Store(c)
 	p.state.Store(stateOnline)
 	return nil
 }
@@ -266,7 +253,7 @@ func (l *load) onUnmatched(f wsclient.Frame, _ []byte) {
 // hangUp closes p's connection normally and starts watching for its row to
 // go; the channel is closed once it has, or once the grace period ends.
 func (l *load) hangUp(p *player) <-chan struct{} {
-	c := p.current()
+	c := p.conn.Load()
 	if c == nil {
 		return closed
 	}
@@ -274,7 +261,7 @@ func (l *load) hangUp(p *player) <-chan struct{} {
 	now := time.Now()
 	l.rec.closing(p.idx, now)
 	_ = c.Close()
-	p.set(nil)
+	p.conn.Store(nil)
 	l.rec.connected.Add(-1)
 	return l.watcher.watch(p, now)
 }
@@ -481,7 +468,7 @@ func (l *load) sender(ctx context.Context, p *player, next *atomic.Int64, s sche
 func (l *load) send(ctx context.Context, p *player, to int, due time.Time, retry bool) {
 	p.sending.RLock()
 	defer p.sending.RUnlock()
-	c := p.current()
+	c := p.conn.Load()
 	if c == nil || p.state.Load() != stateOnline {
 		return // it left meanwhile
 	}
@@ -588,7 +575,7 @@ func (l *load) churn(ctx context.Context) {
 // drain asks p's inbox until it hands nothing more over or nothing queued
 // for p is left unread.
 func (l *load) drain(ctx context.Context, p *player) {
-	c := p.current()
+	c := p.conn.Load()
 	if c == nil {
 		return
 	}
@@ -632,7 +619,7 @@ func (l *load) drainPhase(ctx context.Context) error {
 		before := l.collected()
 		forEach(len(ps), l.o.connectConcurrency, func(i int) {
 			p := ps[i]
-			if p.current() == nil && l.dial(ctx, p, true) != nil {
+			if p.conn.Load() == nil && l.dial(ctx, p, true) != nil {
 				return
 			}
 			l.drain(ctx, p)
@@ -659,7 +646,7 @@ func (l *load) collected() int64 {
 func (l *load) disconnectPhase(ctx context.Context) error {
 	var open []*player
 	for _, p := range l.players {
-		if p.current() != nil {
+		if p.conn.Load() != nil {
 			open = append(open, p)
 		}
 	}
@@ -671,9 +658,9 @@ func (l *load) disconnectPhase(ctx context.Context) error {
 		}
 		return int64(len(open)), nil
 	})
-	if l.observer != nil && l.observer.current() != nil {
-		_ = l.observer.current().Close()
-		l.observer.set(nil)
+	if l.observer != nil && l.observer.conn.Load() != nil {
+		_ = l.observer.conn.Load().Close()
+		l.observer.conn.Store(nil)
 	}
 	return err
 }
@@ -691,7 +678,7 @@ var errNoPresence = errors.New("the target does not answer presence")
 
 // presence asks the stack, through the observer, which of ids are online.
 func (l *load) presence(ctx context.Context, ids []string) ([]string, error) {
-	c := l.observer.current()
+	c := l.observer.conn.Load()
 	if c == nil {
 		return nil, errors.New("presence: the observer is not connected")
 	}

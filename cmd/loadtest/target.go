@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -46,9 +46,8 @@ type target struct {
 
 // counters are the stack's running totals at one instant.
 type counters struct {
-	dynamo      map[string]int64 // DynamoDB requests by operation
-	reported    bool             // whether the stack counts DynamoDB requests at all
-	disconnects int64            // $disconnect invocations
+	dynamo   map[string]int64 // DynamoDB requests by operation
+	reported bool             // whether the stack counts DynamoDB requests at all
 }
 
 // loopbackClient talks to the stack without any proxy from the environment.
@@ -147,22 +146,19 @@ func isLoopback(host string) bool {
 // WebSocket API over ws(s), which may be elsewhere only when own is set.
 func checkTargetURL(raw string, own bool) error {
 	u, err := url.Parse(raw)
-	if err != nil {
+	switch {
+	case err != nil:
 		return fmt.Errorf("%q: %w", raw, err)
-	}
-	switch u.Scheme {
-	case "http", "https":
+	case u.Scheme == "http" || u.Scheme == "https":
 		return checkLoopbackURL(raw)
-	case "ws", "wss":
-		if u.Host == "" {
-			return fmt.Errorf("%q: no host", raw)
-		}
-		if !isLoopback(u.Hostname()) && !own {
-			return fmt.Errorf("%q is not a loopback address: a run against it costs its owner money and load; add -i-own-this-stack if that is you", raw)
-		}
-		return nil
+	case u.Scheme != "ws" && u.Scheme != "wss":
+		return fmt.Errorf("%q: want http(s):// for a local stack or ws(s):// for a WebSocket API", raw)
+	case u.Host == "":
+		return fmt.Errorf("%q: no host", raw)
+	case !own && !isLoopback(u.Hostname()):
+		return fmt.Errorf("%q is not a loopback address: a run against it costs its owner money and load; add -i-own-this-stack if that is you", raw)
 	}
-	return fmt.Errorf("%q: want http(s):// for a local stack or ws(s):// for a WebSocket API", raw)
+	return nil
 }
 
 // isLoopbackURL reports whether raw names a loopback host.
@@ -176,17 +172,15 @@ func isLoopbackURL(raw string) bool {
 // local stack only.
 func checkLoopbackURL(raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil {
+	switch {
+	case err != nil:
 		return fmt.Errorf("%q: %w", raw, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
+	case u.Scheme != "http" && u.Scheme != "https":
 		return fmt.Errorf("%q: want an http:// or https:// URL", raw)
+	case !isLoopback(u.Hostname()):
+		return fmt.Errorf("%q: host %q is not a loopback address (127.0.0.0/8, ::1 or localhost); this tool measures the local stack only", raw, u.Hostname())
 	}
-	host := u.Hostname()
-	if isLoopback(host) {
-		return nil
-	}
-	return fmt.Errorf("%q: host %q is not a loopback address (127.0.0.0/8, ::1 or localhost); this tool measures the local stack only", raw, host)
+	return nil
 }
 
 // startEmbedded runs the whole stack in this process on a loopback port.
@@ -197,9 +191,7 @@ func startEmbedded(ctx context.Context, o options, stderr io.Writer) (*target, e
 			env[k] = "0"
 		}
 	}
-	for k, v := range o.env {
-		env[k] = v
-	}
+	maps.Copy(env, o.env)
 	// Refusals such as rate_limited are warnings the run counts itself.
 	level := slog.LevelError
 	if o.verbose {
@@ -232,11 +224,7 @@ func startEmbedded(ctx context.Context, o options, stderr io.Writer) (*target, e
 	uncounted := dynamo.New(stack.DynamoDB.DynamoDB, dynamo.Tables{Connections: localstack.ConnectionsTable, Mailbox: localstack.MailboxTable}, dynamo.Options{})
 	t.online = uncounted.OnlinePlayers
 	t.snapshot = func(context.Context) (counters, error) {
-		return counters{
-			dynamo:      stack.DynamoDB.Requests(),
-			reported:    true,
-			disconnects: stack.Metrics.Invocations("$disconnect"),
-		}, nil
+		return counters{dynamo: stack.DynamoDB.Requests(), reported: true}, nil
 	}
 	t.close = func(ctx context.Context) error {
 		t.http.CloseIdleConnections()
@@ -299,41 +287,23 @@ func (t *target) scrape(ctx context.Context) (counters, error) {
 	return parseMetrics(resp.Body)
 }
 
-// parseMetrics reads the text /metrics serves: one "series value" line each,
-// e.g. dynamodb_requests_total{op="Query"} 12.
+// parseMetrics reads the DynamoDB request counts from the text /metrics
+// serves: one "series value" line each, e.g. dynamodb_requests_total{op="Query"} 12.
 func parseMetrics(r io.Reader) (counters, error) {
 	c := counters{dynamo: map[string]int64{}}
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		series, value, ok := strings.Cut(strings.TrimSpace(sc.Text()), " ")
-		if !ok {
-			continue
-		}
-		n, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-		if err != nil {
-			continue
-		}
-		if op, ok := label(series, "dynamodb_requests_total", "op"); ok {
+		var op string
+		var n float64
+		if _, err := fmt.Sscanf(strings.TrimSpace(sc.Text()), "dynamodb_requests_total{op=%q} %g", &op, &n); err == nil {
 			c.dynamo[op] = int64(n)
 			c.reported = true
-		}
-		if route, ok := label(series, "handler_invocations_total", "route"); ok && route == "$disconnect" {
-			c.disconnects = int64(n)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return counters{}, fmt.Errorf("read /metrics: %w", err)
 	}
 	return c, nil
-}
-
-// label returns the value of the only label of a series named name, e.g.
-// label(`x{op="Query"}`, "x", "op") is "Query".
-func label(series, name, key string) (string, bool) {
-	rest, prefixed := strings.CutPrefix(series, name+"{"+key+"=")
-	rest, closed := strings.CutSuffix(rest, "}")
-	v, err := strconv.Unquote(rest)
-	return v, prefixed && closed && err == nil
 }
 
 // identity is a player and its token.
