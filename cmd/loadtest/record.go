@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -279,7 +280,10 @@ func (r *recorder) finish() Check {
 			case m.seen > 0:
 				c.Read++
 				del.h.record(m.readAt.Sub(m.at))
-			case r.closedDuring(int(m.to), m.at.Add(-deliveryGrace), m.ackAt):
+			case slices.ContainsFunc(r.closes[int(m.to)], func(t time.Time) bool {
+				// The recipient began to close between the send (less the grace) and the ack.
+				return !t.Before(m.at.Add(-deliveryGrace)) && !t.After(m.ackAt)
+			}):
 				c.Closing++
 				del.errors["closing"]++
 			default:
@@ -298,17 +302,6 @@ func (r *recorder) finish() Check {
 	}
 	c.Errors = maps.Clone(ack.errors)
 	return c
-}
-
-// closedDuring reports whether a client of player idx began to close
-// between from and to; mu must be held.
-func (r *recorder) closedDuring(idx int, from, to time.Time) bool {
-	for _, t := range r.closes[idx] {
-		if !t.Before(from) && !t.After(to) {
-			return true
-		}
-	}
-	return false
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -32,22 +32,23 @@ func serveRelay(ctx context.Context, addr string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: relay.New(), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	shutdown := serve(&http.Server{Handler: relay.New(), ReadHeaderTimeout: 10 * time.Second}, ln)
 	fmt.Fprintf(stdout, "raw relay at http://%s (no auth, no store); Ctrl-C stops it\n", ln.Addr())
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
+	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		srv.Close()
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+	return shutdown(sctx)
+}
+
+// serve serves srv on ln until the returned func shuts it down.
+func serve(srv *http.Server, ln net.Listener) (shutdown func(context.Context) error) {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	return func(ctx context.Context) error {
+		err := srv.Shutdown(ctx)
+		if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
 		return err
 	}
-	return nil
 }

@@ -215,9 +215,7 @@ func startEmbedded(ctx context.Context, o options, stderr io.Writer) (*target, e
 		return nil, fmt.Errorf("start the embedded stack: %w", err)
 	}
 	conns := &connStates{states: map[net.Conn]http.ConnState{}}
-	srv := &http.Server{Handler: stack.Handler, ReadHeaderTimeout: 10 * time.Second, ConnState: conns.track}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	shutdown := serve(&http.Server{Handler: stack.Handler, ReadHeaderTimeout: 10 * time.Second, ConnState: conns.track}, ln)
 
 	t := &target{mode: "embedded", base: base, limits: o.limits, engine: stack.Engine, http: loopbackClient()}
 	// The row check reads the connections table past the request counter.
@@ -233,11 +231,7 @@ func startEmbedded(ctx context.Context, o options, stderr io.Writer) (*target, e
 		// frees up keeps the spare one unused; the server counts such a
 		// connection as busy for 5 seconds. Nothing is in flight on it.
 		conns.closeUnused()
-		srvErr := srv.Shutdown(ctx)
-		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-			srvErr = errors.Join(srvErr, err)
-		}
-		return errors.Join(gwErr, srvErr)
+		return errors.Join(gwErr, shutdown(ctx))
 	}
 	return t, nil
 }
