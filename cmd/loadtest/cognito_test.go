@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"testing"
@@ -80,23 +78,19 @@ func TestCognitoPlayers(t *testing.T) {
 	if _, err := api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: aws.String(poolID), Username: aws.String(userName(prefix, 0)), MessageAction: ciptypes.MessageActionTypeSuppress}); err != nil {
 		t.Fatalf("create a user beforehand: %v", err)
 	}
-	var stdout, stderr bytes.Buffer
-	err = run(ctx, []string{
+	stdout, stderr, err := runArgs(nil,
 		"-scenario", "pairs", "-players", "4", "-messages", "5", "-json",
-		"-env", "JWT_ISSUER=" + issuer,
-		"-env", "JWKS_URL=" + endpoint + "/" + poolID + "/.well-known/jwks.json",
-		"-env", "JWT_AUDIENCE=" + clientID,
+		"-env", "JWT_ISSUER="+issuer,
+		"-env", "JWKS_URL="+endpoint+"/"+poolID+"/.well-known/jwks.json",
+		"-env", "JWT_AUDIENCE="+clientID,
 		"-env", "PLAYER_ID_CLAIM=username",
 		"-cognito-user-pool", poolID, "-cognito-client-id", clientID,
 		"-cognito-endpoint", endpoint, "-user-prefix", prefix, "-cleanup",
-	}, &stdout, &stderr, nil)
+	)
 	if err != nil {
-		t.Fatalf("run: %v\n%s", err, stderr.String())
+		t.Fatalf("run: %v\n%s", err, stderr)
 	}
-	var rep Report
-	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := decode(t, stdout)
 	checkConsistent(t, rep)
 	if rep.Settings.Identities != "cognito" || rep.Check.Read != 20 {
 		t.Errorf("identities %q, read %d; want 20 messages between Cognito players", rep.Settings.Identities, rep.Check.Read)

@@ -55,6 +55,14 @@ func (w *goneWatcher) watch(p *player, since time.Time) <-chan struct{} {
 	return gw.done
 }
 
+// start runs the watcher until w.stop.
+func (w *goneWatcher) start(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); w.run(ctx) }()
+	w.stop = func() { cancel(); <-done }
+}
+
 func (w *goneWatcher) run(ctx context.Context) {
 	for {
 		w.mu.Lock()

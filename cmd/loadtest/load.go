@@ -138,10 +138,7 @@ func (l *load) setup(ctx, parent context.Context) error {
 		l.t.online = l.presence
 	}
 	l.watcher = newGoneWatcher(l)
-	wctx, cancel := context.WithCancel(context.WithoutCancel(parent))
-	done := make(chan struct{})
-	go func() { defer close(done); l.watcher.run(wctx) }()
-	l.watcher.stop = func() { cancel(); <-done }
+	l.watcher.start(context.WithoutCancel(parent))
 	return nil
 }
 

@@ -18,21 +18,36 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
 )
 
+// runArgs runs the load generator with args, within 90 seconds, and returns
+// what it wrote to stdout and stderr; progress gets the live line (nil: none).
+func runArgs(progress io.Writer, args ...string) (stdout, stderr string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	err = run(ctx, args, &out, &errOut, progress)
+	return out.String(), errOut.String(), err
+}
+
+// decode reads a -json report.
+func decode(t *testing.T, stdout string) Report {
+	t.Helper()
+	var rep Report
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("decode report: %v\n%s", err, stdout)
+	}
+	return rep
+}
+
 // runJSON runs the load generator with -json and -html and returns its
 // report and the HTML.
 func runJSON(t *testing.T, args ...string) (Report, []byte) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
 	page := filepath.Join(t.TempDir(), "report.html")
-	var stdout, stderr bytes.Buffer
-	if err := run(ctx, append(args, "-json", "-html", page), &stdout, &stderr, nil); err != nil {
-		t.Fatalf("run %v: %v\nstderr:\n%s\nstdout:\n%s", args, err, stderr.String(), stdout.String())
+	stdout, stderr, err := runArgs(nil, append(args, "-json", "-html", page)...)
+	if err != nil {
+		t.Fatalf("run %v: %v\nstderr:\n%s\nstdout:\n%s", args, err, stderr, stdout)
 	}
-	var rep Report
-	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		t.Fatalf("decode report: %v\n%s", err, stdout.String())
-	}
+	rep := decode(t, stdout)
 	b, err := os.ReadFile(page)
 	if err != nil {
 		t.Fatal(err)
@@ -226,16 +241,11 @@ func TestScenarios(t *testing.T) {
 }
 
 func TestStopsAtTimeout(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"-players", "4", "-messages", "2", "-timeout", "1ns", "-json"}, &stdout, &stderr, nil)
+	stdout, _, err := runArgs(nil, "-players", "4", "-messages", "2", "-timeout", "1ns", "-json")
 	if err == nil {
 		t.Fatal("a run past its -timeout reported success")
 	}
-	var rep Report
-	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		t.Fatalf("decode report: %v\n%s", err, stdout.String())
-	}
-	if !rep.TimedOut || rep.Check.Acked != 0 {
+	if rep := decode(t, stdout); !rep.TimedOut || rep.Check.Acked != 0 {
 		t.Errorf("timedOut %v, acked %d; want a timed-out run with nothing acked", rep.TimedOut, rep.Check.Acked)
 	}
 }
@@ -281,11 +291,9 @@ func TestURLMode(t *testing.T) {
 }
 
 func TestTextReport(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var stdout, stderr, progress bytes.Buffer
-	if err := run(ctx, []string{"-players", "2", "-messages", "3"}, &stdout, &stderr, &progress); err != nil {
-		t.Fatalf("run: %v\n%s", err, stderr.String())
+	stdout, stderr, err := runArgs(io.Discard, "-players", "2", "-messages", "3")
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr)
 	}
 	for _, want := range []string{
 		"loadtest pairs: embedded stack at ",
@@ -294,12 +302,12 @@ func TestTextReport(t *testing.T) {
 		"messages: 6 sent = 6 acked + 0 errors; delivered 6: 6 read, 0 closing; queued 0: 0 collected; lost 0, duplicates 0\n",
 		"dynamodb, run: ",
 	} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("report lacks %q:\n%s", want, stdout.String())
+		if !strings.Contains(stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, stdout)
 		}
 	}
-	if stderr.Len() != 0 {
-		t.Errorf("stderr, which is not a terminal here, got %q", stderr.String())
+	if stderr != "" {
+		t.Errorf("stderr, which is not a terminal here, got %q", stderr)
 	}
 }
 
@@ -338,27 +346,26 @@ func TestTargetURL(t *testing.T) {
 			if tt.own {
 				args = append(args, "-i-own-this-stack")
 			}
-			var stdout, stderr bytes.Buffer
-			if err := run(context.Background(), args, &stdout, &stderr, nil); err == nil {
+			stdout, _, err := runArgs(nil, args...)
+			if err == nil {
 				t.Errorf("run accepted -url %q", tt.url)
 			}
-			if stdout.Len() != 0 {
-				t.Errorf("run wrote a report for a refused URL:\n%s", stdout.String())
+			if stdout != "" {
+				t.Errorf("run wrote a report for a refused URL:\n%s", stdout)
 			}
 		})
 	}
 }
 
 func TestDeployedNeedsCognito(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"-url", "wss://abc.execute-api.eu-west-1.amazonaws.com/prod", "-i-own-this-stack", "-players", "2", "-messages", "3"}, &stdout, &stderr, nil)
+	_, stderr, err := runArgs(nil, "-url", "wss://abc.execute-api.eu-west-1.amazonaws.com/prod", "-i-own-this-stack", "-players", "2", "-messages", "3")
 	if err == nil || !strings.Contains(err.Error(), "Cognito") {
 		t.Fatalf("run = %v, want a refusal naming Cognito", err)
 	}
 	// The expected cost is printed before anything is done.
 	for _, want := range []string{"expected cost of this run", "API Gateway: about ", "Lambda: about ", "DynamoDB: about "} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
 	}
 }
@@ -491,21 +498,23 @@ func TestHist(t *testing.T) {
 }
 
 func TestSlotTime(t *testing.T) {
-	// No ramp: slot k at k/rate.
-	if got := slotTime(5, 10, 0); got != 500*time.Millisecond {
-		t.Errorf("slot 5 at 10/s = %v, want 500ms", got)
+	tests := []struct {
+		name     string
+		x, rate  float64
+		ramp     time.Duration
+		min, max time.Duration
+	}{
+		{"no ramp: slot k at k/rate", 5, 10, 0, 500 * time.Millisecond, 500 * time.Millisecond},
+		// slot 0.5 of a 2 s ramp to 10/s is due at sqrt(0.2) s, not at once.
+		{"the first slots of a ramp spread out", 0.5, 10, 2 * time.Second, 440 * time.Millisecond, 450 * time.Millisecond},
+		// A 2 s ramp to 10/s holds 10 slots; slot 10 is due at 2 s, then 10/s.
+		{"the end of the ramp", 10, 10, 2 * time.Second, 2 * time.Second, 2 * time.Second},
+		{"after the ramp", 20, 10, 2 * time.Second, 3 * time.Second, 3 * time.Second},
 	}
-	// During a ramp the first slots spread out: slot 0.5 of a 2 s ramp to
-	// 10/s is due at sqrt(0.2) s, not at once.
-	if got := slotTime(0.5, 10, 2*time.Second); got < 440*time.Millisecond || got > 450*time.Millisecond {
-		t.Errorf("slot 0.5 = %v, want about 447ms", got)
-	}
-	// A 2 s ramp to 10/s holds 10 slots; slot 10 is due at 2 s, then 10/s.
-	if got := slotTime(10, 10, 2*time.Second); got != 2*time.Second {
-		t.Errorf("slot 10 = %v, want 2s", got)
-	}
-	if got := slotTime(20, 10, 2*time.Second); got != 3*time.Second {
-		t.Errorf("slot 20 = %v, want 3s", got)
+	for _, tt := range tests {
+		if got := slotTime(tt.x, tt.rate, tt.ramp); got < tt.min || got > tt.max {
+			t.Errorf("%s: slotTime(%v, %v, %v) = %v, want %v to %v", tt.name, tt.x, tt.rate, tt.ramp, got, tt.min, tt.max)
+		}
 	}
 	prev := time.Duration(-1)
 	for k := range 40 {
@@ -555,28 +564,30 @@ func TestUserName(t *testing.T) {
 	}
 }
 
+// TestGoneWithoutPresence: a target that does not answer presence leaves
+// the step unmeasured instead of counting every close as still_online; one
+// that answers sees the row gone at the first look.
 func TestGoneWithoutPresence(t *testing.T) {
-	// A target that does not answer presence leaves the step unmeasured
-	// instead of counting every close as still_online.
-	l := &load{rec: newRecorder(), t: &target{online: func(context.Context, []string) ([]string, error) { return nil, errNoPresence }}}
-	w := newGoneWatcher(l)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); w.run(ctx) }()
-	defer func() { cancel(); <-done }()
-	<-w.watch(&player{id: "a"}, time.Now())
-	<-w.watch(&player{id: "b"}, time.Now())
-	if s := l.rec.steps[stepGone]; s.attempts != 0 || len(s.errors) != 0 {
-		t.Errorf("step %+v, want nothing recorded", s)
+	tests := []struct {
+		name     string
+		err      error
+		attempts int64
+		ok       int64
+	}{
+		{"no presence", errNoPresence, 0, 0},
+		{"presence answers", nil, 2, 2},
 	}
-	// A target that answers: the row is gone at the first look.
-	l2 := &load{rec: newRecorder(), t: &target{online: func(context.Context, []string) ([]string, error) { return nil, nil }}}
-	w2 := newGoneWatcher(l2)
-	done2 := make(chan struct{})
-	go func() { defer close(done2); w2.run(ctx) }()
-	defer func() { cancel(); <-done2 }()
-	<-w2.watch(&player{id: "a"}, time.Now())
-	if s := l2.rec.steps[stepGone]; s.attempts != 1 || s.h.n != 1 {
-		t.Errorf("step %+v, want one success", s)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := &load{rec: newRecorder(), t: &target{online: func(context.Context, []string) ([]string, error) { return nil, tt.err }}}
+			w := newGoneWatcher(l)
+			w.start(t.Context())
+			defer w.stop()
+			<-w.watch(&player{id: "a"}, time.Now())
+			<-w.watch(&player{id: "b"}, time.Now())
+			if s := l.rec.steps[stepGone]; s.attempts != tt.attempts || s.h.n != tt.ok || len(s.errors) != 0 {
+				t.Errorf("step %+v, want %d attempts, %d successes and no errors", s, tt.attempts, tt.ok)
+			}
+		})
 	}
 }
