@@ -157,19 +157,12 @@ func (r *recorder) ackd(seq int64, status string, at time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m := r.msgs[seq]
-	m.ackAt = at
-	switch status {
-	case "queued":
+	m.ackAt, m.status = at, statusDelivered
+	if status == "queued" {
 		m.status = statusQueued
-		if m.seen == 0 {
-			r.unreadQueued++
-			r.unreadFor[int(m.to)]++
-		}
-	default:
-		m.status = statusDelivered
-		if m.seen == 0 {
-			r.unreadDelivered++
-		}
+	}
+	if m.seen == 0 {
+		r.countUnread(m, 1)
 	}
 	lat := at.Sub(m.at)
 	r.last = maxTime(r.last, at)
@@ -181,12 +174,10 @@ func (r *recorder) ackd(seq int64, status string, at time.Time) {
 
 // refused records seq's final failure with code.
 func (r *recorder) refused(seq int64, code string) {
-	r.errs.Add(1)
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.msgs[seq].status = statusError
-	r.steps[stepAck].errors[code]++
-	r.sec(time.Now()).errors++
+	r.mu.Unlock()
+	r.fail(stepAck, code)
 }
 
 // read records that a recipient read message seq at t.
@@ -202,15 +193,20 @@ func (r *recorder) read(seq int64, t time.Time) {
 		m.readAt = t
 		r.received.Add(1)
 		r.last = maxTime(r.last, t)
-		switch m.status {
-		case statusDelivered:
-			r.unreadDelivered--
-		case statusQueued:
-			r.unreadQueued--
-			r.unreadFor[int(m.to)]--
-		}
+		r.countUnread(m, -1)
 	}
 	m.seen++
+}
+
+// countUnread adds d to the unread counts of m's status; mu must be held.
+func (r *recorder) countUnread(m *msgState, d int) {
+	switch m.status {
+	case statusDelivered:
+		r.unreadDelivered += d
+	case statusQueued:
+		r.unreadQueued += d
+		r.unreadFor[int(m.to)] += d
+	}
 }
 
 // closing notes that a client of player idx began to close at t.

@@ -27,7 +27,7 @@ import (
 // Relay is an http.Handler serving the raw relay.
 type Relay struct {
 	mu      sync.RWMutex
-	players map[string]*client
+	players map[string]*websocket.Conn
 
 	ids         atomic.Int64
 	relayed     atomic.Int64
@@ -35,23 +35,18 @@ type Relay struct {
 }
 
 // New returns an empty relay.
-func New() *Relay { return &Relay{players: map[string]*client{}} }
+func New() *Relay { return &Relay{players: map[string]*websocket.Conn{}} }
 
-type client struct {
-	ws *websocket.Conn
-	mu sync.Mutex // one writer at a time
-}
-
-func (c *client) write(ctx context.Context, v any) error {
+// write sends v to ws as one text frame within 10 seconds; a
+// websocket.Conn takes concurrent writes.
+func write(ctx context.Context, ws *websocket.Conn, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ws.Write(ctx, websocket.MessageText, b)
+	return ws.Write(ctx, websocket.MessageText, b)
 }
 
 // frame is the part of a client frame the relay reads.
@@ -96,13 +91,12 @@ func (r *Relay) serveWS(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ws.SetReadLimit(128 << 10)
-	c := &client{ws: ws}
 	r.mu.Lock()
-	r.players[player] = c
+	r.players[player] = ws
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
-		if r.players[player] == c {
+		if r.players[player] == ws {
 			delete(r.players, player)
 		}
 		r.mu.Unlock()
@@ -117,23 +111,23 @@ func (r *Relay) serveWS(w http.ResponseWriter, req *http.Request) {
 		}
 		var f frame
 		if json.Unmarshal(data, &f) != nil || f.Action != "sendmessage" {
-			_ = c.write(ctx, map[string]string{"type": "error", "id": f.ID, "code": "unknown_action"})
+			_ = write(ctx, ws, map[string]string{"type": "error", "id": f.ID, "code": "unknown_action"})
 			continue
 		}
 		r.mu.RLock()
 		to := r.players[f.To]
 		r.mu.RUnlock()
 		if to == nil {
-			_ = c.write(ctx, map[string]string{"type": "error", "id": f.ID, "code": "unavailable"})
+			_ = write(ctx, ws, map[string]string{"type": "error", "id": f.ID, "code": "unavailable"})
 			continue
 		}
 		id := strconv.FormatInt(r.ids.Add(1), 10)
 		now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
-		if err := to.write(ctx, map[string]any{"type": "message", "id": id, "from": player, "message": f.Message, "sentAt": now}); err != nil {
-			_ = c.write(ctx, map[string]string{"type": "error", "id": f.ID, "code": "unavailable"})
+		if err := write(ctx, to, map[string]any{"type": "message", "id": id, "from": player, "message": f.Message, "sentAt": now}); err != nil {
+			_ = write(ctx, ws, map[string]string{"type": "error", "id": f.ID, "code": "unavailable"})
 			continue
 		}
 		r.relayed.Add(1)
-		_ = c.write(ctx, map[string]any{"type": "ack", "id": f.ID, "messageId": id, "status": "delivered", "connections": 1})
+		_ = write(ctx, ws, map[string]any{"type": "ack", "id": f.ID, "messageId": id, "status": "delivered", "connections": 1})
 	}
 }
