@@ -129,7 +129,7 @@ type options struct {
 	verbose            bool
 	dynamoEndpoint     string
 	cpuProfile         string
-	env                envFlag
+	env                map[string]string // -env, repeated
 	serveRelay         string
 	cognito            cognitoOptions
 }
@@ -173,28 +173,8 @@ func (o options) perSenderRate() float64 {
 	return o.rate
 }
 
-// envFlag collects repeated -env KEY=VALUE flags.
-type envFlag map[string]string
-
-func (e envFlag) String() string {
-	var kv []string
-	for k, v := range e {
-		kv = append(kv, k+"="+v)
-	}
-	return strings.Join(kv, ",")
-}
-
-func (e envFlag) Set(s string) error {
-	k, v, ok := strings.Cut(s, "=")
-	if !ok || k == "" {
-		return fmt.Errorf("want KEY=VALUE, got %q", s)
-	}
-	e[k] = v
-	return nil
-}
-
 func parseFlags(args []string, stderr io.Writer) (options, error) {
-	o := options{env: envFlag{}}
+	o := options{env: map[string]string{}}
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.scenario, "scenario", scenarioPairs, "pairs, fanin, broadcast, connect or mixed")
@@ -221,7 +201,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.dynamoEndpoint, "dynamodb-endpoint", "", "embedded: an external DynamoDB engine on loopback, e.g. dynalite (default: embedded minidyn)")
 	fs.BoolVar(&o.verbose, "v", false, "embedded: log the stack at info level to stderr (default: errors only)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run phase to this file (go tool pprof)")
-	fs.Var(o.env, "env", "embedded: set a stack environment variable, KEY=VALUE (repeatable); applied after -limits")
+	fs.Func("env", "embedded: set a stack environment variable, KEY=VALUE (repeatable); applied after -limits", func(s string) error {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("want KEY=VALUE, got %q", s)
+		}
+		o.env[k] = v
+		return nil
+	})
 	fs.StringVar(&o.serveRelay, "serve-relay", "", "serve the raw relay (no auth, no store) on this loopback address until interrupted, instead of measuring; see relay.go")
 	fs.StringVar(&o.cognito.userPool, "cognito-user-pool", "", "players are users of this Cognito user pool (default: development tokens)")
 	fs.StringVar(&o.cognito.clientID, "cognito-client-id", "", "the pool's app client (no secret, USER_PASSWORD_AUTH allowed)")

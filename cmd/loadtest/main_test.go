@@ -423,6 +423,7 @@ func TestFlags(t *testing.T) {
 		{"cleanup without cognito", []string{"-cleanup"}, false},
 		{"remote cognito endpoint", []string{"-cognito-user-pool", "p", "-cognito-client-id", "c", "-cognito-endpoint", "http://10.1.1.1:9229"}, false},
 		{"stray argument", []string{"extra"}, false},
+		{"env without a value", []string{"-env", "RATE_MESSAGES_PER_SECOND"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
