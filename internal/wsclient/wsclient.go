@@ -161,19 +161,18 @@ func (c *Conn) Request(ctx context.Context, id string, frame any, quiet time.Dur
 	c.mu.Lock()
 	c.pending[id] = ch
 	c.mu.Unlock()
-	forget := func() {
+	defer func() { // a no-op once the read loop has handed the reply over
 		c.mu.Lock()
 		delete(c.pending, id)
 		c.mu.Unlock()
-	}
+	}()
 	// The write has its own deadline: a cancelled write would close the
 	// connection, and the caller must still be able to close it normally.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), quiet)
 	defer cancel()
 	sent := time.Now()
-	if err := c.ws.Write(wctx, websocket.MessageText, data); err != nil {
-		forget()
-		return Frame{}, sent, &Error{KindWrite, err}
+	if err := c.Write(wctx, data); err != nil {
+		return Frame{}, sent, err
 	}
 	timer := time.NewTimer(quiet)
 	defer timer.Stop()
@@ -182,10 +181,8 @@ func (c *Conn) Request(ctx context.Context, id string, frame any, quiet time.Dur
 		case f := <-ch:
 			return f, sent, nil
 		case <-c.done:
-			forget()
 			return Frame{}, sent, &Error{KindClosed, c.err}
 		case <-ctx.Done():
-			forget()
 			return Frame{}, sent, ctx.Err()
 		case <-timer.C:
 			last := time.Unix(0, c.active.Load())
@@ -196,7 +193,6 @@ func (c *Conn) Request(ctx context.Context, id string, frame any, quiet time.Dur
 				timer.Reset(quiet - q)
 				continue
 			}
-			forget()
 			return Frame{}, sent, &Error{KindTimeout, nil}
 		}
 	}
@@ -245,8 +241,7 @@ func (c *Conn) Close() error {
 
 // Kind returns the client-side failure kind of err, if it is one.
 func Kind(err error) (string, bool) {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Kind, true
 	}
 	return "", false
