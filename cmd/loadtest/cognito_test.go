@@ -78,8 +78,8 @@ func TestCognitoPlayers(t *testing.T) {
 	if _, err := api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: aws.String(poolID), Username: aws.String(userName(prefix, 0)), MessageAction: ciptypes.MessageActionTypeSuppress}); err != nil {
 		t.Fatalf("create a user beforehand: %v", err)
 	}
-	stdout, stderr, err := runArgs(nil,
-		"-scenario", "pairs", "-players", "4", "-messages", "5", "-json",
+	rep, stderr, err := runReport(t,
+		"-scenario", "pairs", "-players", "4", "-messages", "5",
 		"-env", "JWT_ISSUER="+issuer,
 		"-env", "JWKS_URL="+endpoint+"/"+poolID+"/.well-known/jwks.json",
 		"-env", "JWT_AUDIENCE="+clientID,
@@ -90,7 +90,6 @@ func TestCognitoPlayers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr)
 	}
-	rep := decode(t, stdout)
 	checkConsistent(t, rep)
 	if rep.Settings.Identities != "cognito" || rep.Check.Read != 20 {
 		t.Errorf("identities %q, read %d; want 20 messages between Cognito players", rep.Settings.Identities, rep.Check.Read)

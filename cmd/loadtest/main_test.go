@@ -28,14 +28,17 @@ func runArgs(progress io.Writer, args ...string) (stdout, stderr string, err err
 	return out.String(), errOut.String(), err
 }
 
-// decode reads a -json report.
-func decode(t *testing.T, stdout string) Report {
+// runReport runs the load generator with -json and returns its report,
+// what it wrote to stderr and its error; a run that writes no report fails
+// the test.
+func runReport(t *testing.T, args ...string) (Report, string, error) {
 	t.Helper()
+	stdout, stderr, err := runArgs(nil, append(args, "-json")...)
 	var rep Report
-	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-		t.Fatalf("decode report: %v\n%s", err, stdout)
+	if jerr := json.Unmarshal([]byte(stdout), &rep); jerr != nil {
+		t.Fatalf("run %v: %v, and no report: %v\nstderr:\n%s\nstdout:\n%s", args, err, jerr, stderr, stdout)
 	}
-	return rep
+	return rep, stderr, err
 }
 
 // runJSON runs the load generator with -json and -html and returns its
@@ -43,11 +46,10 @@ func decode(t *testing.T, stdout string) Report {
 func runJSON(t *testing.T, args ...string) (Report, []byte) {
 	t.Helper()
 	page := filepath.Join(t.TempDir(), "report.html")
-	stdout, stderr, err := runArgs(nil, append(args, "-json", "-html", page)...)
+	rep, stderr, err := runReport(t, append(args, "-html", page)...)
 	if err != nil {
-		t.Fatalf("run %v: %v\nstderr:\n%s\nstdout:\n%s", args, err, stderr, stdout)
+		t.Fatalf("run %v: %v\nstderr:\n%s", args, err, stderr)
 	}
-	rep := decode(t, stdout)
 	b, err := os.ReadFile(page)
 	if err != nil {
 		t.Fatal(err)
@@ -241,11 +243,11 @@ func TestScenarios(t *testing.T) {
 }
 
 func TestStopsAtTimeout(t *testing.T) {
-	stdout, _, err := runArgs(nil, "-players", "4", "-messages", "2", "-timeout", "1ns", "-json")
+	rep, _, err := runReport(t, "-players", "4", "-messages", "2", "-timeout", "1ns")
 	if err == nil {
 		t.Fatal("a run past its -timeout reported success")
 	}
-	if rep := decode(t, stdout); !rep.TimedOut || rep.Check.Acked != 0 {
+	if !rep.TimedOut || rep.Check.Acked != 0 {
 		t.Errorf("timedOut %v, acked %d; want a timed-out run with nothing acked", rep.TimedOut, rep.Check.Acked)
 	}
 }
