@@ -2,7 +2,8 @@
 // WebSocket: it dials with a token, writes request frames, matches each reply
 // to its request by the echoed id, and hands every other frame (a delivered
 // message) to a callback. One read loop per connection; requests may be made
-// from many goroutines at once.
+// from many goroutines at once. Against the local stack, DevToken fetches a
+// development token and StackURL names its WebSocket API.
 package wsclient
 
 import (
