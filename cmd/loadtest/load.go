@@ -10,6 +10,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -603,12 +604,7 @@ func (l *load) drain(ctx context.Context, p *player) {
 // drainPhase collects what is still queued: every player with unread
 // queued messages connects (if it is not online) and drains its inbox.
 func (l *load) drainPhase(ctx context.Context) error {
-	var ps []*player
-	for _, p := range l.players {
-		if l.rec.queuedFor(p.idx) > 0 {
-			ps = append(ps, p)
-		}
-	}
+	ps := slices.DeleteFunc(slices.Clone(l.players), func(p *player) bool { return l.rec.queuedFor(p.idx) == 0 })
 	if len(ps) == 0 {
 		return nil
 	}
@@ -641,12 +637,7 @@ func (l *load) collected() int64 {
 
 // disconnectPhase closes every client and waits for each row to go.
 func (l *load) disconnectPhase(ctx context.Context) error {
-	var open []*player
-	for _, p := range l.players {
-		if p.conn.Load() != nil {
-			open = append(open, p)
-		}
-	}
+	open := slices.DeleteFunc(slices.Clone(l.players), func(p *player) bool { return p.conn.Load() == nil })
 	err := l.phase(ctx, "disconnect", "disconnect", func() (int64, error) {
 		waits := make([]<-chan struct{}, len(open))
 		forEach(len(open), 32, func(i int) { waits[i] = l.hangUp(open[i]) })
