@@ -49,13 +49,11 @@ func (e *Error) Unwrap() error { return e.Err }
 type Frame struct {
 	Type         string          `json:"type"`
 	ID           string          `json:"id"`
-	MessageID    string          `json:"messageId"`
 	Status       string          `json:"status"`
 	Code         string          `json:"code"`
 	RetryAfterMs int64           `json:"retryAfterMs"`
 	Delivered    int             `json:"delivered"`
 	Online       []string        `json:"online"`
-	From         string          `json:"from"`
 	Message      json.RawMessage `json:"message"`
 
 	At  time.Time `json:"-"` // when it was read
