@@ -264,7 +264,7 @@ func (l *load) hangUp(p *player) <-chan struct{} {
 	return l.watcher.watch(p, now)
 }
 
-// closed is a channel that is closed.
+// closed is an already closed channel: a wait that is over.
 var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // forEach runs f(i) for i in [0, n) with at most conc running at once.
