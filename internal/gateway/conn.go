@@ -389,7 +389,7 @@ func (c *conn) send(typ websocket.MessageType, data []byte) error {
 // ending after the function timeout.
 func (c *conn) call(h HandlerFunc, ev events.APIGatewayWebsocketProxyRequest, requestID string) (events.APIGatewayProxyResponse, error) {
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: requestID})
-	return invoke(ctx, c.g.cfg.FunctionTimeout, h, ev)
+	return Invoke(ctx, c.g.cfg.FunctionTimeout, h, ev)
 }
 
 // disconnect runs the $disconnect route for a connection that has ended.

@@ -148,7 +148,7 @@ func headerHasToken(h http.Header, name, token string) bool {
 func (g *Gateway) authorize(r *http.Request, c *conn) (map[string]any, int) {
 	requestID := newID()
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: requestID})
-	resp, err := invoke(ctx, g.cfg.FunctionTimeout, g.cfg.Authorizer, g.authorizerEvent(r, c.identity, requestID))
+	resp, err := Invoke(ctx, g.cfg.FunctionTimeout, g.cfg.Authorizer, g.authorizerEvent(r, c.identity, requestID))
 	if err != nil {
 		if err.Error() == unauthorizedMessage {
 			c.log.Info("connect refused", "status", http.StatusUnauthorized, "requestId", requestID)
