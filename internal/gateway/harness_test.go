@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,29 +16,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/syncbuf"
 )
 
 // testTimeout bounds every wait of a test; it is a safety net, never an
 // assertion on speed.
 const testTimeout = 10 * time.Second
-
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // recorder keeps every event the gateway hands to the authorizer and the
 // route handlers.
@@ -183,7 +166,7 @@ type harness struct {
 	g    *Gateway
 	srv  *httptest.Server
 	rec  *recorder
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 }
 
 // fixedStart is the start of the tests' fake clock.
@@ -194,7 +177,7 @@ var fixedStart = time.Date(2024, 1, 20, 11, 54, 57, 419_000_000, time.UTC)
 func newHarness(t *testing.T, edit func(*Config)) *harness {
 	t.Helper()
 	rec := newRecorder()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	cfg := Config{
 		Authorizer: rec.authorize,
 		Routes:     rec.testRoutes(),
