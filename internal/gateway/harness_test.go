@@ -130,6 +130,11 @@ func (r *recorder) connect(_ context.Context, req events.APIGatewayWebsocketProx
 	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
 }
 
+// ok is a route that only succeeds.
+func ok(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
+}
+
 func (r *recorder) disconnect(_ context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	r.add(req)
 	r.disconnects <- req
@@ -162,7 +167,7 @@ func (r *recorder) testRoutes() map[string]Route {
 
 // harness is a Gateway on an httptest server.
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	g    *Gateway
 	srv  *httptest.Server
 	rec  *recorder
@@ -174,7 +179,7 @@ var fixedStart = time.Date(2024, 1, 20, 11, 54, 57, 419_000_000, time.UTC)
 
 // newHarness starts a Gateway with the test routes; edit adjusts its
 // Config. The gateway is shut down and the server closed when the test ends.
-func newHarness(t *testing.T, edit func(*Config)) *harness {
+func newHarness(t testing.TB, edit func(*Config)) *harness {
 	t.Helper()
 	rec := newRecorder()
 	logs := &syncbuf.Buffer{}
