@@ -14,7 +14,7 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 )
 
-// adminToken asks the dev issuer for a token of player in groups.
+// tokenIn asks the dev issuer for a token of player in groups.
 func (s *stack) tokenIn(player string, groups ...string) string {
 	s.t.Helper()
 	tok, _, err := s.Issuer.Issue(devissuer.TokenRequest{PlayerID: player, Groups: groups, TTLSeconds: 3600})
@@ -27,16 +27,13 @@ func (s *stack) tokenIn(player string, groups ...string) string {
 // admin calls the admin API and returns the status and the decoded body.
 func (s *stack) admin(method, path, token string, body any) (int, map[string]any) {
 	s.t.Helper()
-	var rd *bytes.Reader
+	var payload []byte
 	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
+		payload, _ = json.Marshal(body)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, bytes.NewReader(payload))
 	if err != nil {
 		s.t.Fatal(err)
 	}
