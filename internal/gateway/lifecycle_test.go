@@ -104,8 +104,11 @@ func TestDisconnectWhenPingsGoUnanswered(t *testing.T) {
 	h.shutdownAndCheckDisconnects()
 }
 
+// TestAnsweredPingsKeepTheConnection runs the pings on fake time, so that
+// however slow the machine, a pong is never late.
 func TestAnsweredPingsKeepTheConnection(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.PingInterval = 100 * time.Millisecond })
+	const interval = time.Minute
+	h, timers := timedHarness(t, func(c *Config) { c.PingInterval = interval })
 	pinged := make(chan struct{}, 100)
 	c := h.dial("alice", &websocket.DialOptions{OnPingReceived: func(context.Context, []byte) bool {
 		pinged <- struct{}{}
@@ -114,12 +117,15 @@ func TestAnsweredPingsKeepTheConnection(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _, _, _ = c.Read(ctx) }() // answers pings
+	timers.awaitArmed(t, 3)
 	for range 3 {
+		timers.Advance(interval)
 		select {
 		case <-pinged:
 		case <-time.After(testTimeout):
 			t.Fatal("no ping")
 		}
+		timers.awaitArmed(t, 3) // the pong came back: the next ping is armed
 	}
 	if n := h.g.ConnectionCount(); n != 1 {
 		t.Errorf("ConnectionCount = %d after answered pings", n)
