@@ -20,7 +20,7 @@ import (
 // sendTo sends message to player with the correlation id id.
 func (c *client) sendTo(to string, message any, id string) {
 	c.t.Helper()
-	c.send(map[string]any{"action": "sendmessage", "to": to, "message": message, "id": id})
+	c.send(outgoing(to, id, message))
 }
 
 // wantAck reads the next frame: an ack of id with status and connections.
