@@ -293,7 +293,7 @@ func TestBanRaceSurvivor(t *testing.T) {
 	}
 	for _, id := range []string{"b1", "b2"} {
 		bob.sendTo("alice", "hi", id)
-		if f := bob.next(); f["type"] != "error" || f["id"] != id || f["code"] != "banned" || f["message"] != "cheating" || f["until"] == nil {
+		if f := bob.wantError(id, domain.CodeBanned); f["message"] != "cheating" || f["until"] == nil {
 			t.Fatalf("bob's message %s got %v, want banned", id, f)
 		}
 	}
