@@ -17,6 +17,11 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
 )
 
+// outgoing is a sendmessage frame with client id to player to.
+func outgoing(to, id string, message any) map[string]any {
+	return map[string]any{"action": "sendmessage", "to": to, "id": id, "message": message}
+}
+
 // sendTo sends message to player with the correlation id id.
 func (c *client) sendTo(to string, message any, id string) {
 	c.t.Helper()

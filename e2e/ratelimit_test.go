@@ -19,11 +19,6 @@ import (
 // limiter and its table in the embedded engine. Each test freezes the
 // stack's clock, so no bucket refills unless the test advances it.
 
-// outgoing is a sendmessage frame with client id to player to.
-func outgoing(to, id string, message any) map[string]any {
-	return map[string]any{"action": "sendmessage", "to": to, "id": id, "message": message}
-}
-
 // retryAfterMs is an error frame's retryAfterMs (0 when absent).
 func retryAfterMs(f frame) int64 {
 	ms, _ := f["retryAfterMs"].(float64)
