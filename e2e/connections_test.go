@@ -155,26 +155,17 @@ func TestConnectionLifecycle(t *testing.T) {
 	})
 
 	t.Run("an abrupt drop removes the row", func(t *testing.T) {
-		var raw net.Conn
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn, _, err := websocket.Dial(ctx, s.wsURL(s.token("bob", 3600)), &websocket.DialOptions{
-			HTTPClient: &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-				raw = c
-				return c, err
-			}}},
-		})
+		c, err := dialRecording(s.wsURL(s.token("bob", 3600)), &recorder{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer conn.CloseNow()
+		defer c.Socket().CloseNow()
 		if len(s.connections("bob")) != 1 {
 			t.Fatal("bob has no row")
 		}
 		// Vanish: no close frame, no more pongs.
-		raw.(*net.TCPConn).SetLinger(0)
-		raw.Close()
+		c.raw.(*net.TCPConn).SetLinger(0)
+		c.raw.Close()
 		eventually(t, "bob's row is deleted after the drop", func() bool { return len(s.connections("bob")) == 0 })
 	})
 
