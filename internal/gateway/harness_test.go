@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -315,29 +314,4 @@ func decodeAPIError(t *testing.T, s string) apiError {
 		t.Fatalf("frame %q is not an API Gateway error: %v", s, err)
 	}
 	return e
-}
-
-// rawConnDialer dials TCP and hands the net.Conn to the test, so it can be
-// closed without a close frame.
-type rawConnDialer struct {
-	mu   sync.Mutex
-	conn net.Conn
-}
-
-func (d *rawConnDialer) client() *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-			d.mu.Lock()
-			d.conn = c
-			d.mu.Unlock()
-			return c, err
-		},
-	}}
-}
-
-func (d *rawConnDialer) close() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	_ = d.conn.Close()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -79,9 +80,15 @@ func TestDisconnectOnClientClose(t *testing.T) {
 
 func TestDisconnectOnTCPDrop(t *testing.T) {
 	h := newHarness(t, nil)
-	d := &rawConnDialer{}
-	h.dial("alice", &websocket.DialOptions{HTTPClient: d.client()})
-	d.close() // no close frame
+	var raw net.Conn // the client's TCP connection, to close without a close frame
+	h.dial("alice", &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			raw = c
+			return c, err
+		},
+	}}})
+	_ = raw.Close()
 	checkDisconnectStatus(t, h, 1006, "")
 	h.shutdownAndCheckDisconnects()
 }
