@@ -5,17 +5,16 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/MicahParks/jwkset"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
@@ -270,22 +269,18 @@ func TestShutdownRunsEveryDisconnect(t *testing.T) {
 	}
 }
 
-// publicKeyPEM returns the PEM encoding of the first RSA key of a JWKS.
+// publicKeyPEM returns the PEM encoding of the first key of a JWKS.
 func publicKeyPEM(t *testing.T, jwks []byte) []byte {
 	t.Helper()
-	var set struct {
-		Keys []struct{ N, E string } `json:"keys"`
-	}
+	var set jwkset.JWKSMarshal
 	if err := json.Unmarshal(jwks, &set); err != nil || len(set.Keys) == 0 {
 		t.Fatalf("jwks: %v", err)
 	}
-	n, err1 := base64.RawURLEncoding.DecodeString(set.Keys[0].N)
-	e, err2 := base64.RawURLEncoding.DecodeString(set.Keys[0].E)
-	if err1 != nil || err2 != nil {
-		t.Fatal("jwks: bad n or e")
+	key, err := jwkset.NewJWKFromMarshal(set.Keys[0], jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
+	if err != nil {
+		t.Fatalf("jwks: %v", err)
 	}
-	pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
-	der, err := x509.MarshalPKIXPublicKey(pub)
+	der, err := x509.MarshalPKIXPublicKey(key.Key())
 	if err != nil {
 		t.Fatal(err)
 	}
