@@ -12,9 +12,10 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/internal/devissuer"
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
 )
 
-// adminToken asks the dev issuer for a token of player in groups.
+// tokenIn asks the dev issuer for a token of player in groups.
 func (s *stack) tokenIn(player string, groups ...string) string {
 	s.t.Helper()
 	tok, _, err := s.Issuer.Issue(devissuer.TokenRequest{PlayerID: player, Groups: groups, TTLSeconds: 3600})
@@ -27,16 +28,13 @@ func (s *stack) tokenIn(player string, groups ...string) string {
 // admin calls the admin API and returns the status and the decoded body.
 func (s *stack) admin(method, path, token string, body any) (int, map[string]any) {
 	s.t.Helper()
-	var rd *bytes.Reader
+	var payload []byte
 	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
+		payload, _ = json.Marshal(body)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, bytes.NewReader(payload))
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -126,10 +124,8 @@ func TestAdminKick(t *testing.T) {
 		}
 	}
 
-	alice.send(outgoing("bob", "before", map[string]any{"n": 1}))
-	if f := alice.next(); f["type"] != "ack" || f["status"] != "delivered" || f["connections"] != float64(3) {
-		t.Fatalf("alice's message = %v, want delivered to 3 connections", f)
-	}
+	alice.sendTo("bob", map[string]any{"n": 1}, "before")
+	alice.wantAck("before", protocol.StatusDelivered, 3)
 	for _, b := range bobs {
 		b.nextOf("message")
 	}
@@ -148,12 +144,9 @@ func TestAdminKick(t *testing.T) {
 	// The admin API deletes no rows itself: $disconnect ran for each.
 	eventually(t, "$disconnect deleted bob's rows", func() bool { return len(s.connections("bob")) == 0 })
 
-	alice.send(outgoing("bob", "after", map[string]any{"n": 2}))
-	if f := alice.next(); f["type"] != "ack" || f["status"] != "queued" {
-		t.Errorf("alice's message to the kicked bob = %v, want queued", f)
-	}
-	alice.send(map[string]any{"action": "ping", "id": "p"})
-	alice.nextOf("pong")
+	alice.sendTo("bob", map[string]any{"n": 2}, "after")
+	alice.wantAck("after", protocol.StatusQueued, 0) // bob was kicked
+	alice.pingPong("p")
 	if len(s.connections("alice")) != 1 {
 		t.Error("alice's connection was touched by bob's kick")
 	}
@@ -184,8 +177,7 @@ func TestAdminCloseOneConnection(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no socket closed")
 	}
-	open.send(map[string]any{"action": "ping", "id": "p"})
-	open.nextOf("pong")
+	open.pingPong("p")
 
 	for _, id := range []string{ids[0], "unknownConnection="} {
 		if status, body := s.admin("DELETE", "/admin/connections/"+url.PathEscape(id), root, nil); status != 404 || body["code"] != "not_found" {
@@ -235,8 +227,8 @@ func TestAdminBan(t *testing.T) {
 	if total, q, p := sum(after)-sum(before), after["Query"]-before["Query"], after["PutItem"]-before["PutItem"]; total != 3 || q != 1 || p != 1 {
 		t.Errorf("carol's connect made %d DynamoDB requests (%d Query, %d PutItem), want 3 (1, 1, and the ban read)", total, q, p)
 	}
-	carol.send(outgoing("alice", "c1", "hi"))
-	checkAck(t, carol.next(), "c1")
+	carol.sendTo("alice", "hi", "c1")
+	carol.wantAck("c1", protocol.StatusDelivered, 1)
 	alice.nextOf("message")
 
 	status, body = s.admin("GET", "/admin/bans", root, nil)
@@ -254,8 +246,8 @@ func TestAdminBan(t *testing.T) {
 	}
 	s.Clock.Advance(time.Second)
 	b := s.dial("bob")
-	b.send(outgoing("alice", "b1", "back"))
-	checkAck(t, b.next(), "b1")
+	b.sendTo("alice", "back", "b1")
+	b.wantAck("b1", protocol.StatusDelivered, 1)
 	alice.nextOf("message")
 	if status, body := s.admin("GET", "/admin/bans", root, nil); status != 200 || len(body["bans"].([]any)) != 0 {
 		t.Errorf("bans after the end = %d %v, want none", status, body)
@@ -300,13 +292,13 @@ func TestBanRaceSurvivor(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"b1", "b2"} {
-		bob.send(outgoing("alice", id, "hi"))
-		if f := bob.next(); f["type"] != "error" || f["id"] != id || f["code"] != "banned" || f["message"] != "cheating" || f["until"] == nil {
+		bob.sendTo("alice", "hi", id)
+		if f := bob.wantError(id, domain.CodeBanned); f["message"] != "cheating" || f["until"] == nil {
 			t.Fatalf("bob's message %s got %v, want banned", id, f)
 		}
 	}
 	alice.quiet(200 * time.Millisecond)
-	alice.send(outgoing("alice", "a1", "self"))
+	alice.sendTo("alice", "self", "a1")
 	if f := alice.next(); f["type"] != "message" && f["type"] != "ack" {
 		t.Fatalf("alice got %v", f)
 	}

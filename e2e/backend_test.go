@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +20,7 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
 	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
+	"github.com/serverless-websockets/serverless-websockets/internal/syncbuf"
 )
 
 // freezable is a DynamoDB engine that can be frozen: while frozen, every
@@ -112,24 +111,6 @@ func TestFrozenEngine(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // TestLostTablesAreRecreated: an engine that loses its tables (an external
 // engine restarted) makes the local stack recreate them on the first
 // request that finds one missing, log it once, and go on serving: on
@@ -153,7 +134,7 @@ func TestLostTablesAreRecreated(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			engine := tt.open(t)
-			logs := &syncBuffer{}
+			logs := &syncbuf.Buffer{}
 			s := startStack(t, withDynamoDB(engine), func(o *localstack.Options, _ map[string]string) {
 				o.Logger = slog.New(slog.NewTextHandler(logs, nil))
 			})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,9 +21,10 @@ import (
 // with the reason; with CI=true it fails it.
 func cognitoLocal(t *testing.T) (*cip.Client, string) {
 	t.Helper()
-	endpoint := os.Getenv("COGNITO_LOCAL_ENDPOINT")
+	env := testenv.Load()
+	endpoint := env.CognitoLocalEndpoint
 	if endpoint == "" {
-		if testenv.Load().CI {
+		if env.CI {
 			t.Fatal("COGNITO_LOCAL_ENDPOINT is not set (scripts/test starts tools/cognito-local)")
 		}
 		t.Skip("COGNITO_LOCAL_ENDPOINT is not set: run scripts/test, which starts tools/cognito-local")

@@ -5,17 +5,16 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/MicahParks/jwkset"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
@@ -155,26 +154,17 @@ func TestConnectionLifecycle(t *testing.T) {
 	})
 
 	t.Run("an abrupt drop removes the row", func(t *testing.T) {
-		var raw net.Conn
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn, _, err := websocket.Dial(ctx, s.wsURL(s.token("bob", 3600)), &websocket.DialOptions{
-			HTTPClient: &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-				raw = c
-				return c, err
-			}}},
-		})
+		c, err := dialRecording(s.wsURL(s.token("bob", 3600)), &recorder{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer conn.CloseNow()
+		defer c.Socket().CloseNow()
 		if len(s.connections("bob")) != 1 {
 			t.Fatal("bob has no row")
 		}
 		// Vanish: no close frame, no more pongs.
-		raw.(*net.TCPConn).SetLinger(0)
-		raw.Close()
+		c.raw.(*net.TCPConn).SetLinger(0)
+		c.raw.Close()
 		eventually(t, "bob's row is deleted after the drop", func() bool { return len(s.connections("bob")) == 0 })
 	})
 
@@ -279,22 +269,18 @@ func TestShutdownRunsEveryDisconnect(t *testing.T) {
 	}
 }
 
-// publicKeyPEM returns the PEM encoding of the first RSA key of a JWKS.
+// publicKeyPEM returns the PEM encoding of the first key of a JWKS.
 func publicKeyPEM(t *testing.T, jwks []byte) []byte {
 	t.Helper()
-	var set struct {
-		Keys []struct{ N, E string } `json:"keys"`
-	}
+	var set jwkset.JWKSMarshal
 	if err := json.Unmarshal(jwks, &set); err != nil || len(set.Keys) == 0 {
 		t.Fatalf("jwks: %v", err)
 	}
-	n, err1 := base64.RawURLEncoding.DecodeString(set.Keys[0].N)
-	e, err2 := base64.RawURLEncoding.DecodeString(set.Keys[0].E)
-	if err1 != nil || err2 != nil {
-		t.Fatal("jwks: bad n or e")
+	key, err := jwkset.NewJWKFromMarshal(set.Keys[0], jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
+	if err != nil {
+		t.Fatalf("jwks: %v", err)
 	}
-	pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
-	der, err := x509.MarshalPKIXPublicKey(pub)
+	der, err := x509.MarshalPKIXPublicKey(key.Key())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,28 +292,25 @@ func publicKeyPEM(t *testing.T, jwks []byte) []byte {
 // Management API.
 func TestForeignHostIsRefused(t *testing.T) {
 	s := startStack(t)
-	for _, path := range []string{"/dev/token", "/@connections/AAAAAAAAAAAAAAA=", "/ws"} {
-		req, _ := http.NewRequest(http.MethodPost, s.URL+path, strings.NewReader(`{"playerId":"admin","groups":["admin"]}`))
-		req.Host = "attacker.example"
+	for _, tt := range []struct {
+		method, path, host string
+		status             int
+	}{
+		{http.MethodPost, "/dev/token", "attacker.example", http.StatusForbidden},
+		{http.MethodPost, "/@connections/AAAAAAAAAAAAAAA=", "attacker.example", http.StatusForbidden},
+		{http.MethodPost, "/ws", "attacker.example", http.StatusForbidden},
+		{http.MethodGet, "/healthz", "localhost:1234", http.StatusOK},
+		{http.MethodGet, "/healthz", "127.0.0.1:1234", http.StatusOK},
+	} {
+		req, _ := http.NewRequest(tt.method, s.URL+tt.path, strings.NewReader(`{"playerId":"admin","groups":["admin"]}`))
+		req.Host = tt.host
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusForbidden {
-			t.Errorf("%s with Host attacker.example: %d, want 403", path, resp.StatusCode)
-		}
-	}
-	for _, host := range []string{"localhost", "127.0.0.1"} {
-		req, _ := http.NewRequest(http.MethodGet, s.URL+"/healthz", nil)
-		req.Host = host + ":1234"
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("Host %s: %d, want 200", host, resp.StatusCode)
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s %s with Host %s: %d, want %d", tt.method, tt.path, tt.host, resp.StatusCode, tt.status)
 		}
 	}
 }

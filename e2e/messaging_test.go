@@ -17,10 +17,15 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
 )
 
+// outgoing is a sendmessage frame with client id to player to.
+func outgoing(to, id string, message any) map[string]any {
+	return map[string]any{"action": "sendmessage", "to": to, "id": id, "message": message}
+}
+
 // sendTo sends message to player with the correlation id id.
 func (c *client) sendTo(to string, message any, id string) {
 	c.t.Helper()
-	c.send(map[string]any{"action": "sendmessage", "to": to, "message": message, "id": id})
+	c.send(outgoing(to, id, message))
 }
 
 // wantAck reads the next frame: an ack of id with status and connections.
@@ -493,16 +498,11 @@ func TestExpiredTokenClosesConnection(t *testing.T) {
 	if ids := s.connections("alice"); len(ids) != 0 {
 		t.Fatalf("alice's row outlived her token: %v", ids)
 	}
-	bob.send(map[string]any{"action": "sendmessage", "to": "alice", "message": "queued for later", "id": "q"})
-	if ack := bob.nextOf("ack"); ack["status"] != "queued" {
-		t.Fatalf("a message to a player whose token expired was %v", ack["status"])
-	}
+	bob.sendTo("alice", "queued for later", "q")
+	bob.wantAck("q", protocol.StatusQueued, 0)
 	alice.quiet(50 * time.Millisecond)
 	alice.sendTo("bob", "too late", "late")
-	f := alice.wantError("late", domain.CodeTokenExpired)
-	if f["type"] != "error" {
-		t.Fatalf("frame %v", f)
-	}
+	alice.wantError("late", domain.CodeTokenExpired)
 	if code := alice.closed(); code != websocket.StatusNormalClosure {
 		t.Fatalf("close status %v, want 1000", code)
 	}

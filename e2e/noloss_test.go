@@ -60,12 +60,8 @@ type recordingClient struct {
 	stray error // a reply nobody waited for; read after Done
 }
 
-func dialRecording(url string, rec *recorder) (*recordingClient, error) {
-	return dialRecordingVia(url, rec, nil)
-}
-
-// dialRecordingVia dials with the client's socket wrapped by wrap (nil: as is).
-func dialRecordingVia(url string, rec *recorder, wrap func(net.Conn) net.Conn) (*recordingClient, error) {
+// dialRecording dials with the client's socket wrapped by wrap (nil: as is).
+func dialRecording(url string, rec *recorder, wrap func(net.Conn) net.Conn) (*recordingClient, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c := &recordingClient{}
@@ -178,7 +174,7 @@ func TestNoMessageLost(t *testing.T) {
 		}
 	}
 	for _, p := range players {
-		c, err := dialRecording(s.wsURL(p.token), &p.rec)
+		c, err := dialRecording(s.wsURL(p.token), &p.rec, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", p.name, err)
 		}
@@ -323,10 +319,7 @@ func (p *lossPlayer) run(s *stack, rng *rand.Rand, players []*lossPlayer, hot []
 			}
 		}
 		id := fmt.Sprintf("%s-%d", p.name, seq)
-		f, err := p.conn.request(map[string]any{
-			"action": "sendmessage", "to": to, "id": id,
-			"message": map[string]any{"from": p.name, "seq": seq},
-		})
+		f, err := p.conn.request(outgoing(to, id, map[string]any{"from": p.name, "seq": seq}))
 		if err != nil {
 			return err
 		}
@@ -363,7 +356,7 @@ func (p *lossPlayer) reconnect(s *stack, rng *rand.Rand) error {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	c, err := dialRecording(s.wsURL(p.token), &p.rec)
+	c, err := dialRecording(s.wsURL(p.token), &p.rec, nil)
 	if err != nil {
 		return fmt.Errorf("reconnect: %w", err)
 	}
@@ -448,7 +441,7 @@ func TestDeliveryWhileClientCloses(t *testing.T) {
 		rec  recorder
 		gate *gatedConn
 	)
-	bob, err := dialRecordingVia(s.wsURL(s.token("bob", 3600)), &rec, func(c net.Conn) net.Conn {
+	bob, err := dialRecording(s.wsURL(s.token("bob", 3600)), &rec, func(c net.Conn) net.Conn {
 		gate = &gatedConn{Conn: c}
 		return gate
 	})

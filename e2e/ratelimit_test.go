@@ -10,33 +10,17 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
 )
 
 // The rate limits through the whole stack: the gateway, the handlers, the
 // limiter and its table in the embedded engine. Each test freezes the
 // stack's clock, so no bucket refills unless the test advances it.
 
-// outgoing is a sendmessage frame with client id to player to.
-func outgoing(to, id string, message any) map[string]any {
-	return map[string]any{"action": "sendmessage", "to": to, "id": id, "message": message}
-}
-
-// checkAck fails unless f acknowledges the message id as delivered to one
-// connection.
-func checkAck(t testing.TB, f frame, id string) {
-	t.Helper()
-	if f["type"] != "ack" || f["id"] != id || f["status"] != "delivered" || f["connections"] != float64(1) {
-		t.Fatalf("got %v, want the delivered ack of %s", f, id)
-	}
-}
-
-// checkRefusal fails unless f refuses the message id with code, and returns
-// its retryAfterMs (0 when absent).
-func checkRefusal(t testing.TB, f frame, id, code string) int64 {
-	t.Helper()
-	if f["type"] != "error" || f["id"] != id || f["code"] != code {
-		t.Fatalf("got %v, want error %s for %s", f, code, id)
-	}
+// retryAfterMs is an error frame's retryAfterMs (0 when absent).
+func retryAfterMs(f frame) int64 {
 	ms, _ := f["retryAfterMs"].(float64)
 	return int64(ms)
 }
@@ -106,20 +90,20 @@ func TestMessageFlood(t *testing.T) {
 			limiterBefore := limiterRequests(s)
 
 			for i := range n {
-				alice.send(outgoing("bob", fmt.Sprintf("m-%d", i), map[string]any{"n": i}))
+				alice.sendTo("bob", map[string]any{"n": i}, fmt.Sprintf("m-%d", i))
 			}
 			var afterAdmitted int64 // all requests once the last admitted message was answered
 			var lastRetry int64
 			for i := range n {
-				f, id := alice.next(), fmt.Sprintf("m-%d", i)
+				id := fmt.Sprintf("m-%d", i)
 				if i < tt.delivered {
-					checkAck(t, f, id)
+					alice.wantAck(id, protocol.StatusDelivered, 1)
 					if i == tt.delivered-1 {
 						afterAdmitted = s.DynamoDB.Total()
 					}
 					continue
 				}
-				lastRetry = checkRefusal(t, f, id, "rate_limited")
+				lastRetry = retryAfterMs(alice.wantError(id, domain.CodeRateLimited))
 				if lastRetry != tt.retryAfter {
 					t.Fatalf("%s: retryAfterMs = %d, want %d", id, lastRetry, tt.retryAfter)
 				}
@@ -144,13 +128,13 @@ func TestMessageFlood(t *testing.T) {
 
 			// One refill admits one message, and only one.
 			s.Clock.Advance(time.Duration(lastRetry) * time.Millisecond)
-			alice.send(outgoing("bob", "after-wait", "hi"))
-			checkAck(t, alice.next(), "after-wait")
+			alice.sendTo("bob", "hi", "after-wait")
+			alice.wantAck("after-wait", protocol.StatusDelivered, 1)
 			if f := bob.nextOf("message"); f["message"] != "hi" {
 				t.Fatalf("bob got %v", f)
 			}
-			alice.send(outgoing("bob", "again", "hi"))
-			if ms := checkRefusal(t, alice.next(), "again", "rate_limited"); ms != tt.retryAfter {
+			alice.sendTo("bob", "hi", "again")
+			if ms := retryAfterMs(alice.wantError("again", domain.CodeRateLimited)); ms != tt.retryAfter {
 				t.Fatalf("retryAfterMs = %d, want %d", ms, tt.retryAfter)
 			}
 			bob.quiet(100 * time.Millisecond)
@@ -172,31 +156,30 @@ func TestByteRateLimit(t *testing.T) {
 	steps := []struct {
 		id      string
 		message any
-		code    string // "" for delivered
+		code    domain.Code // "" for delivered
 	}{
-		{"too-large", strings.Repeat("y", 5000), "too_large"}, // over the byte burst, under MAX_MESSAGE_BYTES
+		{"too-large", strings.Repeat("y", 5000), domain.CodeTooLarge}, // over the byte burst, under MAX_MESSAGE_BYTES
 		{"kb-1", kb, ""},
 		{"kb-2", kb, ""},
 		{"kb-3", kb, ""},
 		{"kb-4", kb, ""},
-		{"kb-5", kb, "rate_limited"}, // 5 messages of 20, but 5000 bytes of 4096
-		{"tiny", 1, ""},              // 1 byte still fits in what is left
-		{"kb-6", kb, "rate_limited"},
+		{"kb-5", kb, domain.CodeRateLimited}, // 5 messages of 20, but 5000 bytes of 4096
+		{"tiny", 1, ""},                      // 1 byte still fits in what is left
+		{"kb-6", kb, domain.CodeRateLimited},
 	}
 	var retry int64
 	for _, st := range steps {
-		alice.send(outgoing("bob", st.id, st.message))
-		f := alice.next()
+		alice.sendTo("bob", st.message, st.id)
 		if st.code == "" {
-			checkAck(t, f, st.id)
+			alice.wantAck(st.id, protocol.StatusDelivered, 1)
 			got, _ := json.Marshal(bob.nextOf("message")["message"])
 			if want, _ := json.Marshal(st.message); string(got) != string(want) {
 				t.Fatalf("bob got %.40s… for %s", got, st.id)
 			}
 			continue
 		}
-		retry = checkRefusal(t, f, st.id, st.code)
-		if st.code == "rate_limited" && retry <= 0 {
+		retry = retryAfterMs(alice.wantError(st.id, st.code))
+		if st.code == domain.CodeRateLimited && retry <= 0 {
 			t.Fatalf("%s: retryAfterMs = %d, want > 0", st.id, retry)
 		}
 	}
@@ -204,10 +187,8 @@ func TestByteRateLimit(t *testing.T) {
 
 	// Waiting as long as the refusal said admits the same message.
 	s.Clock.Advance(time.Duration(retry) * time.Millisecond)
-	alice.send(outgoing("bob", "kb-after-wait", kb))
-	if f := alice.next(); f["type"] != "ack" {
-		t.Fatalf("after waiting the %d ms the refusal asked for, the same message got %v", retry, f)
-	}
+	alice.sendTo("bob", kb, "kb-after-wait") // after waiting as long as the refusal asked
+	alice.wantAck("kb-after-wait", protocol.StatusDelivered, 1)
 }
 
 // TestConnectRateLimit: a reconnect loop at a frozen instant is refused with
@@ -248,22 +229,22 @@ func TestRateLimitsArePerPlayer(t *testing.T) {
 	bob, alice, carol := s.dial("bob"), s.dial("alice"), s.dial("carol")
 	s.Clock.Freeze()
 
-	send := func(c *client, from string, n int, code string) {
+	send := func(c *client, from string, n int, code domain.Code) {
 		t.Helper()
 		for i := range n {
-			c.send(outgoing("bob", fmt.Sprintf("%s-%d", from, i), i))
+			c.sendTo("bob", i, fmt.Sprintf("%s-%d", from, i))
 		}
 		for i := range n {
 			id := fmt.Sprintf("%s-%d", from, i)
 			if code == "" {
-				checkAck(t, c.next(), id)
+				c.wantAck(id, protocol.StatusDelivered, 1)
 			} else {
-				checkRefusal(t, c.next(), id, code)
+				c.wantError(id, code)
 			}
 		}
 	}
 	send(alice, "alice", 20, "")
-	send(alice, "alice-over", 5, "rate_limited")
+	send(alice, "alice-over", 5, domain.CodeRateLimited)
 	send(carol, "carol", 20, "")
 
 	from := map[string]int{}
@@ -274,12 +255,12 @@ func TestRateLimitsArePerPlayer(t *testing.T) {
 		t.Fatalf("bob got %v, want 20 from each", from)
 	}
 
-	bob.send(outgoing("alice", "reply", "hello alice"))
-	checkAck(t, bob.next(), "reply")
+	bob.sendTo("alice", "hello alice", "reply")
+	bob.wantAck("reply", protocol.StatusDelivered, 1)
 	if f := alice.nextOf("message"); f["from"] != "bob" || f["message"] != "hello alice" {
 		t.Fatalf("alice got %v", f)
 	}
-	alice.send(outgoing("bob", "still-limited", 1))
-	checkRefusal(t, alice.next(), "still-limited", "rate_limited")
+	alice.sendTo("bob", 1, "still-limited")
+	alice.wantError("still-limited", domain.CodeRateLimited)
 	bob.quiet(100 * time.Millisecond)
 }

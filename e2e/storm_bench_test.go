@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"runtime/pprof"
 	"slices"
 	"sync"
@@ -24,45 +21,20 @@ import (
 // connecting before it.
 var stormProfile = flag.String("storm.cpuprofile", "", "write a CPU profile of BenchmarkDisconnectStorm's storm window to this file")
 
-// stormClients makes the test binary the idle players' process of
-// BenchmarkDisconnectStorm instead of running tests (see runStormClients).
-var stormClients = flag.Bool("storm.clients", false, "run as BenchmarkDisconnectStorm's idle players' process, driven on stdin")
-
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if *stormClients {
-		if err := runStormClients(os.Stdin, os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "storm clients:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
 // BenchmarkDisconnectStorm: 2,000 idle players close their connections at
 // the same instant while 20 other players keep messaging each other. It
 // reports how long the stack takes to run every $disconnect
 // (disconnect-s) and the other players' ack latency during that time
-// (storm-ack-p50-ms, storm-ack-p99-ms, over storm-acks messages). The idle
-// players run in this process (clients=in-process: their 2,000 closes
-// compete with the stack for the same scheduler and cores), or in a child
-// process, as a real stack's clients are elsewhere
-// (clients=separate-process). Each iteration is a fresh stack; run it once:
+// (storm-ack-p50-ms, storm-ack-p99-ms, over storm-acks messages). All the
+// clients run in this process, so their 2,000 closes compete with the stack
+// for the same scheduler and cores; scripts/scale's storm runs them as
+// separate processes against cmd/local. Each iteration is a fresh stack;
+// run it once:
 //
 //	go test -run '^$' -bench DisconnectStorm -benchtime 1x ./e2e
 //
 // With -storm.cpuprofile FILE it also profiles the storm window.
 func BenchmarkDisconnectStorm(b *testing.B) {
-	b.Run("clients=in-process", func(b *testing.B) { benchmarkStorm(b, dialInProcess) })
-	b.Run("clients=separate-process", func(b *testing.B) { benchmarkStorm(b, dialChildProcess) })
-}
-
-// idlePlayers are the storm's connected idle players; closeAll closes every
-// one of them at once.
-type idlePlayers interface{ closeAll() }
-
-func benchmarkStorm(b *testing.B, dialIdle func(*stack, []string) idlePlayers) {
 	const idle, senders = 2000, 20
 	for range b.N {
 		s := startStack(b, noLimits())
@@ -70,7 +42,15 @@ func benchmarkStorm(b *testing.B, dialIdle func(*stack, []string) idlePlayers) {
 		for i := range tokens {
 			tokens[i] = s.token(fmt.Sprintf("idle-%d", i), 3600)
 		}
-		idlers := dialIdle(s, tokens)
+		idlers := make([]*client, idle)
+		dialEach(idle, func(i int) {
+			c, status, err := s.dialToken(tokens[i])
+			if err != nil {
+				b.Errorf("dial idle-%d: %d %v", i, status, err)
+				return
+			}
+			idlers[i] = c
+		})
 		if b.Failed() {
 			return
 		}
@@ -118,7 +98,9 @@ func benchmarkStorm(b *testing.B, dialIdle func(*stack, []string) idlePlayers) {
 		before := deletes()
 		stopProfile := startStormProfile(b)
 		stormStart := time.Now()
-		idlers.closeAll()
+		for _, c := range idlers {
+			go c.conn.Close(websocket.StatusNormalClosure, "")
+		}
 		for deletes()-before < idle {
 			if time.Since(stormStart) > time.Minute {
 				b.Fatalf("after a minute, %d of %d $disconnect ran", deletes()-before, idle)
@@ -172,118 +154,6 @@ func awaitAck(c *client, id string) bool {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// inProcess are idle players dialled in this process.
-type inProcess []*client
-
-func dialInProcess(s *stack, tokens []string) idlePlayers {
-	idlers := make(inProcess, len(tokens))
-	dialEach(len(tokens), func(i int) {
-		c, status, err := s.dialToken(tokens[i])
-		if err != nil {
-			s.t.Errorf("dial idle-%d: %d %v", i, status, err)
-			return
-		}
-		idlers[i] = c
-	})
-	return idlers
-}
-
-func (p inProcess) closeAll() {
-	for _, c := range p {
-		go c.conn.Close(websocket.StatusNormalClosure, "")
-	}
-}
-
-// childProcess are idle players dialled by a child process, this test
-// binary run with -storm.clients.
-type childProcess struct {
-	stdin io.WriteCloser
-}
-
-// dialChildProcess starts the child, hands it one WebSocket URL per token
-// and waits until it has connected them all. The child ends when the
-// benchmark does.
-func dialChildProcess(s *stack, tokens []string) idlePlayers {
-	cmd := exec.Command(os.Args[0], "-storm.clients")
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	s.t.Cleanup(func() {
-		stdin.Close()
-		if err := cmd.Wait(); err != nil {
-			s.t.Errorf("idle players' process: %v", err)
-		}
-	})
-	w := bufio.NewWriter(stdin)
-	for _, token := range tokens {
-		fmt.Fprintln(w, s.wsURL(token))
-	}
-	fmt.Fprintln(w)
-	if err := w.Flush(); err != nil {
-		s.t.Fatal(err)
-	}
-	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "ready\n" {
-		s.t.Fatalf("idle players' process answered %q, %v; want ready", line, err)
-	}
-	return childProcess{stdin: stdin}
-}
-
-func (p childProcess) closeAll() {
-	if _, err := io.WriteString(p.stdin, "close\n"); err != nil {
-		panic(fmt.Sprintf("idle players' process: %v", err))
-	}
-}
-
-// runStormClients is the idle players' process: it reads WebSocket URLs, one
-// a line, up to an empty line, connects each (16 at a time), writes "ready",
-// and on the line "close" closes every connection at once, then returns
-// when all are closed.
-func runStormClients(in io.Reader, out io.Writer) error {
-	lines := bufio.NewScanner(in)
-	lines.Buffer(make([]byte, 64<<10), 64<<10)
-	var urls []string
-	for lines.Scan() && lines.Text() != "" {
-		urls = append(urls, lines.Text())
-	}
-	conns := make([]*websocket.Conn, len(urls))
-	errs := make(chan error, len(urls))
-	dialEach(len(urls), func(i int) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, _, err := websocket.Dial(ctx, urls[i], nil)
-		if err != nil {
-			errs <- fmt.Errorf("dial %d: %w", i, err)
-			return
-		}
-		conns[i] = c
-	})
-	close(errs)
-	if err := <-errs; err != nil {
-		return err
-	}
-	if _, err := fmt.Fprintln(out, "ready"); err != nil {
-		return err
-	}
-	if !lines.Scan() || lines.Text() != "close" {
-		return fmt.Errorf("want the line close, got %q (%v)", lines.Text(), lines.Err())
-	}
-	var wg sync.WaitGroup
-	for _, c := range conns {
-		wg.Go(func() { _ = c.Close(websocket.StatusNormalClosure, "") })
-	}
-	wg.Wait()
-	return nil
-}
 
 // dialEach runs dial(i) for every i below n, 16 at a time, and returns when
 // all have returned.

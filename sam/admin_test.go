@@ -14,25 +14,32 @@ func (t *tmpl) httpAPI(id string) bool {
 	return r.str("Type") == "AWS::ApiGatewayV2::Api" && r.str("Properties", "ProtocolType") == "HTTP"
 }
 
-// webSocketAPIs lists the APIs other than HTTP APIs.
-func (t *tmpl) webSocketAPIs() []string {
+// apis lists the AWS::ApiGatewayV2::Api that are HTTP APIs (http) or not.
+func (t *tmpl) apis(http bool) []string {
 	var ids []string
 	for _, id := range t.ofType("AWS::ApiGatewayV2::Api") {
-		if !t.httpAPI(id) {
+		if t.httpAPI(id) == http {
 			ids = append(ids, id)
 		}
 	}
 	return ids
 }
 
-// httpAPIPermission reports whether a permission's SourceArn names an HTTP API.
-func (t *tmpl) httpAPIPermission(arn string) bool {
-	for _, id := range t.ofType("AWS::ApiGatewayV2::Api") {
-		if t.httpAPI(id) && strings.HasPrefix(arn, "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${"+id+"}/") {
-			return true
-		}
+// scopedTo reports whether an invoke permission's SourceArn names api.
+func scopedTo(arn, api string) bool {
+	return strings.HasPrefix(arn, "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${"+api+"}/")
+}
+
+// integration returns the logical id of the integration a route's Target
+// names (!Sub integrations/${<Integration>}), or "".
+func (t *tmpl) integration(route *node) string {
+	target, _ := subString(route.get("Target"))
+	integ, ok := strings.CutPrefix(target, "integrations/${")
+	integ, ok2 := strings.CutSuffix(integ, "}")
+	if !ok || !ok2 || t.resources[integ].str("Type") != "AWS::ApiGatewayV2::Integration" {
+		return ""
 	}
-	return false
+	return integ
 }
 
 // checkAdminAPI: one HTTP API whose routes are exactly internal/admin's,
@@ -42,12 +49,7 @@ func (t *tmpl) httpAPIPermission(arn string) bool {
 // and named by the AdminApiUrl output.
 func checkAdminAPI(t *tmpl, _ string) []string {
 	var probs []string
-	var apis []string
-	for _, id := range t.ofType("AWS::ApiGatewayV2::Api") {
-		if t.httpAPI(id) {
-			apis = append(apis, id)
-		}
-	}
+	apis := t.apis(true)
 	if len(apis) != 1 {
 		return []string{fmt.Sprintf("%d HTTP APIs, want 1 (the admin API)", len(apis))}
 	}
@@ -91,13 +93,11 @@ func checkAdminAPI(t *tmpl, _ string) []string {
 				probs = append(probs, fmt.Sprintf("%s: JwtConfiguration.Audience is not [!Ref UserPoolClient]", a))
 			}
 		}
-		target, _ := subString(p.get("Target"))
-		integ, _ := strings.CutPrefix(target, "integrations/${")
-		integ, _ = strings.CutSuffix(integ, "}")
+		integ := t.integration(p)
 		ip := t.resources[integ].get("Properties")
 		fn := ip.get("IntegrationUri")
 		switch {
-		case t.resources[integ].str("Type") != "AWS::ApiGatewayV2::Integration":
+		case integ == "":
 			probs = append(probs, fmt.Sprintf("%s: Target is not !Sub integrations/${<Integration>}", id))
 		case ip.str("IntegrationType") != "AWS_PROXY" || ip.str("PayloadFormatVersion") != "2.0":
 			probs = append(probs, fmt.Sprintf("%s: want IntegrationType AWS_PROXY and PayloadFormatVersion 2.0", integ))
@@ -145,7 +145,7 @@ func checkAdminAPI(t *tmpl, _ string) []string {
 			continue
 		}
 		arn, _ := subString(p.get("SourceArn"))
-		if !strings.HasPrefix(arn, "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${"+api+"}/") {
+		if !scopedTo(arn, api) {
 			probs = append(probs, fmt.Sprintf("%s: SourceArn %q is not scoped to %s", id, arn, api))
 			continue
 		}

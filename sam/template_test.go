@@ -427,7 +427,7 @@ var messageRoutes = []string{"$default", "sendmessage", "inbox", "presence", "pi
 // route responses, the deployment, the stage and the invoke permissions.
 func checkRoutes(t *tmpl, _ string) []string {
 	var probs []string
-	apis := t.webSocketAPIs()
+	apis := t.apis(false)
 	if len(apis) != 1 {
 		return []string{fmt.Sprintf("%d AWS::ApiGatewayV2::Api other than HTTP APIs, want 1", len(apis))}
 	}
@@ -450,11 +450,9 @@ func checkRoutes(t *tmpl, _ string) []string {
 		if refOf(p.get("ApiId")) != api {
 			probs = append(probs, fmt.Sprintf("%s: ApiId is not !Ref %s", id, api))
 		}
-		target, _ := subString(p.get("Target"))
-		integ, ok := strings.CutPrefix(target, "integrations/${")
-		integ, ok2 := strings.CutSuffix(integ, "}")
+		integ := t.integration(p)
 		ip := t.resources[integ].get("Properties")
-		if !ok || !ok2 || t.resources[integ].str("Type") != "AWS::ApiGatewayV2::Integration" {
+		if integ == "" {
 			probs = append(probs, fmt.Sprintf("%s: Target is not !Sub integrations/${<Integration>}", id))
 		} else if ip.str("IntegrationType") != "AWS_PROXY" {
 			probs = append(probs, fmt.Sprintf("%s: IntegrationType %q, want AWS_PROXY", integ, ip.str("IntegrationType")))
@@ -545,10 +543,10 @@ func checkRoutes(t *tmpl, _ string) []string {
 		if p.str("Principal") != "apigateway.amazonaws.com" || p.str("Action") != "lambda:InvokeFunction" {
 			continue
 		}
-		if t.httpAPIPermission(arn) {
+		if slices.ContainsFunc(t.apis(true), func(id string) bool { return scopedTo(arn, id) }) {
 			continue // checkAdminAPI
 		}
-		if !strings.HasPrefix(arn, "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${"+api+"}/") {
+		if !scopedTo(arn, api) {
 			probs = append(probs, fmt.Sprintf("%s: SourceArn %q is not scoped to %s", id, arn, api))
 			continue
 		}
@@ -912,6 +910,11 @@ var durationSamples = []string{"24h", "1h30m", "2h10m", "90s", "1h0m", "0h", "1d
 func checkParametersAndOutputs(t *tmpl, _ string) []string {
 	var probs []string
 	base := t.configProblems(nil) // checkConfigLoads reports these
+	// added returns the problems the functions have with parameter name
+	// set to v that they do not have with the defaults.
+	added := func(name, v string) []string {
+		return slices.DeleteFunc(t.configProblems(map[string]string{name: v}), func(e string) bool { return slices.Contains(base, e) })
+	}
 	durations := map[string]bool{}
 	for _, f := range t.functions() {
 		for _, v := range durationVariables {
@@ -934,10 +937,8 @@ func checkParametersAndOutputs(t *tmpl, _ string) []string {
 				if v == "" {
 					continue
 				}
-				for _, e := range t.configProblems(map[string]string{name: v}) {
-					if !slices.Contains(base, e) {
-						probs = append(probs, fmt.Sprintf("parameter %s=%s is allowed but: %s", name, v, e))
-					}
+				for _, e := range added(name, v) {
+					probs = append(probs, fmt.Sprintf("parameter %s=%s is allowed but: %s", name, v, e))
 				}
 			}
 		}
@@ -952,10 +953,8 @@ func checkParametersAndOutputs(t *tmpl, _ string) []string {
 				if !re.MatchString(v) {
 					continue
 				}
-				for _, e := range t.configProblems(map[string]string{name: v}) {
-					if !slices.Contains(base, e) {
-						probs = append(probs, fmt.Sprintf("parameter %s=%q matches its AllowedPattern but: %s", name, v, e))
-					}
+				for _, e := range added(name, v) {
+					probs = append(probs, fmt.Sprintf("parameter %s=%q matches its AllowedPattern but: %s", name, v, e))
 				}
 			}
 			if re.MatchString("1d") {
@@ -1208,6 +1207,14 @@ func TestChecksOnTinyTemplates(t *testing.T) {
       Architectures:
         - arm64
 `
+	// role is an IAM role whose policy's statements follow.
+	const role = `Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyDocument:
+            Statement:`
 	tests := []struct {
 		name  string
 		check func(*tmpl, string) []string
@@ -1218,24 +1225,12 @@ func TestChecksOnTinyTemplates(t *testing.T) {
 		{"library package", checkFunctions, fmt.Sprintf(function, "Lib", "provided.al2023"), []string{"holds package lib, want package main", "make build-LibFunction does not run scripts/build-lambdas"}},
 		{"old runtime", checkFunctions, fmt.Sprintf(function, "Good", "provided.al2"), []string{"Runtime \"provided.al2\""}},
 		{"undeployed directory", checkEveryFunctionDeployed, fmt.Sprintf(function, "Good", "provided.al2023"), []string{"functions/lib is no function of the template"}},
-		{"clean policy", checkNoWildcards, `Resources:
-  Role:
-    Type: AWS::IAM::Role
-    Properties:
-      Policies:
-        - PolicyDocument:
-            Statement:
+		{"clean policy", checkNoWildcards, role + `
               - Effect: Allow
                 Action: dynamodb:GetItem
                 Resource: !GetAtt T.Arn
 `, nil},
-		{"wildcards", checkNoWildcards, `Resources:
-  Role:
-    Type: AWS::IAM::Role
-    Properties:
-      Policies:
-        - PolicyDocument:
-            Statement:
+		{"wildcards", checkNoWildcards, role + `
               - Effect: Allow
                 Action: [dynamodb:*, "execute-api:*", s3:GetObject]
                 Resource: '*'

@@ -1,34 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/syncbuf"
 )
-
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestRunServesAndStops starts the command as a user would, on a free
 // port, reads the banner, fetches a token with the curl line's request, and
@@ -36,7 +18,7 @@ func (s *syncBuffer) String() string {
 func TestRunServesAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-function-timeout", "3s"}, func(string) string { return "" }, &stdout, &stderr)
@@ -83,7 +65,7 @@ func TestRunServesAndStops(t *testing.T) {
 }
 
 func TestRunRejectsBadFlags(t *testing.T) {
-	var out bytes.Buffer
+	var out syncbuf.Buffer
 	if err := run(context.Background(), []string{"-nope"}, func(string) string { return "" }, &out, &out); err == nil {
 		t.Fatal("an unknown flag was accepted")
 	}

@@ -3,8 +3,6 @@ package gateway
 import (
 	"context"
 	"log/slog"
-	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -16,28 +14,18 @@ import (
 // the upgrade, a trivial authorizer and $connect, then a client close (and
 // $disconnect, off the client's path).
 func BenchmarkConnect(b *testing.B) {
-	ok := func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
-		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
-	}
-	authorize := func(_ context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-		return events.APIGatewayCustomAuthorizerResponse{
-			PrincipalID:    "bench",
-			PolicyDocument: allowPolicy("Allow", req.MethodArn),
-			Context:        map[string]any{"playerId": "bench"},
-		}, nil
-	}
-	g, err := New(Config{
-		Authorizer: authorize,
-		Routes:     map[string]Route{RouteConnect: {Handler: ok}, RouteDisconnect: {Handler: ok}},
-		Logger:     slog.New(slog.DiscardHandler),
+	h := newHarness(b, func(c *Config) {
+		c.Authorizer = func(_ context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+			return events.APIGatewayCustomAuthorizerResponse{
+				PrincipalID:    "bench",
+				PolicyDocument: allowPolicy("Allow", req.MethodArn),
+				Context:        map[string]any{"playerId": "bench"},
+			}, nil
+		}
+		c.Routes = map[string]Route{RouteConnect: {Handler: ok}, RouteDisconnect: {Handler: ok}}
+		c.Logger = slog.New(slog.DiscardHandler)
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(g)
-	defer srv.Close()
-	defer func() { _ = g.Shutdown(context.Background()) }()
-	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws?token=bench"
+	url := h.wsURL("bench")
 
 	connect := func(ctx context.Context) error {
 		c, _, err := websocket.Dial(ctx, url, nil)

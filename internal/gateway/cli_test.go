@@ -33,12 +33,12 @@ func TestManagementAPIWithCLI(t *testing.T) {
 	if err := os.WriteFile(data, []byte(`{"hi":1}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cli := func(args ...string) (string, error) {
+	cli := func(secret string, args ...string) (string, error) {
 		cmd := exec.Command(aws, append([]string{"apigatewaymanagementapi", "--endpoint-url", h.srv.URL,
 			"--region", "us-east-1", "--output", "json"}, args...)...)
 		cmd.Env = []string{
 			"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
-			"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
+			"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=" + secret,
 			"AWS_CONFIG_FILE=" + filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "none"),
 			"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=",
 		}
@@ -47,13 +47,13 @@ func TestManagementAPIWithCLI(t *testing.T) {
 	}
 
 	// fileb:// sends the bytes as they are with CLI v1 and v2 alike.
-	if out, err := cli("post-to-connection", "--connection-id", id, "--data", "fileb://"+data); err != nil {
+	if out, err := cli("local", "post-to-connection", "--connection-id", id, "--data", "fileb://"+data); err != nil {
 		t.Fatalf("post-to-connection: %v\n%s", err, out)
 	}
 	if got := receive(t, ws); got != `{"hi":1}` {
 		t.Errorf("client got %q", got)
 	}
-	out, err := cli("get-connection", "--connection-id", id)
+	out, err := cli("local", "get-connection", "--connection-id", id)
 	if err != nil {
 		t.Fatalf("get-connection: %v\n%s", err, out)
 	}
@@ -65,18 +65,15 @@ func TestManagementAPIWithCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &info); err != nil || info.Identity.SourceIP != "127.0.0.1" {
 		t.Errorf("get-connection answered %s (%v)", out, err)
 	}
-	if out, err := cli("delete-connection", "--connection-id", id); err != nil {
+	if out, err := cli("local", "delete-connection", "--connection-id", id); err != nil {
 		t.Fatalf("delete-connection: %v\n%s", err, out)
 	}
 	h.waitDisconnect()
-	if out, err := cli("get-connection", "--connection-id", id); err == nil || !strings.Contains(out, "GoneException") {
+	if out, err := cli("local", "get-connection", "--connection-id", id); err == nil || !strings.Contains(out, "GoneException") {
 		t.Errorf("get-connection after delete: %v\n%s", err, out)
 	}
 	// A wrong secret is refused by the gateway, not by the CLI.
-	cmd := exec.Command(aws, "apigatewaymanagementapi", "get-connection", "--endpoint-url", h.srv.URL, "--region", "us-east-1", "--connection-id", id)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=guess",
-		"AWS_CONFIG_FILE=" + filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "none"), "AWS_EC2_METADATA_DISABLED=true"}
-	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "Forbidden") {
+	if out, err := cli("guess", "get-connection", "--connection-id", id); err == nil || !strings.Contains(out, "Forbidden") {
 		t.Errorf("a wrong secret: %v\n%s", err, out)
 	}
 }

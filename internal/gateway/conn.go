@@ -14,7 +14,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/coder/websocket"
 )
@@ -127,11 +126,7 @@ func (c *conn) read() closeStatus {
 		typ, data, err := c.ws.Read(context.Background())
 		if err != nil {
 			st := c.ended(err)
-			if validWireCode(st.code) {
-				_ = c.ws.Close(st.code, st.reason) // completes or waits for the close handshake
-			} else {
-				_ = c.ws.CloseNow()
-			}
+			c.closeSocket(st) // completes or waits for the close handshake
 			return st
 		}
 		if c.closing() {
@@ -162,13 +157,11 @@ func (c *conn) ended(err error) closeStatus {
 	case errors.Is(err, websocket.ErrMessageTooBig):
 		st = closeStatus{code: websocket.StatusMessageTooBig, reason: reasonTooBig}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.status != nil {
+	if !c.setStatus(st) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
 		return *c.status
 	}
-	c.status = &st
-	close(c.stop)
 	if st.code == websocket.StatusAbnormalClosure {
 		c.log.Debug("connection lost", "error", err)
 	}
@@ -184,25 +177,27 @@ func (c *conn) closing() bool {
 	}
 }
 
-// close closes the connection with a close frame; the first cause wins.
+// close closes the connection, the first cause winning: with a close
+// frame, or without one for a code that no frame may carry (1006 drops the
+// socket).
 func (c *conn) close(code websocket.StatusCode, reason string) {
-	if c.setStatus(closeStatus{code: code, reason: reason}) {
+	st := closeStatus{code: code, reason: reason}
+	if c.setStatus(st) {
 		go func() {
 			if c.upgraded() {
-				_ = c.ws.Close(code, reason)
+				c.closeSocket(st)
 			}
 		}()
 	}
 }
 
-// drop closes the connection's socket without a close frame.
-func (c *conn) drop() {
-	if c.setStatus(closeStatus{code: websocket.StatusAbnormalClosure}) {
-		go func() {
-			if c.upgraded() {
-				_ = c.ws.CloseNow()
-			}
-		}()
+// closeSocket closes the socket with a close frame of st, or without one
+// when st's code may not be sent.
+func (c *conn) closeSocket(st closeStatus) {
+	if validWireCode(st.code) {
+		_ = c.ws.Close(st.code, st.reason)
+	} else {
+		_ = c.ws.CloseNow()
 	}
 }
 
@@ -274,7 +269,7 @@ func (c *conn) supervise() (disarm func()) {
 		}
 		if err != nil {
 			c.log.Info("no pong; dropping the connection")
-			c.drop()
+			c.close(websocket.StatusAbnormalClosure, "")
 			return
 		}
 		rearm(png, cfg.PingInterval)
@@ -331,7 +326,7 @@ func (c *conn) dispatch(m inbound) {
 		return
 	}
 	c.g.invoking <- struct{}{}
-	resp, err := c.call(route.Handler, c.g.messageEvent(c, key, requestID, m), requestID)
+	resp, err := call(c.g, requestID, route.Handler, c.g.messageEvent(c, key, requestID, m))
 	<-c.g.invoking
 	if err != nil {
 		c.log.Error("route failed", "route", key, "requestId", requestID, "status", http.StatusInternalServerError, "error", err)
@@ -385,11 +380,11 @@ func (c *conn) send(typ websocket.MessageType, data []byte) error {
 	return nil
 }
 
-// call invokes a route handler with a Lambda context carrying requestID and
-// ending after the function timeout.
-func (c *conn) call(h HandlerFunc, ev events.APIGatewayWebsocketProxyRequest, requestID string) (events.APIGatewayProxyResponse, error) {
+// call invokes the authorizer or a route handler with a Lambda context
+// carrying requestID and ending after the function timeout.
+func call[Req, Resp any](g *Gateway, requestID string, fn func(context.Context, Req) (Resp, error), req Req) (Resp, error) {
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: requestID})
-	return invoke(ctx, c.g.cfg.FunctionTimeout, h, ev)
+	return Invoke(ctx, g.cfg.FunctionTimeout, fn, req)
 }
 
 // disconnect runs the $disconnect route for a connection that has ended.
@@ -402,7 +397,7 @@ func (g *Gateway) disconnect(c *conn, st closeStatus) {
 	g.disconnecting <- struct{}{}
 	defer func() { <-g.disconnecting }()
 	requestID := newID()
-	resp, err := c.call(route.Handler, g.disconnectEvent(c, requestID, st), requestID)
+	resp, err := call(g, requestID, route.Handler, g.disconnectEvent(c, requestID, st))
 	if err != nil {
 		c.log.Error("route failed", "route", RouteDisconnect, "requestId", requestID, "disconnectStatusCode", int(st.code), "error", err)
 		return

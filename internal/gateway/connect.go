@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/coder/websocket"
 )
 
@@ -147,8 +145,7 @@ func headerHasToken(h http.Header, name, token string) bool {
 // the HTTP status refusing the upgrade.
 func (g *Gateway) authorize(r *http.Request, c *conn) (map[string]any, int) {
 	requestID := newID()
-	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: requestID})
-	resp, err := invoke(ctx, g.cfg.FunctionTimeout, g.cfg.Authorizer, g.authorizerEvent(r, c.identity, requestID))
+	resp, err := call(g, requestID, g.cfg.Authorizer, g.authorizerEvent(r, c.identity, requestID))
 	if err != nil {
 		if err.Error() == unauthorizedMessage {
 			c.log.Info("connect refused", "status", http.StatusUnauthorized, "requestId", requestID)
@@ -264,7 +261,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, c *conn) (even
 		return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, true
 	}
 	requestID := newID()
-	resp, err := c.call(route.Handler, g.connectEvent(c, r, requestID), requestID)
+	resp, err := call(g, requestID, route.Handler, g.connectEvent(c, r, requestID))
 	if err != nil {
 		c.log.Error("route failed", "route", RouteConnect, "requestId", requestID, "status", http.StatusInternalServerError, "error", err)
 		writeJSON(w, http.StatusInternalServerError, msgInternal)

@@ -12,16 +12,13 @@ import (
 )
 
 func TestNewValidates(t *testing.T) {
-	h := func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
-		return events.APIGatewayProxyResponse{}, nil
-	}
 	auth := newRecorder().authorize
 	tests := []struct {
 		name string
 		cfg  Config
 		ok   bool
 	}{
-		{"no authorizer", Config{Routes: map[string]Route{RouteDefault: {Handler: h}}}, false},
+		{"no authorizer", Config{Routes: map[string]Route{RouteDefault: {Handler: ok}}}, false},
 		{"nil handler", Config{Authorizer: auth, Routes: map[string]Route{"x": {}}}, false},
 		{"negative limit", Config{Authorizer: auth, MaxFrameBytes: -1}, false},
 		{"minimal", Config{Authorizer: auth}, true},

@@ -39,22 +39,15 @@ const (
 // message. Keys are matched exactly (JSON member names are case-sensitive);
 // with duplicate "action" members the last one counts.
 func routeKey(body []byte, routes map[string]Route) string {
+	// A map, not a struct: encoding/json matches struct fields without
+	// regard to case. A missing "action" is an empty RawMessage, which does
+	// not decode.
 	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(body, &obj); err != nil {
-		return RouteDefault
-	}
-	raw, ok := obj["action"]
-	if !ok {
-		return RouteDefault
-	}
 	var action string
-	if err := json.Unmarshal(raw, &action); err != nil {
+	if json.Unmarshal(body, &obj) != nil || json.Unmarshal(obj["action"], &action) != nil {
 		return RouteDefault
 	}
-	if action == RouteConnect || action == RouteDisconnect {
-		return RouteDefault
-	}
-	if _, ok := routes[action]; !ok {
+	if _, ok := routes[action]; !ok || action == RouteConnect || action == RouteDisconnect {
 		return RouteDefault
 	}
 	return action
@@ -190,11 +183,7 @@ func requestHeaders(r *http.Request, sourceIP string) (map[string]string, map[st
 		proto = "https"
 	}
 	multi["X-Forwarded-Proto"] = []string{proto}
-	single := make(map[string]string, len(multi))
-	for k, vs := range multi {
-		single[k] = vs[len(vs)-1]
-	}
-	return single, multi
+	return lastValues(multi), multi
 }
 
 // queryParameters returns the query string as API Gateway passes it (nil
@@ -204,9 +193,14 @@ func queryParameters(r *http.Request) (map[string]string, map[string][]string) {
 	if len(q) == 0 {
 		return nil, nil
 	}
-	single := make(map[string]string, len(q))
-	for k, vs := range q {
+	return lastValues(q), q
+}
+
+// lastValues maps each key of a multi-value map to its last value.
+func lastValues(multi map[string][]string) map[string]string {
+	single := make(map[string]string, len(multi))
+	for k, vs := range multi {
 		single[k] = vs[len(vs)-1]
 	}
-	return single, map[string][]string(q)
+	return single
 }

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,7 +90,7 @@ func compareShape(golden, ours map[string]any, path string, skip func(string) bo
 			problems = append(problems, "extra "+p)
 		}
 	}
-	sort.Strings(problems)
+	slices.Sort(problems)
 	return problems
 }
 

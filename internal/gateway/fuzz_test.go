@@ -65,10 +65,7 @@ func FuzzFrameInspector(f *testing.F) {
 		a := &frameInspector{limit: int64(limit), onTooBig: func() { whole++ }}
 		outA := a.feed(nil, stream)
 		b := &frameInspector{limit: int64(limit), onTooBig: func() { bytewise++ }}
-		var outB []byte
-		for i := range stream {
-			outB = b.feed(outB, stream[i:i+1])
-		}
+		outB := feedInChunks(b, stream, 1)
 		if !bytes.Equal(outA, outB) {
 			t.Fatalf("passed on %x whole, %x byte by byte", outA, outB)
 		}

@@ -2,11 +2,9 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -286,57 +284,6 @@ func (g *Gateway) lookup(id string) *conn {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.conns[id]
-}
-
-// errPanic marks a recovered panic of an authorizer or a handler.
-var errPanic = errors.New("panic")
-
-// errTimedOut marks an invocation that outlived its function timeout.
-var errTimedOut = errors.New("task timed out")
-
-// invoke calls a Lambda handler as the Lambda runtime would: with a context
-// that ends after timeout, turning a panic into an error. It returns at the
-// timeout even if the handler does not (the handler's result is then
-// discarded), so that no handler can hold up the caller for longer.
-func invoke[Req, Resp any](ctx context.Context, timeout time.Duration, fn func(context.Context, Req) (Resp, error), req Req) (Resp, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	type result struct {
-		resp Resp
-		err  error
-		late bool // the handler returned after its deadline
-	}
-	done := make(chan result, 1)
-	go func() {
-		var r result
-		defer func() {
-			if p := recover(); p != nil {
-				r.err = fmt.Errorf("%w: %v\n%s", errPanic, p, debug.Stack())
-			}
-			done <- r
-		}()
-		r.resp, r.err = fn(ctx, req)
-		r.late = errors.Is(ctx.Err(), context.DeadlineExceeded)
-	}()
-	var r result
-	select {
-	case r = <-done:
-	case <-ctx.Done():
-		select {
-		case r = <-done: // it came as the deadline passed: its own time decides
-		default:
-			r.late = errors.Is(ctx.Err(), context.DeadlineExceeded)
-			r.err = fmt.Errorf("invocation: %w", ctx.Err())
-		}
-	}
-	// As in Lambda, an answer counts if the handler returned before its
-	// timeout, however late it is read here: one that did deliver or queue
-	// must not be reported as failed, or the client would send it again.
-	var zero Resp
-	if r.late {
-		return zero, fmt.Errorf("%w after %s", errTimedOut, timeout)
-	}
-	return r.resp, r.err
 }
 
 // Timers is a monotonic clock with timers. *time.Timer is a Timer.

@@ -1,12 +1,10 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,29 +15,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/syncbuf"
 )
 
 // testTimeout bounds every wait of a test; it is a safety net, never an
 // assertion on speed.
 const testTimeout = 10 * time.Second
-
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // recorder keeps every event the gateway hands to the authorizer and the
 // route handlers.
@@ -147,6 +129,11 @@ func (r *recorder) connect(_ context.Context, req events.APIGatewayWebsocketProx
 	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
 }
 
+// ok is a route that only succeeds.
+func ok(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
+}
+
 func (r *recorder) disconnect(_ context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	r.add(req)
 	r.disconnects <- req
@@ -179,11 +166,11 @@ func (r *recorder) testRoutes() map[string]Route {
 
 // harness is a Gateway on an httptest server.
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	g    *Gateway
 	srv  *httptest.Server
 	rec  *recorder
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 }
 
 // fixedStart is the start of the tests' fake clock.
@@ -191,10 +178,10 @@ var fixedStart = time.Date(2024, 1, 20, 11, 54, 57, 419_000_000, time.UTC)
 
 // newHarness starts a Gateway with the test routes; edit adjusts its
 // Config. The gateway is shut down and the server closed when the test ends.
-func newHarness(t *testing.T, edit func(*Config)) *harness {
+func newHarness(t testing.TB, edit func(*Config)) *harness {
 	t.Helper()
 	rec := newRecorder()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	cfg := Config{
 		Authorizer: rec.authorize,
 		Routes:     rec.testRoutes(),
@@ -327,29 +314,4 @@ func decodeAPIError(t *testing.T, s string) apiError {
 		t.Fatalf("frame %q is not an API Gateway error: %v", s, err)
 	}
 	return e
-}
-
-// rawConnDialer dials TCP and hands the net.Conn to the test, so it can be
-// closed without a close frame.
-type rawConnDialer struct {
-	mu   sync.Mutex
-	conn net.Conn
-}
-
-func (d *rawConnDialer) client() *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-			d.mu.Lock()
-			d.conn = c
-			d.mu.Unlock()
-			return c, err
-		},
-	}}
-}
-
-func (d *rawConnDialer) close() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	_ = d.conn.Close()
 }

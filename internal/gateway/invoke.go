@@ -2,17 +2,62 @@ package gateway
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
 	"time"
 )
 
+// errPanic marks a recovered panic of an authorizer or a handler.
+var errPanic = errors.New("panic")
+
 // ErrTimedOut marks an invocation that outlived its function timeout.
-var ErrTimedOut = errTimedOut
+var ErrTimedOut = errors.New("task timed out")
 
 // Invoke calls a Lambda handler as the Lambda runtime would, exactly as the
-// gateway calls its routes: with a context that ends after timeout, a panic
-// turned into an error, and a return at the timeout (an error wrapping
-// ErrTimedOut) even if the handler does not. Other local stand-ins for API
-// Gateway, such as the admin HTTP API, call their handlers through it.
+// gateway calls its authorizer and routes: with a context that ends after
+// timeout and a panic turned into an error. It returns at the timeout (an
+// error wrapping ErrTimedOut) even if the handler does not, discarding the
+// handler's result, so that no handler can hold up the caller for longer.
+// Other local stand-ins for API Gateway, such as the admin HTTP API, call
+// their handlers through it.
 func Invoke[Req, Resp any](ctx context.Context, timeout time.Duration, fn func(context.Context, Req) (Resp, error), req Req) (Resp, error) {
-	return invoke(ctx, timeout, fn, req)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type result struct {
+		resp Resp
+		err  error
+		late bool // the handler returned after its deadline
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if p := recover(); p != nil {
+				r.err = fmt.Errorf("%w: %v\n%s", errPanic, p, debug.Stack())
+			}
+			done <- r
+		}()
+		r.resp, r.err = fn(ctx, req)
+		r.late = errors.Is(ctx.Err(), context.DeadlineExceeded)
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		select {
+		case r = <-done: // it came as the deadline passed: its own time decides
+		default:
+			r.late = errors.Is(ctx.Err(), context.DeadlineExceeded)
+			r.err = fmt.Errorf("invocation: %w", ctx.Err())
+		}
+	}
+	// As in Lambda, an answer counts if the handler returned before its
+	// timeout, however late it is read here: one that did deliver or queue
+	// must not be reported as failed, or the client would send it again.
+	var zero Resp
+	if r.late {
+		return zero, fmt.Errorf("%w after %s", ErrTimedOut, timeout)
+	}
+	return r.resp, r.err
 }

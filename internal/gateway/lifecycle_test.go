@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -79,9 +80,15 @@ func TestDisconnectOnClientClose(t *testing.T) {
 
 func TestDisconnectOnTCPDrop(t *testing.T) {
 	h := newHarness(t, nil)
-	d := &rawConnDialer{}
-	h.dial("alice", &websocket.DialOptions{HTTPClient: d.client()})
-	d.close() // no close frame
+	var raw net.Conn // the client's TCP connection, to close without a close frame
+	h.dial("alice", &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			raw = c
+			return c, err
+		},
+	}}})
+	_ = raw.Close()
 	checkDisconnectStatus(t, h, 1006, "")
 	h.shutdownAndCheckDisconnects()
 }
@@ -104,8 +111,11 @@ func TestDisconnectWhenPingsGoUnanswered(t *testing.T) {
 	h.shutdownAndCheckDisconnects()
 }
 
+// TestAnsweredPingsKeepTheConnection runs the pings on fake time, so that
+// however slow the machine, a pong is never late.
 func TestAnsweredPingsKeepTheConnection(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.PingInterval = 100 * time.Millisecond })
+	const interval = time.Minute
+	h, timers := timedHarness(t, func(c *Config) { c.PingInterval = interval })
 	pinged := make(chan struct{}, 100)
 	c := h.dial("alice", &websocket.DialOptions{OnPingReceived: func(context.Context, []byte) bool {
 		pinged <- struct{}{}
@@ -114,12 +124,15 @@ func TestAnsweredPingsKeepTheConnection(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _, _, _ = c.Read(ctx) }() // answers pings
+	timers.awaitArmed(t, 3)
 	for range 3 {
+		timers.Advance(interval)
 		select {
 		case <-pinged:
 		case <-time.After(testTimeout):
 			t.Fatal("no ping")
 		}
+		timers.awaitArmed(t, 3) // the pong came back: the next ping is armed
 	}
 	if n := h.g.ConnectionCount(); n != 1 {
 		t.Errorf("ConnectionCount = %d after answered pings", n)

@@ -34,6 +34,18 @@ func wireFrame(opcode byte, fin bool, n int) []byte {
 	return append(b, bytes.Repeat([]byte{0xff}, n)...)
 }
 
+// feedInChunks feeds stream to f in chunks of size bytes and returns what
+// it passes on.
+func feedInChunks(f *frameInspector, stream []byte, size int) []byte {
+	var out []byte
+	for rest := stream; len(rest) > 0; {
+		n := min(size, len(rest))
+		out = f.feed(out, rest[:n])
+		rest = rest[n:]
+	}
+	return out
+}
+
 func TestFrameInspector(t *testing.T) {
 	const (
 		opCont, opText, opBinary, opPing = 0, 1, 2, 9
@@ -59,13 +71,7 @@ func TestFrameInspector(t *testing.T) {
 		stream := bytes.Join(tt.frames, nil)
 		for _, chunk := range []int{1, 2, 3, 7, 64, len(stream)} {
 			trips := 0
-			f := &frameInspector{limit: tt.limit, onTooBig: func() { trips++ }}
-			var out []byte
-			for rest := stream; len(rest) > 0; {
-				n := min(chunk, len(rest))
-				out = f.feed(out, rest[:n])
-				rest = rest[n:]
-			}
+			out := feedInChunks(&frameInspector{limit: tt.limit, onTooBig: func() { trips++ }}, stream, chunk)
 			if !bytes.Equal(out, stream) {
 				t.Errorf("%s, chunks of %d: the inspector changed the stream", tt.name, chunk)
 			}
@@ -103,13 +109,7 @@ func TestFrameInspectorChecksCloseReasons(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, chunk := range []int{1, 2, 5, len(tt.in)} {
-			f := &frameInspector{limit: 100, onTooBig: func() { t.Fatal("too big") }}
-			var out []byte
-			for rest := tt.in; len(rest) > 0; {
-				n := min(chunk, len(rest))
-				out = f.feed(out, rest[:n])
-				rest = rest[n:]
-			}
+			out := feedInChunks(&frameInspector{limit: 100, onTooBig: func() { t.Fatal("too big") }}, tt.in, chunk)
 			if !bytes.Equal(out, tt.want) {
 				t.Errorf("%s, chunks of %d: passed on %x, want %x", tt.name, chunk, out, tt.want)
 			}

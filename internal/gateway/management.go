@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -79,14 +78,14 @@ func (g *Gateway) serveConnections(w http.ResponseWriter, r *http.Request, id st
 	c := g.lookup(id)
 	if c == nil || c.closing() {
 		log.Debug("management request for a gone connection", "status", http.StatusGone)
-		writeGone(w)
+		writeAPIError(w, http.StatusGone, "GoneException", nil)
 		return
 	}
 	switch r.Method {
 	case http.MethodPost:
 		if err := c.send(websocket.MessageText, body); err != nil {
 			log.Debug("post to connection failed", "status", http.StatusGone, "error", err)
-			writeGone(w)
+			writeAPIError(w, http.StatusGone, "GoneException", nil)
 			return
 		}
 		log.Debug("posted to connection", "status", http.StatusOK)
@@ -104,20 +103,10 @@ func (g *Gateway) serveConnections(w http.ResponseWriter, r *http.Request, id st
 	}
 }
 
-// writeGone answers 410 as API Gateway does for an unknown connection.
-func writeGone(w http.ResponseWriter) {
-	w.Header().Set("x-amzn-ErrorType", "GoneException")
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusGone)
-	_, _ = w.Write([]byte(`{"message":null}`))
-}
-
 // writeAPIError answers an error the AWS SDK decodes by its
-// x-amzn-ErrorType header.
-func writeAPIError(w http.ResponseWriter, status int, errorType, message string) {
-	b, _ := json.Marshal(apiMessage{Message: message}) // a struct of one string always encodes
+// x-amzn-ErrorType header. API Gateway's 410 for an unknown connection
+// carries a null message.
+func writeAPIError(w http.ResponseWriter, status int, errorType string, message any) {
 	w.Header().Set("x-amzn-ErrorType", errorType)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	writeJSON(w, status, map[string]any{"message": message})
 }

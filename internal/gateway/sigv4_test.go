@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -108,11 +109,11 @@ func TestVerifySigV4(t *testing.T) {
 				}
 			}
 			sum := sha256.Sum256([]byte(tt.req.body))
-			creds := aws.Credentials{AccessKeyID: key, SecretAccessKey: or(tt.secret, secret)}
+			creds := aws.Credentials{AccessKeyID: key, SecretAccessKey: cmp.Or(tt.secret, secret)}
 			// A signer per request: the SDK's signer caches derived keys
 			// by access key, which would hide a wrong secret.
 			if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]),
-				or(tt.service, "execute-api"), or(tt.region, region), time.Now().Add(-tt.age)); err != nil {
+				cmp.Or(tt.service, "execute-api"), cmp.Or(tt.region, region), time.Now().Add(-tt.age)); err != nil {
 				t.Fatal(err)
 			}
 			if tt.tamper != nil {
@@ -132,13 +133,6 @@ func TestVerifySigV4(t *testing.T) {
 			}
 		})
 	}
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // TestVerifySigV4RequiresSignedDate presents a request whose signed

@@ -11,6 +11,9 @@ type Env struct {
 	// DynaliteEndpoint is the URL of the dynalite engine the test command
 	// started (DYNALITE_ENDPOINT); empty when none runs.
 	DynaliteEndpoint string
+	// CognitoLocalEndpoint is the URL of the cognito-local the test command
+	// started (COGNITO_LOCAL_ENDPOINT); empty when none runs.
+	CognitoLocalEndpoint string
 	// CI is CI=true: every tier must run, none may skip.
 	CI bool
 }
@@ -22,5 +25,5 @@ func Load() Env {
 }
 
 func parse(getenv func(string) string) Env {
-	return Env{DynaliteEndpoint: getenv("DYNALITE_ENDPOINT"), CI: getenv("CI") == "true"}
+	return Env{DynaliteEndpoint: getenv("DYNALITE_ENDPOINT"), CognitoLocalEndpoint: getenv("COGNITO_LOCAL_ENDPOINT"), CI: getenv("CI") == "true"}
 }
