@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
@@ -18,9 +17,10 @@ import (
 // starts the pinned one in tools/cognito-local), or skips when CI is unset.
 func cognitoLocal(t *testing.T) string {
 	t.Helper()
-	endpoint := os.Getenv("COGNITO_LOCAL_ENDPOINT")
+	env := testenv.Load()
+	endpoint := env.CognitoLocalEndpoint
 	if endpoint == "" {
-		if testenv.Load().CI {
+		if env.CI {
 			t.Fatal("COGNITO_LOCAL_ENDPOINT is unset; scripts/test starts cognito-local (tools/cognito-local) and sets it")
 		}
 		t.Skip("COGNITO_LOCAL_ENDPOINT is unset: run scripts/test, or start node tools/cognito-local/serve.js and export the URL it prints")
