@@ -21,10 +21,11 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamotest"
 	"github.com/serverless-websockets/serverless-websockets/internal/storetest"
+	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
 // newTables creates uniquely named tables on the engine behind open.
-func newTables(t *testing.T, api dynamo.TableAPI) dynamo.Tables {
+func newTables(t *testing.T, api ratelimit.TableAPI) dynamo.Tables {
 	t.Helper()
 	tables := dynamo.Tables{
 		Connections: dynamotest.TableName("connections"),
@@ -100,7 +101,7 @@ func TestCreateTablesWaitsUntilActive(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	stuck := &dynamotest.Creating{API: miniclient.NewClient(), Times: 1 << 30}
-	if err := dynamo.CreateTables(ctx, stuck, tables); err == nil || !strings.Contains(err.Error(), "wait until active") {
+	if err := dynamo.CreateTables(ctx, stuck, tables); err == nil || !strings.Contains(err.Error(), "to be active") {
 		t.Errorf("CreateTables on a table that stays CREATING = %v, want a wait error", err)
 	}
 }

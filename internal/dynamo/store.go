@@ -22,15 +22,7 @@ type API interface {
 	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
-// TableAPI is the part of the DynamoDB client CreateTables uses: it creates
-// the table, and the SDK's table-exists waiter describes it.
-type TableAPI interface {
-	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
-	dynamodb.DescribeTableAPIClient
-}
-
 var _ API = (*dynamodb.Client)(nil)
-var _ TableAPI = (*dynamodb.Client)(nil)
 
 // Tables names the tables the Store uses.
 type Tables struct {

@@ -80,7 +80,7 @@ type Options struct {
 // DynamoDB is what the stack's adapters need of a DynamoDB client.
 type DynamoDB interface {
 	dynamo.API
-	dynamo.TableAPI
+	ratelimit.TableAPI
 	ratelimit.API
 }
 
