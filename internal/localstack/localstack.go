@@ -146,7 +146,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	case o.DynamoDB != nil:
 		engine, s.Engine = o.DynamoDB, "injected client"
 	case o.DynamoDBEndpoint != "":
-		client, err := NewDynamoDBClient(ctx, o.DynamoDBEndpoint, cfg.Region, loadOptions()...)
+		client, err := NewDynamoDBClient(ctx, o.DynamoDBEndpoint, cfg.Region)
 		if err != nil {
 			return nil, err
 		}
