@@ -99,12 +99,9 @@ func New(api API, tables Tables, opts Options) *Store {
 }
 
 // conditionFailed reports whether err is DynamoDB's answer to a condition
-// expression that did not hold.
+// expression that did not hold. The typed exception is a smithy.APIError
+// too.
 func conditionFailed(err error) bool {
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return true
-	}
 	var api smithy.APIError
 	return errors.As(err, &api) && api.ErrorCode() == "ConditionalCheckFailedException"
 }

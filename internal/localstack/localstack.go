@@ -164,7 +164,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	if err := createTables(ctx); err != nil {
 		return nil, fmt.Errorf("localstack: %w", err)
 	}
-	s.Tables = &RecreatingDynamoDB{DynamoDB: engine, create: createTables, log: o.Logger}
+	s.Tables = newRecreatingDynamoDB(engine, createTables, o.Logger)
 	s.DynamoDB = NewCountingDynamoDB(s.Tables)
 	s.DynamoDB.Latency = o.AWSLatency
 	s.Store = dynamo.New(s.DynamoDB, tables, dynamo.Options{
