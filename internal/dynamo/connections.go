@@ -89,16 +89,7 @@ func (s *Store) PutConnection(ctx context.Context, c domain.Connection) error {
 // connectionSlots reads which slots of playerID hold which connection.
 func (s *Store) connectionSlots(ctx context.Context, playerID string) ([]slotSeen, error) {
 	var seen []slotSeen
-	err := s.queryAll(ctx, &dynamodb.QueryInput{
-		TableName:                aws.String(s.tables.Connections),
-		ConsistentRead:           aws.Bool(true),
-		KeyConditionExpression:   aws.String("#p = :p"),
-		ProjectionExpression:     aws.String("#s, #c, #e"),
-		ExpressionAttributeNames: map[string]string{"#p": attrPlayerID, "#s": attrSlot, "#c": attrConnectionID, "#e": attrExpiresAt},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":p": attrS(playerID),
-		},
-	}, func(item map[string]types.AttributeValue) (bool, error) {
+	err := s.queryAll(ctx, partitionQuery(s.tables.Connections, playerID, attrSlot, attrConnectionID, attrExpiresAt), func(item map[string]types.AttributeValue) (bool, error) {
 		r := itemReader{item: item}
 		seen = append(seen, slotSeen{slot: int(r.n(attrSlot)), holder: r.s(attrConnectionID, true), expiresAt: r.n(attrExpiresAt)})
 		return true, r.err()
@@ -150,15 +141,7 @@ func (s *Store) PlayerConnections(ctx context.Context, playerID string) ([]domai
 	}
 	now := s.now().Unix()
 	conns := []domain.Connection{}
-	err := s.queryAll(ctx, &dynamodb.QueryInput{
-		TableName:                aws.String(s.tables.Connections),
-		ConsistentRead:           aws.Bool(true),
-		KeyConditionExpression:   aws.String("#p = :p"),
-		ExpressionAttributeNames: map[string]string{"#p": attrPlayerID},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":p": attrS(playerID),
-		},
-	}, func(item map[string]types.AttributeValue) (bool, error) {
+	err := s.queryAll(ctx, partitionQuery(s.tables.Connections, playerID), func(item map[string]types.AttributeValue) (bool, error) {
 		c, err := decodeConnection(item)
 		if err != nil {
 			return false, err
@@ -257,16 +240,7 @@ func (s *Store) OnlinePlayers(ctx context.Context, playerIDs []string) ([]string
 // online reports whether playerID holds a connection live at now.
 func (s *Store) online(ctx context.Context, playerID string, now int64) (bool, error) {
 	var live bool
-	err := s.queryAll(ctx, &dynamodb.QueryInput{
-		TableName:                aws.String(s.tables.Connections),
-		ConsistentRead:           aws.Bool(true),
-		KeyConditionExpression:   aws.String("#p = :p"),
-		ProjectionExpression:     aws.String("#e"),
-		ExpressionAttributeNames: map[string]string{"#p": attrPlayerID, "#e": attrExpiresAt},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":p": attrS(playerID),
-		},
-	}, func(item map[string]types.AttributeValue) (bool, error) {
+	err := s.queryAll(ctx, partitionQuery(s.tables.Connections, playerID, attrExpiresAt), func(item map[string]types.AttributeValue) (bool, error) {
 		exp, err := getN(item, attrExpiresAt)
 		if err != nil {
 			return false, err

@@ -184,15 +184,7 @@ func (s *Store) claimMailboxSlot(ctx context.Context, partition string, max int,
 // mailboxSlots reads which slots of a slot partition hold which message.
 func (s *Store) mailboxSlots(ctx context.Context, partition string) ([]slotSeen, error) {
 	var seen []slotSeen
-	err := s.queryAll(ctx, &dynamodb.QueryInput{
-		TableName:                aws.String(s.tables.Mailbox),
-		ConsistentRead:           aws.Bool(true),
-		KeyConditionExpression:   aws.String("#p = :p"),
-		ExpressionAttributeNames: map[string]string{"#p": attrPlayerID},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":p": attrS(partition),
-		},
-	}, func(item map[string]types.AttributeValue) (bool, error) {
+	err := s.queryAll(ctx, partitionQuery(s.tables.Mailbox, partition), func(item map[string]types.AttributeValue) (bool, error) {
 		r := itemReader{item: item}
 		key := r.s(attrMessageID, true)
 		slot, err := strconv.Atoi(key)
@@ -260,17 +252,11 @@ func (s *Store) Inbox(ctx context.Context, playerID string, limit int) ([]domain
 	}
 	now := s.now().Unix()
 	msgs := []domain.QueuedMessage{}
-	err := s.queryAll(ctx, &dynamodb.QueryInput{
-		TableName:                aws.String(s.tables.Mailbox),
-		ConsistentRead:           aws.Bool(true),
-		ScanIndexForward:         aws.Bool(true),
-		KeyConditionExpression:   aws.String("#p = :p"),
-		FilterExpression:         aws.String("#e > :now"),
-		ExpressionAttributeNames: map[string]string{"#p": attrPlayerID, "#e": attrExpiresAt},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":p": attrS(playerID), ":now": attrN(now),
-		},
-	}, func(item map[string]types.AttributeValue) (bool, error) {
+	in := partitionQuery(s.tables.Mailbox, playerID) // oldest (lowest id) first
+	in.FilterExpression = aws.String("#e > :now")
+	in.ExpressionAttributeNames["#e"] = attrExpiresAt
+	in.ExpressionAttributeValues[":now"] = attrN(now)
+	err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) (bool, error) {
 		m, err := decodeMessage(item)
 		if err != nil {
 			return false, err

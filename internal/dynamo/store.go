@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
@@ -104,6 +106,29 @@ func New(api API, tables Tables, opts Options) *Store {
 func conditionFailed(err error) bool {
 	var api smithy.APIError
 	return errors.As(err, &api) && api.ErrorCode() == "ConditionalCheckFailedException"
+}
+
+// partitionQuery returns a strongly consistent Query of one partition of
+// table, reading only the attributes named in project (every one when
+// none).
+func partitionQuery(table, partition string, project ...string) *dynamodb.QueryInput {
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(table),
+		ConsistentRead:            aws.Bool(true),
+		KeyConditionExpression:    aws.String("#p = :p"),
+		ExpressionAttributeNames:  map[string]string{"#p": attrPlayerID},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": attrS(partition)},
+	}
+	var names []string
+	for i, attr := range project {
+		name := fmt.Sprintf("#a%d", i)
+		in.ExpressionAttributeNames[name] = attr
+		names = append(names, name)
+	}
+	if len(names) > 0 {
+		in.ProjectionExpression = aws.String(strings.Join(names, ", "))
+	}
+	return in
 }
 
 // queryAll runs in page after page, calling each for every item, until the
