@@ -79,25 +79,23 @@ func New(api API, tables Tables, opts Options) *Store {
 	s := &Store{
 		api:     api,
 		tables:  tables,
-		maxConn: opts.MaxConnectionsPerPlayer,
-		maxMail: opts.MailboxMaxMessages,
-		maxFrom: opts.MailboxMaxPerSender,
+		maxConn: orDefault(opts.MaxConnectionsPerPlayer, DefaultMaxConnectionsPerPlayer),
+		maxMail: orDefault(opts.MailboxMaxMessages, DefaultMailboxMaxMessages),
 		now:     opts.Now,
 	}
-	if s.maxConn <= 0 {
-		s.maxConn = DefaultMaxConnectionsPerPlayer
-	}
-	if s.maxMail <= 0 {
-		s.maxMail = DefaultMailboxMaxMessages
-	}
-	if s.maxFrom <= 0 {
-		s.maxFrom = DefaultMailboxMaxPerSender
-	}
-	s.maxFrom = min(s.maxFrom, s.maxMail)
+	s.maxFrom = min(orDefault(opts.MailboxMaxPerSender, DefaultMailboxMaxPerSender), s.maxMail)
 	if s.now == nil {
 		s.now = time.Now
 	}
 	return s
+}
+
+// orDefault is n, or def when n is zero or less.
+func orDefault(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return n
 }
 
 // conditionFailed reports whether err is DynamoDB's answer to a condition
