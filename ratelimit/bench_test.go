@@ -14,6 +14,12 @@ func benchEngines(b *testing.B, f func(b *testing.B, open dynamotest.Opener)) {
 	}
 }
 
+// benchConfig returns the recommended message and byte limits on a new
+// table on api, read by clock.
+func benchConfig(b *testing.B, api TableAPI, clock *fakeClock) Config {
+	return Config{Table: newTable(b, api), Now: clock.Now, Messages: DefaultMessages, Bytes: DefaultBytes}
+}
+
 func reportRequests(b *testing.B, apis ...*countingAPI) {
 	var n int64
 	for _, a := range apis {
@@ -29,10 +35,7 @@ func BenchmarkAllowMessage(b *testing.B) {
 	benchEngines(b, func(b *testing.B, open dynamotest.Opener) {
 		api := &countingAPI{API: open()}
 		clock := newClock()
-		l := New(api, Config{
-			Table: newTable(b, api), Now: clock.Now,
-			Messages: Limit{Rate: 10, Burst: 20}, Bytes: Limit{Rate: 65536, Burst: 131072},
-		})
+		l := New(api, benchConfig(b, api, clock))
 		api.updates.Store(0)
 		b.ResetTimer()
 		for b.Loop() {
@@ -53,10 +56,7 @@ func BenchmarkAllowMessageTwoInstances(b *testing.B) {
 	benchEngines(b, func(b *testing.B, open dynamotest.Opener) {
 		a1, a2 := &countingAPI{API: open()}, &countingAPI{API: open()}
 		clock := newClock()
-		cfg := Config{
-			Table: newTable(b, a1), Now: clock.Now,
-			Messages: Limit{Rate: 10, Burst: 20}, Bytes: Limit{Rate: 65536, Burst: 131072},
-		}
+		cfg := benchConfig(b, a1, clock)
 		ls := []*Limiter{New(a1, cfg), New(a2, cfg)}
 		for range 10 { // make the bucket busy
 			mustMessage(b, ls[0], "bench", 200)
@@ -80,10 +80,7 @@ func BenchmarkAllowMessageFlood(b *testing.B) {
 	benchEngines(b, func(b *testing.B, open dynamotest.Opener) {
 		api := &countingAPI{API: open()}
 		clock := newClock()
-		l := New(api, Config{
-			Table: newTable(b, api), Now: clock.Now,
-			Messages: Limit{Rate: 10, Burst: 20}, Bytes: Limit{Rate: 65536, Burst: 131072},
-		})
+		l := New(api, benchConfig(b, api, clock))
 		denied := 0
 		for b.Loop() {
 			if !mustMessage(b, l, "flood", 200).Allowed {
