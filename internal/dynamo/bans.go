@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -152,19 +151,13 @@ func (s *Store) ListBans(ctx context.Context, limit int, cursor string) ([]domai
 }
 
 func decodeBan(item map[string]types.AttributeValue) (domain.Ban, error) {
-	r := itemReader{item: item}
-	b := domain.Ban{
-		PlayerID: r.s(attrPlayerID, true),
-		Reason:   r.s(attrReason, false),
-		BannedBy: r.s(attrBannedBy, false),
-	}
-	at := r.n(attrBannedAt)
-	if _, ok := item[attrUntil]; ok {
-		b.Until = time.UnixMilli(r.n(attrUntil)).UTC()
-	}
-	if err := r.err(); err != nil {
-		return domain.Ban{}, fmt.Errorf("decode ban: %w", err)
-	}
-	b.BannedAt = time.UnixMilli(at).UTC()
-	return b, nil
+	return decode("ban", item, func(r *itemReader) domain.Ban {
+		return domain.Ban{
+			PlayerID: r.s(attrPlayerID, true),
+			Reason:   r.s(attrReason, false),
+			BannedBy: r.s(attrBannedBy, false),
+			BannedAt: r.millis(attrBannedAt, true),
+			Until:    r.millis(attrUntil, false),
+		}
+	})
 }

@@ -161,20 +161,16 @@ func (s *Store) PlayerConnections(ctx context.Context, playerID string) ([]domai
 }
 
 func decodeConnection(item map[string]types.AttributeValue) (domain.Connection, error) {
-	r := itemReader{item: item}
-	c := domain.Connection{
-		PlayerID:  r.s(attrPlayerID, true),
-		ID:        r.s(attrConnectionID, true),
-		SourceIP:  r.s(attrSourceIP, false),
-		UserAgent: r.s(attrUserAgent, false),
-	}
-	connected, expires := r.n(attrConnectedAt), r.n(attrExpiresAt)
-	if err := r.err(); err != nil {
-		return domain.Connection{}, fmt.Errorf("decode connection: %w", err)
-	}
-	c.ConnectedAt = time.UnixMilli(connected).UTC()
-	c.ExpiresAt = time.Unix(expires, 0).UTC()
-	return c, nil
+	return decode("connection", item, func(r *itemReader) domain.Connection {
+		return domain.Connection{
+			PlayerID:    r.s(attrPlayerID, true),
+			ID:          r.s(attrConnectionID, true),
+			SourceIP:    r.s(attrSourceIP, false),
+			UserAgent:   r.s(attrUserAgent, false),
+			ConnectedAt: r.millis(attrConnectedAt, true),
+			ExpiresAt:   r.seconds(attrExpiresAt),
+		}
+	})
 }
 
 // OnlinePlayers returns those of playerIDs that hold at least one live

@@ -514,3 +514,50 @@ func TestEnqueueFailureHoldsNoSlot(t *testing.T) {
 		t.Errorf("alice past her quota after a failed retry = %v, want ErrMailboxFull", err)
 	}
 }
+
+// TestCorruptRows: a row that does not decode is an error naming every
+// attribute at fault, never a connection, message or ban with zero fields.
+func TestCorruptRows(t *testing.T) {
+	ctx := t.Context()
+	api := miniclient.NewClient()
+	tables := newTables(t, api)
+	store := dynamo.New(api, tables, dynamo.Options{})
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	n := func(v string) types.AttributeValue { return &types.AttributeValueMemberN{Value: v} }
+	later := n("4102444800") // 2100
+	for _, tt := range []struct {
+		name  string
+		table string
+		item  map[string]types.AttributeValue
+		read  func() error
+		want  []string
+	}{
+		{"connection", tables.Connections,
+			map[string]types.AttributeValue{"playerId": s("alice"), "slot": n("0"), "connectedAt": s("yesterday"), "expiresAt": later},
+			func() error { _, err := store.PlayerConnections(ctx, "alice"); return err },
+			[]string{"decode connection", "attribute connectionId ", "attribute connectedAt "}},
+		{"queued message", tables.Mailbox,
+			map[string]types.AttributeValue{"playerId": s("bob"), "messageId": s("m1"), "sentAt": n("1.5"), "expiresAt": later},
+			func() error { _, err := store.Inbox(ctx, "bob", 0); return err },
+			[]string{"decode queued message", "attribute from ", "attribute message ", "attribute sentAt"}},
+		{"ban", tables.Bans,
+			map[string]types.AttributeValue{"playerId": s("carol"), "until": s("never")},
+			func() error { _, err := store.Ban(ctx, "carol"); return err },
+			[]string{"decode ban", "attribute bannedAt ", "attribute until "}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(tt.table), Item: tt.item}); err != nil {
+				t.Fatal(err)
+			}
+			err := tt.read()
+			if err == nil {
+				t.Fatal("read of a corrupt row succeeded")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %q", err, w)
+				}
+			}
+		})
+	}
+}

@@ -273,21 +273,16 @@ func (s *Store) Inbox(ctx context.Context, playerID string, limit int) ([]domain
 }
 
 func decodeMessage(item map[string]types.AttributeValue) (domain.QueuedMessage, error) {
-	r := itemReader{item: item}
-	m := domain.QueuedMessage{
-		To:   r.s(attrPlayerID, true),
-		ID:   r.s(attrMessageID, true),
-		From: r.s(attrFrom, true),
-	}
-	body := r.s(attrMessage, true)
-	sent, expires := r.n(attrSentAt), r.n(attrExpiresAt)
-	if err := r.err(); err != nil {
-		return domain.QueuedMessage{}, fmt.Errorf("decode queued message: %w", err)
-	}
-	m.Message = json.RawMessage(body)
-	m.SentAt = time.UnixMilli(sent).UTC()
-	m.ExpiresAt = time.Unix(expires, 0).UTC()
-	return m, nil
+	return decode("queued message", item, func(r *itemReader) domain.QueuedMessage {
+		return domain.QueuedMessage{
+			To:        r.s(attrPlayerID, true),
+			ID:        r.s(attrMessageID, true),
+			From:      r.s(attrFrom, true),
+			Message:   json.RawMessage(r.s(attrMessage, true)),
+			SentAt:    r.millis(attrSentAt, true),
+			ExpiresAt: r.seconds(attrExpiresAt),
+		}
+	})
 }
 
 // DeleteQueued deletes message messageID from the mailbox of playerID and

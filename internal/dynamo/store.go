@@ -211,8 +211,32 @@ func (r *itemReader) n(name string) int64 {
 	return v
 }
 
+// millis reads unix milliseconds; a missing attribute is the zero time
+// unless required.
+func (r *itemReader) millis(name string, required bool) time.Time {
+	if _, ok := r.item[name]; !ok && !required {
+		return time.Time{}
+	}
+	return time.UnixMilli(r.n(name)).UTC()
+}
+
+// seconds reads unix seconds, the unit of expiresAt.
+func (r *itemReader) seconds(name string) time.Time { return time.Unix(r.n(name), 0).UTC() }
+
 // err joins the problems found.
 func (r *itemReader) err() error { return errors.Join(r.errs...) }
+
+// decode makes a T of item with read, which reads its attributes through
+// r, and reports every problem found at once, as decoding what.
+func decode[T any](what string, item map[string]types.AttributeValue, read func(r *itemReader) T) (T, error) {
+	r := &itemReader{item: item}
+	v := read(r)
+	if err := r.err(); err != nil {
+		var zero T
+		return zero, fmt.Errorf("decode %s: %w", what, err)
+	}
+	return v, nil
+}
 
 // ttl is t as the TTL attribute stores it: unix seconds, rounded down. A row
 // is expired at now when ttl(expiresAt) <= now.Unix().
