@@ -3,7 +3,6 @@ package localstack
 import (
 	"context"
 	"maps"
-	"slices"
 	"sync"
 	"time"
 
@@ -78,9 +77,4 @@ func (c *CountingDynamoDB) Total() int64 {
 		n += v
 	}
 	return n
-}
-
-// Operations returns the operation names seen, sorted.
-func (c *CountingDynamoDB) Operations() []string {
-	return slices.Sorted(maps.Keys(c.Requests()))
 }

@@ -13,10 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -355,7 +357,7 @@ func (s *Stack) Shutdown(ctx context.Context) error {
 func (s *Stack) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	s.Metrics.ServeHTTP(w, r)
 	reqs := s.DynamoDB.Requests()
-	for _, op := range s.DynamoDB.Operations() {
+	for _, op := range slices.Sorted(maps.Keys(reqs)) {
 		fmt.Fprintf(w, "dynamodb_requests_total{op=%q} %d\n", op, reqs[op])
 	}
 }
