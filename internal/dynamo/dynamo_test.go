@@ -228,8 +228,7 @@ func (h *hookAPI) take(f *func()) func() {
 
 func (h *hookAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	h.mu.Lock()
-	p, _ := in.Item["playerId"].(*types.AttributeValueMemberS)
-	mine := h.putTo == "" || (p != nil && p.Value == h.putTo)
+	mine := h.putTo == "" || putsTo(in, h.putTo)
 	h.mu.Unlock()
 	if mine {
 		if f := h.take(&h.beforePut); f != nil {
@@ -368,41 +367,43 @@ func TestRaces(t *testing.T) {
 	})
 }
 
-// failPutAPI fails every PutItem into one partition.
-type failPutAPI struct {
+// putFault intercepts every PutItem into one partition: fault is given the
+// write, which it may make, and returns the error the Store sees.
+type putFault struct {
 	dynamo.API
 	partition string
-	written   bool // the write happens before the failure is returned, as after a timeout
+	fault     func(write func() error) error
 }
 
 var errInjected = errors.New("injected failure")
 
-func (f *failPutAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	if p, _ := in.Item["playerId"].(*types.AttributeValueMemberS); p != nil && p.Value == f.partition {
-		if f.written {
-			if _, err := f.API.PutItem(ctx, in, opts...); err != nil {
-				return nil, err
+// failPuts fails every PutItem into partition; when written, after the
+// write took place, as after a timeout.
+func failPuts(api dynamo.API, partition string, written bool) *putFault {
+	return &putFault{API: api, partition: partition, fault: func(write func() error) error {
+		if written {
+			if err := write(); err != nil {
+				return err
 			}
 		}
-		return nil, errInjected
-	}
-	return f.API.PutItem(ctx, in, opts...)
+		return errInjected
+	}}
 }
 
-// cancelOnPutAPI cancels the caller's context when a write to partition is
-// made, and fails that write, as a client gone or a Lambda deadline would.
-type cancelOnPutAPI struct {
-	dynamo.API
-	partition string
-	cancel    context.CancelFunc
+func (f *putFault) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if !putsTo(in, f.partition) {
+		return f.API.PutItem(ctx, in, opts...)
+	}
+	return nil, f.fault(func() error {
+		_, err := f.API.PutItem(ctx, in, opts...)
+		return err
+	})
 }
 
-func (c *cancelOnPutAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	if p, _ := in.Item["playerId"].(*types.AttributeValueMemberS); p != nil && p.Value == c.partition {
-		c.cancel()
-		return nil, context.Canceled
-	}
-	return c.API.PutItem(ctx, in, opts...)
+// putsTo reports whether in writes into partition.
+func putsTo(in *dynamodb.PutItemInput, partition string) bool {
+	p, _ := in.Item["playerId"].(*types.AttributeValueMemberS)
+	return p != nil && p.Value == partition
 }
 
 // smallMailbox returns options for a mailbox of two messages with a quota
@@ -426,7 +427,7 @@ func TestEnqueueFailureKeepsTheCaps(t *testing.T) {
 	store := dynamo.New(api, tables, opts)
 
 	// Stored, then reported failed: the item is removed with its slots.
-	failing := dynamo.New(&failPutAPI{API: api, partition: "bob", written: true}, tables, opts)
+	failing := dynamo.New(failPuts(api, "bob", true), tables, opts)
 	if err := failing.Enqueue(ctx, msg("m0", "alice")); !errors.Is(err, errInjected) {
 		t.Fatalf("Enqueue = %v, want the injected failure", err)
 	}
@@ -457,7 +458,10 @@ func TestEnqueueFailureKeepsTheCaps(t *testing.T) {
 	httpStore := dynamo.New(httpAPI, httpTables, opts)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cancelling := dynamo.New(&cancelOnPutAPI{API: httpAPI, partition: "bob#slot", cancel: cancel}, httpTables, opts)
+	cancelling := dynamo.New(&putFault{API: httpAPI, partition: "bob#slot", fault: func(func() error) error {
+		cancel() // as a client gone or a Lambda deadline would
+		return context.Canceled
+	}}, httpTables, opts)
 	if err := cancelling.Enqueue(cctx, msg("m4", "alice")); err == nil {
 		t.Fatal("Enqueue with a cancelled context succeeded")
 	}
@@ -483,7 +487,7 @@ func TestEnqueueFailureHoldsNoSlot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			failing := dynamo.New(&failPutAPI{API: api, partition: tt.partition}, tables, opts)
+			failing := dynamo.New(failPuts(api, tt.partition, false), tables, opts)
 			if err := failing.Enqueue(ctx, msg("m-fail", "alice")); !errors.Is(err, errInjected) || errors.Is(err, domain.ErrMailboxFull) {
 				t.Fatalf("Enqueue = %v, want the injected failure", err)
 			}
@@ -506,7 +510,7 @@ func TestEnqueueFailureHoldsNoSlot(t *testing.T) {
 	if err := store.Enqueue(ctx, msg("m-kept", "alice")); err != nil {
 		t.Fatal(err)
 	}
-	failing := dynamo.New(&failPutAPI{API: api, partition: "bob"}, tables, opts)
+	failing := dynamo.New(failPuts(api, "bob", false), tables, opts)
 	if err := failing.Enqueue(ctx, msg("m-kept", "alice")); !errors.Is(err, errInjected) {
 		t.Fatalf("retried Enqueue = %v, want the injected failure", err)
 	}
