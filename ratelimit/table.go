@@ -12,6 +12,15 @@ import (
 	"github.com/aws/smithy-go"
 )
 
+// TableAPI is the part of the DynamoDB client EnsureTable uses: it creates
+// the table, and the SDK's table-exists waiter describes it.
+type TableAPI interface {
+	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	dynamodb.DescribeTableAPIClient
+}
+
+var _ TableAPI = (*dynamodb.Client)(nil)
+
 // tableActiveTimeout bounds how long EnsureTable waits for ACTIVE.
 const tableActiveTimeout = 2 * time.Minute
 
