@@ -144,7 +144,8 @@ func (s *Store) ListBans(ctx context.Context, limit int, cursor string) ([]domai
 		}
 	}
 	next := ""
-	if last, err := getS(out.LastEvaluatedKey, attrPlayerID, false); err == nil && last != "" {
+	key := itemReader{item: out.LastEvaluatedKey}
+	if last := key.s(attrPlayerID, false); key.err() == nil && last != "" {
 		next = base64.RawURLEncoding.EncodeToString([]byte(last))
 	}
 	return bans, next, nil

@@ -237,12 +237,9 @@ func (s *Store) OnlinePlayers(ctx context.Context, playerIDs []string) ([]string
 func (s *Store) online(ctx context.Context, playerID string, now int64) (bool, error) {
 	var live bool
 	err := s.queryAll(ctx, partitionQuery(s.tables.Connections, playerID, attrExpiresAt), func(item map[string]types.AttributeValue) (bool, error) {
-		exp, err := getN(item, attrExpiresAt)
-		if err != nil {
-			return false, err
-		}
-		live = exp > now
-		return !live, nil
+		r := itemReader{item: item}
+		live = r.n(attrExpiresAt) > now
+		return !live, r.err()
 	})
 	if err != nil {
 		return false, fmt.Errorf("query connections of %s: %w", playerID, err)

@@ -308,21 +308,19 @@ func (s *Store) DeleteQueued(ctx context.Context, playerID, messageID string) er
 	if len(out.Attributes) == 0 {
 		return nil
 	}
-	old := out.Attributes
-	slot, err := getN(old, attrSlot)
-	if err != nil {
+	old := itemReader{item: out.Attributes}
+	slot := int(old.n(attrSlot))
+	if err := old.err(); err != nil {
 		return fmt.Errorf("delete queued message %s of %s: %w", messageID, playerID, err)
 	}
-	var errs []error
-	errs = append(errs, s.releaseSlot(ctx, slotPartition(playerID), int(slot), messageID))
+	errs := []error{s.releaseSlot(ctx, slotPartition(playerID), slot, messageID)}
 	// A message queued before sender slots existed holds none.
-	if _, ok := old[attrSenderSlot]; ok {
-		from, ferr := getS(old, attrFrom, true)
-		fromSlot, serr := getN(old, attrSenderSlot)
-		if err := errors.Join(ferr, serr); err != nil {
+	if _, ok := out.Attributes[attrSenderSlot]; ok {
+		from, fromSlot := old.s(attrFrom, true), int(old.n(attrSenderSlot))
+		if err := old.err(); err != nil {
 			errs = append(errs, err)
 		} else {
-			errs = append(errs, s.releaseSlot(ctx, senderPartition(playerID, from), int(fromSlot), messageID))
+			errs = append(errs, s.releaseSlot(ctx, senderPartition(playerID, from), fromSlot, messageID))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

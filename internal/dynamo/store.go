@@ -161,35 +161,6 @@ func attrN(n int64) *types.AttributeValueMemberN {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
 
-// getS returns the string attribute name of item; a missing attribute is
-// "" unless required.
-func getS(item map[string]types.AttributeValue, name string, required bool) (string, error) {
-	switch v := item[name].(type) {
-	case *types.AttributeValueMemberS:
-		return v.Value, nil
-	case nil:
-		if required {
-			return "", fmt.Errorf("attribute %s is missing", name)
-		}
-		return "", nil
-	default:
-		return "", fmt.Errorf("attribute %s is %T, not a string", name, v)
-	}
-}
-
-// getN returns the integer attribute name of item.
-func getN(item map[string]types.AttributeValue, name string) (int64, error) {
-	v, ok := item[name].(*types.AttributeValueMemberN)
-	if !ok {
-		return 0, fmt.Errorf("attribute %s is missing or not a number", name)
-	}
-	n, err := strconv.ParseInt(v.Value, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("attribute %s: %w", name, err)
-	}
-	return n, nil
-}
-
 // itemReader reads the attributes of one item, collecting every problem,
 // so that a decoder names all that is wrong with a row at once.
 type itemReader struct {
@@ -199,16 +170,31 @@ type itemReader struct {
 
 // s reads a string attribute; a missing one is "" unless required.
 func (r *itemReader) s(name string, required bool) string {
-	v, err := getS(r.item, name, required)
-	r.errs = append(r.errs, err)
-	return v
+	switch v := r.item[name].(type) {
+	case *types.AttributeValueMemberS:
+		return v.Value
+	case nil:
+		if required {
+			r.errs = append(r.errs, fmt.Errorf("attribute %s is missing", name))
+		}
+	default:
+		r.errs = append(r.errs, fmt.Errorf("attribute %s is %T, not a string", name, v))
+	}
+	return ""
 }
 
 // n reads an integer attribute.
 func (r *itemReader) n(name string) int64 {
-	v, err := getN(r.item, name)
-	r.errs = append(r.errs, err)
-	return v
+	v, ok := r.item[name].(*types.AttributeValueMemberN)
+	if !ok {
+		r.errs = append(r.errs, fmt.Errorf("attribute %s is missing or not a number", name))
+		return 0
+	}
+	n, err := strconv.ParseInt(v.Value, 10, 64)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("attribute %s: %w", name, err))
+	}
+	return n
 }
 
 // millis reads unix milliseconds; a missing attribute is the zero time
