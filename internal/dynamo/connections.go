@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 )
@@ -194,35 +194,18 @@ func (s *Store) OnlinePlayers(ctx context.Context, playerIDs []string) ([]string
 		}
 	}
 	now := s.now().Unix()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	online := make([]bool, len(ids))
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	sem := make(chan struct{}, presenceConcurrency)
+	// The first error cancels the other queries: the answer is lost.
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(presenceConcurrency)
 	for i, id := range ids {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			live, err := s.online(ctx, id, now)
-			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-					cancel() // the answer is lost; spare the other queries
-				}
-				mu.Unlock()
-				return
-			}
-			online[i] = live
+		g.Go(func() (err error) {
+			online[i], err = s.online(ctx, id, now)
+			return err
 		})
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, fmt.Errorf("online players: %w", firstErr)
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("online players: %w", err)
 	}
 	out := []string{}
 	for i, id := range ids {
