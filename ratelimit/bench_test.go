@@ -7,13 +7,6 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamotest"
 )
 
-// benchEngines runs f once per engine; dynalite only when it is running.
-func benchEngines(b *testing.B, f func(b *testing.B, open dynamotest.Opener)) {
-	for _, e := range dynamotest.Engines() {
-		b.Run(e.Name, func(b *testing.B) { f(b, e.Open(b)) })
-	}
-}
-
 // benchConfig returns the recommended message and byte limits on a new
 // table on api, read by clock.
 func benchConfig(b *testing.B, api TableAPI, clock *fakeClock) Config {
@@ -32,7 +25,7 @@ func reportRequests(b *testing.B, apis ...*countingAPI) {
 // BenchmarkAllowMessage: one warm instance, every message admitted (the
 // clock moves one emission interval per call): the common path.
 func BenchmarkAllowMessage(b *testing.B) {
-	benchEngines(b, func(b *testing.B, open dynamotest.Opener) {
+	dynamotest.Run(b, func(b *testing.B, open dynamotest.Opener) {
 		api := &countingAPI{API: open()}
 		clock := newClock()
 		l := New(api, benchConfig(b, api, clock))
@@ -53,7 +46,7 @@ func BenchmarkAllowMessage(b *testing.B) {
 // other instance's last write. The busy-class write does not depend on the
 // exact TAT, so this costs one request too.
 func BenchmarkAllowMessageTwoInstances(b *testing.B) {
-	benchEngines(b, func(b *testing.B, open dynamotest.Opener) {
+	dynamotest.Run(b, func(b *testing.B, open dynamotest.Opener) {
 		a1, a2 := &countingAPI{API: open()}, &countingAPI{API: open()}
 		clock := newClock()
 		cfg := benchConfig(b, a1, clock)
@@ -77,7 +70,7 @@ func BenchmarkAllowMessageTwoInstances(b *testing.B) {
 // BenchmarkAllowMessageFlood: one player floods at one instant; after the
 // burst every call is denied, by the deny cache, without a request.
 func BenchmarkAllowMessageFlood(b *testing.B) {
-	benchEngines(b, func(b *testing.B, open dynamotest.Opener) {
+	dynamotest.Run(b, func(b *testing.B, open dynamotest.Opener) {
 		api := &countingAPI{API: open()}
 		clock := newClock()
 		l := New(api, benchConfig(b, api, clock))
