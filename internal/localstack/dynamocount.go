@@ -36,7 +36,7 @@ func NewCountingDynamoDB(api DynamoDB) *CountingDynamoDB {
 // makes it. Reads of the bans table count apart, as "GetItem:bans", so that
 // the cost of ban checks shows beside the rate limiter's reads.
 func (c *CountingDynamoDB) request(ctx context.Context, op string, in any, call func() error) error {
-	if get, ok := in.(*dynamodb.GetItemInput); ok && aws.ToString(get.TableName) == BansTable {
+	if get, ok := in.(*dynamodb.GetItemInput); ok && get != nil && aws.ToString(get.TableName) == BansTable {
 		op = "GetItem:bans"
 	}
 	c.mu.Lock()
