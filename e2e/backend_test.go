@@ -26,45 +26,20 @@ import (
 // freezable is a DynamoDB engine that can be frozen: while frozen, every
 // request blocks until its context ends, as a stopped engine process does.
 type freezable struct {
-	localstack.DynamoDB
+	localstack.Around
 	frozen atomic.Bool
 }
 
-// wait blocks a request while the engine is frozen.
-func (f *freezable) wait(ctx context.Context) error {
-	if !f.frozen.Load() {
-		return nil
-	}
-	<-ctx.Done()
-	return ctx.Err()
-}
-
-func frozenCall[T any](ctx context.Context, f *freezable, call func() (T, error)) (T, error) {
-	if err := f.wait(ctx); err != nil {
-		var zero T
-		return zero, err
-	}
-	return call()
-}
-
-func (f *freezable) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	return frozenCall(ctx, f, func() (*dynamodb.PutItemOutput, error) { return f.DynamoDB.PutItem(ctx, in, opts...) })
-}
-
-func (f *freezable) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	return frozenCall(ctx, f, func() (*dynamodb.GetItemOutput, error) { return f.DynamoDB.GetItem(ctx, in, opts...) })
-}
-
-func (f *freezable) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	return frozenCall(ctx, f, func() (*dynamodb.UpdateItemOutput, error) { return f.DynamoDB.UpdateItem(ctx, in, opts...) })
-}
-
-func (f *freezable) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	return frozenCall(ctx, f, func() (*dynamodb.DeleteItemOutput, error) { return f.DynamoDB.DeleteItem(ctx, in, opts...) })
-}
-
-func (f *freezable) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	return frozenCall(ctx, f, func() (*dynamodb.QueryOutput, error) { return f.DynamoDB.Query(ctx, in, opts...) })
+func newFreezable(engine localstack.DynamoDB) *freezable {
+	f := &freezable{}
+	f.Around = localstack.Around{DynamoDB: engine, Hook: func(ctx context.Context, _ string, _ any, call func() error) error {
+		if f.frozen.Load() {
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		return call()
+	}}
+	return f
 }
 
 func withDynamoDB(api localstack.DynamoDB) option {
@@ -78,7 +53,7 @@ func withDynamoDB(api localstack.DynamoDB) option {
 // is answered. /metrics answers, and a new connection is refused with 500.
 // Thawed, the same connection delivers again.
 func TestFrozenEngine(t *testing.T) {
-	engine := &freezable{DynamoDB: miniclient.NewClient()}
+	engine := newFreezable(miniclient.NewClient())
 	s := startStack(t, noLimits(), withDynamoDB(engine), withGateway(func(c *gateway.Config) { c.FunctionTimeout = time.Second }))
 	alice, bob := s.dial("frozen-alice"), s.dial("frozen-bob")
 	token := s.token("frozen-carol", 3600)

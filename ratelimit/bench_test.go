@@ -7,11 +7,10 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamotest"
 )
 
-// benchEngines runs f once per engine; dynalite only when it is running.
-func benchEngines(b *testing.B, f func(b *testing.B, open dynamotest.Opener)) {
-	for _, e := range dynamotest.Engines() {
-		b.Run(e.Name, func(b *testing.B) { f(b, e.Open(b)) })
-	}
+// benchConfig returns the recommended message and byte limits on a new
+// table on api, read by clock.
+func benchConfig(b *testing.B, api TableAPI, clock *fakeClock) Config {
+	return Config{Table: newTable(b, api), Now: clock.Now, Messages: DefaultMessages, Bytes: DefaultBytes}
 }
 
 func reportRequests(b *testing.B, apis ...*countingAPI) {
@@ -26,13 +25,10 @@ func reportRequests(b *testing.B, apis ...*countingAPI) {
 // BenchmarkAllowMessage: one warm instance, every message admitted (the
 // clock moves one emission interval per call): the common path.
 func BenchmarkAllowMessage(b *testing.B) {
-	benchEngines(b, func(b *testing.B, open dynamotest.Opener) {
+	dynamotest.Run(b, func(b *testing.B, open dynamotest.Opener) {
 		api := &countingAPI{API: open()}
 		clock := newClock()
-		l := New(api, Config{
-			Table: newTable(b, api), Now: clock.Now,
-			Messages: Limit{Rate: 10, Burst: 20}, Bytes: Limit{Rate: 65536, Burst: 131072},
-		})
+		l := New(api, benchConfig(b, api, clock))
 		api.updates.Store(0)
 		b.ResetTimer()
 		for b.Loop() {
@@ -50,13 +46,10 @@ func BenchmarkAllowMessage(b *testing.B) {
 // other instance's last write. The busy-class write does not depend on the
 // exact TAT, so this costs one request too.
 func BenchmarkAllowMessageTwoInstances(b *testing.B) {
-	benchEngines(b, func(b *testing.B, open dynamotest.Opener) {
+	dynamotest.Run(b, func(b *testing.B, open dynamotest.Opener) {
 		a1, a2 := &countingAPI{API: open()}, &countingAPI{API: open()}
 		clock := newClock()
-		cfg := Config{
-			Table: newTable(b, a1), Now: clock.Now,
-			Messages: Limit{Rate: 10, Burst: 20}, Bytes: Limit{Rate: 65536, Burst: 131072},
-		}
+		cfg := benchConfig(b, a1, clock)
 		ls := []*Limiter{New(a1, cfg), New(a2, cfg)}
 		for range 10 { // make the bucket busy
 			mustMessage(b, ls[0], "bench", 200)
@@ -77,13 +70,10 @@ func BenchmarkAllowMessageTwoInstances(b *testing.B) {
 // BenchmarkAllowMessageFlood: one player floods at one instant; after the
 // burst every call is denied, by the deny cache, without a request.
 func BenchmarkAllowMessageFlood(b *testing.B) {
-	benchEngines(b, func(b *testing.B, open dynamotest.Opener) {
+	dynamotest.Run(b, func(b *testing.B, open dynamotest.Opener) {
 		api := &countingAPI{API: open()}
 		clock := newClock()
-		l := New(api, Config{
-			Table: newTable(b, api), Now: clock.Now,
-			Messages: Limit{Rate: 10, Burst: 20}, Bytes: Limit{Rate: 65536, Burst: 131072},
-		})
+		l := New(api, benchConfig(b, api, clock))
 		denied := 0
 		for b.Loop() {
 			if !mustMessage(b, l, "flood", 200).Allowed {

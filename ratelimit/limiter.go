@@ -20,15 +20,7 @@ type API interface {
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
-// TableAPI is the part of the DynamoDB client CreateTable uses: it creates
-// the table, and the SDK's table-exists waiter describes it.
-type TableAPI interface {
-	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
-	dynamodb.DescribeTableAPIClient
-}
-
 var _ API = (*dynamodb.Client)(nil)
-var _ TableAPI = (*dynamodb.Client)(nil)
 
 var (
 	// ErrTooLarge is the cause of the error AllowMessage returns for a

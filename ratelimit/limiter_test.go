@@ -248,44 +248,37 @@ func TestBytes(t *testing.T) {
 		messagesOnly.Bytes = Limit{}
 		l, lb, lm := New(api, both), New(api, bytesOnly), New(api, messagesOnly)
 
-		steps := []struct {
+		type step struct {
 			name  string
 			lim   *Limiter
 			bytes int
 			want  bool
-		}{
+		}
+		run := func(player string, steps []step) {
+			t.Helper()
+			for _, s := range steps {
+				if got := mustMessage(t, s.lim, player, s.bytes).Allowed; got != s.want {
+					t.Errorf("%s: allowed=%v, want %v", s.name, got, s.want)
+				}
+			}
+		}
+		run("bytes", []step{
 			{"600 of 1000 bytes", l, 600, true},
 			{"600 more: over the bytes, under the messages", l, 600, false},
 			{"400: the denied 600 bytes were not charged", l, 400, true},
 			{"1 byte: bytes spent", l, 1, false},
 			{"messages only: the byte denials charged no message (2 of 3 used)", lm, 1, true},
 			{"messages only: now spent", lm, 1, false},
-		}
-		for _, s := range steps {
-			if got := mustMessage(t, s.lim, "bytes", s.bytes).Allowed; got != s.want {
-				t.Errorf("%s: allowed=%v, want %v", s.name, got, s.want)
-			}
-		}
-
+		})
 		// A message denied by the message limit charges no bytes.
-		steps = []struct {
-			name  string
-			lim   *Limiter
-			bytes int
-			want  bool
-		}{
+		run("bytes2", []step{
 			{"100 bytes", l, 100, true},
 			{"100 bytes", l, 100, true},
 			{"100 bytes", l, 100, true},
 			{"message limit spent", l, 100, false},
 			{"bytes only: 700 bytes left", lb, 700, true},
 			{"bytes only: spent", lb, 1, false},
-		}
-		for _, s := range steps {
-			if got := mustMessage(t, s.lim, "bytes2", s.bytes).Allowed; got != s.want {
-				t.Errorf("%s: allowed=%v, want %v", s.name, got, s.want)
-			}
-		}
+		})
 
 		before := api.requests()
 		d, err := l.AllowMessage(context.Background(), "big", 1001)

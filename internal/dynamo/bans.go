@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -25,15 +24,23 @@ const (
 // ErrBadCursor: the cursor given to ListBans is not one it returned.
 var ErrBadCursor = errors.New("bad cursor")
 
+// bansOf checks, for op, that playerID is valid and the store keeps bans.
+func (s *Store) bansOf(op, playerID string) error {
+	if err := domain.ValidatePlayerID(playerID); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if s.tables.Bans == "" {
+		return fmt.Errorf("%s: no bans table", op)
+	}
+	return nil
+}
+
 // PutBan records b, replacing any earlier ban of the player. A ban with an
 // end also gets expiresAt, the table's TTL, so DynamoDB removes it some time
 // after it ends; reads do not wait for that.
 func (s *Store) PutBan(ctx context.Context, b domain.Ban) error {
-	if err := domain.ValidatePlayerID(b.PlayerID); err != nil {
-		return fmt.Errorf("put ban: %w", err)
-	}
-	if s.tables.Bans == "" {
-		return errors.New("put ban: no bans table")
+	if err := s.bansOf("put ban", b.PlayerID); err != nil {
+		return err
 	}
 	item := map[string]types.AttributeValue{
 		attrPlayerID: attrS(b.PlayerID),
@@ -56,11 +63,8 @@ func (s *Store) PutBan(ctx context.Context, b domain.Ban) error {
 // (one GetItem), or an error wrapping domain.ErrNotFound when there is none
 // or it has ended.
 func (s *Store) Ban(ctx context.Context, playerID string) (domain.Ban, error) {
-	if err := domain.ValidatePlayerID(playerID); err != nil {
-		return domain.Ban{}, fmt.Errorf("get ban: %w", err)
-	}
-	if s.tables.Bans == "" {
-		return domain.Ban{}, errors.New("get ban: no bans table")
+	if err := s.bansOf("get ban", playerID); err != nil {
+		return domain.Ban{}, err
 	}
 	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.tables.Bans),
@@ -85,11 +89,8 @@ func (s *Store) Ban(ctx context.Context, playerID string) (domain.Ban, error) {
 
 // DeleteBan lifts the ban of playerID and reports whether one was in force.
 func (s *Store) DeleteBan(ctx context.Context, playerID string) (bool, error) {
-	if err := domain.ValidatePlayerID(playerID); err != nil {
-		return false, fmt.Errorf("delete ban: %w", err)
-	}
-	if s.tables.Bans == "" {
-		return false, errors.New("delete ban: no bans table")
+	if err := s.bansOf("delete ban", playerID); err != nil {
+		return false, err
 	}
 	out, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:    aws.String(s.tables.Bans),
@@ -143,26 +144,21 @@ func (s *Store) ListBans(ctx context.Context, limit int, cursor string) ([]domai
 		}
 	}
 	next := ""
-	if last, err := getS(out.LastEvaluatedKey, attrPlayerID, false); err == nil && last != "" {
+	key := itemReader{item: out.LastEvaluatedKey}
+	if last := key.s(attrPlayerID, false); key.err() == nil && last != "" {
 		next = base64.RawURLEncoding.EncodeToString([]byte(last))
 	}
 	return bans, next, nil
 }
 
 func decodeBan(item map[string]types.AttributeValue) (domain.Ban, error) {
-	r := itemReader{item: item}
-	b := domain.Ban{
-		PlayerID: r.s(attrPlayerID, true),
-		Reason:   r.s(attrReason, false),
-		BannedBy: r.s(attrBannedBy, false),
-	}
-	at := r.n(attrBannedAt)
-	if _, ok := item[attrUntil]; ok {
-		b.Until = time.UnixMilli(r.n(attrUntil)).UTC()
-	}
-	if err := r.err(); err != nil {
-		return domain.Ban{}, fmt.Errorf("decode ban: %w", err)
-	}
-	b.BannedAt = time.UnixMilli(at).UTC()
-	return b, nil
+	return decode("ban", item, func(r *itemReader) domain.Ban {
+		return domain.Ban{
+			PlayerID: r.s(attrPlayerID, true),
+			Reason:   r.s(attrReason, false),
+			BannedBy: r.s(attrBannedBy, false),
+			BannedAt: r.millis(attrBannedAt, true),
+			Until:    r.millis(attrUntil, false),
+		}
+	})
 }

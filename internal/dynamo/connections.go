@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 )
@@ -89,16 +89,7 @@ func (s *Store) PutConnection(ctx context.Context, c domain.Connection) error {
 // connectionSlots reads which slots of playerID hold which connection.
 func (s *Store) connectionSlots(ctx context.Context, playerID string) ([]slotSeen, error) {
 	var seen []slotSeen
-	err := s.queryAll(ctx, &dynamodb.QueryInput{
-		TableName:                aws.String(s.tables.Connections),
-		ConsistentRead:           aws.Bool(true),
-		KeyConditionExpression:   aws.String("#p = :p"),
-		ProjectionExpression:     aws.String("#s, #c, #e"),
-		ExpressionAttributeNames: map[string]string{"#p": attrPlayerID, "#s": attrSlot, "#c": attrConnectionID, "#e": attrExpiresAt},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":p": attrS(playerID),
-		},
-	}, func(item map[string]types.AttributeValue) (bool, error) {
+	err := s.queryAll(ctx, partitionQuery(s.tables.Connections, playerID, attrSlot, attrConnectionID, attrExpiresAt), func(item map[string]types.AttributeValue) (bool, error) {
 		r := itemReader{item: item}
 		seen = append(seen, slotSeen{slot: int(r.n(attrSlot)), holder: r.s(attrConnectionID, true), expiresAt: r.n(attrExpiresAt)})
 		return true, r.err()
@@ -150,15 +141,7 @@ func (s *Store) PlayerConnections(ctx context.Context, playerID string) ([]domai
 	}
 	now := s.now().Unix()
 	conns := []domain.Connection{}
-	err := s.queryAll(ctx, &dynamodb.QueryInput{
-		TableName:                aws.String(s.tables.Connections),
-		ConsistentRead:           aws.Bool(true),
-		KeyConditionExpression:   aws.String("#p = :p"),
-		ExpressionAttributeNames: map[string]string{"#p": attrPlayerID},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":p": attrS(playerID),
-		},
-	}, func(item map[string]types.AttributeValue) (bool, error) {
+	err := s.queryAll(ctx, partitionQuery(s.tables.Connections, playerID), func(item map[string]types.AttributeValue) (bool, error) {
 		c, err := decodeConnection(item)
 		if err != nil {
 			return false, err
@@ -178,20 +161,16 @@ func (s *Store) PlayerConnections(ctx context.Context, playerID string) ([]domai
 }
 
 func decodeConnection(item map[string]types.AttributeValue) (domain.Connection, error) {
-	r := itemReader{item: item}
-	c := domain.Connection{
-		PlayerID:  r.s(attrPlayerID, true),
-		ID:        r.s(attrConnectionID, true),
-		SourceIP:  r.s(attrSourceIP, false),
-		UserAgent: r.s(attrUserAgent, false),
-	}
-	connected, expires := r.n(attrConnectedAt), r.n(attrExpiresAt)
-	if err := r.err(); err != nil {
-		return domain.Connection{}, fmt.Errorf("decode connection: %w", err)
-	}
-	c.ConnectedAt = time.UnixMilli(connected).UTC()
-	c.ExpiresAt = time.Unix(expires, 0).UTC()
-	return c, nil
+	return decode("connection", item, func(r *itemReader) domain.Connection {
+		return domain.Connection{
+			PlayerID:    r.s(attrPlayerID, true),
+			ID:          r.s(attrConnectionID, true),
+			SourceIP:    r.s(attrSourceIP, false),
+			UserAgent:   r.s(attrUserAgent, false),
+			ConnectedAt: r.millis(attrConnectedAt, true),
+			ExpiresAt:   r.seconds(attrExpiresAt),
+		}
+	})
 }
 
 // OnlinePlayers returns those of playerIDs that hold at least one live
@@ -215,35 +194,18 @@ func (s *Store) OnlinePlayers(ctx context.Context, playerIDs []string) ([]string
 		}
 	}
 	now := s.now().Unix()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	online := make([]bool, len(ids))
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	sem := make(chan struct{}, presenceConcurrency)
+	// The first error cancels the other queries: the answer is lost.
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(presenceConcurrency)
 	for i, id := range ids {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			live, err := s.online(ctx, id, now)
-			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-					cancel() // the answer is lost; spare the other queries
-				}
-				mu.Unlock()
-				return
-			}
-			online[i] = live
+		g.Go(func() (err error) {
+			online[i], err = s.online(ctx, id, now)
+			return err
 		})
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, fmt.Errorf("online players: %w", firstErr)
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("online players: %w", err)
 	}
 	out := []string{}
 	for i, id := range ids {
@@ -257,22 +219,10 @@ func (s *Store) OnlinePlayers(ctx context.Context, playerIDs []string) ([]string
 // online reports whether playerID holds a connection live at now.
 func (s *Store) online(ctx context.Context, playerID string, now int64) (bool, error) {
 	var live bool
-	err := s.queryAll(ctx, &dynamodb.QueryInput{
-		TableName:                aws.String(s.tables.Connections),
-		ConsistentRead:           aws.Bool(true),
-		KeyConditionExpression:   aws.String("#p = :p"),
-		ProjectionExpression:     aws.String("#e"),
-		ExpressionAttributeNames: map[string]string{"#p": attrPlayerID, "#e": attrExpiresAt},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":p": attrS(playerID),
-		},
-	}, func(item map[string]types.AttributeValue) (bool, error) {
-		exp, err := getN(item, attrExpiresAt)
-		if err != nil {
-			return false, err
-		}
-		live = exp > now
-		return !live, nil
+	err := s.queryAll(ctx, partitionQuery(s.tables.Connections, playerID, attrExpiresAt), func(item map[string]types.AttributeValue) (bool, error) {
+		r := itemReader{item: item}
+		live = r.n(attrExpiresAt) > now
+		return !live, r.err()
 	})
 	if err != nil {
 		return false, fmt.Errorf("query connections of %s: %w", playerID, err)

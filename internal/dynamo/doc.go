@@ -111,8 +111,9 @@
 // carries passes, so such a failure can only make a cap stricter, for at
 // most the message TTL.
 //
-// CreateTables makes both tables for local engines and development; it does
-// not enable TTL (the SAM template does, on expiresAt).
+// CreateTables makes the tables (the bans table when named) for local
+// engines and development, with ratelimit.EnsureTable; it does not enable
+// TTL (the SAM template does, on expiresAt).
 //
 // # Requests per operation (when nothing races)
 //

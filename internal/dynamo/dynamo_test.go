@@ -21,10 +21,11 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamotest"
 	"github.com/serverless-websockets/serverless-websockets/internal/storetest"
+	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
 // newTables creates uniquely named tables on the engine behind open.
-func newTables(t *testing.T, api dynamo.TableAPI) dynamo.Tables {
+func newTables(t *testing.T, api ratelimit.TableAPI) dynamo.Tables {
 	t.Helper()
 	tables := dynamo.Tables{
 		Connections: dynamotest.TableName("connections"),
@@ -100,7 +101,7 @@ func TestCreateTablesWaitsUntilActive(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	stuck := &dynamotest.Creating{API: miniclient.NewClient(), Times: 1 << 30}
-	if err := dynamo.CreateTables(ctx, stuck, tables); err == nil || !strings.Contains(err.Error(), "wait until active") {
+	if err := dynamo.CreateTables(ctx, stuck, tables); err == nil || !strings.Contains(err.Error(), "to be active") {
 		t.Errorf("CreateTables on a table that stays CREATING = %v, want a wait error", err)
 	}
 }
@@ -227,8 +228,7 @@ func (h *hookAPI) take(f *func()) func() {
 
 func (h *hookAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	h.mu.Lock()
-	p, _ := in.Item["playerId"].(*types.AttributeValueMemberS)
-	mine := h.putTo == "" || (p != nil && p.Value == h.putTo)
+	mine := h.putTo == "" || putsTo(in, h.putTo)
 	h.mu.Unlock()
 	if mine {
 		if f := h.take(&h.beforePut); f != nil {
@@ -367,41 +367,43 @@ func TestRaces(t *testing.T) {
 	})
 }
 
-// failPutAPI fails every PutItem into one partition.
-type failPutAPI struct {
+// putFault intercepts every PutItem into one partition: fault is given the
+// write, which it may make, and returns the error the Store sees.
+type putFault struct {
 	dynamo.API
 	partition string
-	written   bool // the write happens before the failure is returned, as after a timeout
+	fault     func(write func() error) error
 }
 
 var errInjected = errors.New("injected failure")
 
-func (f *failPutAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	if p, _ := in.Item["playerId"].(*types.AttributeValueMemberS); p != nil && p.Value == f.partition {
-		if f.written {
-			if _, err := f.API.PutItem(ctx, in, opts...); err != nil {
-				return nil, err
+// failPuts fails every PutItem into partition; when written, after the
+// write took place, as after a timeout.
+func failPuts(api dynamo.API, partition string, written bool) *putFault {
+	return &putFault{API: api, partition: partition, fault: func(write func() error) error {
+		if written {
+			if err := write(); err != nil {
+				return err
 			}
 		}
-		return nil, errInjected
-	}
-	return f.API.PutItem(ctx, in, opts...)
+		return errInjected
+	}}
 }
 
-// cancelOnPutAPI cancels the caller's context when a write to partition is
-// made, and fails that write, as a client gone or a Lambda deadline would.
-type cancelOnPutAPI struct {
-	dynamo.API
-	partition string
-	cancel    context.CancelFunc
+func (f *putFault) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if !putsTo(in, f.partition) {
+		return f.API.PutItem(ctx, in, opts...)
+	}
+	return nil, f.fault(func() error {
+		_, err := f.API.PutItem(ctx, in, opts...)
+		return err
+	})
 }
 
-func (c *cancelOnPutAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	if p, _ := in.Item["playerId"].(*types.AttributeValueMemberS); p != nil && p.Value == c.partition {
-		c.cancel()
-		return nil, context.Canceled
-	}
-	return c.API.PutItem(ctx, in, opts...)
+// putsTo reports whether in writes into partition.
+func putsTo(in *dynamodb.PutItemInput, partition string) bool {
+	p, _ := in.Item["playerId"].(*types.AttributeValueMemberS)
+	return p != nil && p.Value == partition
 }
 
 // smallMailbox returns options for a mailbox of two messages with a quota
@@ -425,7 +427,7 @@ func TestEnqueueFailureKeepsTheCaps(t *testing.T) {
 	store := dynamo.New(api, tables, opts)
 
 	// Stored, then reported failed: the item is removed with its slots.
-	failing := dynamo.New(&failPutAPI{API: api, partition: "bob", written: true}, tables, opts)
+	failing := dynamo.New(failPuts(api, "bob", true), tables, opts)
 	if err := failing.Enqueue(ctx, msg("m0", "alice")); !errors.Is(err, errInjected) {
 		t.Fatalf("Enqueue = %v, want the injected failure", err)
 	}
@@ -456,7 +458,10 @@ func TestEnqueueFailureKeepsTheCaps(t *testing.T) {
 	httpStore := dynamo.New(httpAPI, httpTables, opts)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cancelling := dynamo.New(&cancelOnPutAPI{API: httpAPI, partition: "bob#slot", cancel: cancel}, httpTables, opts)
+	cancelling := dynamo.New(&putFault{API: httpAPI, partition: "bob#slot", fault: func(func() error) error {
+		cancel() // as a client gone or a Lambda deadline would
+		return context.Canceled
+	}}, httpTables, opts)
 	if err := cancelling.Enqueue(cctx, msg("m4", "alice")); err == nil {
 		t.Fatal("Enqueue with a cancelled context succeeded")
 	}
@@ -482,7 +487,7 @@ func TestEnqueueFailureHoldsNoSlot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			failing := dynamo.New(&failPutAPI{API: api, partition: tt.partition}, tables, opts)
+			failing := dynamo.New(failPuts(api, tt.partition, false), tables, opts)
 			if err := failing.Enqueue(ctx, msg("m-fail", "alice")); !errors.Is(err, errInjected) || errors.Is(err, domain.ErrMailboxFull) {
 				t.Fatalf("Enqueue = %v, want the injected failure", err)
 			}
@@ -505,11 +510,58 @@ func TestEnqueueFailureHoldsNoSlot(t *testing.T) {
 	if err := store.Enqueue(ctx, msg("m-kept", "alice")); err != nil {
 		t.Fatal(err)
 	}
-	failing := dynamo.New(&failPutAPI{API: api, partition: "bob"}, tables, opts)
+	failing := dynamo.New(failPuts(api, "bob", false), tables, opts)
 	if err := failing.Enqueue(ctx, msg("m-kept", "alice")); !errors.Is(err, errInjected) {
 		t.Fatalf("retried Enqueue = %v, want the injected failure", err)
 	}
 	if err := store.Enqueue(ctx, msg("m-over", "alice")); !errors.Is(err, domain.ErrMailboxFull) {
 		t.Errorf("alice past her quota after a failed retry = %v, want ErrMailboxFull", err)
+	}
+}
+
+// TestCorruptRows: a row that does not decode is an error naming every
+// attribute at fault, never a connection, message or ban with zero fields.
+func TestCorruptRows(t *testing.T) {
+	ctx := t.Context()
+	api := miniclient.NewClient()
+	tables := newTables(t, api)
+	store := dynamo.New(api, tables, dynamo.Options{})
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	n := func(v string) types.AttributeValue { return &types.AttributeValueMemberN{Value: v} }
+	later := n("4102444800") // 2100
+	for _, tt := range []struct {
+		name  string
+		table string
+		item  map[string]types.AttributeValue
+		read  func() error
+		want  []string
+	}{
+		{"connection", tables.Connections,
+			map[string]types.AttributeValue{"playerId": s("alice"), "slot": n("0"), "connectedAt": s("yesterday"), "expiresAt": later},
+			func() error { _, err := store.PlayerConnections(ctx, "alice"); return err },
+			[]string{"decode connection", "attribute connectionId ", "attribute connectedAt "}},
+		{"queued message", tables.Mailbox,
+			map[string]types.AttributeValue{"playerId": s("bob"), "messageId": s("m1"), "sentAt": n("1.5"), "expiresAt": later},
+			func() error { _, err := store.Inbox(ctx, "bob", 0); return err },
+			[]string{"decode queued message", "attribute from ", "attribute message ", "attribute sentAt"}},
+		{"ban", tables.Bans,
+			map[string]types.AttributeValue{"playerId": s("carol"), "until": s("never")},
+			func() error { _, err := store.Ban(ctx, "carol"); return err },
+			[]string{"decode ban", "attribute bannedAt ", "attribute until "}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(tt.table), Item: tt.item}); err != nil {
+				t.Fatal(err)
+			}
+			err := tt.read()
+			if err == nil {
+				t.Fatal("read of a corrupt row succeeded")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %q", err, w)
+				}
+			}
+		})
 	}
 }

@@ -184,15 +184,7 @@ func (s *Store) claimMailboxSlot(ctx context.Context, partition string, max int,
 // mailboxSlots reads which slots of a slot partition hold which message.
 func (s *Store) mailboxSlots(ctx context.Context, partition string) ([]slotSeen, error) {
 	var seen []slotSeen
-	err := s.queryAll(ctx, &dynamodb.QueryInput{
-		TableName:                aws.String(s.tables.Mailbox),
-		ConsistentRead:           aws.Bool(true),
-		KeyConditionExpression:   aws.String("#p = :p"),
-		ExpressionAttributeNames: map[string]string{"#p": attrPlayerID},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":p": attrS(partition),
-		},
-	}, func(item map[string]types.AttributeValue) (bool, error) {
+	err := s.queryAll(ctx, partitionQuery(s.tables.Mailbox, partition), func(item map[string]types.AttributeValue) (bool, error) {
 		r := itemReader{item: item}
 		key := r.s(attrMessageID, true)
 		slot, err := strconv.Atoi(key)
@@ -260,17 +252,11 @@ func (s *Store) Inbox(ctx context.Context, playerID string, limit int) ([]domain
 	}
 	now := s.now().Unix()
 	msgs := []domain.QueuedMessage{}
-	err := s.queryAll(ctx, &dynamodb.QueryInput{
-		TableName:                aws.String(s.tables.Mailbox),
-		ConsistentRead:           aws.Bool(true),
-		ScanIndexForward:         aws.Bool(true),
-		KeyConditionExpression:   aws.String("#p = :p"),
-		FilterExpression:         aws.String("#e > :now"),
-		ExpressionAttributeNames: map[string]string{"#p": attrPlayerID, "#e": attrExpiresAt},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":p": attrS(playerID), ":now": attrN(now),
-		},
-	}, func(item map[string]types.AttributeValue) (bool, error) {
+	in := partitionQuery(s.tables.Mailbox, playerID) // oldest (lowest id) first
+	in.FilterExpression = aws.String("#e > :now")
+	in.ExpressionAttributeNames["#e"] = attrExpiresAt
+	in.ExpressionAttributeValues[":now"] = attrN(now)
+	err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) (bool, error) {
 		m, err := decodeMessage(item)
 		if err != nil {
 			return false, err
@@ -287,21 +273,16 @@ func (s *Store) Inbox(ctx context.Context, playerID string, limit int) ([]domain
 }
 
 func decodeMessage(item map[string]types.AttributeValue) (domain.QueuedMessage, error) {
-	r := itemReader{item: item}
-	m := domain.QueuedMessage{
-		To:   r.s(attrPlayerID, true),
-		ID:   r.s(attrMessageID, true),
-		From: r.s(attrFrom, true),
-	}
-	body := r.s(attrMessage, true)
-	sent, expires := r.n(attrSentAt), r.n(attrExpiresAt)
-	if err := r.err(); err != nil {
-		return domain.QueuedMessage{}, fmt.Errorf("decode queued message: %w", err)
-	}
-	m.Message = json.RawMessage(body)
-	m.SentAt = time.UnixMilli(sent).UTC()
-	m.ExpiresAt = time.Unix(expires, 0).UTC()
-	return m, nil
+	return decode("queued message", item, func(r *itemReader) domain.QueuedMessage {
+		return domain.QueuedMessage{
+			To:        r.s(attrPlayerID, true),
+			ID:        r.s(attrMessageID, true),
+			From:      r.s(attrFrom, true),
+			Message:   json.RawMessage(r.s(attrMessage, true)),
+			SentAt:    r.millis(attrSentAt, true),
+			ExpiresAt: r.seconds(attrExpiresAt),
+		}
+	})
 }
 
 // DeleteQueued deletes message messageID from the mailbox of playerID and
@@ -327,21 +308,19 @@ func (s *Store) DeleteQueued(ctx context.Context, playerID, messageID string) er
 	if len(out.Attributes) == 0 {
 		return nil
 	}
-	old := out.Attributes
-	slot, err := getN(old, attrSlot)
-	if err != nil {
+	old := itemReader{item: out.Attributes}
+	slot := int(old.n(attrSlot))
+	if err := old.err(); err != nil {
 		return fmt.Errorf("delete queued message %s of %s: %w", messageID, playerID, err)
 	}
-	var errs []error
-	errs = append(errs, s.releaseSlot(ctx, slotPartition(playerID), int(slot), messageID))
+	errs := []error{s.releaseSlot(ctx, slotPartition(playerID), slot, messageID)}
 	// A message queued before sender slots existed holds none.
-	if _, ok := old[attrSenderSlot]; ok {
-		from, ferr := getS(old, attrFrom, true)
-		fromSlot, serr := getN(old, attrSenderSlot)
-		if err := errors.Join(ferr, serr); err != nil {
+	if _, ok := out.Attributes[attrSenderSlot]; ok {
+		from, fromSlot := old.s(attrFrom, true), int(old.n(attrSenderSlot))
+		if err := old.err(); err != nil {
 			errs = append(errs, err)
 		} else {
-			errs = append(errs, s.releaseSlot(ctx, senderPartition(playerID, from), int(fromSlot), messageID))
+			errs = append(errs, s.releaseSlot(ctx, senderPartition(playerID, from), fromSlot, messageID))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

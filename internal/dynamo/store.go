@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
@@ -22,15 +24,7 @@ type API interface {
 	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
-// TableAPI is the part of the DynamoDB client CreateTables uses: it creates
-// the table, and the SDK's table-exists waiter describes it.
-type TableAPI interface {
-	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
-	dynamodb.DescribeTableAPIClient
-}
-
 var _ API = (*dynamodb.Client)(nil)
-var _ TableAPI = (*dynamodb.Client)(nil)
 
 // Tables names the tables the Store uses.
 type Tables struct {
@@ -85,36 +79,54 @@ func New(api API, tables Tables, opts Options) *Store {
 	s := &Store{
 		api:     api,
 		tables:  tables,
-		maxConn: opts.MaxConnectionsPerPlayer,
-		maxMail: opts.MailboxMaxMessages,
-		maxFrom: opts.MailboxMaxPerSender,
+		maxConn: orDefault(opts.MaxConnectionsPerPlayer, DefaultMaxConnectionsPerPlayer),
+		maxMail: orDefault(opts.MailboxMaxMessages, DefaultMailboxMaxMessages),
 		now:     opts.Now,
 	}
-	if s.maxConn <= 0 {
-		s.maxConn = DefaultMaxConnectionsPerPlayer
-	}
-	if s.maxMail <= 0 {
-		s.maxMail = DefaultMailboxMaxMessages
-	}
-	if s.maxFrom <= 0 {
-		s.maxFrom = DefaultMailboxMaxPerSender
-	}
-	s.maxFrom = min(s.maxFrom, s.maxMail)
+	s.maxFrom = min(orDefault(opts.MailboxMaxPerSender, DefaultMailboxMaxPerSender), s.maxMail)
 	if s.now == nil {
 		s.now = time.Now
 	}
 	return s
 }
 
-// conditionFailed reports whether err is DynamoDB's answer to a condition
-// expression that did not hold.
-func conditionFailed(err error) bool {
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return true
+// orDefault is n, or def when n is zero or less.
+func orDefault(n, def int) int {
+	if n <= 0 {
+		return def
 	}
+	return n
+}
+
+// conditionFailed reports whether err is DynamoDB's answer to a condition
+// expression that did not hold. The typed exception is a smithy.APIError
+// too.
+func conditionFailed(err error) bool {
 	var api smithy.APIError
 	return errors.As(err, &api) && api.ErrorCode() == "ConditionalCheckFailedException"
+}
+
+// partitionQuery returns a strongly consistent Query of one partition of
+// table, reading only the attributes named in project (every one when
+// none).
+func partitionQuery(table, partition string, project ...string) *dynamodb.QueryInput {
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(table),
+		ConsistentRead:            aws.Bool(true),
+		KeyConditionExpression:    aws.String("#p = :p"),
+		ExpressionAttributeNames:  map[string]string{"#p": attrPlayerID},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": attrS(partition)},
+	}
+	var names []string
+	for i, attr := range project {
+		name := fmt.Sprintf("#a%d", i)
+		in.ExpressionAttributeNames[name] = attr
+		names = append(names, name)
+	}
+	if len(names) > 0 {
+		in.ProjectionExpression = aws.String(strings.Join(names, ", "))
+	}
+	return in
 }
 
 // queryAll runs in page after page, calling each for every item, until the
@@ -149,35 +161,6 @@ func attrN(n int64) *types.AttributeValueMemberN {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
 
-// getS returns the string attribute name of item; a missing attribute is
-// "" unless required.
-func getS(item map[string]types.AttributeValue, name string, required bool) (string, error) {
-	switch v := item[name].(type) {
-	case *types.AttributeValueMemberS:
-		return v.Value, nil
-	case nil:
-		if required {
-			return "", fmt.Errorf("attribute %s is missing", name)
-		}
-		return "", nil
-	default:
-		return "", fmt.Errorf("attribute %s is %T, not a string", name, v)
-	}
-}
-
-// getN returns the integer attribute name of item.
-func getN(item map[string]types.AttributeValue, name string) (int64, error) {
-	v, ok := item[name].(*types.AttributeValueMemberN)
-	if !ok {
-		return 0, fmt.Errorf("attribute %s is missing or not a number", name)
-	}
-	n, err := strconv.ParseInt(v.Value, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("attribute %s: %w", name, err)
-	}
-	return n, nil
-}
-
 // itemReader reads the attributes of one item, collecting every problem,
 // so that a decoder names all that is wrong with a row at once.
 type itemReader struct {
@@ -187,20 +170,59 @@ type itemReader struct {
 
 // s reads a string attribute; a missing one is "" unless required.
 func (r *itemReader) s(name string, required bool) string {
-	v, err := getS(r.item, name, required)
-	r.errs = append(r.errs, err)
-	return v
+	switch v := r.item[name].(type) {
+	case *types.AttributeValueMemberS:
+		return v.Value
+	case nil:
+		if required {
+			r.errs = append(r.errs, fmt.Errorf("attribute %s is missing", name))
+		}
+	default:
+		r.errs = append(r.errs, fmt.Errorf("attribute %s is %T, not a string", name, v))
+	}
+	return ""
 }
 
 // n reads an integer attribute.
 func (r *itemReader) n(name string) int64 {
-	v, err := getN(r.item, name)
-	r.errs = append(r.errs, err)
-	return v
+	v, ok := r.item[name].(*types.AttributeValueMemberN)
+	if !ok {
+		r.errs = append(r.errs, fmt.Errorf("attribute %s is missing or not a number", name))
+		return 0
+	}
+	n, err := strconv.ParseInt(v.Value, 10, 64)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("attribute %s: %w", name, err))
+	}
+	return n
 }
+
+// millis reads unix milliseconds; a missing attribute is the zero time
+// unless required.
+func (r *itemReader) millis(name string, required bool) time.Time {
+	if _, ok := r.item[name]; !ok && !required {
+		return time.Time{}
+	}
+	return time.UnixMilli(r.n(name)).UTC()
+}
+
+// seconds reads unix seconds, the unit of expiresAt.
+func (r *itemReader) seconds(name string) time.Time { return time.Unix(r.n(name), 0).UTC() }
 
 // err joins the problems found.
 func (r *itemReader) err() error { return errors.Join(r.errs...) }
+
+// decode makes a T of item with read, which reads its attributes through
+// r, and reports every problem found at once, as decoding what.
+func decode[T any](what string, item map[string]types.AttributeValue, read func(r *itemReader) T) (T, error) {
+	r := &itemReader{item: item}
+	v := read(r)
+	if err := r.err(); err != nil {
+		var zero T
+		return zero, fmt.Errorf("decode %s: %w", what, err)
+	}
+	return v, nil
+}
 
 // ttl is t as the TTL attribute stores it: unix seconds, rounded down. A row
 // is expired at now when ttl(expiresAt) <= now.Unix().

@@ -64,34 +64,30 @@ func (c *Creating) DescribeTable(ctx context.Context, in *dynamodb.DescribeTable
 	return c.API.DescribeTable(ctx, in, opts...)
 }
 
-// Engine is one DynamoDB implementation a contract suite runs on.
-type Engine struct {
-	Name string
-	// Open returns a handle on the engine. Every call on one engine in one
-	// test reaches the same data, as separate Lambda instances reach one
-	// table: call Open again for a second, independent client.
-	Open func(t testing.TB) Opener
-}
-
-// Opener hands out clients of one engine instance.
+// Opener hands out clients of one engine instance. Every client of one
+// Opener reaches the same data, as separate Lambda instances reach one
+// table: call it again for a second, independent client.
 type Opener func() API
 
-// Engines lists the engines, dynalite last.
-func Engines() []Engine {
-	return []Engine{
-		{Name: "minidyn", Open: openMinidyn},
-		{Name: "minidyn-http", Open: openMinidynHTTP},
-		{Name: "minidyn-router", Open: openMinidynRouter},
-		{Name: "dynalite", Open: openDynalite},
-	}
+// engines are the engines a suite runs on, each opened once per (sub)test,
+// dynalite last.
+var engines = []struct {
+	name string
+	open func(t testing.TB) Opener
+}{
+	{"minidyn", openMinidyn},
+	{"minidyn-http", openMinidynHTTP},
+	{"minidyn-router", openMinidynRouter},
+	{"dynalite", openDynalite},
 }
 
-// Run runs f as a subtest once per engine.
-func Run(t *testing.T, f func(t *testing.T, open Opener)) {
-	for _, e := range Engines() {
-		t.Run(e.Name, func(t *testing.T) {
-			f(t, e.Open(t))
-		})
+// Run runs f as a subtest, or a sub-benchmark, once per engine.
+func Run[T interface {
+	testing.TB
+	Run(name string, f func(T)) bool
+}](t T, f func(t T, open Opener)) {
+	for _, e := range engines {
+		t.Run(e.name, func(t T) { f(t, e.open(t)) })
 	}
 }
 

@@ -41,7 +41,7 @@ import (
 // benchDynamoDB is what the store and the limiter need of DynamoDB.
 type benchDynamoDB interface {
 	dynamo.API
-	dynamo.TableAPI
+	ratelimit.TableAPI
 	ratelimit.API
 }
 

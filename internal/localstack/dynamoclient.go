@@ -12,50 +12,35 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 )
 
-// localRegion is the region used with an explicit endpoint when none is
-// configured; local engines accept any.
-const localRegion = "us-east-1"
-
-// NewDynamoDBClient returns an SDK client. With endpoint "" it resolves region,
-// endpoint and credentials the AWS default way (region "" leaves the region
-// to that resolution too). With an endpoint, for a local engine, it uses
-// region us-east-1 when none is found and the static credentials local/local
-// when the environment holds no AWS keys. opts are applied first.
-func NewDynamoDBClient(ctx context.Context, endpoint, region string, opts ...func(*config.LoadOptions) error) (*dynamodb.Client, error) {
-	opts = append([]func(*config.LoadOptions) error(nil), opts...)
+// NewDynamoDBClient returns an SDK client for a local engine at endpoint,
+// with the deadline policy of awsclients. The region is region, else the
+// AWS default resolution's, else us-east-1 (local engines accept any); the
+// credentials are the environment's AWS keys, else the static local/local.
+// (The Lambda functions do not use the SDK's config package; see
+// awsclients.AWSConfig.)
+func NewDynamoDBClient(ctx context.Context, endpoint, region string) (*dynamodb.Client, error) {
+	opts := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(awsclients.HTTPClient()),
+		config.WithRetryer(awsclients.Retryer),
+	}
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
 	}
-	if endpoint != "" {
-		env, err := config.NewEnvConfig()
-		if err != nil {
-			return nil, fmt.Errorf("dynamodb client: read the environment: %w", err)
-		}
-		if !env.Credentials.HasKeys() {
-			opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-		}
+	env, err := config.NewEnvConfig()
+	if err != nil {
+		return nil, fmt.Errorf("dynamodb client: read the environment: %w", err)
+	}
+	if !env.Credentials.HasKeys() {
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb client: load AWS config: %w", err)
 	}
-	if endpoint == "" {
-		return dynamodb.NewFromConfig(cfg), nil
-	}
 	if cfg.Region == "" {
-		cfg.Region = localRegion
+		cfg.Region = "us-east-1"
 	}
 	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
 	}), nil
-}
-
-// loadOptions applies the deadline policy to config.LoadDefaultConfig. (The
-// Lambda functions do not use the SDK's config package; see
-// awsclients.AWSConfig.)
-func loadOptions() []func(*config.LoadOptions) error {
-	return []func(*config.LoadOptions) error{
-		config.WithHTTPClient(awsclients.HTTPClient()),
-		config.WithRetryer(awsclients.Retryer),
-	}
 }

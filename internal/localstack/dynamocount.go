@@ -2,10 +2,11 @@ package localstack
 
 import (
 	"context"
-	"sort"
+	"maps"
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
@@ -14,7 +15,7 @@ import (
 // costs in DynamoDB requests. With a Latency it also delays every request by
 // that much, modelling the round trip to DynamoDB in AWS.
 type CountingDynamoDB struct {
-	DynamoDB
+	*Around // its DynamoDB is the client counted
 	// Latency is added before every request (0: none). Set it before use.
 	Latency time.Duration
 
@@ -26,15 +27,25 @@ var _ DynamoDB = (*CountingDynamoDB)(nil)
 
 // NewCountingDynamoDB wraps api.
 func NewCountingDynamoDB(api DynamoDB) *CountingDynamoDB {
-	return &CountingDynamoDB{DynamoDB: api, counts: map[string]int64{}}
+	c := &CountingDynamoDB{counts: map[string]int64{}}
+	c.Around = &Around{DynamoDB: api, Hook: c.request}
+	return c
 }
 
-// request counts one request of op, then waits Latency (or until ctx ends).
-func (c *CountingDynamoDB) request(ctx context.Context, op string) error {
+// request counts one request of op, waits Latency (or until ctx ends), then
+// makes it. Reads of the bans table count apart, as "GetItem:bans", so that
+// the cost of ban checks shows beside the rate limiter's reads.
+func (c *CountingDynamoDB) request(ctx context.Context, op string, in any, call func() error) error {
+	if get, ok := in.(*dynamodb.GetItemInput); ok && get != nil && aws.ToString(get.TableName) == BansTable {
+		op = "GetItem:bans"
+	}
 	c.mu.Lock()
 	c.counts[op]++
 	c.mu.Unlock()
-	return sleep(ctx, c.Latency)
+	if err := sleep(ctx, c.Latency); err != nil {
+		return err
+	}
+	return call()
 }
 
 // sleep waits d, or until ctx ends.
@@ -56,11 +67,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 func (c *CountingDynamoDB) Requests() map[string]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[string]int64, len(c.counts))
-	for k, v := range c.counts {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(c.counts)
 }
 
 // Total returns the number of requests made so far.
@@ -70,76 +77,4 @@ func (c *CountingDynamoDB) Total() int64 {
 		n += v
 	}
 	return n
-}
-
-// Operations returns the operation names seen, sorted.
-func (c *CountingDynamoDB) Operations() []string {
-	var ops []string
-	for op := range c.Requests() {
-		ops = append(ops, op)
-	}
-	sort.Strings(ops)
-	return ops
-}
-
-func (c *CountingDynamoDB) CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error) {
-	if err := c.request(ctx, "CreateTable"); err != nil {
-		return nil, err
-	}
-	return c.DynamoDB.CreateTable(ctx, in, opts...)
-}
-
-func (c *CountingDynamoDB) DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
-	if err := c.request(ctx, "DescribeTable"); err != nil {
-		return nil, err
-	}
-	return c.DynamoDB.DescribeTable(ctx, in, opts...)
-}
-
-func (c *CountingDynamoDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	if err := c.request(ctx, "PutItem"); err != nil {
-		return nil, err
-	}
-	return c.DynamoDB.PutItem(ctx, in, opts...)
-}
-
-// GetItem counts reads of the bans table apart, as "GetItem:bans", so that
-// the cost of ban checks shows beside the rate limiter's reads.
-func (c *CountingDynamoDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	op := "GetItem"
-	if in != nil && in.TableName != nil && *in.TableName == BansTable {
-		op = "GetItem:bans"
-	}
-	if err := c.request(ctx, op); err != nil {
-		return nil, err
-	}
-	return c.DynamoDB.GetItem(ctx, in, opts...)
-}
-
-func (c *CountingDynamoDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	if err := c.request(ctx, "UpdateItem"); err != nil {
-		return nil, err
-	}
-	return c.DynamoDB.UpdateItem(ctx, in, opts...)
-}
-
-func (c *CountingDynamoDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	if err := c.request(ctx, "DeleteItem"); err != nil {
-		return nil, err
-	}
-	return c.DynamoDB.DeleteItem(ctx, in, opts...)
-}
-
-func (c *CountingDynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	if err := c.request(ctx, "Query"); err != nil {
-		return nil, err
-	}
-	return c.DynamoDB.Query(ctx, in, opts...)
-}
-
-func (c *CountingDynamoDB) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
-	if err := c.request(ctx, "Scan"); err != nil {
-		return nil, err
-	}
-	return c.DynamoDB.Scan(ctx, in, opts...)
 }

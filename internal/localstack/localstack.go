@@ -13,10 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,7 +82,7 @@ type Options struct {
 // DynamoDB is what the stack's adapters need of a DynamoDB client.
 type DynamoDB interface {
 	dynamo.API
-	dynamo.TableAPI
+	ratelimit.TableAPI
 	ratelimit.API
 }
 
@@ -146,7 +148,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	case o.DynamoDB != nil:
 		engine, s.Engine = o.DynamoDB, "injected client"
 	case o.DynamoDBEndpoint != "":
-		client, err := NewDynamoDBClient(ctx, o.DynamoDBEndpoint, cfg.Region, loadOptions()...)
+		client, err := NewDynamoDBClient(ctx, o.DynamoDBEndpoint, cfg.Region)
 		if err != nil {
 			return nil, err
 		}
@@ -164,7 +166,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	if err := createTables(ctx); err != nil {
 		return nil, fmt.Errorf("localstack: %w", err)
 	}
-	s.Tables = &RecreatingDynamoDB{DynamoDB: engine, create: createTables, log: o.Logger}
+	s.Tables = newRecreatingDynamoDB(engine, createTables, o.Logger)
 	s.DynamoDB = NewCountingDynamoDB(s.Tables)
 	s.DynamoDB.Latency = o.AWSLatency
 	s.Store = dynamo.New(s.DynamoDB, tables, dynamo.Options{
@@ -355,7 +357,7 @@ func (s *Stack) Shutdown(ctx context.Context) error {
 func (s *Stack) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	s.Metrics.ServeHTTP(w, r)
 	reqs := s.DynamoDB.Requests()
-	for _, op := range s.DynamoDB.Operations() {
+	for _, op := range slices.Sorted(maps.Keys(reqs)) {
 		fmt.Fprintf(w, "dynamodb_requests_total{op=%q} %d\n", op, reqs[op])
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 )
 
@@ -19,7 +17,7 @@ import (
 // local stack alone uses it: in Lambda a missing table is an error of the
 // deployment, and the functions may not create tables.
 type RecreatingDynamoDB struct {
-	DynamoDB
+	*Around // its DynamoDB is the engine
 
 	create func(context.Context) error
 	log    *slog.Logger
@@ -33,70 +31,50 @@ type RecreatingDynamoDB struct {
 
 var _ DynamoDB = (*RecreatingDynamoDB)(nil)
 
+// newRecreatingDynamoDB wraps engine; create makes the tables on it.
+func newRecreatingDynamoDB(engine DynamoDB, create func(context.Context) error, log *slog.Logger) *RecreatingDynamoDB {
+	r := &RecreatingDynamoDB{create: create, log: log}
+	r.Around = &Around{DynamoDB: engine, Hook: r.retryMissing}
+	return r
+}
+
 // Recoveries returns how many times the tables were recreated.
 func (r *RecreatingDynamoDB) Recoveries() int64 { return r.recoveries.Load() }
 
 // tableMissing reports whether err is DynamoDB's answer for a table that
-// does not exist.
+// does not exist (the typed exception is a smithy.APIError too).
 func tableMissing(err error) bool {
-	var rnf *types.ResourceNotFoundException
-	if errors.As(err, &rnf) {
-		return true
-	}
 	var api smithy.APIError
 	return errors.As(err, &api) && api.ErrorCode() == "ResourceNotFoundException"
 }
 
-// retryMissing runs call; when it finds a table missing, it recreates the
-// tables (unless another request already did since call started) and runs
-// call once more. If the tables cannot be recreated, call's error stands.
-func retryMissing[T any](ctx context.Context, r *RecreatingDynamoDB, call func() (T, error)) (T, error) {
+// retryMissing makes the request; when it finds a table missing, it
+// recreates the tables (unless another request already did since this one
+// started) and makes the request once more. If the tables cannot be
+// recreated, the request's error stands.
+func (r *RecreatingDynamoDB) retryMissing(ctx context.Context, _ string, _ any, call func() error) error {
 	seen := r.recoveries.Load()
-	out, err := shared(r, call)
+	err := r.shared(call)
 	if !tableMissing(err) {
-		return out, err
+		return err
 	}
 	r.mu.Lock()
 	if r.recoveries.Load() == seen {
 		if cerr := r.create(ctx); cerr != nil {
 			r.mu.Unlock()
 			r.log.ErrorContext(ctx, "DynamoDB table missing; recreating the tables failed", "error", cerr)
-			return out, err
+			return err
 		}
 		r.recoveries.Add(1)
 		r.log.WarnContext(ctx, "DynamoDB table missing (the engine lost its data?); recreated the tables", "cause", err.Error())
 	}
 	r.mu.Unlock()
-	return shared(r, call)
+	return r.shared(call)
 }
 
-// shared runs call with r.mu held shared.
-func shared[T any](r *RecreatingDynamoDB, call func() (T, error)) (T, error) {
+// shared makes a request with r.mu held shared.
+func (r *RecreatingDynamoDB) shared(call func() error) error {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return call()
-}
-
-func (r *RecreatingDynamoDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	return retryMissing(ctx, r, func() (*dynamodb.PutItemOutput, error) { return r.DynamoDB.PutItem(ctx, in, opts...) })
-}
-
-func (r *RecreatingDynamoDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	return retryMissing(ctx, r, func() (*dynamodb.GetItemOutput, error) { return r.DynamoDB.GetItem(ctx, in, opts...) })
-}
-
-func (r *RecreatingDynamoDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	return retryMissing(ctx, r, func() (*dynamodb.UpdateItemOutput, error) { return r.DynamoDB.UpdateItem(ctx, in, opts...) })
-}
-
-func (r *RecreatingDynamoDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	return retryMissing(ctx, r, func() (*dynamodb.DeleteItemOutput, error) { return r.DynamoDB.DeleteItem(ctx, in, opts...) })
-}
-
-func (r *RecreatingDynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	return retryMissing(ctx, r, func() (*dynamodb.QueryOutput, error) { return r.DynamoDB.Query(ctx, in, opts...) })
-}
-
-func (r *RecreatingDynamoDB) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
-	return retryMissing(ctx, r, func() (*dynamodb.ScanOutput, error) { return r.DynamoDB.Scan(ctx, in, opts...) })
 }

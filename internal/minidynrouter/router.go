@@ -234,21 +234,20 @@ func (r *Router) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(
 	}
 	t.mu.RUnlock()
 
-	start := 0
+	start, resume := 0, false // resume: the start key is in partition start
 	if in.ExclusiveStartKey != nil {
 		id, ok := partitionID(in.ExclusiveStartKey[t.hashKey])
 		if !ok {
 			return nil, &smithy.GenericAPIError{Code: "ValidationException", Message: "The provided starting key is invalid"}
 		}
-		start, _ = slices.BinarySearch(ids, id)
+		start, resume = slices.BinarySearch(ids, id)
 	}
 	out := &dynamodb.ScanOutput{Items: []map[string]types.AttributeValue{}}
 	remaining := aws.ToInt32(in.Limit)
 	for i := start; i < len(parts); i++ {
 		page := *in
-		page.ExclusiveStartKey = nil
-		if i == start && in.ExclusiveStartKey != nil && start < len(ids) && ids[i] == mustID(in.ExclusiveStartKey[t.hashKey]) {
-			page.ExclusiveStartKey = in.ExclusiveStartKey
+		if i != start || !resume {
+			page.ExclusiveStartKey = nil
 		}
 		if in.Limit != nil {
 			page.Limit = aws.Int32(remaining)
@@ -280,12 +279,6 @@ func (r *Router) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(
 		}
 	}
 	return out, nil
-}
-
-// mustID is partitionID for a value already checked.
-func mustID(v types.AttributeValue) string {
-	id, _ := partitionID(v)
-	return id
 }
 
 // keyOf returns the primary key attributes of item.

@@ -231,3 +231,51 @@ func TestConcurrentPartitionRequests(t *testing.T) {
 		t.Fatalf("Query after the writes: %v items, %v; want 200", out.Count, err)
 	}
 }
+
+// A Scan pages through every partition, each item once, whatever the page
+// size: a page ends inside a partition as well as between two.
+func TestScanPagesAcrossPartitions(t *testing.T) {
+	r := New()
+	create(t, r)
+	want := map[string]bool{}
+	for _, p := range []string{"alice", "bob", "carol", "dave", "erin"} {
+		for s := range 3 {
+			put(t, r, p, s)
+			want[fmt.Sprintf("%s/%d", p, s)] = true
+		}
+	}
+	for _, limit := range []int32{1, 2, 4, 15, 100} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			seen := map[string]int{}
+			var start map[string]types.AttributeValue
+			for pages := 1; ; pages++ {
+				if pages > len(want)+2 {
+					t.Fatalf("still paging after %d pages", pages)
+				}
+				out, err := r.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(tbl), Limit: aws.Int32(limit), ExclusiveStartKey: start})
+				if err != nil {
+					t.Fatalf("Scan page %d: %v", pages, err)
+				}
+				if len(out.Items) > int(limit) {
+					t.Errorf("page %d holds %d items, over the limit %d", pages, len(out.Items), limit)
+				}
+				for _, item := range out.Items {
+					p := item["p"].(*types.AttributeValueMemberS).Value
+					s := item["s"].(*types.AttributeValueMemberN).Value
+					seen[p+"/"+s]++
+				}
+				if start = out.LastEvaluatedKey; len(start) == 0 {
+					break
+				}
+			}
+			for k := range want {
+				if seen[k] != 1 {
+					t.Errorf("%s seen %d times, want once", k, seen[k])
+				}
+			}
+			if len(seen) != len(want) {
+				t.Errorf("scanned %d distinct items, want %d", len(seen), len(want))
+			}
+		})
+	}
+}

@@ -113,6 +113,32 @@ func (e *env) mustEnqueue(m domain.QueuedMessage) {
 	}
 }
 
+// mustRefuse checks that Enqueue refuses m as over a cap; why names the case.
+func (e *env) mustRefuse(m domain.QueuedMessage, why string) {
+	e.t.Helper()
+	if err := e.store.Enqueue(e.ctx, m); !errors.Is(err, domain.ErrMailboxFull) {
+		e.t.Fatalf("%s: Enqueue(%s, %s) = %v, want ErrMailboxFull", why, m.To, m.ID, err)
+	}
+}
+
+// dequeue deletes the queued messages ids of player.
+func (e *env) dequeue(player string, ids ...string) {
+	e.t.Helper()
+	for _, id := range ids {
+		if err := e.store.DeleteQueued(e.ctx, player, id); err != nil {
+			e.t.Fatalf("DeleteQueued(%s, %s): %v", player, id, err)
+		}
+	}
+}
+
+// disconnect deletes connection id of player.
+func (e *env) disconnect(player, id string) {
+	e.t.Helper()
+	if err := e.store.DeleteConnection(e.ctx, player, id); err != nil {
+		e.t.Fatalf("DeleteConnection(%s, %s): %v", player, id, err)
+	}
+}
+
 // connIDs returns the ids of player's live connections, sorted.
 func (e *env) connIDs(player string) []string {
 	e.t.Helper()
@@ -156,6 +182,37 @@ func (e *env) online(players ...string) []string {
 		e.t.Fatalf("OnlinePlayers(%v): %v", players, err)
 	}
 	return got
+}
+
+// listBans pages through ListBans, limit bans a page, and returns the ids
+// of this subtest's players banned, sorted; a ban listed twice is there
+// twice.
+func (e *env) listBans(limit int) []string {
+	e.t.Helper()
+	ids := []string{}
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages == 100 {
+			e.t.Fatalf("ListBans(%d) still paging after %d pages", limit, pages)
+		}
+		bans, next, err := e.store.ListBans(e.ctx, limit, cursor)
+		if err != nil {
+			e.t.Fatalf("ListBans(%d, %q): %v", limit, cursor, err)
+		}
+		if len(bans) > limit {
+			e.t.Errorf("ListBans(%d) returned a page of %d bans", limit, len(bans))
+		}
+		for _, b := range bans {
+			if strings.HasPrefix(b.PlayerID, e.name+"-") {
+				ids = append(ids, b.PlayerID)
+			}
+		}
+		if cursor = next; cursor == "" {
+			break
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 func equal(t *testing.T, what string, got, want []string) {
@@ -222,13 +279,9 @@ var tests = []test{
 			}
 		}
 
-		if err := e.store.DeleteConnection(e.ctx, alice, c1.ID); err != nil {
-			e.t.Fatal(err)
-		}
+		e.disconnect(alice, c1.ID)
 		equal(e.t, "after deleting c1", e.connIDs(alice), []string{c2.ID})
-		if err := e.store.DeleteConnection(e.ctx, alice, c2.ID); err != nil {
-			e.t.Fatal(err)
-		}
+		e.disconnect(alice, c2.ID)
 		equal(e.t, "after deleting c2", e.connIDs(alice), []string{})
 	}},
 
@@ -329,9 +382,7 @@ var tests = []test{
 		if ids := e.connIDs(alice); len(ids) != 5 || slices.Contains(ids, "sixth=") {
 			e.t.Fatalf("connections = %v, want the first five", ids)
 		}
-		if err := e.store.DeleteConnection(e.ctx, alice, "c2="); err != nil {
-			e.t.Fatal(err)
-		}
+		e.disconnect(alice, "c2=")
 		e.mustPut(e.conn(alice, "sixth"))
 		equal(e.t, "after a disconnect", e.connIDs(alice), []string{"c0=", "c1=", "c3=", "c4=", "sixth="})
 	}},
@@ -365,9 +416,7 @@ var tests = []test{
 		equal(e.t, "online, reordered", e.online(alice, bob, dave), []string{alice, dave})
 		equal(e.t, "nobody asked", e.online(), []string{})
 
-		if err := e.store.DeleteConnection(e.ctx, dave, "d="); err != nil {
-			e.t.Fatal(err)
-		}
+		e.disconnect(dave, "d=")
 		equal(e.t, "after dave left", e.online(dave, alice), []string{alice})
 
 		many := make([]string, domain.MaxPresencePlayers+1)
@@ -424,9 +473,7 @@ var tests = []test{
 
 		e.mustEnqueue(e.msg(bob, "0003", alice)) // the expired message's slot
 		equal(e.t, "after reuse", e.inboxIDs(bob, 0), []string{"0002", "0003"})
-		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0004", alice)); !errors.Is(err, domain.ErrMailboxFull) {
-			e.t.Errorf("third live message: %v, want ErrMailboxFull", err)
-		}
+		e.mustRefuse(e.msg(bob, "0004", alice), "third live message")
 
 		dead := e.msg(bob, "0005", alice)
 		dead.ExpiresAt = e.clock.Now()
@@ -447,17 +494,9 @@ var tests = []test{
 		bob, alice := e.player("bob"), e.player("alice")
 		e.mustEnqueue(e.msg(bob, "0001", alice))
 		e.mustEnqueue(e.msg(bob, "0002", alice))
-		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0003", alice)); !errors.Is(err, domain.ErrMailboxFull) {
-			e.t.Fatalf("over the cap: %v, want ErrMailboxFull", err)
-		}
-		for range 2 { // the second time is a no-op
-			if err := e.store.DeleteQueued(e.ctx, bob, "0001"); err != nil {
-				e.t.Fatalf("DeleteQueued = %v", err)
-			}
-		}
-		if err := e.store.DeleteQueued(e.ctx, alice, "0002"); err != nil {
-			e.t.Fatalf("DeleteQueued of another player's message id = %v", err)
-		}
+		e.mustRefuse(e.msg(bob, "0003", alice), "over the cap")
+		e.dequeue(bob, "0001", "0001") // the second time is a no-op
+		e.dequeue(alice, "0002")       // another player's message id
 		equal(e.t, "after delete", e.inboxIDs(bob, 0), []string{"0002"})
 		e.mustEnqueue(e.msg(bob, "0003", alice)) // the freed slot
 		equal(e.t, "after refill", e.inboxIDs(bob, 0), []string{"0002", "0003"})
@@ -468,9 +507,7 @@ var tests = []test{
 		for _, id := range []string{"0001", "0002", "0003"} {
 			e.mustEnqueue(e.msg(bob, id, alice))
 		}
-		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0004", alice)); !errors.Is(err, domain.ErrMailboxFull) {
-			e.t.Fatalf("fourth Enqueue = %v, want ErrMailboxFull", err)
-		}
+		e.mustRefuse(e.msg(bob, "0004", alice), "fourth Enqueue")
 		again := e.msg(bob, "0002", alice)
 		again.Message = json.RawMessage(`"retried"`)
 		e.mustEnqueue(again) // the same message again: no second slot
@@ -500,9 +537,7 @@ var tests = []test{
 		bob, carol, mallory, alice, dave := e.player("bob"), e.player("carol"), e.player("mallory"), e.player("alice"), e.player("dave")
 		e.mustEnqueue(e.msg(bob, "0001", mallory))
 		e.mustEnqueue(e.msg(bob, "0002", mallory))
-		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0003", mallory)); !errors.Is(err, domain.ErrMailboxFull) {
-			e.t.Fatalf("third message from one sender = %v, want ErrMailboxFull", err)
-		}
+		e.mustRefuse(e.msg(bob, "0003", mallory), "third message from one sender")
 		again := e.msg(bob, "0002", mallory)
 		again.Message = json.RawMessage(`"retried"`)
 		e.mustEnqueue(again)                     // the same message again: no second sender slot
@@ -510,26 +545,16 @@ var tests = []test{
 		e.mustEnqueue(e.msg(bob, "0005", alice))
 		e.mustEnqueue(e.msg(bob, "0006", dave))
 		e.mustEnqueue(e.msg(carol, "0007", mallory)) // the quota is per recipient
-		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0008", mallory)); !errors.Is(err, domain.ErrMailboxFull) {
-			e.t.Fatalf("sender at its quota = %v, want ErrMailboxFull", err)
-		}
+		e.mustRefuse(e.msg(bob, "0008", mallory), "sender at its quota")
 		equal(e.t, "inbox", e.inboxIDs(bob, 0), []string{"0001", "0002", "0004", "0005", "0006"})
 
 		// Deleting another sender's message frees nothing of mallory's.
-		if err := e.store.DeleteQueued(e.ctx, bob, "0004"); err != nil {
-			e.t.Fatal(err)
-		}
-		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0009", mallory)); !errors.Is(err, domain.ErrMailboxFull) {
-			e.t.Fatalf("after another sender's message was read: %v, want ErrMailboxFull", err)
-		}
+		e.dequeue(bob, "0004")
+		e.mustRefuse(e.msg(bob, "0009", mallory), "after another sender's message was read")
 		// The inbox reads one of mallory's: the quota has room for one.
-		if err := e.store.DeleteQueued(e.ctx, bob, "0001"); err != nil {
-			e.t.Fatal(err)
-		}
+		e.dequeue(bob, "0001")
 		e.mustEnqueue(e.msg(bob, "0010", mallory))
-		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0011", mallory)); !errors.Is(err, domain.ErrMailboxFull) {
-			e.t.Fatalf("back at the quota = %v, want ErrMailboxFull", err)
-		}
+		e.mustRefuse(e.msg(bob, "0011", mallory), "back at the quota")
 		equal(e.t, "inbox after the reads", e.inboxIDs(bob, 0), []string{"0002", "0005", "0006", "0010"})
 	}},
 
@@ -541,27 +566,15 @@ var tests = []test{
 		for i := range 3 {
 			// Refused by the mailbox cap after carol's sender slot was
 			// claimed, and by alice's quota before any: neither keeps one.
-			if err := e.store.Enqueue(e.ctx, e.msg(bob, fmt.Sprintf("10%02d", i), carol)); !errors.Is(err, domain.ErrMailboxFull) {
-				e.t.Fatalf("carol into a full mailbox = %v, want ErrMailboxFull", err)
-			}
-			if err := e.store.Enqueue(e.ctx, e.msg(bob, fmt.Sprintf("20%02d", i), alice)); !errors.Is(err, domain.ErrMailboxFull) {
-				e.t.Fatalf("alice over her quota = %v, want ErrMailboxFull", err)
-			}
+			e.mustRefuse(e.msg(bob, fmt.Sprintf("10%02d", i), carol), "carol into a full mailbox")
+			e.mustRefuse(e.msg(bob, fmt.Sprintf("20%02d", i), alice), "alice over her quota")
 		}
-		for _, id := range []string{"0001", "0002"} {
-			if err := e.store.DeleteQueued(e.ctx, bob, id); err != nil {
-				e.t.Fatal(err)
-			}
-		}
+		e.dequeue(bob, "0001", "0002")
 		// Two mailbox slots are free and carol holds one sender slot of two.
 		e.mustEnqueue(e.msg(bob, "0004", carol))
-		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0005", carol)); !errors.Is(err, domain.ErrMailboxFull) {
-			e.t.Fatalf("carol's third = %v, want ErrMailboxFull", err)
-		}
+		e.mustRefuse(e.msg(bob, "0005", carol), "carol's third")
 		e.mustEnqueue(e.msg(bob, "0006", dave))
-		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0007", alice)); !errors.Is(err, domain.ErrMailboxFull) {
-			e.t.Fatalf("a fourth message = %v, want ErrMailboxFull", err)
-		}
+		e.mustRefuse(e.msg(bob, "0007", alice), "a fourth message")
 		equal(e.t, "inbox", e.inboxIDs(bob, 0), []string{"0003", "0004", "0006"})
 	}},
 
@@ -573,33 +586,19 @@ var tests = []test{
 			e.mustEnqueue(m)
 		}
 		e.mustEnqueue(e.msg(bob, "0003", carol))
-		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0004", alice)); !errors.Is(err, domain.ErrMailboxFull) {
-			e.t.Fatalf("before expiry = %v, want ErrMailboxFull", err)
-		}
+		e.mustRefuse(e.msg(bob, "0004", alice), "before expiry")
 		e.clock.Advance(time.Minute)
 		e.mustEnqueue(e.msg(bob, "0005", alice)) // alice's expired sender slots and the mailbox's
 		e.mustEnqueue(e.msg(bob, "0006", alice))
-		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0007", carol)); !errors.Is(err, domain.ErrMailboxFull) {
-			e.t.Fatalf("a fourth live message = %v, want ErrMailboxFull", err)
-		}
+		e.mustRefuse(e.msg(bob, "0007", carol), "a fourth live message")
 		equal(e.t, "inbox", e.inboxIDs(bob, 0), []string{"0003", "0005", "0006"})
 
 		// The late delete of an expired message frees nothing its
 		// successors now hold.
-		for _, id := range []string{"0001", "0002"} {
-			if err := e.store.DeleteQueued(e.ctx, bob, id); err != nil {
-				e.t.Fatal(err)
-			}
-		}
-		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0008", alice)); !errors.Is(err, domain.ErrMailboxFull) {
-			e.t.Fatalf("after a late delete = %v, want ErrMailboxFull", err)
-		}
-		if err := e.store.DeleteQueued(e.ctx, bob, "0003"); err != nil {
-			e.t.Fatal(err)
-		}
-		if err := e.store.Enqueue(e.ctx, e.msg(bob, "0009", alice)); !errors.Is(err, domain.ErrMailboxFull) {
-			e.t.Fatalf("alice at her quota with a slot free = %v, want ErrMailboxFull", err)
-		}
+		e.dequeue(bob, "0001", "0002")
+		e.mustRefuse(e.msg(bob, "0008", alice), "after a late delete")
+		e.dequeue(bob, "0003")
+		e.mustRefuse(e.msg(bob, "0009", alice), "alice at her quota with a slot free")
 		e.mustEnqueue(e.msg(bob, "0010", carol))
 		equal(e.t, "inbox at the end", e.inboxIDs(bob, 0), []string{"0005", "0006", "0010"})
 	}},
@@ -625,20 +624,14 @@ var tests = []test{
 		}
 		// Empty the mailbox: every slot comes back, none was kept by the
 		// refused racers, so each sender queues exactly its quota again.
-		for _, id := range e.inboxIDs(bob, 0) {
-			if err := e.store.DeleteQueued(e.ctx, bob, id); err != nil {
-				e.t.Fatal(err)
-			}
-		}
+		e.dequeue(bob, e.inboxIDs(bob, 0)...)
 		for _, from := range []struct{ player, prefix string }{{alice, "x"}, {carol, "y"}} {
 			for i := range 3 {
 				e.mustEnqueue(e.msg(bob, fmt.Sprintf("%s%02d", from.prefix, i), from.player))
 			}
 		}
 		for _, from := range []string{alice, carol} {
-			if err := e.store.Enqueue(e.ctx, e.msg(bob, "z", from)); !errors.Is(err, domain.ErrMailboxFull) {
-				e.t.Errorf("a seventh message = %v, want ErrMailboxFull", err)
-			}
+			e.mustRefuse(e.msg(bob, "z", from), "a seventh message")
 		}
 		equal(e.t, "inbox after the refill", e.inboxIDs(bob, 0), []string{"x00", "x01", "x02", "y00", "y01", "y02"})
 	}},
@@ -663,34 +656,14 @@ var tests = []test{
 		if got, err := e.store.Ban(e.ctx, carol); err != nil || !got.Until.IsZero() || got.Reason != "abuse" {
 			e.t.Errorf("Ban(carol) = %+v, %v; want a ban until lifted", got, err)
 		}
-		listed := func() []string {
-			var ids []string
-			cursor := ""
-			for range 50 {
-				bans, next, err := e.store.ListBans(e.ctx, 1, cursor)
-				if err != nil {
-					e.t.Fatalf("ListBans: %v", err)
-				}
-				for _, b := range bans {
-					if strings.HasPrefix(b.PlayerID, e.name+"-") {
-						ids = append(ids, b.PlayerID)
-					}
-				}
-				if cursor = next; cursor == "" {
-					break
-				}
-			}
-			slices.Sort(ids)
-			return ids
-		}
-		equal(e.t, "bans in force", listed(), []string{bob, carol})
+		equal(e.t, "bans in force", e.listBans(1), []string{bob, carol})
 
 		// The row is still there, but a ban that has ended is absent.
 		e.clock.Advance(time.Hour)
 		if _, err := e.store.Ban(e.ctx, bob); !errors.Is(err, domain.ErrNotFound) {
 			e.t.Errorf("Ban(bob) at its end = %v, want ErrNotFound", err)
 		}
-		equal(e.t, "bans in force after bob's ended", listed(), []string{carol})
+		equal(e.t, "bans in force after bob's ended", e.listBans(1), []string{carol})
 
 		for _, want := range []bool{true, false} {
 			lifted, err := e.store.DeleteBan(e.ctx, carol)
@@ -709,6 +682,26 @@ var tests = []test{
 		}
 	}},
 
+	{name: "bans listed page by page", run: func(e *env) {
+		var want []string
+		for i := range 7 {
+			b := domain.Ban{PlayerID: e.player(fmt.Sprintf("p%d", i)), Reason: "flood", BannedBy: "admin", BannedAt: e.clock.Now()}
+			if i%3 == 0 {
+				b.Until = e.clock.Now().Add(time.Minute) // ends before the listing
+			} else {
+				want = append(want, b.PlayerID)
+			}
+			if err := e.store.PutBan(e.ctx, b); err != nil {
+				e.t.Fatalf("PutBan(%s): %v", b.PlayerID, err)
+			}
+		}
+		e.clock.Advance(time.Minute)
+		slices.Sort(want)
+		for _, limit := range []int{1, 2, 3, domain.MaxBansPage} {
+			equal(e.t, fmt.Sprintf("bans listed %d a page", limit), e.listBans(limit), want)
+		}
+	}},
+
 	{name: "players are isolated", opts: dynamo.Options{MaxConnectionsPerPlayer: 1, MailboxMaxMessages: 1}, run: func(e *env) {
 		alice, bob := e.player("alice"), e.player("bob")
 		e.mustPut(e.conn(alice, "a"))
@@ -717,12 +710,8 @@ var tests = []test{
 		e.mustEnqueue(e.msg(bob, "0001", alice)) // same message id, other mailbox
 		equal(e.t, "alice", e.connIDs(alice), []string{"a="})
 		equal(e.t, "bob", e.connIDs(bob), []string{"b="})
-		if err := e.store.DeleteConnection(e.ctx, alice, "a="); err != nil {
-			e.t.Fatal(err)
-		}
-		if err := e.store.DeleteQueued(e.ctx, alice, "0001"); err != nil {
-			e.t.Fatal(err)
-		}
+		e.disconnect(alice, "a=")
+		e.dequeue(alice, "0001")
 		equal(e.t, "bob after alice left", e.connIDs(bob), []string{"b="})
 		msgs, err := e.store.Inbox(e.ctx, bob, 0)
 		if err != nil {
