@@ -51,8 +51,7 @@ const (
 
 // Defaults and limits.
 const (
-	DefaultAdminGroup = "admin"
-	DefaultBansPage   = 50
+	DefaultBansPage = 50
 	// MaxDurationSeconds is the longest timed ban: ten years.
 	MaxDurationSeconds   = 10 * 365 * 24 * 3600
 	maxBodyBytes         = 4 << 10
@@ -273,7 +272,7 @@ func (h *Handler) caller(req events.APIGatewayV2HTTPRequest) (string, error) {
 	}
 	group := h.AdminGroup
 	if group == "" {
-		group = DefaultAdminGroup
+		group = domain.DefaultAdminGroup
 	}
 	if !slices.Contains(ParseGroups(claims[groupsClaim]), group) {
 		return actor, fail(http.StatusForbidden, codeForbidden, "the caller is not in the "+group+" group", nil)

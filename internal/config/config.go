@@ -14,9 +14,7 @@ import (
 	"time"
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
-	"github.com/serverless-websockets/serverless-websockets/internal/admin"
-	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
-	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
@@ -97,19 +95,19 @@ type Config struct {
 	// environment.
 	Credentials Credentials
 
-	AdminGroup        string // ADMIN_GROUP: the group whose members may use the admin API; default admin.DefaultAdminGroup (admin)
+	AdminGroup        string // ADMIN_GROUP: the group whose members may use the admin API; default domain.DefaultAdminGroup (admin)
 	CognitoUserPoolID string // COGNITO_USER_POOL_ID: the pool whose users bans disable; empty skips those steps
 	// CognitoEndpoint is AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER, the SDK's
 	// variable for another Cognito endpoint (an emulator); empty means AWS.
 	CognitoEndpoint string
 	PlayerIDClaim   string // PLAYER_ID_CLAIM: the token claim naming the player; default authorizer.DefaultPlayerIDClaim (sub)
 
-	MaxConnectionsPerPlayer int           // MAX_CONNECTIONS_PER_PLAYER; default dynamo.DefaultMaxConnectionsPerPlayer (5)
-	MaxMessageBytes         int           // MAX_MESSAGE_BYTES; default handlers.DefaultMaxMessageBytes (8192)
-	MailboxTTL              time.Duration // MAILBOX_TTL (Go duration, e.g. 24h); default handlers.DefaultMailboxTTL (24h)
-	MailboxMaxMessages      int           // MAILBOX_MAX_MESSAGES; default dynamo.DefaultMailboxMaxMessages (100)
-	MailboxMaxPerSender     int           // MAILBOX_MAX_PER_SENDER; default dynamo.DefaultMailboxMaxPerSender (20; MAILBOX_MAX_MESSAGES if smaller), at most MAILBOX_MAX_MESSAGES
-	ConnectionTTL           time.Duration // CONNECTION_TTL; default handlers.DefaultConnectionTTL (2h10m: API Gateway's 2 h maximum + a margin)
+	MaxConnectionsPerPlayer int           // MAX_CONNECTIONS_PER_PLAYER; default domain.DefaultMaxConnectionsPerPlayer (5)
+	MaxMessageBytes         int           // MAX_MESSAGE_BYTES; default domain.DefaultMaxMessageBytes (8192)
+	MailboxTTL              time.Duration // MAILBOX_TTL (Go duration, e.g. 24h); default domain.DefaultMailboxTTL (24h)
+	MailboxMaxMessages      int           // MAILBOX_MAX_MESSAGES; default domain.DefaultMailboxMaxMessages (100)
+	MailboxMaxPerSender     int           // MAILBOX_MAX_PER_SENDER; default domain.DefaultMailboxMaxPerSender (20; MAILBOX_MAX_MESSAGES if smaller), at most MAILBOX_MAX_MESSAGES
+	ConnectionTTL           time.Duration // CONNECTION_TTL; default domain.DefaultConnectionTTL (2h10m: API Gateway's 2 h maximum + a margin)
 	LogLevel                slog.Level    // LOG_LEVEL: debug, info, warn, error; default info
 
 	// RateLimits are on the RATE_LIMIT_TABLE table, with the limits of
@@ -135,15 +133,15 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 			SecretAccessKey: p.str("AWS_SECRET_ACCESS_KEY", ""),
 			SessionToken:    p.str("AWS_SESSION_TOKEN", ""),
 		},
-		AdminGroup:              p.str("ADMIN_GROUP", admin.DefaultAdminGroup),
+		AdminGroup:              p.str("ADMIN_GROUP", domain.DefaultAdminGroup),
 		CognitoUserPoolID:       p.str("COGNITO_USER_POOL_ID", ""),
 		CognitoEndpoint:         p.str("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", ""),
 		PlayerIDClaim:           p.str("PLAYER_ID_CLAIM", authorizer.DefaultPlayerIDClaim),
-		MaxConnectionsPerPlayer: p.positiveInt("MAX_CONNECTIONS_PER_PLAYER", dynamo.DefaultMaxConnectionsPerPlayer),
-		MaxMessageBytes:         p.positiveInt("MAX_MESSAGE_BYTES", handlers.DefaultMaxMessageBytes),
-		MailboxTTL:              p.duration("MAILBOX_TTL", handlers.DefaultMailboxTTL),
-		MailboxMaxMessages:      p.positiveInt("MAILBOX_MAX_MESSAGES", dynamo.DefaultMailboxMaxMessages),
-		ConnectionTTL:           p.duration("CONNECTION_TTL", handlers.DefaultConnectionTTL),
+		MaxConnectionsPerPlayer: p.positiveInt("MAX_CONNECTIONS_PER_PLAYER", domain.DefaultMaxConnectionsPerPlayer),
+		MaxMessageBytes:         p.positiveInt("MAX_MESSAGE_BYTES", domain.DefaultMaxMessageBytes),
+		MailboxTTL:              p.duration("MAILBOX_TTL", domain.DefaultMailboxTTL),
+		MailboxMaxMessages:      p.positiveInt("MAILBOX_MAX_MESSAGES", domain.DefaultMailboxMaxMessages),
+		ConnectionTTL:           p.duration("CONNECTION_TTL", domain.DefaultConnectionTTL),
 		LogLevel:                p.level(),
 		RateLimits: ratelimit.Config{
 			Messages: p.limit("RATE_MESSAGES_PER_SECOND", "RATE_MESSAGES_BURST", ratelimit.DefaultMessages),
@@ -152,7 +150,7 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		},
 	}
 	c.RateLimits.Table = c.RateLimitTable
-	c.MailboxMaxPerSender = p.positiveInt("MAILBOX_MAX_PER_SENDER", min(dynamo.DefaultMailboxMaxPerSender, c.MailboxMaxMessages))
+	c.MailboxMaxPerSender = p.positiveInt("MAILBOX_MAX_PER_SENDER", min(domain.DefaultMailboxMaxPerSender, c.MailboxMaxMessages))
 	if c.MailboxMaxPerSender > c.MailboxMaxMessages {
 		p.problems = append(p.problems, fmt.Sprintf("MAILBOX_MAX_PER_SENDER (%d) must be at most MAILBOX_MAX_MESSAGES (%d)", c.MailboxMaxPerSender, c.MailboxMaxMessages))
 	}

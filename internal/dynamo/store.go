@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 )
 
 // API is the part of the DynamoDB client the Store uses. *dynamodb.Client
@@ -57,13 +59,6 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Default option values.
-const (
-	DefaultMaxConnectionsPerPlayer = 5
-	DefaultMailboxMaxMessages      = 100
-	DefaultMailboxMaxPerSender     = 20
-)
-
 // claimRounds is how many times a slot claim queries the slots again after
 // every slot it saw free was taken by someone else. Without deletes racing,
 // the second query already sees every slot taken.
@@ -91,13 +86,13 @@ func New(api API, tables Tables, opts Options) *Store {
 		now:     opts.Now,
 	}
 	if s.maxConn <= 0 {
-		s.maxConn = DefaultMaxConnectionsPerPlayer
+		s.maxConn = domain.DefaultMaxConnectionsPerPlayer
 	}
 	if s.maxMail <= 0 {
-		s.maxMail = DefaultMailboxMaxMessages
+		s.maxMail = domain.DefaultMailboxMaxMessages
 	}
 	if s.maxFrom <= 0 {
-		s.maxFrom = DefaultMailboxMaxPerSender
+		s.maxFrom = domain.DefaultMailboxMaxPerSender
 	}
 	s.maxFrom = min(s.maxFrom, s.maxMail)
 	if s.now == nil {

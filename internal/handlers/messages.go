@@ -67,8 +67,6 @@ type MessageLimiter interface {
 
 // Defaults of Messages.
 const (
-	DefaultMaxMessageBytes     = 8 << 10
-	DefaultMailboxTTL          = 24 * time.Hour
 	DefaultInboxBatch          = 100
 	DefaultDeliveryConcurrency = 8
 )
@@ -101,10 +99,10 @@ type Messages struct {
 func (h *Messages) init() {
 	h.once.Do(func() {
 		if h.MaxMessageBytes <= 0 {
-			h.MaxMessageBytes = DefaultMaxMessageBytes
+			h.MaxMessageBytes = domain.DefaultMaxMessageBytes
 		}
 		if h.MailboxTTL <= 0 {
-			h.MailboxTTL = DefaultMailboxTTL
+			h.MailboxTTL = domain.DefaultMailboxTTL
 		}
 		if h.InboxBatch <= 0 {
 			h.InboxBatch = DefaultInboxBatch
