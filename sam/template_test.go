@@ -627,7 +627,7 @@ var wantGrants = map[string]struct {
 			"CONNECTIONS_TABLE": {"dynamodb:Query"},                                                               // PlayerConnections
 			"BANS_TABLE":        {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"}, // Ban, PutBan, DeleteBan, ListBans
 		},
-		manage:  []string{"DELETE", "GET", "POST"}, // Exists, the kicked/banned frame, the close
+		manage:  []string{"DELETE", "POST"}, // the kicked/banned frame, the close
 		cognito: []string{"cognito-idp:AdminDisableUser", "cognito-idp:AdminEnableUser", "cognito-idp:AdminUserGlobalSignOut"},
 	},
 	"connect": {tables: map[string][]string{

@@ -9,7 +9,7 @@
 //	DELETE /admin/players/{playerId}/connections  close every connection of the player
 //	DELETE /admin/connections/{connectionId}      close one connection (404 when unknown)
 //	POST   /admin/players/{playerId}/ban          record a ban, close the connections, and with a
-//	                                              user pool sign the user out and disable it
+//	                                              user pool disable the user and sign it out
 //	DELETE /admin/players/{playerId}/ban          lift the ban (and enable the user)
 //	GET    /admin/bans?limit=&next=               the bans in force, a page at a time
 //
@@ -36,6 +36,7 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
 )
 
@@ -95,7 +96,6 @@ type Store interface {
 // exists wrap domain.ErrGone.
 type Connections interface {
 	Post(ctx context.Context, connectionID string, data []byte) error
-	Exists(ctx context.Context, connectionID string) error
 	Delete(ctx context.Context, connectionID string) error
 }
 
@@ -115,16 +115,9 @@ type Handler struct {
 	AdminGroup  string   // default "admin"
 	// PlayerIDClaim names the claim holding the caller's player id; default sub.
 	PlayerIDClaim string
-	// Timeout bounds each request, every DynamoDB, Management API and
-	// Cognito call in it; default DefaultTimeout, nine tenths of the
-	// function's 10 s, so that the answer still goes out.
-	Timeout time.Duration
-	Now     func() time.Time // default time.Now
-	Logger  *slog.Logger     // default: discard
+	Now           func() time.Time // default time.Now
+	Logger        *slog.Logger     // default: discard
 }
-
-// DefaultTimeout is Handler.Timeout's default.
-const DefaultTimeout = 9 * time.Second
 
 // apiError is an error answer.
 type apiError struct {
@@ -146,11 +139,9 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	timeout := h.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	// Every call ends a little before the function's deadline, so that the
+	// answer (and the audit line) still goes out.
+	ctx, cancel := handlers.WithReserve(ctx)
 	defer cancel()
 	rk := req.RouteKey
 	if rk == "" || rk == "$default" {
@@ -428,13 +419,9 @@ func (h *Handler) closeConn(ctx context.Context, id string, frame []byte) (bool,
 	return true, nil
 }
 
+// closeOne closes one connection; the DELETE's 410 (gone) tells an unknown
+// connection, so no GET is needed first.
 func (h *Handler) closeOne(ctx context.Context, id string) (int, any, error) {
-	if err := h.Connections.Exists(ctx, id); err != nil {
-		if errors.Is(err, domain.ErrGone) {
-			return 0, nil, fail(http.StatusNotFound, codeNotFound, "no such connection", nil)
-		}
-		return 0, nil, unavailable(err)
-	}
 	frame := protocol.Encode(protocol.ErrorFrame("", domain.Errorf(domain.CodeKicked, kickedMessage)))
 	ok, err := h.closeConn(ctx, id, frame)
 	if err != nil {
@@ -456,8 +443,8 @@ type banRequest struct {
 type Steps struct {
 	Record     string `json:"record"`
 	Disconnect string `json:"disconnect,omitempty"`
-	SignOut    string `json:"signOut,omitempty"`
 	Disable    string `json:"disable,omitempty"`
+	SignOut    string `json:"signOut,omitempty"`
 	Enable     string `json:"enable,omitempty"`
 }
 
@@ -465,7 +452,7 @@ type Steps struct {
 func (s Steps) LogValue() slog.Value {
 	var attrs []slog.Attr
 	for _, st := range []struct{ name, v string }{
-		{"record", s.Record}, {"disconnect", s.Disconnect}, {"signOut", s.SignOut}, {"disable", s.Disable}, {"enable", s.Enable},
+		{"record", s.Record}, {"disconnect", s.Disconnect}, {"disable", s.Disable}, {"signOut", s.SignOut}, {"enable", s.Enable},
 	} {
 		if st.v != "" {
 			attrs = append(attrs, slog.String(st.name, st.v))
@@ -517,8 +504,8 @@ func parseBan(body string, isBase64 bool) (banRequest, error) {
 }
 
 // ban records the ban first (so $connect refuses the player from then on),
-// then closes the player's connections, then signs the user out and
-// disables it. A failure after the record does not undo it: the answer is
+// then closes the player's connections, then disables the user and signs it
+// out: disabled first, the user cannot sign in again between the two. A failure after the record does not undo it: the answer is
 // 503 with the steps, and repeating the request is safe.
 func (h *Handler) ban(ctx context.Context, actor, player string, req events.APIGatewayV2HTTPRequest, a *audit) (int, any, error) {
 	r, err := parseBan(req.Body, req.IsBase64Encoded)
@@ -549,11 +536,11 @@ func (h *Handler) ban(ctx context.Context, actor, player string, req events.APIG
 	res.Closed = n
 	step("disconnect", &res.Steps.Disconnect, err)
 	if h.Accounts == nil {
-		res.Steps.SignOut, res.Steps.Disable = stepSkipped, stepSkipped
+		res.Steps.Disable, res.Steps.SignOut = stepSkipped, stepSkipped
 		a.attrs = append(a.attrs, slog.String("cognito", "skipped: no user pool configured"))
 	} else {
-		step("signOut", &res.Steps.SignOut, h.Accounts.SignOut(ctx, player))
 		step("disable", &res.Steps.Disable, h.Accounts.Disable(ctx, player))
+		step("signOut", &res.Steps.SignOut, h.Accounts.SignOut(ctx, player))
 	}
 	a.attrs = append(a.attrs, slog.Int("closed", n), slog.String("reason", b.Reason), slog.Any("steps", res.Steps))
 	if len(failed) > 0 {

@@ -2,9 +2,11 @@ package admin
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -75,37 +77,50 @@ func (f *fakeStore) ListBans(context.Context, int, string) ([]domain.Ban, string
 	return nil, "", f.listErr
 }
 
-// fakeConns is the Management API: ids in open exist. The handler closes a
-// player's connections concurrently, so it locks.
+// fakeConns is the Management API: ids in open exist. calls records each
+// request ("POST id", "DELETE id"). The handler closes a player's
+// connections concurrently, so it locks.
 type fakeConns struct {
 	mu     sync.Mutex
 	open   map[string]bool
 	posted []string
+	calls  []string
 }
 
 func (f *fakeConns) Post(_ context.Context, id string, data []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls = append(f.calls, "POST "+id)
 	f.posted = append(f.posted, id+" "+string(data))
-	return nil
-}
-
-func (f *fakeConns) Exists(_ context.Context, id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !f.open[id] {
-		return domain.ErrGone
-	}
 	return nil
 }
 
 func (f *fakeConns) Delete(_ context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls = append(f.calls, "DELETE "+id)
 	if !f.open[id] {
 		return domain.ErrGone
 	}
 	delete(f.open, id)
+	return nil
+}
+
+// fakeAccounts records the account steps in the order they ran.
+type fakeAccounts struct{ calls []string }
+
+func (f *fakeAccounts) SignOut(_ context.Context, u string) error {
+	f.calls = append(f.calls, "signOut "+u)
+	return nil
+}
+
+func (f *fakeAccounts) Disable(_ context.Context, u string) error {
+	f.calls = append(f.calls, "disable "+u)
+	return nil
+}
+
+func (f *fakeAccounts) Enable(_ context.Context, u string) error {
+	f.calls = append(f.calls, "enable "+u)
 	return nil
 }
 
@@ -122,7 +137,7 @@ func request(route string, claims map[string]string, params map[string]string, b
 }
 
 func TestHandler(t *testing.T) {
-	root := map[string]string{"username": "root", "cognito:groups": "[ops admin]"}
+	root := map[string]string{"username": "root", "cognito:groups": "[ops admin]"} // in one group of several
 	var logs bytes.Buffer
 	store := &fakeStore{conns: []domain.Connection{{ID: "b1=", PlayerID: "bob"}, {ID: "b2=", PlayerID: "bob"}}}
 	conns := &fakeConns{open: map[string]bool{"b1=": true}} // b2= is a stale row
@@ -170,6 +185,7 @@ func TestHandler(t *testing.T) {
 		t.Fatal("a refused ban was recorded")
 	}
 
+	conns.posted = nil // the unknown connection got the kicked frame, which the gateway refuses
 	status, m := call(request(RouteBanPlayer, root, bob, `{"reason":"cheating","durationSeconds":60}`))
 	if status != 200 || m["closed"] != float64(1) {
 		t.Fatalf("ban = %d %v", status, m)
@@ -212,5 +228,80 @@ func TestHandler(t *testing.T) {
 	}
 	if banLine == nil || banLine["actor"] != "root" || banLine["target"] != "bob" || banLine["msg"] != "admin action" || banLine["reason"] != "cheating" {
 		t.Errorf("audit line of the ban = %v", banLine)
+	}
+}
+
+var root = map[string]string{"username": "root", "cognito:groups": "[admin]"}
+
+// TestCloseOneConnection: closing one connection makes two Management API
+// calls, the kicked frame and the DELETE, whose 410 tells an unknown
+// connection (404).
+func TestCloseOneConnection(t *testing.T) {
+	for _, c := range []struct {
+		id     string
+		status int
+		want   string // "closed" of the answer, or its code
+	}{
+		{"a1=", 200, "1"},
+		{"zz=", 404, "not_found"},
+	} {
+		conns := &fakeConns{open: map[string]bool{"a1=": true}}
+		h := &Handler{Store: &fakeStore{}, Connections: conns, PlayerIDClaim: "username"}
+		resp, err := h.Handle(t.Context(), request(RouteCloseConnection, root, map[string]string{"connectionId": c.id}, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(cmp.Or(m["code"], m["closed"])); resp.StatusCode != c.status || got != c.want {
+			t.Errorf("close %s = %d %v, want %d %s", c.id, resp.StatusCode, m, c.status, c.want)
+		}
+		if want := []string{"POST " + c.id, "DELETE " + c.id}; !slices.Equal(conns.calls, want) {
+			t.Errorf("close %s made the Management API calls %q, want %q", c.id, conns.calls, want)
+		}
+	}
+}
+
+// TestBanDisablesBeforeSigningOut: a user signed out but not yet disabled
+// could sign in again in between.
+func TestBanDisablesBeforeSigningOut(t *testing.T) {
+	accounts := &fakeAccounts{}
+	h := &Handler{Store: &fakeStore{}, Connections: &fakeConns{}, Accounts: accounts, PlayerIDClaim: "username"}
+	resp, err := h.Handle(t.Context(), request(RouteBanPlayer, root, map[string]string{"playerId": "bob"}, `{"reason":"cheating"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"disable bob", "signOut bob"}; resp.StatusCode != 200 || !slices.Equal(accounts.calls, want) {
+		t.Errorf("ban = %d %s with the account steps %q, want 200 and %q", resp.StatusCode, resp.Body, accounts.calls, want)
+	}
+}
+
+// deadlineStore records the deadline of the context its first call gets.
+type deadlineStore struct {
+	fakeStore
+	deadline time.Time
+}
+
+func (s *deadlineStore) PlayerConnections(ctx context.Context, p string) ([]domain.Connection, error) {
+	s.deadline, _ = ctx.Deadline()
+	return s.fakeStore.PlayerConnections(ctx, p)
+}
+
+// TestHandlerKeepsTimeToAnswer: the calls of a request end before the
+// function's deadline by the handlers' shared reserve (a tenth of the time
+// left, at most 1 s), so that the answer and the audit line still go out.
+func TestHandlerKeepsTimeToAnswer(t *testing.T) {
+	store := &deadlineStore{}
+	h := &Handler{Store: store, Connections: &fakeConns{}, PlayerIDClaim: "username"}
+	deadline := time.Now().Add(time.Minute)
+	ctx, cancel := context.WithDeadline(t.Context(), deadline)
+	defer cancel()
+	if _, err := h.Handle(ctx, request(RouteGetPlayer, root, map[string]string{"playerId": "bob"}, "")); err != nil {
+		t.Fatal(err)
+	}
+	if !store.deadline.Equal(deadline.Add(-time.Second)) {
+		t.Errorf("the store's deadline is %v before the function's, want 1s", deadline.Sub(store.deadline))
 	}
 }

@@ -66,7 +66,7 @@ type Connect struct {
 
 // Handle runs $connect.
 func (h *Connect) Handle(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
-	ctx, cancel := withReserve(ctx)
+	ctx, cancel := WithReserve(ctx)
 	defer cancel()
 	now := nowFunc(h.Now)()
 	start := now

@@ -130,12 +130,12 @@ type call struct {
 // Handle serves one frame of a connected client. Every outcome, success or
 // refusal, is a frame in the route response; the connection stays open
 // except for token_expired, where the server closes it. Its work ends a
-// little before ctx's deadline (see withReserve): a backing service that
+// little before ctx's deadline (see WithReserve): a backing service that
 // does not answer by then makes the answer unavailable, with the client's
 // id, and nothing is acknowledged that was not done.
 func (h *Messages) Handle(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	h.init()
-	ctx, cancel := withReserve(ctx)
+	ctx, cancel := WithReserve(ctx)
 	defer cancel()
 	start := h.Now()
 	rc := req.RequestContext
