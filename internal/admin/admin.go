@@ -59,8 +59,10 @@ const (
 	maxConnectionIDBytes = 128
 	closeConcurrency     = 8
 	groupsClaim          = "cognito:groups"
-	kickedMessage        = "an operator closed this connection"
 )
+
+// kickedFrame tells a client that an operator closed its connection.
+var kickedFrame = protocol.Encode(protocol.ErrorFrame("", domain.Errorf(domain.CodeKicked, "an operator closed this connection")))
 
 // Error codes of the admin API, besides the client protocol's.
 const (
@@ -152,7 +154,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if err != nil {
 		var ae *apiError
 		if !errors.As(err, &ae) {
-			ae = fail(http.StatusServiceUnavailable, codeUnavailable, "a backing service failed, try again", err)
+			ae = unavailable(err)
 		}
 		status = ae.status
 		if body == nil {
@@ -347,7 +349,7 @@ func (h *Handler) getPlayer(ctx context.Context, player string) (int, any, error
 	return http.StatusOK, v, nil
 }
 
-func unavailable(cause error) error {
+func unavailable(cause error) *apiError {
 	return fail(http.StatusServiceUnavailable, codeUnavailable, "a backing service failed, try again", cause)
 }
 
@@ -360,12 +362,10 @@ type closedView struct {
 }
 
 func (h *Handler) kick(ctx context.Context, player string) (int, any, error) {
-	frame := protocol.Encode(protocol.ErrorFrame("", domain.Errorf(domain.CodeKicked, kickedMessage)))
-	n, err := h.closeAll(ctx, player, frame)
+	n, err := h.closeAll(ctx, player, kickedFrame)
 	if err != nil {
-		err := unavailable(err)
-		ae := err.(*apiError)
-		return 0, closedView{Code: ae.code, Message: ae.message, Closed: n}, err
+		ae := unavailable(err)
+		return 0, closedView{Code: ae.code, Message: ae.message, Closed: n}, ae
 	}
 	return http.StatusOK, closedView{Closed: n}, nil
 }
@@ -422,8 +422,7 @@ func (h *Handler) closeConn(ctx context.Context, id string, frame []byte) (bool,
 // closeOne closes one connection; the DELETE's 410 (gone) tells an unknown
 // connection, so no GET is needed first.
 func (h *Handler) closeOne(ctx context.Context, id string) (int, any, error) {
-	frame := protocol.Encode(protocol.ErrorFrame("", domain.Errorf(domain.CodeKicked, kickedMessage)))
-	ok, err := h.closeConn(ctx, id, frame)
+	ok, err := h.closeConn(ctx, id, kickedFrame)
 	if err != nil {
 		return 0, nil, unavailable(err)
 	}
@@ -521,33 +520,48 @@ func (h *Handler) ban(ctx context.Context, actor, player string, req events.APIG
 		return 0, nil, unavailable(err)
 	}
 	res := banResult{Ban: viewBan(b), Steps: Steps{Record: stepOK}}
-	var failed []string
-	var causes []error
-	step := func(name string, field *string, err error) {
-		*field = stepOK
-		if err != nil {
-			*field = stepFailed
-			failed = append(failed, name)
-			causes = append(causes, fmt.Errorf("%s: %w", name, err))
-		}
-	}
-	frame := protocol.Encode(protocol.ErrorFrame("", domain.BannedError(b)))
-	n, err := h.closeAll(ctx, player, frame)
+	var st stepRun
+	n, err := h.closeAll(ctx, player, protocol.Encode(protocol.ErrorFrame("", domain.BannedError(b))))
 	res.Closed = n
-	step("disconnect", &res.Steps.Disconnect, err)
+	st.record("disconnect", &res.Steps.Disconnect, err)
 	if h.Accounts == nil {
 		res.Steps.Disable, res.Steps.SignOut = stepSkipped, stepSkipped
 		a.attrs = append(a.attrs, slog.String("cognito", "skipped: no user pool configured"))
 	} else {
-		step("disable", &res.Steps.Disable, h.Accounts.Disable(ctx, player))
-		step("signOut", &res.Steps.SignOut, h.Accounts.SignOut(ctx, player))
+		st.record("disable", &res.Steps.Disable, h.Accounts.Disable(ctx, player))
+		st.record("signOut", &res.Steps.SignOut, h.Accounts.SignOut(ctx, player))
 	}
 	a.attrs = append(a.attrs, slog.Int("closed", n), slog.String("reason", b.Reason), slog.Any("steps", res.Steps))
-	if len(failed) > 0 {
-		res.Code, res.Message = codeUnavailable, "the ban is recorded, but these steps failed: "+strings.Join(failed, ", ")
-		return 0, res, fail(http.StatusServiceUnavailable, codeUnavailable, res.Message, errors.Join(causes...))
+	if ae := st.failure("the ban is recorded"); ae != nil {
+		res.Code, res.Message = ae.code, ae.message
+		return 0, res, ae
 	}
 	return http.StatusOK, res, nil
+}
+
+// stepRun records the outcomes of the steps after a ban's or an unban's
+// record.
+type stepRun struct {
+	failed []string
+	causes []error
+}
+
+// record sets *field to the outcome of the step name.
+func (r *stepRun) record(name string, field *string, err error) {
+	*field = stepOK
+	if err != nil {
+		*field = stepFailed
+		r.failed = append(r.failed, name)
+		r.causes = append(r.causes, fmt.Errorf("%s: %w", name, err))
+	}
+}
+
+// failure is the 503 that names the failed steps after done, or nil.
+func (r *stepRun) failure(done string) *apiError {
+	if len(r.failed) == 0 {
+		return nil
+	}
+	return fail(http.StatusServiceUnavailable, codeUnavailable, done+", but these steps failed: "+strings.Join(r.failed, ", "), errors.Join(r.causes...))
 }
 
 type unbanResult struct {
@@ -563,18 +577,16 @@ func (h *Handler) unban(ctx context.Context, player string, a *audit) (int, any,
 		return 0, nil, unavailable(err)
 	}
 	res := unbanResult{Lifted: lifted, Steps: Steps{Record: stepOK, Enable: stepSkipped}}
-	var enableErr error
+	var st stepRun
 	if h.Accounts == nil {
 		a.attrs = append(a.attrs, slog.String("cognito", "skipped: no user pool configured"))
-	} else if enableErr = h.Accounts.Enable(ctx, player); enableErr != nil {
-		res.Steps.Enable = stepFailed
 	} else {
-		res.Steps.Enable = stepOK
+		st.record("enable", &res.Steps.Enable, h.Accounts.Enable(ctx, player))
 	}
 	a.attrs = append(a.attrs, slog.Bool("lifted", lifted), slog.Any("steps", res.Steps))
-	if enableErr != nil {
-		res.Code, res.Message = codeUnavailable, "the ban is lifted, but these steps failed: enable"
-		return 0, res, fail(http.StatusServiceUnavailable, codeUnavailable, res.Message, fmt.Errorf("enable: %w", enableErr))
+	if ae := st.failure("the ban is lifted"); ae != nil {
+		res.Code, res.Message = ae.code, ae.message
+		return 0, res, ae
 	}
 	return http.StatusOK, res, nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -106,23 +107,21 @@ func (f *fakeConns) Delete(_ context.Context, id string) error {
 	return nil
 }
 
-// fakeAccounts records the account steps in the order they ran.
-type fakeAccounts struct{ calls []string }
-
-func (f *fakeAccounts) SignOut(_ context.Context, u string) error {
-	f.calls = append(f.calls, "signOut "+u)
-	return nil
+// fakeAccounts records the account steps in the order they ran; each
+// fails with err.
+type fakeAccounts struct {
+	calls []string
+	err   error
 }
 
-func (f *fakeAccounts) Disable(_ context.Context, u string) error {
-	f.calls = append(f.calls, "disable "+u)
-	return nil
+func (f *fakeAccounts) step(name string) error {
+	f.calls = append(f.calls, name)
+	return f.err
 }
 
-func (f *fakeAccounts) Enable(_ context.Context, u string) error {
-	f.calls = append(f.calls, "enable "+u)
-	return nil
-}
+func (f *fakeAccounts) SignOut(_ context.Context, u string) error { return f.step("signOut " + u) }
+func (f *fakeAccounts) Disable(_ context.Context, u string) error { return f.step("disable " + u) }
+func (f *fakeAccounts) Enable(_ context.Context, u string) error  { return f.step("enable " + u) }
 
 var errBadCursor = errors.New("bad cursor")
 
@@ -303,5 +302,34 @@ func TestHandlerKeepsTimeToAnswer(t *testing.T) {
 	}
 	if !store.deadline.Equal(deadline.Add(-time.Second)) {
 		t.Errorf("the store's deadline is %v before the function's, want 1s", deadline.Sub(store.deadline))
+	}
+}
+
+// TestAccountStepsFailing: a ban or an unban whose record is done answers
+// 503 naming the account steps that failed, with the steps in the body.
+func TestAccountStepsFailing(t *testing.T) {
+	h := &Handler{Store: &fakeStore{}, Connections: &fakeConns{}, Accounts: &fakeAccounts{err: errors.New("cognito: 500")}, PlayerIDClaim: "username"}
+	bob := map[string]string{"playerId": "bob"}
+	for _, c := range []struct {
+		req   events.APIGatewayV2HTTPRequest
+		msg   string
+		steps map[string]any
+	}{
+		{request(RouteBanPlayer, root, bob, `{"reason":"cheating"}`), "the ban is recorded, but these steps failed: disable, signOut",
+			map[string]any{"record": "ok", "disconnect": "ok", "disable": "failed", "signOut": "failed"}},
+		{request(RouteUnbanPlayer, root, bob, ""), "the ban is lifted, but these steps failed: enable",
+			map[string]any{"record": "ok", "enable": "failed"}},
+	} {
+		resp, err := h.Handle(t.Context(), c.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 503 || m["code"] != "unavailable" || m["message"] != c.msg || !maps.Equal(m["steps"].(map[string]any), c.steps) {
+			t.Errorf("%s = %d %v, want 503 %q with the steps %v", c.req.RouteKey, resp.StatusCode, m, c.msg, c.steps)
+		}
 	}
 }
