@@ -68,13 +68,11 @@ type Connect struct {
 func (h *Connect) Handle(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	ctx, cancel := WithReserve(ctx)
 	defer cancel()
-	now := nowFunc(h.Now)()
-	start := now
+	rec, now, emit := measure(h.Now, h.Metrics, "$connect")
+	defer emit()
 	rc := req.RequestContext
 	id, idErr := identityFrom(rc)
 	log := requestLogger(h.Logger, rc, id.PlayerID)
-	rec := metrics.Record{Route: "$connect"}
-	defer func() { rec.Latency = nowFunc(h.Now)().Sub(start); sink(h.Metrics).Emit(rec) }()
 
 	status, err := h.connect(ctx, now, id, idErr, rc, req.Headers)
 	if err != nil {

@@ -113,8 +113,6 @@ func (h *Messages) init() {
 		if h.IDs == nil {
 			h.IDs = &MessageIDs{}
 		}
-		h.Now = nowFunc(h.Now)
-		h.Metrics = sink(h.Metrics)
 	})
 }
 
@@ -137,13 +135,12 @@ func (h *Messages) Handle(ctx context.Context, req events.APIGatewayWebsocketPro
 	h.init()
 	ctx, cancel := WithReserve(ctx)
 	defer cancel()
-	start := h.Now()
 	rc := req.RequestContext
-	rec := metrics.Record{Route: rc.RouteKey}
-	defer func() { rec.Latency = h.Now().Sub(start); h.Metrics.Emit(rec) }()
+	rec, start, emit := measure(h.Now, h.Metrics, rc.RouteKey)
+	defer emit()
 
 	id, idErr := identityFrom(rc)
-	c := &call{rc: rc, id: id, log: requestLogger(h.Logger, rc, id.PlayerID), rec: &rec, now: start}
+	c := &call{rc: rc, id: id, log: requestLogger(h.Logger, rc, id.PlayerID), rec: rec, now: start}
 	r, parseErr := protocol.ParseRequest([]byte(req.Body))
 
 	var (
@@ -333,10 +330,9 @@ func (h *Messages) deliver(ctx context.Context, c *call, to string, conns []doma
 		sem       = make(chan struct{}, h.DeliveryConcurrency)
 	)
 	for _, conn := range conns {
-		wg.Add(1)
 		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		wg.Go(func() {
+			defer func() { <-sem }()
 			err := h.Sender.Post(ctx, conn.ID, frame)
 			if errors.Is(err, domain.ErrGone) {
 				if derr := h.Connections.DeleteConnection(ctx, to, conn.ID); derr != nil {
@@ -354,7 +350,7 @@ func (h *Messages) deliver(ctx context.Context, c *call, to string, conns []doma
 			default:
 				failed = err
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	c.rec.Add(metrics.Gone, gone)
