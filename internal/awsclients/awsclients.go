@@ -1,14 +1,17 @@
 // Package awsclients builds, once per Lambda instance, the AWS configuration
 // and the DynamoDB client and store the handlers share while the instance is
-// warm, and holds the deadline policy (per-attempt timeout, retry budget) of
-// every AWS client of the project.
+// warm, starts the data functions (Start), and holds the deadline policy
+// (per-attempt timeout, retry budget) of every AWS client of the project.
 package awsclients
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -91,4 +94,23 @@ func Load(name string, getenv func(string) string, w io.Writer) (*Function, erro
 		f.Sender = apigw.New(mgmt)
 	}
 	return f, nil
+}
+
+// Start runs the data function name (see Load) in Lambda: setup builds its
+// handler from the function's settings and clients, once per instance, and
+// returns the handler's Handle method for lambda.Start. When loading or
+// setup fails, the process stops with the function's name and the reason,
+// which Lambda reports as an init error, instead of answering with a
+// half-built handler.
+func Start(name string, getenv func(string) string, setup func(*Function) (any, error)) {
+	f, err := Load(name, getenv, os.Stdout)
+	var handle any
+	if err == nil {
+		handle, err = setup(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
+	lambda.Start(handle)
 }
