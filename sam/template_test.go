@@ -16,6 +16,7 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
 	"github.com/serverless-websockets/serverless-websockets/internal/config"
+	"github.com/serverless-websockets/serverless-websockets/internal/config/vars"
 )
 
 // The checks below read template.yaml with gopkg.in/yaml.v3 (yaml_test.go)
@@ -360,7 +361,7 @@ func (t *tmpl) configProblems(params map[string]string) []string {
 		if spec.Need != 0 {
 			_, err = config.Load(getenv, spec.Need)
 		} else {
-			_, err = config.LoadAuthorizer(getenv)
+			_, err = vars.LoadAuthorizer(getenv)
 		}
 		if err != nil {
 			probs = append(probs, fmt.Sprintf("%s: %v", f, err))
