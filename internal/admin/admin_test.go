@@ -145,18 +145,7 @@ func TestHandler(t *testing.T) {
 		Now:    func() time.Time { return time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC) },
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 	}
-	call := func(req events.APIGatewayV2HTTPRequest) (int, map[string]any) {
-		resp, err := h.Handle(t.Context(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
-			t.Fatalf("body %q: %v", resp.Body, err)
-		}
-		return resp.StatusCode, m
-	}
-	bob := map[string]string{"playerId": "bob"}
+	call := func(req events.APIGatewayV2HTTPRequest) (int, map[string]any) { return serve(t, h, req) }
 	for _, c := range []struct {
 		name   string
 		req    events.APIGatewayV2HTTPRequest
@@ -230,7 +219,24 @@ func TestHandler(t *testing.T) {
 	}
 }
 
-var root = map[string]string{"username": "root", "cognito:groups": "[admin]"}
+var (
+	root = map[string]string{"username": "root", "cognito:groups": "[admin]"}
+	bob  = map[string]string{"playerId": "bob"}
+)
+
+// serve runs req through h and decodes the JSON answer.
+func serve(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest) (int, map[string]any) {
+	t.Helper()
+	resp, err := h.Handle(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
+		t.Fatalf("body %q: %v", resp.Body, err)
+	}
+	return resp.StatusCode, m
+}
 
 // TestCloseOneConnection: closing one connection makes two Management API
 // calls, the kicked frame and the DELETE, whose 410 tells an unknown
@@ -246,16 +252,9 @@ func TestCloseOneConnection(t *testing.T) {
 	} {
 		conns := &fakeConns{open: map[string]bool{"a1=": true}}
 		h := &Handler{Store: &fakeStore{}, Connections: conns, PlayerIDClaim: "username"}
-		resp, err := h.Handle(t.Context(), request(RouteCloseConnection, root, map[string]string{"connectionId": c.id}, ""))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
-			t.Fatal(err)
-		}
-		if got := fmt.Sprint(cmp.Or(m["code"], m["closed"])); resp.StatusCode != c.status || got != c.want {
-			t.Errorf("close %s = %d %v, want %d %s", c.id, resp.StatusCode, m, c.status, c.want)
+		status, m := serve(t, h, request(RouteCloseConnection, root, map[string]string{"connectionId": c.id}, ""))
+		if got := fmt.Sprint(cmp.Or(m["code"], m["closed"])); status != c.status || got != c.want {
+			t.Errorf("close %s = %d %v, want %d %s", c.id, status, m, c.status, c.want)
 		}
 		if want := []string{"POST " + c.id, "DELETE " + c.id}; !slices.Equal(conns.calls, want) {
 			t.Errorf("close %s made the Management API calls %q, want %q", c.id, conns.calls, want)
@@ -268,12 +267,9 @@ func TestCloseOneConnection(t *testing.T) {
 func TestBanDisablesBeforeSigningOut(t *testing.T) {
 	accounts := &fakeAccounts{}
 	h := &Handler{Store: &fakeStore{}, Connections: &fakeConns{}, Accounts: accounts, PlayerIDClaim: "username"}
-	resp, err := h.Handle(t.Context(), request(RouteBanPlayer, root, map[string]string{"playerId": "bob"}, `{"reason":"cheating"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"disable bob", "signOut bob"}; resp.StatusCode != 200 || !slices.Equal(accounts.calls, want) {
-		t.Errorf("ban = %d %s with the account steps %q, want 200 and %q", resp.StatusCode, resp.Body, accounts.calls, want)
+	status, m := serve(t, h, request(RouteBanPlayer, root, bob, `{"reason":"cheating"}`))
+	if want := []string{"disable bob", "signOut bob"}; status != 200 || !slices.Equal(accounts.calls, want) {
+		t.Errorf("ban = %d %v with the account steps %q, want 200 and %q", status, m, accounts.calls, want)
 	}
 }
 
@@ -297,7 +293,7 @@ func TestHandlerKeepsTimeToAnswer(t *testing.T) {
 	deadline := time.Now().Add(time.Minute)
 	ctx, cancel := context.WithDeadline(t.Context(), deadline)
 	defer cancel()
-	if _, err := h.Handle(ctx, request(RouteGetPlayer, root, map[string]string{"playerId": "bob"}, "")); err != nil {
+	if _, err := h.Handle(ctx, request(RouteGetPlayer, root, bob, "")); err != nil {
 		t.Fatal(err)
 	}
 	if !store.deadline.Equal(deadline.Add(-time.Second)) {
@@ -309,7 +305,6 @@ func TestHandlerKeepsTimeToAnswer(t *testing.T) {
 // 503 naming the account steps that failed, with the steps in the body.
 func TestAccountStepsFailing(t *testing.T) {
 	h := &Handler{Store: &fakeStore{}, Connections: &fakeConns{}, Accounts: &fakeAccounts{err: errors.New("cognito: 500")}, PlayerIDClaim: "username"}
-	bob := map[string]string{"playerId": "bob"}
 	for _, c := range []struct {
 		req   events.APIGatewayV2HTTPRequest
 		msg   string
@@ -320,16 +315,9 @@ func TestAccountStepsFailing(t *testing.T) {
 		{request(RouteUnbanPlayer, root, bob, ""), "the ban is lifted, but these steps failed: enable",
 			map[string]any{"record": "ok", "enable": "failed"}},
 	} {
-		resp, err := h.Handle(t.Context(), c.req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != 503 || m["code"] != "unavailable" || m["message"] != c.msg || !maps.Equal(m["steps"].(map[string]any), c.steps) {
-			t.Errorf("%s = %d %v, want 503 %q with the steps %v", c.req.RouteKey, resp.StatusCode, m, c.msg, c.steps)
+		status, m := serve(t, h, c.req)
+		if steps, _ := m["steps"].(map[string]any); status != 503 || m["code"] != "unavailable" || m["message"] != c.msg || !maps.Equal(steps, c.steps) {
+			t.Errorf("%s = %d %v, want 503 %q with the steps %v", c.req.RouteKey, status, m, c.msg, c.steps)
 		}
 	}
 }
