@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -181,10 +182,7 @@ func idClaims(now time.Time) jwt.MapClaims {
 
 // with returns a copy of c with the given claims set; a nil value deletes.
 func with(c jwt.MapClaims, kv ...any) jwt.MapClaims {
-	out := jwt.MapClaims{}
-	for k, v := range c {
-		out[k] = v
-	}
+	out := maps.Clone(c)
 	for i := 0; i < len(kv); i += 2 {
 		k := kv[i].(string)
 		if kv[i+1] == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -171,30 +172,29 @@ func classify(t *jwt.Token, err error) error {
 		return ErrUnknownKey
 	case errors.Is(err, jwt.ErrTokenUnverifiable):
 		return fmt.Errorf("%w: %w", ErrUnverifiable, err)
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return ErrBadSignature
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return ErrExpired
-	case errors.Is(err, jwt.ErrTokenNotValidYet):
-		return ErrNotYetValid
-	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		return ErrIssuedInFuture
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
-		return ErrIssuer
-	case errors.Is(err, jwt.ErrTokenInvalidAudience):
-		return ErrAudience
-	default: // a required claim missing or of the wrong type
-		return fmt.Errorf("%w: %w", ErrClaims, err)
 	}
+	for _, r := range jwtReasons {
+		if errors.Is(err, r.jwt) {
+			return r.reason
+		}
+	}
+	// A required claim missing or of the wrong type.
+	return fmt.Errorf("%w: %w", ErrClaims, err)
+}
+
+// jwtReasons are the reasons jwt's own errors stand for, checked in order.
+var jwtReasons = []struct{ jwt, reason error }{
+	{jwt.ErrTokenSignatureInvalid, ErrBadSignature},
+	{jwt.ErrTokenExpired, ErrExpired},
+	{jwt.ErrTokenNotValidYet, ErrNotYetValid},
+	{jwt.ErrTokenUsedBeforeIssued, ErrIssuedInFuture},
+	{jwt.ErrTokenInvalidIssuer, ErrIssuer},
+	{jwt.ErrTokenInvalidAudience, ErrAudience},
 }
 
 func algAllowed(alg any) bool {
-	for _, m := range validMethods {
-		if alg == m {
-			return true
-		}
-	}
-	return false
+	s, _ := alg.(string)
+	return slices.Contains(validMethods, s)
 }
 
 // identity checks the claims jwt does not know and builds the Identity.

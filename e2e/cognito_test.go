@@ -157,7 +157,7 @@ func TestAdminBanCognitoFailure(t *testing.T) {
 		steps["record"] != "ok" || steps["disconnect"] != "ok" || steps["signOut"] != "failed" || steps["disable"] != "failed" {
 		t.Fatalf("ban with Cognito down = %d %v", status, body)
 	}
-	if msg, _ := body["message"].(string); msg != "the ban is recorded, but these steps failed: signOut, disable" {
+	if msg, _ := body["message"].(string); msg != "the ban is recorded, but these steps failed: disable, signOut" {
 		t.Errorf("message = %q", msg)
 	}
 	bob.closed()

@@ -30,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -231,9 +232,7 @@ func event(tb testing.TB, file string) map[string]any {
 		tb.Fatal(err)
 	}
 	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		tb.Fatal(err)
-	}
+	mustUnmarshal(tb, b, &m)
 	return m
 }
 
@@ -268,16 +267,10 @@ func authorizerEvent(tb testing.TB, token string) map[string]any {
 	return ev
 }
 
+// authorizerResponse is the authorizer's answer, or the emulator's error.
 type authorizerResponse struct {
-	PrincipalID    string `json:"principalId"`
-	PolicyDocument struct {
-		Statement []struct {
-			Effect   string
-			Resource []string
-		}
-	} `json:"policyDocument"`
-	Context      map[string]any `json:"context"`
-	ErrorMessage string         `json:"errorMessage"`
+	events.APIGatewayCustomAuthorizerResponse
+	ErrorMessage string `json:"errorMessage"`
 }
 
 func TestAuthorizerUnderTheEmulator(t *testing.T) {
@@ -364,16 +357,11 @@ func wsEvent(tb testing.TB, file, route, eventType, body string) map[string]any 
 	return ev
 }
 
-type proxyResponse struct {
-	StatusCode int    `json:"statusCode"`
-	Body       string `json:"body"`
-}
-
 // respond invokes e with ev and decodes the proxy response; the first call
 // on an emulator logs its cold start.
-func (e *emulator) respond(t *testing.T, name string, ev any) proxyResponse {
+func (e *emulator) respond(t *testing.T, name string, ev any) events.APIGatewayProxyResponse {
 	t.Helper()
-	var r proxyResponse
+	var r events.APIGatewayProxyResponse
 	mustUnmarshal(t, e.invoke(t, ev), &r)
 	if !e.answered {
 		e.answered = true

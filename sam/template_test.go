@@ -16,6 +16,7 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
 	"github.com/serverless-websockets/serverless-websockets/internal/config"
+	"github.com/serverless-websockets/serverless-websockets/internal/config/vars"
 )
 
 // The checks below read template.yaml with gopkg.in/yaml.v3 (yaml_test.go)
@@ -360,7 +361,7 @@ func (t *tmpl) configProblems(params map[string]string) []string {
 		if spec.Need != 0 {
 			_, err = config.Load(getenv, spec.Need)
 		} else {
-			_, err = config.LoadAuthorizer(getenv)
+			_, err = vars.LoadAuthorizer(getenv)
 		}
 		if err != nil {
 			probs = append(probs, fmt.Sprintf("%s: %v", f, err))
@@ -625,7 +626,7 @@ var wantGrants = map[string]struct {
 			"CONNECTIONS_TABLE": {"dynamodb:Query"},                                                               // PlayerConnections
 			"BANS_TABLE":        {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"}, // Ban, PutBan, DeleteBan, ListBans
 		},
-		manage:  []string{"DELETE", "GET", "POST"}, // Exists, the kicked/banned frame, the close
+		manage:  []string{"DELETE", "POST"}, // the kicked/banned frame, the close
 		cognito: []string{"cognito-idp:AdminDisableUser", "cognito-idp:AdminEnableUser", "cognito-idp:AdminUserGlobalSignOut"},
 	},
 	"connect": {tables: map[string][]string{

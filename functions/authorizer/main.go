@@ -2,7 +2,7 @@
 // $connect route: it verifies the token in ?token= against the issuer's JWKS
 // and answers API Gateway with an Allow or Deny policy.
 //
-// Environment (read by internal/config.LoadAuthorizer): JWT_ISSUER,
+// Environment (read by internal/config/vars.LoadAuthorizer): JWT_ISSUER,
 // JWT_AUDIENCE, JWKS_URL (required); JWT_TOKEN_USE ("access" or "id",
 // default access), PLAYER_ID_CLAIM (default sub), LOG_LEVEL (debug, info,
 // warn, error; default info).
@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
-	"github.com/serverless-websockets/serverless-websockets/internal/config"
+	"github.com/serverless-websockets/serverless-websockets/internal/config/vars"
 	"github.com/serverless-websockets/serverless-websockets/internal/logging"
 )
 
@@ -34,7 +34,7 @@ func main() {
 }
 
 func setup() (*authorizer.Handler, error) {
-	cfg, err := config.LoadAuthorizer(os.Getenv)
+	cfg, err := vars.LoadAuthorizer(os.Getenv)
 	if err != nil {
 		return nil, err
 	}

@@ -4,10 +4,7 @@
 package main
 
 import (
-	"fmt"
 	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
@@ -16,26 +13,15 @@ import (
 )
 
 func main() {
-	h, err := setup()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "connect:", err)
-		os.Exit(1)
-	}
-	lambda.Start(h.Handle)
-}
-
-func setup() (*handlers.Connect, error) {
-	f, err := awsclients.Load("connect", os.Getenv, os.Stdout)
-	if err != nil {
-		return nil, err
-	}
-	cfg, c := f.Config, f.Clients
-	return &handlers.Connect{
-		Connections: c.Store,
-		Bans:        c.Store,
-		Limiter:     ratelimit.New(c.DynamoDB, cfg.RateLimits),
-		TTL:         cfg.ConnectionTTL,
-		Logger:      f.Logger,
-		Metrics:     &metrics.EMF{W: os.Stdout},
-	}, nil
+	awsclients.Start("connect", os.Getenv, func(f *awsclients.Function) (any, error) {
+		h := &handlers.Connect{
+			Connections: f.Store,
+			Bans:        f.Store,
+			Limiter:     ratelimit.New(f.DynamoDB, f.Config.RateLimits),
+			TTL:         f.Config.ConnectionTTL,
+			Logger:      f.Logger,
+			Metrics:     &metrics.EMF{W: os.Stdout},
+		}
+		return h.Handle, nil
+	})
 }

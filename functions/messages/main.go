@@ -6,10 +6,7 @@
 package main
 
 import (
-	"fmt"
 	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
@@ -18,31 +15,21 @@ import (
 )
 
 func main() {
-	h, err := setup()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "messages:", err)
-		os.Exit(1)
-	}
-	lambda.Start(h.Handle)
-}
-
-func setup() (*handlers.Messages, error) {
-	f, err := awsclients.Load("messages", os.Getenv, os.Stdout)
-	if err != nil {
-		return nil, err
-	}
-	cfg, c := f.Config, f.Clients
-	return &handlers.Messages{
-		Connections:     c.Store,
-		Presence:        c.Store,
-		Mailbox:         c.Store,
-		Sender:          f.Sender,
-		Limiter:         ratelimit.New(c.DynamoDB, cfg.RateLimits),
-		Bans:            c.Store,
-		MaxMessageBytes: cfg.MaxMessageBytes,
-		MailboxTTL:      cfg.MailboxTTL,
-		InboxBatch:      cfg.MailboxMaxMessages,
-		Logger:          f.Logger,
-		Metrics:         &metrics.EMF{W: os.Stdout},
-	}, nil
+	awsclients.Start("messages", os.Getenv, func(f *awsclients.Function) (any, error) {
+		cfg := f.Config
+		h := &handlers.Messages{
+			Connections:     f.Store,
+			Presence:        f.Store,
+			Mailbox:         f.Store,
+			Sender:          f.Sender,
+			Limiter:         ratelimit.New(f.DynamoDB, cfg.RateLimits),
+			Bans:            f.Store,
+			MaxMessageBytes: cfg.MaxMessageBytes,
+			MailboxTTL:      cfg.MailboxTTL,
+			InboxBatch:      cfg.MailboxMaxMessages,
+			Logger:          f.Logger,
+			Metrics:         &metrics.EMF{W: os.Stdout},
+		}
+		return h.Handle, nil
+	})
 }

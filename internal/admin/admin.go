@@ -9,7 +9,7 @@
 //	DELETE /admin/players/{playerId}/connections  close every connection of the player
 //	DELETE /admin/connections/{connectionId}      close one connection (404 when unknown)
 //	POST   /admin/players/{playerId}/ban          record a ban, close the connections, and with a
-//	                                              user pool sign the user out and disable it
+//	                                              user pool disable the user and sign it out
 //	DELETE /admin/players/{playerId}/ban          lift the ban (and enable the user)
 //	GET    /admin/bans?limit=&next=               the bans in force, a page at a time
 //
@@ -36,6 +36,7 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
 )
 
@@ -51,16 +52,17 @@ const (
 
 // Defaults and limits.
 const (
-	DefaultAdminGroup = "admin"
-	DefaultBansPage   = 50
+	DefaultBansPage = 50
 	// MaxDurationSeconds is the longest timed ban: ten years.
 	MaxDurationSeconds   = 10 * 365 * 24 * 3600
 	maxBodyBytes         = 4 << 10
 	maxConnectionIDBytes = 128
 	closeConcurrency     = 8
 	groupsClaim          = "cognito:groups"
-	kickedMessage        = "an operator closed this connection"
 )
+
+// kickedFrame tells a client that an operator closed its connection.
+var kickedFrame = protocol.Encode(protocol.ErrorFrame("", domain.Errorf(domain.CodeKicked, "an operator closed this connection")))
 
 // Error codes of the admin API, besides the client protocol's.
 const (
@@ -96,7 +98,6 @@ type Store interface {
 // exists wrap domain.ErrGone.
 type Connections interface {
 	Post(ctx context.Context, connectionID string, data []byte) error
-	Exists(ctx context.Context, connectionID string) error
 	Delete(ctx context.Context, connectionID string) error
 }
 
@@ -116,16 +117,9 @@ type Handler struct {
 	AdminGroup  string   // default "admin"
 	// PlayerIDClaim names the claim holding the caller's player id; default sub.
 	PlayerIDClaim string
-	// Timeout bounds each request, every DynamoDB, Management API and
-	// Cognito call in it; default DefaultTimeout, nine tenths of the
-	// function's 10 s, so that the answer still goes out.
-	Timeout time.Duration
-	Now     func() time.Time // default time.Now
-	Logger  *slog.Logger     // default: discard
+	Now           func() time.Time // default time.Now
+	Logger        *slog.Logger     // default: discard
 }
-
-// DefaultTimeout is Handler.Timeout's default.
-const DefaultTimeout = 9 * time.Second
 
 // apiError is an error answer.
 type apiError struct {
@@ -147,11 +141,9 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	timeout := h.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	// Every call ends a little before the function's deadline, so that the
+	// answer (and the audit line) still goes out.
+	ctx, cancel := handlers.WithReserve(ctx)
 	defer cancel()
 	rk := req.RouteKey
 	if rk == "" || rk == "$default" {
@@ -162,7 +154,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if err != nil {
 		var ae *apiError
 		if !errors.As(err, &ae) {
-			ae = fail(http.StatusServiceUnavailable, codeUnavailable, "a backing service failed, try again", err)
+			ae = unavailable(err)
 		}
 		status = ae.status
 		if body == nil {
@@ -273,7 +265,7 @@ func (h *Handler) caller(req events.APIGatewayV2HTTPRequest) (string, error) {
 	}
 	group := h.AdminGroup
 	if group == "" {
-		group = DefaultAdminGroup
+		group = domain.DefaultAdminGroup
 	}
 	if !slices.Contains(ParseGroups(claims[groupsClaim]), group) {
 		return actor, fail(http.StatusForbidden, codeForbidden, "the caller is not in the "+group+" group", nil)
@@ -357,7 +349,7 @@ func (h *Handler) getPlayer(ctx context.Context, player string) (int, any, error
 	return http.StatusOK, v, nil
 }
 
-func unavailable(cause error) error {
+func unavailable(cause error) *apiError {
 	return fail(http.StatusServiceUnavailable, codeUnavailable, "a backing service failed, try again", cause)
 }
 
@@ -370,12 +362,10 @@ type closedView struct {
 }
 
 func (h *Handler) kick(ctx context.Context, player string) (int, any, error) {
-	frame := protocol.Encode(protocol.ErrorFrame("", domain.Errorf(domain.CodeKicked, kickedMessage)))
-	n, err := h.closeAll(ctx, player, frame)
+	n, err := h.closeAll(ctx, player, kickedFrame)
 	if err != nil {
-		err := unavailable(err)
-		ae := err.(*apiError)
-		return 0, closedView{Code: ae.code, Message: ae.message, Closed: n}, err
+		ae := unavailable(err)
+		return 0, closedView{Code: ae.code, Message: ae.message, Closed: n}, ae
 	}
 	return http.StatusOK, closedView{Closed: n}, nil
 }
@@ -429,15 +419,10 @@ func (h *Handler) closeConn(ctx context.Context, id string, frame []byte) (bool,
 	return true, nil
 }
 
+// closeOne closes one connection; the DELETE's 410 (gone) tells an unknown
+// connection, so no GET is needed first.
 func (h *Handler) closeOne(ctx context.Context, id string) (int, any, error) {
-	if err := h.Connections.Exists(ctx, id); err != nil {
-		if errors.Is(err, domain.ErrGone) {
-			return 0, nil, fail(http.StatusNotFound, codeNotFound, "no such connection", nil)
-		}
-		return 0, nil, unavailable(err)
-	}
-	frame := protocol.Encode(protocol.ErrorFrame("", domain.Errorf(domain.CodeKicked, kickedMessage)))
-	ok, err := h.closeConn(ctx, id, frame)
+	ok, err := h.closeConn(ctx, id, kickedFrame)
 	if err != nil {
 		return 0, nil, unavailable(err)
 	}
@@ -457,8 +442,8 @@ type banRequest struct {
 type Steps struct {
 	Record     string `json:"record"`
 	Disconnect string `json:"disconnect,omitempty"`
-	SignOut    string `json:"signOut,omitempty"`
 	Disable    string `json:"disable,omitempty"`
+	SignOut    string `json:"signOut,omitempty"`
 	Enable     string `json:"enable,omitempty"`
 }
 
@@ -466,7 +451,7 @@ type Steps struct {
 func (s Steps) LogValue() slog.Value {
 	var attrs []slog.Attr
 	for _, st := range []struct{ name, v string }{
-		{"record", s.Record}, {"disconnect", s.Disconnect}, {"signOut", s.SignOut}, {"disable", s.Disable}, {"enable", s.Enable},
+		{"record", s.Record}, {"disconnect", s.Disconnect}, {"disable", s.Disable}, {"signOut", s.SignOut}, {"enable", s.Enable},
 	} {
 		if st.v != "" {
 			attrs = append(attrs, slog.String(st.name, st.v))
@@ -518,8 +503,8 @@ func parseBan(body string, isBase64 bool) (banRequest, error) {
 }
 
 // ban records the ban first (so $connect refuses the player from then on),
-// then closes the player's connections, then signs the user out and
-// disables it. A failure after the record does not undo it: the answer is
+// then closes the player's connections, then disables the user and signs it
+// out: disabled first, the user cannot sign in again between the two. A failure after the record does not undo it: the answer is
 // 503 with the steps, and repeating the request is safe.
 func (h *Handler) ban(ctx context.Context, actor, player string, req events.APIGatewayV2HTTPRequest, a *audit) (int, any, error) {
 	r, err := parseBan(req.Body, req.IsBase64Encoded)
@@ -535,33 +520,48 @@ func (h *Handler) ban(ctx context.Context, actor, player string, req events.APIG
 		return 0, nil, unavailable(err)
 	}
 	res := banResult{Ban: viewBan(b), Steps: Steps{Record: stepOK}}
-	var failed []string
-	var causes []error
-	step := func(name string, field *string, err error) {
-		*field = stepOK
-		if err != nil {
-			*field = stepFailed
-			failed = append(failed, name)
-			causes = append(causes, fmt.Errorf("%s: %w", name, err))
-		}
-	}
-	frame := protocol.Encode(protocol.ErrorFrame("", domain.BannedError(b)))
-	n, err := h.closeAll(ctx, player, frame)
+	var st stepRun
+	n, err := h.closeAll(ctx, player, protocol.Encode(protocol.ErrorFrame("", domain.BannedError(b))))
 	res.Closed = n
-	step("disconnect", &res.Steps.Disconnect, err)
+	st.record("disconnect", &res.Steps.Disconnect, err)
 	if h.Accounts == nil {
-		res.Steps.SignOut, res.Steps.Disable = stepSkipped, stepSkipped
+		res.Steps.Disable, res.Steps.SignOut = stepSkipped, stepSkipped
 		a.attrs = append(a.attrs, slog.String("cognito", "skipped: no user pool configured"))
 	} else {
-		step("signOut", &res.Steps.SignOut, h.Accounts.SignOut(ctx, player))
-		step("disable", &res.Steps.Disable, h.Accounts.Disable(ctx, player))
+		st.record("disable", &res.Steps.Disable, h.Accounts.Disable(ctx, player))
+		st.record("signOut", &res.Steps.SignOut, h.Accounts.SignOut(ctx, player))
 	}
 	a.attrs = append(a.attrs, slog.Int("closed", n), slog.String("reason", b.Reason), slog.Any("steps", res.Steps))
-	if len(failed) > 0 {
-		res.Code, res.Message = codeUnavailable, "the ban is recorded, but these steps failed: "+strings.Join(failed, ", ")
-		return 0, res, fail(http.StatusServiceUnavailable, codeUnavailable, res.Message, errors.Join(causes...))
+	if ae := st.failure("the ban is recorded"); ae != nil {
+		res.Code, res.Message = ae.code, ae.message
+		return 0, res, ae
 	}
 	return http.StatusOK, res, nil
+}
+
+// stepRun records the outcomes of the steps after a ban's or an unban's
+// record.
+type stepRun struct {
+	failed []string
+	causes []error
+}
+
+// record sets *field to the outcome of the step name.
+func (r *stepRun) record(name string, field *string, err error) {
+	*field = stepOK
+	if err != nil {
+		*field = stepFailed
+		r.failed = append(r.failed, name)
+		r.causes = append(r.causes, fmt.Errorf("%s: %w", name, err))
+	}
+}
+
+// failure is the 503 that names the failed steps after done, or nil.
+func (r *stepRun) failure(done string) *apiError {
+	if len(r.failed) == 0 {
+		return nil
+	}
+	return fail(http.StatusServiceUnavailable, codeUnavailable, done+", but these steps failed: "+strings.Join(r.failed, ", "), errors.Join(r.causes...))
 }
 
 type unbanResult struct {
@@ -577,18 +577,16 @@ func (h *Handler) unban(ctx context.Context, player string, a *audit) (int, any,
 		return 0, nil, unavailable(err)
 	}
 	res := unbanResult{Lifted: lifted, Steps: Steps{Record: stepOK, Enable: stepSkipped}}
-	var enableErr error
+	var st stepRun
 	if h.Accounts == nil {
 		a.attrs = append(a.attrs, slog.String("cognito", "skipped: no user pool configured"))
-	} else if enableErr = h.Accounts.Enable(ctx, player); enableErr != nil {
-		res.Steps.Enable = stepFailed
 	} else {
-		res.Steps.Enable = stepOK
+		st.record("enable", &res.Steps.Enable, h.Accounts.Enable(ctx, player))
 	}
 	a.attrs = append(a.attrs, slog.Bool("lifted", lifted), slog.Any("steps", res.Steps))
-	if enableErr != nil {
-		res.Code, res.Message = codeUnavailable, "the ban is lifted, but these steps failed: enable"
-		return 0, res, fail(http.StatusServiceUnavailable, codeUnavailable, res.Message, fmt.Errorf("enable: %w", enableErr))
+	if ae := st.failure("the ban is lifted"); ae != nil {
+		res.Code, res.Message = ae.code, ae.message
+		return 0, res, ae
 	}
 	return http.StatusOK, res, nil
 }

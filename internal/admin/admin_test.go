@@ -2,10 +2,13 @@ package admin
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -75,39 +78,50 @@ func (f *fakeStore) ListBans(context.Context, int, string) ([]domain.Ban, string
 	return nil, "", f.listErr
 }
 
-// fakeConns is the Management API: ids in open exist. The handler closes a
-// player's connections concurrently, so it locks.
+// fakeConns is the Management API: ids in open exist. calls records each
+// request ("POST id", "DELETE id"). The handler closes a player's
+// connections concurrently, so it locks.
 type fakeConns struct {
 	mu     sync.Mutex
 	open   map[string]bool
 	posted []string
+	calls  []string
 }
 
 func (f *fakeConns) Post(_ context.Context, id string, data []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls = append(f.calls, "POST "+id)
 	f.posted = append(f.posted, id+" "+string(data))
-	return nil
-}
-
-func (f *fakeConns) Exists(_ context.Context, id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !f.open[id] {
-		return domain.ErrGone
-	}
 	return nil
 }
 
 func (f *fakeConns) Delete(_ context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls = append(f.calls, "DELETE "+id)
 	if !f.open[id] {
 		return domain.ErrGone
 	}
 	delete(f.open, id)
 	return nil
 }
+
+// fakeAccounts records the account steps in the order they ran; each
+// fails with err.
+type fakeAccounts struct {
+	calls []string
+	err   error
+}
+
+func (f *fakeAccounts) step(name string) error {
+	f.calls = append(f.calls, name)
+	return f.err
+}
+
+func (f *fakeAccounts) SignOut(_ context.Context, u string) error { return f.step("signOut " + u) }
+func (f *fakeAccounts) Disable(_ context.Context, u string) error { return f.step("disable " + u) }
+func (f *fakeAccounts) Enable(_ context.Context, u string) error  { return f.step("enable " + u) }
 
 var errBadCursor = errors.New("bad cursor")
 
@@ -122,7 +136,7 @@ func request(route string, claims map[string]string, params map[string]string, b
 }
 
 func TestHandler(t *testing.T) {
-	root := map[string]string{"username": "root", "cognito:groups": "[ops admin]"}
+	root := map[string]string{"username": "root", "cognito:groups": "[ops admin]"} // in one group of several
 	var logs bytes.Buffer
 	store := &fakeStore{conns: []domain.Connection{{ID: "b1=", PlayerID: "bob"}, {ID: "b2=", PlayerID: "bob"}}}
 	conns := &fakeConns{open: map[string]bool{"b1=": true}} // b2= is a stale row
@@ -131,18 +145,7 @@ func TestHandler(t *testing.T) {
 		Now:    func() time.Time { return time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC) },
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 	}
-	call := func(req events.APIGatewayV2HTTPRequest) (int, map[string]any) {
-		resp, err := h.Handle(t.Context(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
-			t.Fatalf("body %q: %v", resp.Body, err)
-		}
-		return resp.StatusCode, m
-	}
-	bob := map[string]string{"playerId": "bob"}
+	call := func(req events.APIGatewayV2HTTPRequest) (int, map[string]any) { return serve(t, h, req) }
 	for _, c := range []struct {
 		name   string
 		req    events.APIGatewayV2HTTPRequest
@@ -170,6 +173,7 @@ func TestHandler(t *testing.T) {
 		t.Fatal("a refused ban was recorded")
 	}
 
+	conns.posted = nil // the unknown connection got the kicked frame, which the gateway refuses
 	status, m := call(request(RouteBanPlayer, root, bob, `{"reason":"cheating","durationSeconds":60}`))
 	if status != 200 || m["closed"] != float64(1) {
 		t.Fatalf("ban = %d %v", status, m)
@@ -212,5 +216,108 @@ func TestHandler(t *testing.T) {
 	}
 	if banLine == nil || banLine["actor"] != "root" || banLine["target"] != "bob" || banLine["msg"] != "admin action" || banLine["reason"] != "cheating" {
 		t.Errorf("audit line of the ban = %v", banLine)
+	}
+}
+
+var (
+	root = map[string]string{"username": "root", "cognito:groups": "[admin]"}
+	bob  = map[string]string{"playerId": "bob"}
+)
+
+// serve runs req through h and decodes the JSON answer.
+func serve(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest) (int, map[string]any) {
+	t.Helper()
+	resp, err := h.Handle(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
+		t.Fatalf("body %q: %v", resp.Body, err)
+	}
+	return resp.StatusCode, m
+}
+
+// TestCloseOneConnection: closing one connection makes two Management API
+// calls, the kicked frame and the DELETE, whose 410 tells an unknown
+// connection (404).
+func TestCloseOneConnection(t *testing.T) {
+	for _, c := range []struct {
+		id     string
+		status int
+		want   string // "closed" of the answer, or its code
+	}{
+		{"a1=", 200, "1"},
+		{"zz=", 404, "not_found"},
+	} {
+		conns := &fakeConns{open: map[string]bool{"a1=": true}}
+		h := &Handler{Store: &fakeStore{}, Connections: conns, PlayerIDClaim: "username"}
+		status, m := serve(t, h, request(RouteCloseConnection, root, map[string]string{"connectionId": c.id}, ""))
+		if got := fmt.Sprint(cmp.Or(m["code"], m["closed"])); status != c.status || got != c.want {
+			t.Errorf("close %s = %d %v, want %d %s", c.id, status, m, c.status, c.want)
+		}
+		if want := []string{"POST " + c.id, "DELETE " + c.id}; !slices.Equal(conns.calls, want) {
+			t.Errorf("close %s made the Management API calls %q, want %q", c.id, conns.calls, want)
+		}
+	}
+}
+
+// TestBanDisablesBeforeSigningOut: a user signed out but not yet disabled
+// could sign in again in between.
+func TestBanDisablesBeforeSigningOut(t *testing.T) {
+	accounts := &fakeAccounts{}
+	h := &Handler{Store: &fakeStore{}, Connections: &fakeConns{}, Accounts: accounts, PlayerIDClaim: "username"}
+	status, m := serve(t, h, request(RouteBanPlayer, root, bob, `{"reason":"cheating"}`))
+	if want := []string{"disable bob", "signOut bob"}; status != 200 || !slices.Equal(accounts.calls, want) {
+		t.Errorf("ban = %d %v with the account steps %q, want 200 and %q", status, m, accounts.calls, want)
+	}
+}
+
+// deadlineStore records the deadline of the context its first call gets.
+type deadlineStore struct {
+	fakeStore
+	deadline time.Time
+}
+
+func (s *deadlineStore) PlayerConnections(ctx context.Context, p string) ([]domain.Connection, error) {
+	s.deadline, _ = ctx.Deadline()
+	return s.fakeStore.PlayerConnections(ctx, p)
+}
+
+// TestHandlerKeepsTimeToAnswer: the calls of a request end before the
+// function's deadline by the handlers' shared reserve (a tenth of the time
+// left, at most 1 s), so that the answer and the audit line still go out.
+func TestHandlerKeepsTimeToAnswer(t *testing.T) {
+	store := &deadlineStore{}
+	h := &Handler{Store: store, Connections: &fakeConns{}, PlayerIDClaim: "username"}
+	deadline := time.Now().Add(time.Minute)
+	ctx, cancel := context.WithDeadline(t.Context(), deadline)
+	defer cancel()
+	if _, err := h.Handle(ctx, request(RouteGetPlayer, root, bob, "")); err != nil {
+		t.Fatal(err)
+	}
+	if !store.deadline.Equal(deadline.Add(-time.Second)) {
+		t.Errorf("the store's deadline is %v before the function's, want 1s", deadline.Sub(store.deadline))
+	}
+}
+
+// TestAccountStepsFailing: a ban or an unban whose record is done answers
+// 503 naming the account steps that failed, with the steps in the body.
+func TestAccountStepsFailing(t *testing.T) {
+	h := &Handler{Store: &fakeStore{}, Connections: &fakeConns{}, Accounts: &fakeAccounts{err: errors.New("cognito: 500")}, PlayerIDClaim: "username"}
+	for _, c := range []struct {
+		req   events.APIGatewayV2HTTPRequest
+		msg   string
+		steps map[string]any
+	}{
+		{request(RouteBanPlayer, root, bob, `{"reason":"cheating"}`), "the ban is recorded, but these steps failed: disable, signOut",
+			map[string]any{"record": "ok", "disconnect": "ok", "disable": "failed", "signOut": "failed"}},
+		{request(RouteUnbanPlayer, root, bob, ""), "the ban is lifted, but these steps failed: enable",
+			map[string]any{"record": "ok", "enable": "failed"}},
+	} {
+		status, m := serve(t, h, c.req)
+		if steps, _ := m["steps"].(map[string]any); status != 503 || m["code"] != "unavailable" || m["message"] != c.msg || !maps.Equal(steps, c.steps) {
+			t.Errorf("%s = %d %v, want 503 %q with the steps %v", c.req.RouteKey, status, m, c.msg, c.steps)
+		}
 	}
 }

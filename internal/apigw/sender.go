@@ -1,5 +1,5 @@
 // Package apigw is the adapter for API Gateway's Management API
-// (POST|GET|DELETE {endpoint}/@connections/{id}), through the aws-sdk-go-v2
+// (POST|DELETE {endpoint}/@connections/{id}), through the aws-sdk-go-v2
 // apigatewaymanagementapi client. It works unchanged against API Gateway and
 // against the local gateway, which serves the same API.
 //
@@ -23,13 +23,12 @@ import (
 // API is the part of the Management API client the Sender uses.
 type API interface {
 	PostToConnection(ctx context.Context, in *apigatewaymanagementapi.PostToConnectionInput, opts ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.PostToConnectionOutput, error)
-	GetConnection(ctx context.Context, in *apigatewaymanagementapi.GetConnectionInput, opts ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.GetConnectionOutput, error)
 	DeleteConnection(ctx context.Context, in *apigatewaymanagementapi.DeleteConnectionInput, opts ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.DeleteConnectionOutput, error)
 }
 
 var _ API = (*apigatewaymanagementapi.Client)(nil)
 
-// Sender posts to, inspects and closes connections.
+// Sender posts to and closes connections.
 type Sender struct {
 	api API
 }
@@ -66,15 +65,6 @@ func (s *Sender) Post(ctx context.Context, connectionID string, data []byte) err
 	})
 	if err != nil {
 		return fmt.Errorf("post to connection %s: %w", connectionID, translate(err))
-	}
-	return nil
-}
-
-// Exists reports whether the connection is open: nil, or an error wrapping
-// domain.ErrGone when it is not.
-func (s *Sender) Exists(ctx context.Context, connectionID string) error {
-	if _, err := s.api.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(connectionID)}); err != nil {
-		return fmt.Errorf("get connection %s: %w", connectionID, translate(err))
 	}
 	return nil
 }

@@ -15,16 +15,11 @@ import (
 // fakeAPI is a function-field fake of the Management API client.
 type fakeAPI struct {
 	post func(*apigatewaymanagementapi.PostToConnectionInput) error
-	get  func(*apigatewaymanagementapi.GetConnectionInput) (*apigatewaymanagementapi.GetConnectionOutput, error)
 	del  func(*apigatewaymanagementapi.DeleteConnectionInput) error
 }
 
 func (f fakeAPI) PostToConnection(_ context.Context, in *apigatewaymanagementapi.PostToConnectionInput, _ ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.PostToConnectionOutput, error) {
 	return &apigatewaymanagementapi.PostToConnectionOutput{}, f.post(in)
-}
-
-func (f fakeAPI) GetConnection(_ context.Context, in *apigatewaymanagementapi.GetConnectionInput, _ ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.GetConnectionOutput, error) {
-	return f.get(in)
 }
 
 func (f fakeAPI) DeleteConnection(_ context.Context, in *apigatewaymanagementapi.DeleteConnectionInput, _ ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.DeleteConnectionOutput, error) {
@@ -45,12 +40,6 @@ func TestSenderTranslatesGone(t *testing.T) {
 			}
 			posted = in.Data
 			return nil
-		},
-		get: func(in *apigatewaymanagementapi.GetConnectionInput) (*apigatewaymanagementapi.GetConnectionOutput, error) {
-			if aws.ToString(in.ConnectionId) == "gone=" {
-				return nil, gone
-			}
-			return &apigatewaymanagementapi.GetConnectionOutput{}, nil
 		},
 		del: func(in *apigatewaymanagementapi.DeleteConnectionInput) error {
 			if aws.ToString(in.ConnectionId) == "gone=" {
@@ -74,12 +63,6 @@ func TestSenderTranslatesGone(t *testing.T) {
 	}
 	if err := s.Post(ctx, "busy=", nil); err == nil || errors.Is(err, domain.ErrGone) {
 		t.Fatalf("Post busy = %v, want a non-gone error", err)
-	}
-	if err := s.Exists(ctx, "ok="); err != nil {
-		t.Fatalf("Exists ok = %v", err)
-	}
-	if err := s.Exists(ctx, "gone="); !errors.Is(err, domain.ErrGone) {
-		t.Fatalf("Exists gone = %v", err)
 	}
 	if err := s.Delete(ctx, "gone="); !errors.Is(err, domain.ErrGone) {
 		t.Fatalf("Delete gone = %v", err)

@@ -1,14 +1,16 @@
 // Package awsclients builds, once per Lambda instance, the AWS configuration
 // and the DynamoDB client and store the handlers share while the instance is
-// warm, and holds the deadline policy (per-attempt timeout, retry budget) of
-// every AWS client of the project.
+// warm, starts the data functions (Start), and holds the deadline policy
+// (per-attempt timeout, retry budget) of every AWS client of the project.
 package awsclients
 
 import (
 	"errors"
-	"io"
+	"fmt"
 	"log/slog"
+	"os"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -18,12 +20,6 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/logging"
 )
-
-// Clients are the DynamoDB client and the store over it.
-type Clients struct {
-	DynamoDB *dynamodb.Client
-	Store    *dynamo.Store
-}
 
 // AWSConfig is the SDK configuration of a Lambda function: the region and
 // the execution role's credentials that Lambda puts in the environment (as
@@ -44,36 +40,20 @@ func AWSConfig(cfg config.Config) (aws.Config, error) {
 	}, nil
 }
 
-// New builds the DynamoDB client over awsCfg (at cfg.DynamoDBEndpoint when
-// it is set) and the store.
-func New(awsCfg aws.Config, cfg config.Config) *Clients {
-	ddb := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
-		if cfg.DynamoDBEndpoint != "" {
-			o.BaseEndpoint = aws.String(cfg.DynamoDBEndpoint)
-		}
-	})
-	store := dynamo.New(ddb, dynamo.Tables{Connections: cfg.ConnectionsTable, Mailbox: cfg.MailboxTable, Bans: cfg.BansTable}, dynamo.Options{
-		MaxConnectionsPerPlayer: cfg.MaxConnectionsPerPlayer,
-		MailboxMaxMessages:      cfg.MailboxMaxMessages,
-		MailboxMaxPerSender:     cfg.MailboxMaxPerSender,
-	})
-	return &Clients{DynamoDB: ddb, Store: store}
-}
-
 // Function is what a data function's setup starts from: its settings, the
 // SDK configuration, the DynamoDB client and store, and its logger.
 type Function struct {
-	Config config.Config
-	AWS    aws.Config
-	*Clients
-	Sender *apigw.Sender // the Management API; nil without MANAGEMENT_ENDPOINT
-	Logger *slog.Logger  // JSON lines with the Lambda request id
+	Config   config.Config
+	AWS      aws.Config
+	DynamoDB *dynamodb.Client // at AWS_ENDPOINT_URL_DYNAMODB when it is set
+	Store    *dynamo.Store
+	Sender   *apigw.Sender // the Management API; nil without MANAGEMENT_ENDPOINT
+	Logger   *slog.Logger  // JSON lines with the Lambda request id
 }
 
-// Load reads the settings of the function name (its directory under
-// functions/, a key of config.Functions) through getenv, and builds its
-// clients and a logger writing to w.
-func Load(name string, getenv func(string) string, w io.Writer) (*Function, error) {
+// load reads the settings of the function name through getenv, and builds
+// its clients and its logger.
+func load(name string, getenv func(string) string) (*Function, error) {
 	cfg, err := config.Load(getenv, config.Functions[name].Need)
 	if err != nil {
 		return nil, err
@@ -82,7 +62,19 @@ func Load(name string, getenv func(string) string, w io.Writer) (*Function, erro
 	if err != nil {
 		return nil, err
 	}
-	f := &Function{Config: cfg, AWS: awsCfg, Clients: New(awsCfg, cfg), Logger: logging.NewLambda(w, cfg.LogLevel)}
+	ddb := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		if cfg.DynamoDBEndpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.DynamoDBEndpoint)
+		}
+	})
+	f := &Function{
+		Config: cfg, AWS: awsCfg, DynamoDB: ddb, Logger: logging.NewLambda(os.Stdout, cfg.LogLevel),
+		Store: dynamo.New(ddb, dynamo.Tables{Connections: cfg.ConnectionsTable, Mailbox: cfg.MailboxTable, Bans: cfg.BansTable}, dynamo.Options{
+			MaxConnectionsPerPlayer: cfg.MaxConnectionsPerPlayer,
+			MailboxMaxMessages:      cfg.MailboxMaxMessages,
+			MailboxMaxPerSender:     cfg.MailboxMaxPerSender,
+		}),
+	}
 	if cfg.ManagementEndpoint != "" {
 		mgmt, err := apigw.NewClient(awsCfg, cfg.ManagementEndpoint)
 		if err != nil {
@@ -91,4 +83,24 @@ func Load(name string, getenv func(string) string, w io.Writer) (*Function, erro
 		f.Sender = apigw.New(mgmt)
 	}
 	return f, nil
+}
+
+// Start runs the data function name (its directory under functions/, a key
+// of config.Functions) in Lambda: setup builds its handler from the
+// function's settings and clients, once per instance, and returns the
+// handler's Handle method for lambda.Start. When loading or
+// setup fails, the process stops with the function's name and the reason,
+// which Lambda reports as an init error, instead of answering with a
+// half-built handler.
+func Start(name string, getenv func(string) string, setup func(*Function) (any, error)) {
+	f, err := load(name, getenv)
+	var handle any
+	if err == nil {
+		handle, err = setup(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
+	lambda.Start(handle)
 }

@@ -8,7 +8,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 )
 
-// The deadline policy of every AWS client (DynamoDB, the Management API):
+// The deadline policy of every AWS client (DynamoDB, the Management API,
+// Cognito):
 // one attempt may take AttemptTimeout, a call makes at most MaxAttempts
 // attempts with at most MaxBackoff between two, so one call takes at most
 // 3 × 2 s + 2 × 0.5 s = 7 s. That fits inside the 10 s function timeout,

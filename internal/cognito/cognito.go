@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -24,14 +23,10 @@ type API interface {
 
 var _ API = (*cip.Client)(nil)
 
-// DefaultTimeout bounds each call.
-const DefaultTimeout = 5 * time.Second
-
 // Accounts acts on the users of one pool.
 type Accounts struct {
-	api     API
-	poolID  string
-	timeout time.Duration
+	api    API
+	poolID string
 }
 
 // New returns Accounts of poolID over api.
@@ -39,7 +34,7 @@ func New(api API, poolID string) (*Accounts, error) {
 	if api == nil || poolID == "" {
 		return nil, errors.New("cognito: a client and a user pool id are required")
 	}
-	return &Accounts{api: api, poolID: poolID, timeout: DefaultTimeout}, nil
+	return &Accounts{api: api, poolID: poolID}, nil
 }
 
 // NewClient returns a Cognito client over cfg (region, credentials, the
@@ -58,33 +53,26 @@ func NewClient(cfg aws.Config, endpoint string) *cip.Client {
 // Access tokens stay valid until they expire, which is why $connect checks
 // bans itself.
 func (a *Accounts) SignOut(ctx context.Context, username string) error {
-	return a.call(ctx, "sign out", username, func(ctx context.Context) error {
-		_, err := a.api.AdminUserGlobalSignOut(ctx, &cip.AdminUserGlobalSignOutInput{UserPoolId: &a.poolID, Username: &username})
-		return err
-	})
+	_, err := a.api.AdminUserGlobalSignOut(ctx, &cip.AdminUserGlobalSignOutInput{UserPoolId: &a.poolID, Username: &username})
+	return named("sign out", username, err)
 }
 
 // Disable stops the user from signing in (AdminDisableUser).
 func (a *Accounts) Disable(ctx context.Context, username string) error {
-	return a.call(ctx, "disable", username, func(ctx context.Context) error {
-		_, err := a.api.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: &a.poolID, Username: &username})
-		return err
-	})
+	_, err := a.api.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: &a.poolID, Username: &username})
+	return named("disable", username, err)
 }
 
 // Enable lets the user sign in again (AdminEnableUser).
 func (a *Accounts) Enable(ctx context.Context, username string) error {
-	return a.call(ctx, "enable", username, func(ctx context.Context) error {
-		_, err := a.api.AdminEnableUser(ctx, &cip.AdminEnableUserInput{UserPoolId: &a.poolID, Username: &username})
-		return err
-	})
+	_, err := a.api.AdminEnableUser(ctx, &cip.AdminEnableUserInput{UserPoolId: &a.poolID, Username: &username})
+	return named("enable", username, err)
 }
 
-// call runs one request within the timeout and names it in its error.
-func (a *Accounts) call(ctx context.Context, what, username string, f func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
-	if err := f(ctx); err != nil {
+// named names the request in its error. The client's deadline policy
+// (internal/awsclients) and the handler's context bound every request.
+func named(what, username string, err error) error {
+	if err != nil {
 		return fmt.Errorf("%s %s: %w", what, username, err)
 	}
 	return nil

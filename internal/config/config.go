@@ -1,22 +1,18 @@
 // Package config reads the settings of the Lambda functions and the local
 // stack from the environment. Load is a function of a getenv function, so
 // nothing below main reads os.Getenv; it validates everything and names
-// every missing or invalid variable at once.
+// every missing or invalid variable at once. The authorizer's settings are
+// read by the subpackage vars (vars.LoadAuthorizer), which links no
+// DynamoDB client.
 package config
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
-	"math"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
-	"github.com/serverless-websockets/serverless-websockets/internal/admin"
-	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
-	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
+	"github.com/serverless-websockets/serverless-websockets/internal/config/vars"
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
@@ -37,7 +33,7 @@ const (
 // other; its tests check that against this table.
 type Function struct {
 	// Need is what the function passes to Load. The authorizer calls
-	// LoadAuthorizer instead.
+	// vars.LoadAuthorizer instead.
 	Need Need
 	// Required must be set; Optional have defaults.
 	Required, Optional []string
@@ -97,19 +93,19 @@ type Config struct {
 	// environment.
 	Credentials Credentials
 
-	AdminGroup        string // ADMIN_GROUP: the group whose members may use the admin API; default admin.DefaultAdminGroup (admin)
+	AdminGroup        string // ADMIN_GROUP: the group whose members may use the admin API; default domain.DefaultAdminGroup (admin)
 	CognitoUserPoolID string // COGNITO_USER_POOL_ID: the pool whose users bans disable; empty skips those steps
 	// CognitoEndpoint is AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER, the SDK's
 	// variable for another Cognito endpoint (an emulator); empty means AWS.
 	CognitoEndpoint string
 	PlayerIDClaim   string // PLAYER_ID_CLAIM: the token claim naming the player; default authorizer.DefaultPlayerIDClaim (sub)
 
-	MaxConnectionsPerPlayer int           // MAX_CONNECTIONS_PER_PLAYER; default dynamo.DefaultMaxConnectionsPerPlayer (5)
-	MaxMessageBytes         int           // MAX_MESSAGE_BYTES; default handlers.DefaultMaxMessageBytes (8192)
-	MailboxTTL              time.Duration // MAILBOX_TTL (Go duration, e.g. 24h); default handlers.DefaultMailboxTTL (24h)
-	MailboxMaxMessages      int           // MAILBOX_MAX_MESSAGES; default dynamo.DefaultMailboxMaxMessages (100)
-	MailboxMaxPerSender     int           // MAILBOX_MAX_PER_SENDER; default dynamo.DefaultMailboxMaxPerSender (20; MAILBOX_MAX_MESSAGES if smaller), at most MAILBOX_MAX_MESSAGES
-	ConnectionTTL           time.Duration // CONNECTION_TTL; default handlers.DefaultConnectionTTL (2h10m: API Gateway's 2 h maximum + a margin)
+	MaxConnectionsPerPlayer int           // MAX_CONNECTIONS_PER_PLAYER; default domain.DefaultMaxConnectionsPerPlayer (5)
+	MaxMessageBytes         int           // MAX_MESSAGE_BYTES; default domain.DefaultMaxMessageBytes (8192)
+	MailboxTTL              time.Duration // MAILBOX_TTL (Go duration, e.g. 24h); default domain.DefaultMailboxTTL (24h)
+	MailboxMaxMessages      int           // MAILBOX_MAX_MESSAGES; default domain.DefaultMailboxMaxMessages (100)
+	MailboxMaxPerSender     int           // MAILBOX_MAX_PER_SENDER; default domain.DefaultMailboxMaxPerSender (20; MAILBOX_MAX_MESSAGES if smaller), at most MAILBOX_MAX_MESSAGES
+	ConnectionTTL           time.Duration // CONNECTION_TTL; default domain.DefaultConnectionTTL (2h10m: API Gateway's 2 h maximum + a margin)
 	LogLevel                slog.Level    // LOG_LEVEL: debug, info, warn, error; default info
 
 	// RateLimits are on the RATE_LIMIT_TABLE table, with the limits of
@@ -121,74 +117,45 @@ type Config struct {
 
 // Load reads the configuration. need names the variables that must be set.
 func Load(getenv func(string) string, need Need) (Config, error) {
-	p := parser{getenv: getenv}
+	p := &vars.Parser{Getenv: getenv}
 	c := Config{
-		ConnectionsTable:   p.required("CONNECTIONS_TABLE", need&NeedConnectionsTable != 0),
-		MailboxTable:       p.required("MAILBOX_TABLE", need&NeedMailboxTable != 0),
-		RateLimitTable:     p.required("RATE_LIMIT_TABLE", need&NeedRateLimitTable != 0),
-		ManagementEndpoint: p.required("MANAGEMENT_ENDPOINT", need&NeedManagementAPI != 0),
-		BansTable:          p.required("BANS_TABLE", need&NeedBansTable != 0),
-		Region:             p.str("AWS_REGION", "us-east-1"),
-		DynamoDBEndpoint:   p.str("AWS_ENDPOINT_URL_DYNAMODB", ""),
+		ConnectionsTable:   p.Required("CONNECTIONS_TABLE", need&NeedConnectionsTable != 0),
+		MailboxTable:       p.Required("MAILBOX_TABLE", need&NeedMailboxTable != 0),
+		RateLimitTable:     p.Required("RATE_LIMIT_TABLE", need&NeedRateLimitTable != 0),
+		ManagementEndpoint: p.Required("MANAGEMENT_ENDPOINT", need&NeedManagementAPI != 0),
+		BansTable:          p.Required("BANS_TABLE", need&NeedBansTable != 0),
+		Region:             p.Str("AWS_REGION", "us-east-1"),
+		DynamoDBEndpoint:   p.Str("AWS_ENDPOINT_URL_DYNAMODB", ""),
 		Credentials: Credentials{
-			AccessKeyID:     p.str("AWS_ACCESS_KEY_ID", ""),
-			SecretAccessKey: p.str("AWS_SECRET_ACCESS_KEY", ""),
-			SessionToken:    p.str("AWS_SESSION_TOKEN", ""),
+			AccessKeyID:     p.Str("AWS_ACCESS_KEY_ID", ""),
+			SecretAccessKey: p.Str("AWS_SECRET_ACCESS_KEY", ""),
+			SessionToken:    p.Str("AWS_SESSION_TOKEN", ""),
 		},
-		AdminGroup:              p.str("ADMIN_GROUP", admin.DefaultAdminGroup),
-		CognitoUserPoolID:       p.str("COGNITO_USER_POOL_ID", ""),
-		CognitoEndpoint:         p.str("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", ""),
-		PlayerIDClaim:           p.str("PLAYER_ID_CLAIM", authorizer.DefaultPlayerIDClaim),
-		MaxConnectionsPerPlayer: p.positiveInt("MAX_CONNECTIONS_PER_PLAYER", dynamo.DefaultMaxConnectionsPerPlayer),
-		MaxMessageBytes:         p.positiveInt("MAX_MESSAGE_BYTES", handlers.DefaultMaxMessageBytes),
-		MailboxTTL:              p.duration("MAILBOX_TTL", handlers.DefaultMailboxTTL),
-		MailboxMaxMessages:      p.positiveInt("MAILBOX_MAX_MESSAGES", dynamo.DefaultMailboxMaxMessages),
-		ConnectionTTL:           p.duration("CONNECTION_TTL", handlers.DefaultConnectionTTL),
-		LogLevel:                p.level(),
+		AdminGroup:              p.Str("ADMIN_GROUP", domain.DefaultAdminGroup),
+		CognitoUserPoolID:       p.Str("COGNITO_USER_POOL_ID", ""),
+		CognitoEndpoint:         p.Str("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", ""),
+		PlayerIDClaim:           p.Str("PLAYER_ID_CLAIM", authorizer.DefaultPlayerIDClaim),
+		MaxConnectionsPerPlayer: p.PositiveInt("MAX_CONNECTIONS_PER_PLAYER", domain.DefaultMaxConnectionsPerPlayer),
+		MaxMessageBytes:         p.PositiveInt("MAX_MESSAGE_BYTES", domain.DefaultMaxMessageBytes),
+		MailboxTTL:              p.Duration("MAILBOX_TTL", domain.DefaultMailboxTTL),
+		MailboxMaxMessages:      p.PositiveInt("MAILBOX_MAX_MESSAGES", domain.DefaultMailboxMaxMessages),
+		ConnectionTTL:           p.Duration("CONNECTION_TTL", domain.DefaultConnectionTTL),
+		LogLevel:                p.Level(),
 		RateLimits: ratelimit.Config{
-			Messages: p.limit("RATE_MESSAGES_PER_SECOND", "RATE_MESSAGES_BURST", ratelimit.DefaultMessages),
-			Bytes:    p.limit("RATE_BYTES_PER_SECOND", "RATE_BYTES_BURST", ratelimit.DefaultBytes),
-			Connects: p.perMinute("RATE_CONNECTS_PER_MINUTE", ratelimit.DefaultConnects),
+			Messages: limit(p, "RATE_MESSAGES_PER_SECOND", "RATE_MESSAGES_BURST", ratelimit.DefaultMessages),
+			Bytes:    limit(p, "RATE_BYTES_PER_SECOND", "RATE_BYTES_BURST", ratelimit.DefaultBytes),
+			Connects: perMinute(p, "RATE_CONNECTS_PER_MINUTE", ratelimit.DefaultConnects),
 		},
 	}
 	c.RateLimits.Table = c.RateLimitTable
-	c.MailboxMaxPerSender = p.positiveInt("MAILBOX_MAX_PER_SENDER", min(dynamo.DefaultMailboxMaxPerSender, c.MailboxMaxMessages))
+	c.MailboxMaxPerSender = p.PositiveInt("MAILBOX_MAX_PER_SENDER", min(domain.DefaultMailboxMaxPerSender, c.MailboxMaxMessages))
 	if c.MailboxMaxPerSender > c.MailboxMaxMessages {
-		p.problems = append(p.problems, fmt.Sprintf("MAILBOX_MAX_PER_SENDER (%d) must be at most MAILBOX_MAX_MESSAGES (%d)", c.MailboxMaxPerSender, c.MailboxMaxMessages))
+		p.Problem("MAILBOX_MAX_PER_SENDER (%d) must be at most MAILBOX_MAX_MESSAGES (%d)", c.MailboxMaxPerSender, c.MailboxMaxMessages)
 	}
 	if c.MaxMessageBytes > 32<<10 {
-		p.problems = append(p.problems, "MAX_MESSAGE_BYTES must be at most 32768 (API Gateway's frame limit)")
+		p.Problem("MAX_MESSAGE_BYTES must be at most 32768 (API Gateway's frame limit)")
 	}
-	return c, p.err()
-}
-
-// Authorizer is the configuration of the authorizer function.
-type Authorizer struct {
-	// Verifier is read from JWT_ISSUER, JWT_AUDIENCE and JWKS_URL
-	// (required), JWT_TOKEN_USE and PLAYER_ID_CLAIM (empty: the verifier's
-	// defaults).
-	Verifier authorizer.Config
-	LogLevel slog.Level // LOG_LEVEL, as for Load
-}
-
-// LoadAuthorizer reads the authorizer function's variables, naming every
-// missing or invalid one at once.
-func LoadAuthorizer(getenv func(string) string) (Authorizer, error) {
-	p := parser{getenv: getenv}
-	a := Authorizer{
-		Verifier: authorizer.Config{
-			Issuer:        p.str("JWT_ISSUER", ""),
-			Audience:      p.str("JWT_AUDIENCE", ""),
-			JWKSURL:       p.str("JWKS_URL", ""),
-			TokenUse:      p.str("JWT_TOKEN_USE", ""),
-			PlayerIDClaim: p.str("PLAYER_ID_CLAIM", ""),
-		},
-		LogLevel: p.level(),
-	}
-	if err := a.Verifier.Validate(); err != nil {
-		p.problems = append(p.problems, err.Error())
-	}
-	return a, p.err()
+	return c, p.Err()
 }
 
 // Credentials are AWS keys: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
@@ -203,94 +170,9 @@ func (Credentials) GoString() string             { return "[hidden]" }
 func (Credentials) LogValue() slog.Value         { return slog.StringValue("[hidden]") }
 func (Credentials) MarshalText() ([]byte, error) { return []byte("[hidden]"), nil }
 
-type parser struct {
-	getenv   func(string) string
-	missing  []string
-	problems []string
-}
-
-// err names every missing variable, then every other problem.
-func (p *parser) err() error {
-	if len(p.missing) > 0 {
-		p.problems = append([]string{"missing " + strings.Join(p.missing, ", ")}, p.problems...)
-	}
-	if len(p.problems) > 0 {
-		return errors.New("config: " + strings.Join(p.problems, "; "))
-	}
-	return nil
-}
-
-func (p *parser) required(name string, needed bool) string {
-	v := strings.TrimSpace(p.getenv(name))
-	if v == "" && needed {
-		p.missing = append(p.missing, name)
-	}
-	return v
-}
-
-func (p *parser) str(name, def string) string {
-	if v := strings.TrimSpace(p.getenv(name)); v != "" {
-		return v
-	}
-	return def
-}
-
-// parse reads name with conv. Unset, it is def; a value conv refuses is
-// named as a problem, saying what is wanted, and gives def too.
-func parse[T any](p *parser, name string, def T, want string, conv func(string) (T, bool)) T {
-	v := strings.TrimSpace(p.getenv(name))
-	if v == "" {
-		return def
-	}
-	x, ok := conv(v)
-	if !ok {
-		p.problems = append(p.problems, fmt.Sprintf("%s must be %s, not %q", name, want, v))
-		return def
-	}
-	return x
-}
-
-func (p *parser) positiveInt(name string, def int) int {
-	return parse(p, name, def, "a positive whole number", func(v string) (int, bool) {
-		n, err := strconv.Atoi(v)
-		return n, err == nil && n > 0
-	})
-}
-
-func (p *parser) duration(name string, def time.Duration) time.Duration {
-	return parse(p, name, def, "a positive duration such as 24h", func(v string) (time.Duration, bool) {
-		d, err := time.ParseDuration(v)
-		return d, err == nil && d > 0
-	})
-}
-
-// level reads LOG_LEVEL: debug, info, warn or error; default info.
-func (p *parser) level() slog.Level {
-	return parse(p, "LOG_LEVEL", slog.LevelInfo, "debug, info, warn or error", func(v string) (slog.Level, bool) {
-		var l slog.Level
-		return l, l.UnmarshalText([]byte(v)) == nil
-	})
-}
-
-// rate reads a non-negative, finite number.
-func (p *parser) rate(name string, def float64) float64 {
-	return parse(p, name, def, "a non-negative number", func(v string) (float64, bool) {
-		f, err := strconv.ParseFloat(v, 64)
-		return f, err == nil && f >= 0 && !math.IsInf(f, 0) && !math.IsNaN(f)
-	})
-}
-
-// count reads a non-negative whole number.
-func (p *parser) count(name string, def int64) int64 {
-	return parse(p, name, def, "a non-negative whole number", func(v string) (int64, bool) {
-		n, err := strconv.ParseInt(v, 10, 64)
-		return n, err == nil && n >= 0
-	})
-}
-
 // limit reads a rate and its burst; either set to 0 turns the limit off.
-func (p *parser) limit(rateName, burstName string, def ratelimit.Limit) ratelimit.Limit {
-	l := ratelimit.Limit{Rate: p.rate(rateName, def.Rate), Burst: p.count(burstName, def.Burst)}
+func limit(p *vars.Parser, rateName, burstName string, def ratelimit.Limit) ratelimit.Limit {
+	l := ratelimit.Limit{Rate: p.Rate(rateName, def.Rate), Burst: p.Count(burstName, def.Burst)}
 	if !l.On() {
 		return ratelimit.Limit{}
 	}
@@ -298,8 +180,8 @@ func (p *parser) limit(rateName, burstName string, def ratelimit.Limit) ratelimi
 }
 
 // perMinute reads n a minute, with a burst of n; 0 turns the limit off.
-func (p *parser) perMinute(name string, def ratelimit.Limit) ratelimit.Limit {
-	n := p.count(name, def.Burst)
+func perMinute(p *vars.Parser, name string, def ratelimit.Limit) ratelimit.Limit {
+	n := p.Count(name, def.Burst)
 	if n == 0 {
 		return ratelimit.Limit{}
 	}

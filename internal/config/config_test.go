@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
+	"github.com/serverless-websockets/serverless-websockets/internal/config/vars"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
@@ -199,7 +200,7 @@ func TestLoadAuthorizer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, err := LoadAuthorizer(env(tt.env))
+			a, err := vars.LoadAuthorizer(env(tt.env))
 			if len(tt.wantErr) == 0 {
 				if err != nil {
 					t.Fatal(err)

@@ -22,6 +22,9 @@ const MaxBansPage = 100
 // MaxBanReasonBytes bounds a ban's reason.
 const MaxBanReasonBytes = 512
 
+// DefaultAdminGroup is the group whose members may use the admin API.
+const DefaultAdminGroup = "admin"
+
 // BannedError is what a banned player is told: the ban's reason and end.
 func BannedError(b Ban) *Error {
 	msg := b.Reason

@@ -33,3 +33,18 @@ type QueuedMessage struct {
 
 // MaxPresencePlayers is the most players one presence request asks about.
 const MaxPresencePlayers = 50
+
+// Defaults of the settings of connections and mailboxes. internal/config
+// names them for its variables and the handlers and the store apply them to
+// zero options; they live here so that config needs neither.
+const (
+	// DefaultConnectionTTL is API Gateway's 2-hour maximum connection
+	// duration plus a margin: a row that outlives it belongs to a
+	// connection that is certainly gone.
+	DefaultConnectionTTL           = 2*time.Hour + 10*time.Minute
+	DefaultMaxConnectionsPerPlayer = 5
+	DefaultMaxMessageBytes         = 8 << 10 // of a message's compact JSON
+	DefaultMailboxTTL              = 24 * time.Hour
+	DefaultMailboxMaxMessages      = 100
+	DefaultMailboxMaxPerSender     = 20
+)

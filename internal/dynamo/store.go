@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 )
 
 // API is the part of the DynamoDB client the Store uses. *dynamodb.Client
@@ -51,13 +53,6 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Default option values.
-const (
-	DefaultMaxConnectionsPerPlayer = 5
-	DefaultMailboxMaxMessages      = 100
-	DefaultMailboxMaxPerSender     = 20
-)
-
 // claimRounds is how many times a slot claim queries the slots again after
 // every slot it saw free was taken by someone else. Without deletes racing,
 // the second query already sees every slot taken.
@@ -79,11 +74,11 @@ func New(api API, tables Tables, opts Options) *Store {
 	s := &Store{
 		api:     api,
 		tables:  tables,
-		maxConn: orDefault(opts.MaxConnectionsPerPlayer, DefaultMaxConnectionsPerPlayer),
-		maxMail: orDefault(opts.MailboxMaxMessages, DefaultMailboxMaxMessages),
+		maxConn: orDefault(opts.MaxConnectionsPerPlayer, domain.DefaultMaxConnectionsPerPlayer),
+		maxMail: orDefault(opts.MailboxMaxMessages, domain.DefaultMailboxMaxMessages),
 		now:     opts.Now,
 	}
-	s.maxFrom = min(orDefault(opts.MailboxMaxPerSender, DefaultMailboxMaxPerSender), s.maxMail)
+	s.maxFrom = min(orDefault(opts.MailboxMaxPerSender, domain.DefaultMailboxMaxPerSender), s.maxMail)
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -37,11 +37,6 @@ type ConnectLimiter interface {
 	AllowConnect(ctx context.Context, playerID string) (ratelimit.Decision, error)
 }
 
-// DefaultConnectionTTL is API Gateway's 2-hour maximum connection duration
-// plus a margin: a row that outlives it belongs to a connection that is
-// certainly gone.
-const DefaultConnectionTTL = 2*time.Hour + 10*time.Minute
-
 // Connect handles $connect: it binds the connection to the authorizer's
 // player and stores its row, which expires with the connection's maximum
 // lifetime (TTL) or the token, whichever comes first. Answers:
@@ -63,7 +58,7 @@ type Connect struct {
 	Connections ConnectionWriter
 	Bans        BanReader        // nil: no ban check
 	Limiter     ConnectLimiter   // nil: no connect rate limit
-	TTL         time.Duration    // row lifetime; default DefaultConnectionTTL
+	TTL         time.Duration    // row lifetime; default domain.DefaultConnectionTTL
 	Now         func() time.Time // default time.Now
 	Logger      *slog.Logger     // default: discard
 	Metrics     metrics.Sink     // default: discard
@@ -71,15 +66,13 @@ type Connect struct {
 
 // Handle runs $connect.
 func (h *Connect) Handle(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
-	ctx, cancel := withReserve(ctx)
+	ctx, cancel := WithReserve(ctx)
 	defer cancel()
-	now := nowFunc(h.Now)()
-	start := now
+	rec, now, emit := measure(h.Now, h.Metrics, "$connect")
+	defer emit()
 	rc := req.RequestContext
 	id, idErr := identityFrom(rc)
 	log := requestLogger(h.Logger, rc, id.PlayerID)
-	rec := metrics.Record{Route: "$connect"}
-	defer func() { rec.Latency = nowFunc(h.Now)().Sub(start); sink(h.Metrics).Emit(rec) }()
 
 	status, err := h.connect(ctx, now, id, idErr, rc, req.Headers)
 	if err != nil {
@@ -115,7 +108,7 @@ func (h *Connect) connect(ctx context.Context, now time.Time, id Identity, idErr
 	}
 	ttl := h.TTL
 	if ttl <= 0 {
-		ttl = DefaultConnectionTTL
+		ttl = domain.DefaultConnectionTTL
 	}
 	expiresAt := connectedAt.Add(ttl)
 	if !id.TokenExpiresAt.IsZero() && id.TokenExpiresAt.Before(expiresAt) {

@@ -108,7 +108,7 @@ func TestConnectRowExpiresWithTheToken(t *testing.T) {
 	}
 	ev.RequestContext.Authorizer.(map[string]any)["tokenExpiresAt"] = float64(testNow.Add(5 * time.Hour).Unix())
 	h.Handle(context.Background(), ev)
-	if want := time.UnixMilli(testNow.UnixMilli()).Add(DefaultConnectionTTL); !got.ExpiresAt.Equal(want) {
+	if want := time.UnixMilli(testNow.UnixMilli()).Add(domain.DefaultConnectionTTL); !got.ExpiresAt.Equal(want) {
 		t.Fatalf("row expires at %v, want connectedAt + TTL %v", got.ExpiresAt, want)
 	}
 }

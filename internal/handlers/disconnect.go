@@ -29,12 +29,11 @@ type ConnectionDeleter interface {
 
 // Handle runs $disconnect.
 func (h *Disconnect) Handle(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
-	start := nowFunc(h.Now)()
+	_, _, emit := measure(h.Now, h.Metrics, "$disconnect")
+	defer emit()
 	rc := req.RequestContext
 	id, err := identityFrom(rc)
 	log := requestLogger(h.Logger, rc, id.PlayerID)
-	rec := metrics.Record{Route: "$disconnect"}
-	defer func() { rec.Latency = nowFunc(h.Now)().Sub(start); sink(h.Metrics).Emit(rec) }()
 	if err != nil {
 		logOutcome(ctx, log, "disconnect without identity", internal(err))
 		return events.APIGatewayProxyResponse{StatusCode: http.StatusInternalServerError}, nil

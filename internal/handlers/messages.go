@@ -67,8 +67,6 @@ type MessageLimiter interface {
 
 // Defaults of Messages.
 const (
-	DefaultMaxMessageBytes     = 8 << 10
-	DefaultMailboxTTL          = 24 * time.Hour
 	DefaultInboxBatch          = 100
 	DefaultDeliveryConcurrency = 8
 )
@@ -101,10 +99,10 @@ type Messages struct {
 func (h *Messages) init() {
 	h.once.Do(func() {
 		if h.MaxMessageBytes <= 0 {
-			h.MaxMessageBytes = DefaultMaxMessageBytes
+			h.MaxMessageBytes = domain.DefaultMaxMessageBytes
 		}
 		if h.MailboxTTL <= 0 {
-			h.MailboxTTL = DefaultMailboxTTL
+			h.MailboxTTL = domain.DefaultMailboxTTL
 		}
 		if h.InboxBatch <= 0 {
 			h.InboxBatch = DefaultInboxBatch
@@ -115,8 +113,6 @@ func (h *Messages) init() {
 		if h.IDs == nil {
 			h.IDs = &MessageIDs{}
 		}
-		h.Now = nowFunc(h.Now)
-		h.Metrics = sink(h.Metrics)
 	})
 }
 
@@ -132,20 +128,19 @@ type call struct {
 // Handle serves one frame of a connected client. Every outcome, success or
 // refusal, is a frame in the route response; the connection stays open
 // except for token_expired, where the server closes it. Its work ends a
-// little before ctx's deadline (see withReserve): a backing service that
+// little before ctx's deadline (see WithReserve): a backing service that
 // does not answer by then makes the answer unavailable, with the client's
 // id, and nothing is acknowledged that was not done.
 func (h *Messages) Handle(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	h.init()
-	ctx, cancel := withReserve(ctx)
+	ctx, cancel := WithReserve(ctx)
 	defer cancel()
-	start := h.Now()
 	rc := req.RequestContext
-	rec := metrics.Record{Route: rc.RouteKey}
-	defer func() { rec.Latency = h.Now().Sub(start); h.Metrics.Emit(rec) }()
+	rec, start, emit := measure(h.Now, h.Metrics, rc.RouteKey)
+	defer emit()
 
 	id, idErr := identityFrom(rc)
-	c := &call{rc: rc, id: id, log: requestLogger(h.Logger, rc, id.PlayerID), rec: &rec, now: start}
+	c := &call{rc: rc, id: id, log: requestLogger(h.Logger, rc, id.PlayerID), rec: rec, now: start}
 	r, parseErr := protocol.ParseRequest([]byte(req.Body))
 
 	var (
@@ -335,10 +330,9 @@ func (h *Messages) deliver(ctx context.Context, c *call, to string, conns []doma
 		sem       = make(chan struct{}, h.DeliveryConcurrency)
 	)
 	for _, conn := range conns {
-		wg.Add(1)
 		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		wg.Go(func() {
+			defer func() { <-sem }()
 			err := h.Sender.Post(ctx, conn.ID, frame)
 			if errors.Is(err, domain.ErrGone) {
 				if derr := h.Connections.DeleteConnection(ctx, to, conn.ID); derr != nil {
@@ -356,7 +350,7 @@ func (h *Messages) deliver(ctx context.Context, c *call, to string, conns []doma
 			default:
 				failed = err
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	c.rec.Add(metrics.Gone, gone)

@@ -16,14 +16,15 @@ import (
 // maxReserve caps the time a handler keeps back from its deadline.
 const maxReserve = time.Second
 
-// withReserve returns the context a handler works in: ctx, ending a little
+// WithReserve returns the context a handler, this package's or the admin
+// API's, works in: ctx, ending a little
 // before ctx's deadline (a tenth of the time left, at most maxReserve), so
 // that a backing service that does not answer in time still leaves the
 // handler time to answer the client itself (unavailable) before the Lambda
 // function times out, which the client would see only as API Gateway's
 // "Internal server error" without its id. Without a deadline, ctx is
 // returned as it is.
-func withReserve(ctx context.Context) (context.Context, context.CancelFunc) {
+func WithReserve(ctx context.Context) (context.Context, context.CancelFunc) {
 	d, ok := ctx.Deadline()
 	if !ok {
 		return context.WithCancel(ctx)
@@ -83,18 +84,19 @@ func internal(cause error) error {
 	return &domain.Error{Code: domain.CodeInternal, Message: "internal error", Err: cause}
 }
 
-// nowFunc returns f, or time.Now when f is nil.
-func nowFunc(f func() time.Time) func() time.Time {
-	if f == nil {
-		return time.Now
+// measure starts the metrics record of one invocation of route on the clock
+// now (time.Now when nil). It returns the record, the start, and emit, which
+// the handler defers: it sets the latency and hands the record to s (none
+// when nil).
+func measure(now func() time.Time, s metrics.Sink, route string) (rec *metrics.Record, start time.Time, emit func()) {
+	if now == nil {
+		now = time.Now
 	}
-	return f
-}
-
-// sink returns s, or a sink that discards when s is nil.
-func sink(s metrics.Sink) metrics.Sink {
-	if s == nil {
-		return metrics.Discard{}
+	rec, start = &metrics.Record{Route: route}, now()
+	return rec, start, func() {
+		rec.Latency = now().Sub(start)
+		if s != nil {
+			s.Emit(*rec)
+		}
 	}
-	return s
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 	"github.com/serverless-websockets/serverless-websockets/internal/cognito"
 	"github.com/serverless-websockets/serverless-websockets/internal/config"
+	"github.com/serverless-websockets/serverless-websockets/internal/config/vars"
 	"github.com/serverless-websockets/serverless-websockets/internal/devissuer"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
@@ -300,7 +301,7 @@ func hostGuard(baseURL string, next http.Handler) http.Handler {
 // issuer's handler in process, so no port must be open before it starts.
 func (s *Stack) tokenConfig(getenv func(string) string, baseURL string, mux *http.ServeMux, log *slog.Logger) (authorizer.Config, error) {
 	if getenv("JWT_ISSUER") != "" {
-		cfg, err := config.LoadAuthorizer(getenv)
+		cfg, err := vars.LoadAuthorizer(getenv)
 		if err != nil {
 			return authorizer.Config{}, fmt.Errorf("localstack: external issuer: %w", err)
 		}

@@ -372,7 +372,7 @@ var tests = []test{
 
 	{name: "the connection cap", run: func(e *env) {
 		alice := e.player("alice")
-		for i := range dynamo.DefaultMaxConnectionsPerPlayer {
+		for i := range domain.DefaultMaxConnectionsPerPlayer {
 			e.mustPut(e.conn(alice, fmt.Sprintf("c%d", i)))
 		}
 		err := e.store.PutConnection(e.ctx, e.conn(alice, "sixth"))
@@ -388,18 +388,18 @@ var tests = []test{
 	}},
 
 	{name: "the connection cap under concurrency", run: func(e *env) {
-		race(e, dynamo.DefaultMaxConnectionsPerPlayer)
+		race(e, domain.DefaultMaxConnectionsPerPlayer)
 	}},
 
 	{name: "the connection cap under concurrency over expired slots", run: func(e *env) {
 		alice := e.player("alice")
-		for i := range dynamo.DefaultMaxConnectionsPerPlayer {
+		for i := range domain.DefaultMaxConnectionsPerPlayer {
 			c := e.conn(alice, fmt.Sprintf("old%d", i))
 			c.ExpiresAt = e.clock.Now().Add(time.Minute)
 			e.mustPut(c)
 		}
 		e.clock.Advance(time.Minute)
-		race(e, dynamo.DefaultMaxConnectionsPerPlayer)
+		race(e, domain.DefaultMaxConnectionsPerPlayer)
 	}},
 
 	{name: "presence", run: func(e *env) {
