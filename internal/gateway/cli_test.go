@@ -44,13 +44,13 @@ func TestManagementAPIWithCLI(t *testing.T) {
 	}
 
 	// fileb:// sends the bytes as they are with CLI v1 and v2 alike.
-	if out, err := cli("local", "post-to-connection", "--connection-id", id, "--data", "fileb://"+data); err != nil {
+	if out, err := cli("local", "post-to-connection", "--connection-id="+id, "--data", "fileb://"+data); err != nil {
 		t.Fatalf("post-to-connection: %v\n%s", err, out)
 	}
 	if got := receive(t, ws); got != `{"hi":1}` {
 		t.Errorf("client got %q", got)
 	}
-	out, err := cli("local", "get-connection", "--connection-id", id)
+	out, err := cli("local", "get-connection", "--connection-id="+id)
 	if err != nil {
 		t.Fatalf("get-connection: %v\n%s", err, out)
 	}
@@ -62,15 +62,15 @@ func TestManagementAPIWithCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &info); err != nil || info.Identity.SourceIP != "127.0.0.1" {
 		t.Errorf("get-connection answered %s (%v)", out, err)
 	}
-	if out, err := cli("local", "delete-connection", "--connection-id", id); err != nil {
+	if out, err := cli("local", "delete-connection", "--connection-id="+id); err != nil {
 		t.Fatalf("delete-connection: %v\n%s", err, out)
 	}
 	h.waitDisconnect()
-	if out, err := cli("local", "get-connection", "--connection-id", id); err == nil || !strings.Contains(out, "GoneException") {
+	if out, err := cli("local", "get-connection", "--connection-id="+id); err == nil || !strings.Contains(out, "GoneException") {
 		t.Errorf("get-connection after delete: %v\n%s", err, out)
 	}
 	// A wrong secret is refused by the gateway, not by the CLI.
-	if out, err := cli("guess", "get-connection", "--connection-id", id); err == nil || !strings.Contains(out, "Forbidden") {
+	if out, err := cli("guess", "get-connection", "--connection-id="+id); err == nil || !strings.Contains(out, "Forbidden") {
 		t.Errorf("a wrong secret: %v\n%s", err, out)
 	}
 }
