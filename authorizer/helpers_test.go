@@ -17,6 +17,8 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/storetest"
 )
 
 const (
@@ -132,52 +134,32 @@ func (s *jwksServer) setKeys(keys ...signingKey) {
 func (s *jwksServer) url() string { return s.URL + "/.well-known/jwks.json" }
 
 // clock is a settable clock for Config.Now.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type clock = storetest.Clock
 
-func newClock() *clock { return &clock{now: time.Unix(1_750_000_000, 0)} }
+func newClock() *clock { return storetest.NewClock(time.Unix(1_750_000_000, 0)) }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// cognitoClaims are the claims every valid Cognito token of use carries at now,
+// plus extra.
+func cognitoClaims(now time.Time, use string, extra jwt.MapClaims) jwt.MapClaims {
+	c := jwt.MapClaims{"iss": testIssuer, "sub": "alice", "token_use": use, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	maps.Copy(c, extra)
+	return c
 }
 
 // accessClaims are the claims of a valid Cognito access token at now.
 func accessClaims(now time.Time) jwt.MapClaims {
-	return jwt.MapClaims{
-		"iss":            testIssuer,
-		"sub":            "alice",
+	return cognitoClaims(now, "access", jwt.MapClaims{
 		"username":       "Alice",
 		"client_id":      testClientID,
-		"token_use":      "access",
 		"cognito:groups": []any{"admin", "ops"},
 		"scope":          "aws.cognito.signin.user.admin",
-		"iat":            now.Unix(),
-		"exp":            now.Add(time.Hour).Unix(),
 		"jti":            "0b8e7c1a-3f2d-4c5e-9a7b-1d2e3f4a5b6c",
-	}
+	})
 }
 
 // idClaims are the claims of a valid Cognito ID token at now.
 func idClaims(now time.Time) jwt.MapClaims {
-	return jwt.MapClaims{
-		"iss":              testIssuer,
-		"sub":              "alice",
-		"cognito:username": "alice-the-great",
-		"aud":              testClientID,
-		"token_use":        "id",
-		"iat":              now.Unix(),
-		"exp":              now.Add(time.Hour).Unix(),
-	}
+	return cognitoClaims(now, "id", jwt.MapClaims{"cognito:username": "alice-the-great", "aud": testClientID})
 }
 
 // with returns a copy of c with the given claims set; a nil value deletes.

@@ -17,18 +17,10 @@ import (
 )
 
 // cognitoLocal returns a client of the cognito-local that scripts/test
-// starts (COGNITO_LOCAL_ENDPOINT). Outside CI a missing one skips the test
-// with the reason; with CI=true it fails it.
+// starts (see testenv.CognitoLocal).
 func cognitoLocal(t *testing.T) (*cip.Client, string) {
 	t.Helper()
-	env := testenv.Load()
-	endpoint := env.CognitoLocalEndpoint
-	if endpoint == "" {
-		if env.CI {
-			t.Fatal("COGNITO_LOCAL_ENDPOINT is not set (scripts/test starts tools/cognito-local)")
-		}
-		t.Skip("COGNITO_LOCAL_ENDPOINT is not set: run scripts/test, which starts tools/cognito-local")
-	}
+	endpoint := testenv.CognitoLocal(t)
 	return cip.New(cip.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(endpoint),

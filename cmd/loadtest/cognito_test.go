@@ -13,26 +13,11 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/config/testenv"
 )
 
-// cognitoLocal returns the URL of a running cognito-local (scripts/test
-// starts the pinned one in tools/cognito-local), or skips when CI is unset.
-func cognitoLocal(t *testing.T) string {
-	t.Helper()
-	env := testenv.Load()
-	endpoint := env.CognitoLocalEndpoint
-	if endpoint == "" {
-		if env.CI {
-			t.Fatal("COGNITO_LOCAL_ENDPOINT is unset; scripts/test starts cognito-local (tools/cognito-local) and sets it")
-		}
-		t.Skip("COGNITO_LOCAL_ENDPOINT is unset: run scripts/test, or start node tools/cognito-local/serve.js and export the URL it prints")
-	}
-	return endpoint
-}
-
 // TestCognitoPlayers runs pairs against a local stack that trusts a
 // cognito-local user pool: the load test creates the users there, signs them
 // in, plays, and deletes them.
 func TestCognitoPlayers(t *testing.T) {
-	endpoint := cognitoLocal(t)
+	endpoint := testenv.CognitoLocal(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	o := cognitoOptions{region: "us-east-1", endpoint: endpoint}

@@ -1,6 +1,7 @@
 package dynamo_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -24,10 +25,14 @@ func benchStore(b *testing.B) (*dynamo.Store, *localstack.CountingDynamoDB) {
 	return dynamo.New(api, tables, dynamo.Options{}), api
 }
 
-// report adds the requests per operation made since before to the
-// benchmark's results, as "Query/op" and so on (none for an operation
-// not made).
-func report(b *testing.B, api *localstack.CountingDynamoDB, before map[string]int64) {
+// measure runs op in b.Loop, the i-th time with i, and adds the requests
+// per operation it made to the benchmark's results, as "Query/op" and so on
+// (none for an operation not made).
+func measure(b *testing.B, api *localstack.CountingDynamoDB, op func(ctx context.Context, i int)) {
+	ctx, before := b.Context(), api.Requests()
+	for i := 0; b.Loop(); i++ {
+		op(ctx, i)
+	}
 	for op, n := range api.Requests() {
 		if n > before[op] {
 			b.ReportMetric(float64(n-before[op])/float64(b.N), op+"/op")
@@ -50,42 +55,35 @@ func connect(b *testing.B, store *dynamo.Store, player string, ids ...string) {
 // a player who already holds two connections.
 func BenchmarkPutDeleteConnection(b *testing.B) {
 	store, api := benchStore(b)
-	ctx := b.Context()
 	connect(b, store, "alice", "held0=", "held1=")
-	before := api.Requests()
-	for i := 0; b.Loop(); i++ {
+	measure(b, api, func(ctx context.Context, i int) {
 		id := fmt.Sprintf("c%d=", i)
 		connect(b, store, "alice", id)
 		if err := store.DeleteConnection(ctx, "alice", id); err != nil {
 			b.Fatal(err)
 		}
-	}
-	report(b, api, before)
+	})
 }
 
 // BenchmarkPlayerConnections measures the lookup of a recipient holding
 // three connections.
 func BenchmarkPlayerConnections(b *testing.B) {
 	store, api := benchStore(b)
-	ctx := b.Context()
 	connect(b, store, "bob", "c0=", "c1=", "c2=")
-	before := api.Requests()
-	for b.Loop() {
+	measure(b, api, func(ctx context.Context, _ int) {
 		conns, err := store.PlayerConnections(ctx, "bob")
 		if err != nil || len(conns) != 3 {
 			b.Fatal(conns, err)
 		}
-	}
-	report(b, api, before)
+	})
 }
 
 // BenchmarkMailboxRoundTrip measures queueing a message for an offline
 // player, reading the inbox and deleting the message.
 func BenchmarkMailboxRoundTrip(b *testing.B) {
 	store, api := benchStore(b)
-	ctx := b.Context()
-	now, before := time.Now(), api.Requests()
-	for i := 0; b.Loop(); i++ {
+	now := time.Now()
+	measure(b, api, func(ctx context.Context, i int) {
 		id := fmt.Sprintf("%016d", i)
 		m := domain.QueuedMessage{To: "carol", ID: id, From: "alice", Message: json.RawMessage(`{"move":"e4"}`), SentAt: now, ExpiresAt: now.Add(time.Hour)}
 		if err := store.Enqueue(ctx, m); err != nil {
@@ -98,15 +96,13 @@ func BenchmarkMailboxRoundTrip(b *testing.B) {
 		if err := store.DeleteQueued(ctx, "carol", id); err != nil {
 			b.Fatal(err)
 		}
-	}
-	report(b, api, before)
+	})
 }
 
 // BenchmarkOnlinePlayers measures a presence request for ten players, half
 // of them online.
 func BenchmarkOnlinePlayers(b *testing.B) {
 	store, api := benchStore(b)
-	ctx := b.Context()
 	var players []string
 	for i := range 10 {
 		p := fmt.Sprintf("p%d", i)
@@ -115,12 +111,10 @@ func BenchmarkOnlinePlayers(b *testing.B) {
 			connect(b, store, p, "c=")
 		}
 	}
-	before := api.Requests()
-	for b.Loop() {
+	measure(b, api, func(ctx context.Context, _ int) {
 		online, err := store.OnlinePlayers(ctx, players)
 		if err != nil || len(online) != 5 {
 			b.Fatal(online, err)
 		}
-	}
-	report(b, api, before)
+	})
 }

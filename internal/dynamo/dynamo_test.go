@@ -259,17 +259,7 @@ func TestRaces(t *testing.T) {
 		conn := func(id string, life time.Duration) domain.Connection {
 			return domain.Connection{ID: id, PlayerID: "alice", ConnectedAt: clock.Now(), ExpiresAt: clock.Now().Add(life)}
 		}
-		ids := func() []string {
-			conns, err := store.PlayerConnections(ctx, "alice")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ids []string
-			for _, c := range conns {
-				ids = append(ids, c.ID)
-			}
-			return ids
-		}
+		ids := func() []string { return storetest.ConnIDs(t, store, "alice") }
 
 		// A rival takes the only slot between the read and the put.
 		hook.beforePut = func() {
@@ -308,17 +298,7 @@ func TestRaces(t *testing.T) {
 		msg := func(id, from string) domain.QueuedMessage {
 			return domain.QueuedMessage{To: "bob", ID: id, From: from, Message: json.RawMessage(`{}`), SentAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}
 		}
-		inbox := func() []string {
-			msgs, err := store.Inbox(ctx, "bob", 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ids []string
-			for _, m := range msgs {
-				ids = append(ids, m.ID)
-			}
-			return ids
-		}
+		inbox := func() []string { return storetest.InboxIDs(t, store, "bob", 0) }
 		hook.putTo = "bob#slot"
 		hook.beforePut = func() {
 			if err := rival.Enqueue(ctx, msg("m-rival", "carol")); err != nil {

@@ -108,14 +108,7 @@ func openMinidynHTTP(t testing.TB) Opener {
 }
 
 func openDynalite(t testing.TB) Opener {
-	env := testenv.Load()
-	endpoint := env.DynaliteEndpoint
-	if endpoint == "" {
-		if env.CI {
-			t.Fatal("DYNALITE_ENDPOINT is not set: CI must run the contract suite on dynalite (use scripts/test)")
-		}
-		t.Skip("skipping dynalite: DYNALITE_ENDPOINT is not set; scripts/test starts dynalite and sets it")
-	}
+	endpoint := testenv.Dynalite(t)
 	return func() API { return NewClient(endpoint) }
 }
 

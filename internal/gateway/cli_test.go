@@ -17,10 +17,7 @@ import (
 func TestManagementAPIWithCLI(t *testing.T) {
 	aws, err := exec.LookPath("aws")
 	if err != nil {
-		if testenv.Load().CI {
-			t.Fatal("the AWS CLI is not installed: CI must run this test (.ci/run installs it)")
-		}
-		t.Skip("skipping: the AWS CLI (aws) is not on PATH; .ci/run installs it")
+		testenv.Missing(t, "the AWS CLI (aws) is not on PATH; .ci/run installs it")
 	}
 	h := newHarness(t, nil)
 	ws := h.dial("alice", nil)
@@ -47,13 +44,13 @@ func TestManagementAPIWithCLI(t *testing.T) {
 	}
 
 	// fileb:// sends the bytes as they are with CLI v1 and v2 alike.
-	if out, err := cli("local", "post-to-connection", "--connection-id", id, "--data", "fileb://"+data); err != nil {
+	if out, err := cli("local", "post-to-connection", "--connection-id="+id, "--data", "fileb://"+data); err != nil {
 		t.Fatalf("post-to-connection: %v\n%s", err, out)
 	}
 	if got := receive(t, ws); got != `{"hi":1}` {
 		t.Errorf("client got %q", got)
 	}
-	out, err := cli("local", "get-connection", "--connection-id", id)
+	out, err := cli("local", "get-connection", "--connection-id="+id)
 	if err != nil {
 		t.Fatalf("get-connection: %v\n%s", err, out)
 	}
@@ -65,15 +62,15 @@ func TestManagementAPIWithCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &info); err != nil || info.Identity.SourceIP != "127.0.0.1" {
 		t.Errorf("get-connection answered %s (%v)", out, err)
 	}
-	if out, err := cli("local", "delete-connection", "--connection-id", id); err != nil {
+	if out, err := cli("local", "delete-connection", "--connection-id="+id); err != nil {
 		t.Fatalf("delete-connection: %v\n%s", err, out)
 	}
 	h.waitDisconnect()
-	if out, err := cli("local", "get-connection", "--connection-id", id); err == nil || !strings.Contains(out, "GoneException") {
+	if out, err := cli("local", "get-connection", "--connection-id="+id); err == nil || !strings.Contains(out, "GoneException") {
 		t.Errorf("get-connection after delete: %v\n%s", err, out)
 	}
 	// A wrong secret is refused by the gateway, not by the CLI.
-	if out, err := cli("guess", "get-connection", "--connection-id", id); err == nil || !strings.Contains(out, "Forbidden") {
+	if out, err := cli("guess", "get-connection", "--connection-id="+id); err == nil || !strings.Contains(out, "Forbidden") {
 		t.Errorf("a wrong secret: %v\n%s", err, out)
 	}
 }

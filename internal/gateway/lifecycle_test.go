@@ -54,6 +54,19 @@ func checkDisconnectStatus(t *testing.T, h *harness, code int64, reason string) 
 	}
 }
 
+// checkClosed reads c until the gateway closes it, and checks that the
+// client got code in the close frame and $disconnect saw code and reason.
+func checkClosed(t *testing.T, h *harness, c *websocket.Conn, code websocket.StatusCode, reason string) *websocket.CloseError {
+	t.Helper()
+	err := readUntilClosed(t, c)
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != code {
+		t.Errorf("client saw %v, want %d", err, code)
+	}
+	checkDisconnectStatus(t, h, int64(code), reason)
+	return &ce
+}
+
 func TestDisconnectOnClientClose(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -251,12 +264,9 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatal("no reply")
 	}
 	timers.Advance(idle)
-	err := readUntilClosed(t, c)
-	var ce websocket.CloseError
-	if !errors.As(err, &ce) || ce.Code != websocket.StatusGoingAway || ce.Reason != "Going away" {
-		t.Errorf("client saw %v, want 1001 Going away", err)
+	if ce := checkClosed(t, h, c, websocket.StatusGoingAway, "Going away"); ce.Reason != "Going away" {
+		t.Errorf("client saw reason %q, want Going away", ce.Reason)
 	}
-	checkDisconnectStatus(t, h, 1001, "Going away")
 	h.shutdownAndCheckDisconnects()
 }
 
@@ -276,11 +286,7 @@ func TestMessagesKeepAConnectionFromIdling(t *testing.T) {
 		t.Fatalf("the connection was closed while messages flowed")
 	}
 	timers.Advance(idle)
-	err := readUntilClosed(t, c)
-	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
-		t.Errorf("client saw %v, want 1001", err)
-	}
-	checkDisconnectStatus(t, h, 1001, "Going away")
+	checkClosed(t, h, c, websocket.StatusGoingAway, "Going away")
 }
 
 func TestMaxConnectionDuration(t *testing.T) {
@@ -294,11 +300,7 @@ func TestMaxConnectionDuration(t *testing.T) {
 		receive(t, c)
 	}
 	timers.Advance(most / 4)
-	err := readUntilClosed(t, c)
-	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
-		t.Errorf("client saw %v, want 1001", err)
-	}
-	checkDisconnectStatus(t, h, 1001, "Going away")
+	checkClosed(t, h, c, websocket.StatusGoingAway, "Going away")
 	h.shutdownAndCheckDisconnects()
 }
 

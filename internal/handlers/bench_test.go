@@ -2,24 +2,24 @@
 
 // The benchmarks read the process's CPU time with getrusage, hence unix.
 
-package handlers
+package handlers_test
 
 import (
 	"context"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
+	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
+	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
 	"github.com/serverless-websockets/serverless-websockets/internal/minidynrouter"
+	"github.com/serverless-websockets/serverless-websockets/internal/storetest"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
@@ -39,126 +39,41 @@ import (
 // moves 100 ms per message, the sustained rate, so every message is
 // admitted; in the flood it stands still.
 
-// benchDynamoDB is what the store and the limiter need of DynamoDB.
-type benchDynamoDB interface {
-	dynamo.API
-	ratelimit.TableAPI
-	ratelimit.API
-}
+// benchSender is a Sender that discards posts.
+type benchSender struct{}
 
-// countingDynamoDB counts requests: the limiter's (UpdateItem, GetItem) and
-// the store's (Query, PutItem, DeleteItem).
-type countingDynamoDB struct {
-	benchDynamoDB
-	limiter, store, bans atomic.Int64
-}
-
-func (c *countingDynamoDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	c.limiter.Add(1)
-	return c.benchDynamoDB.UpdateItem(ctx, in, opts...)
-}
-
-func (c *countingDynamoDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	if aws.ToString(in.TableName) == benchBansTable {
-		c.bans.Add(1)
-	} else {
-		c.limiter.Add(1)
-	}
-	return c.benchDynamoDB.GetItem(ctx, in, opts...)
-}
-
-func (c *countingDynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	c.store.Add(1)
-	return c.benchDynamoDB.Query(ctx, in, opts...)
-}
-
-func (c *countingDynamoDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	c.store.Add(1)
-	return c.benchDynamoDB.PutItem(ctx, in, opts...)
-}
-
-func (c *countingDynamoDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	c.store.Add(1)
-	return c.benchDynamoDB.DeleteItem(ctx, in, opts...)
-}
-
-func (c *countingDynamoDB) reset() {
-	c.limiter.Store(0)
-	c.store.Store(0)
-	c.bans.Store(0)
-}
-
-// benchBansTable is the rig's bans table.
-const benchBansTable = "bans"
-
-// benchSender is a Sender of function fields; a nil field discards the
-// call and succeeds.
-type benchSender struct {
-	post func(connectionID string, data []byte) error
-}
-
-func (s benchSender) Post(_ context.Context, connectionID string, data []byte) error {
-	if s.post != nil {
-		return s.post(connectionID, data)
-	}
-	return nil
-}
-
-func (s benchSender) Delete(context.Context, string) error { return nil }
-
-// benchClock is the clock of the handler, the store and the limiter.
-type benchClock struct{ ns atomic.Int64 }
-
-func (c *benchClock) Now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *benchClock) Add(d time.Duration) { c.ns.Add(int64(d)) }
+func (benchSender) Post(context.Context, string, []byte) error { return nil }
+func (benchSender) Delete(context.Context, string) error       { return nil }
 
 // benchStart is the clock's start; rows live for a year from it, longer
 // than any benchmark's simulated span.
 var benchStart = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // benchRig is a Messages handler on fresh embedded-engine tables, whose
-// player bob holds one live connection.
+// player bob holds one live connection. Its client counts requests by
+// operation, the bans table's reads apart (localstack.CountingDynamoDB).
 type benchRig struct {
-	h      *Messages
-	api    *countingDynamoDB
-	clock  *benchClock
-	store  *dynamo.Store
-	tables dynamo.Tables
-	limits ratelimit.Config
+	h     *handlers.Messages
+	api   *localstack.CountingDynamoDB
+	clock *storetest.Clock
+	store *dynamo.Store
 }
 
 func newBenchRig(b *testing.B) *benchRig {
 	b.Helper()
-	r := &benchRig{
-		api:    &countingDynamoDB{},
-		clock:  &benchClock{},
-		tables: dynamo.Tables{Connections: "connections", Mailbox: "mailbox", Bans: benchBansTable},
-	}
-	r.clock.ns.Store(benchStart.UnixNano())
-	r.limits = ratelimit.Config{
+	ctx := context.Background()
+	r := &benchRig{api: localstack.NewCountingDynamoDB(minidynrouter.New()), clock: storetest.NewClock(benchStart)}
+	tables := dynamo.Tables{Connections: "connections", Mailbox: "mailbox", Bans: localstack.BansTable}
+	limits := ratelimit.Config{
 		Table:    "rate-limits",
 		Messages: ratelimit.DefaultMessages, Bytes: ratelimit.DefaultBytes, Connects: ratelimit.DefaultConnects,
 		Now: r.clock.Now,
 	}
-	r.store = dynamo.New(r.api, r.tables, dynamo.Options{Now: r.clock.Now, MailboxMaxPerSender: 50} /* one sender queues 50 per recipient */)
-	r.freshEngine(b)
-	r.h = &Messages{
-		Connections: r.store, Presence: r.store, Mailbox: r.store, Sender: benchSender{},
-		Limiter: ratelimit.New(r.api, r.limits), Now: r.clock.Now,
-	}
-	return r
-}
-
-// freshEngine points the rig at a new, empty engine holding only the
-// tables and bob's connection (measure counts requests from its start).
-func (r *benchRig) freshEngine(b *testing.B) {
-	b.Helper()
-	ctx := context.Background()
-	r.api.benchDynamoDB = minidynrouter.New()
-	if err := dynamo.CreateTables(ctx, r.api, r.tables); err != nil {
+	r.store = dynamo.New(r.api, tables, dynamo.Options{Now: r.clock.Now, MailboxMaxPerSender: 50} /* one sender queues 50 per recipient */)
+	if err := dynamo.CreateTables(ctx, r.api, tables); err != nil {
 		b.Fatal(err)
 	}
-	if err := ratelimit.CreateTable(ctx, r.api, r.limits.Table); err != nil {
+	if err := ratelimit.CreateTable(ctx, r.api, limits.Table); err != nil {
 		b.Fatal(err)
 	}
 	if err := r.store.PutConnection(ctx, domain.Connection{
@@ -167,6 +82,11 @@ func (r *benchRig) freshEngine(b *testing.B) {
 	}); err != nil {
 		b.Fatal(err)
 	}
+	r.h = &handlers.Messages{
+		Connections: r.store, Presence: r.store, Mailbox: r.store, Sender: benchSender{},
+		Limiter: ratelimit.New(r.api, limits), Now: r.clock.Now,
+	}
+	return r
 }
 
 // benchMove is the message of every benchmark: a small game move.
@@ -177,7 +97,7 @@ func sendEvent(to string) events.APIGatewayWebsocketProxyRequest {
 	return events.APIGatewayWebsocketProxyRequest{
 		Body: `{"action":"sendmessage","to":"` + to + `","id":"c-1","message":` + benchMove + `}`,
 		RequestContext: events.APIGatewayWebsocketProxyRequestContext{
-			RouteKey: RouteSendMessage, ConnectionID: "alice-conn-01=", RequestID: "req-1", EventType: "MESSAGE",
+			RouteKey: handlers.RouteSendMessage, ConnectionID: "alice-conn-01=", RequestID: "req-1", EventType: "MESSAGE",
 			Authorizer: map[string]any{
 				"principalId": "alice", "playerId": "alice", "playerName": "alice", "groups": "",
 				"tokenExpiresAt": float64(benchStart.Add(365 * 24 * time.Hour).Unix()),
@@ -206,17 +126,17 @@ func cpuTime(b *testing.B) time.Duration {
 // measure runs op in b.Loop and reports the custom metrics per message.
 func (r *benchRig) measure(b *testing.B, op func(i int)) {
 	b.ReportAllocs()
-	r.api.reset()
-	cpu := cpuTime(b)
+	before, total, cpu := r.api.Requests(), r.api.Total(), cpuTime(b)
 	n := 0
 	for b.Loop() {
 		op(n)
 		n++
 	}
 	cpu = cpuTime(b) - cpu
-	b.ReportMetric(float64(r.api.limiter.Load()+r.api.store.Load()+r.api.bans.Load())/float64(n), "ddb-req/msg")
-	b.ReportMetric(float64(r.api.limiter.Load())/float64(n), "limiter-req/msg")
-	b.ReportMetric(float64(r.api.bans.Load())/float64(n), "ban-req/msg")
+	after := r.api.Requests()
+	b.ReportMetric(float64(r.api.Total()-total)/float64(n), "ddb-req/msg")
+	b.ReportMetric(float64(after["UpdateItem"]-before["UpdateItem"]+after["GetItem"]-before["GetItem"])/float64(n), "limiter-req/msg")
+	b.ReportMetric(float64(after["GetItem:bans"]-before["GetItem:bans"])/float64(n), "ban-req/msg")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-µs/msg")
 }
 
@@ -227,7 +147,7 @@ func BenchmarkSendMessage(b *testing.B) {
 	r := newBenchRig(b)
 	ev := sendEvent("bob")
 	r.measure(b, func(int) {
-		r.clock.Add(100 * time.Millisecond)
+		r.clock.Advance(100 * time.Millisecond)
 		r.handle(b, ev, `"status":"delivered"`)
 	})
 }
@@ -248,7 +168,7 @@ func BenchmarkSendMessageQueued(b *testing.B) {
 		if i%perRecipient == 0 {
 			ev = sendEvent("offline-" + strconv.Itoa(i/perRecipient))
 		}
-		r.clock.Add(100 * time.Millisecond)
+		r.clock.Advance(100 * time.Millisecond)
 		r.handle(b, ev, `"status":"queued"`)
 	})
 }
@@ -283,7 +203,7 @@ func BenchmarkSendMessageBanCheck(b *testing.B) {
 			r.h.Bans = r.store
 			ev := sendEvent("bob")
 			r.measure(b, func(i int) {
-				r.clock.Add(100 * time.Millisecond)
+				r.clock.Advance(100 * time.Millisecond)
 				if tt.fresh {
 					ev.RequestContext.ConnectionID = "alice-" + strconv.Itoa(i) + "="
 				}

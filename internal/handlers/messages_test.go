@@ -420,15 +420,9 @@ func TestInboxAndPresenceAreRateLimited(t *testing.T) {
 	}
 }
 
-// rendezvous blocks until the other side arrived too, or fails the test
+// meet blocks until every other side has arrived too, or fails the test
 // after a generous bound (a deadlock guard: a sequential handler never lets
-// both sides arrive).
-func rendezvous(t *testing.T, mine chan<- struct{}, theirs <-chan struct{}, what string) {
-	meet(t, what, mine, theirs)
-}
-
-// meet is rendezvous for any number of sides: it blocks until every other
-// side has arrived.
+// them all arrive).
 func meet(t *testing.T, what string, mine chan<- struct{}, others ...<-chan struct{}) {
 	close(mine)
 	for _, theirs := range others {
@@ -441,14 +435,25 @@ func meet(t *testing.T, what string, mine chan<- struct{}, others ...<-chan stru
 	}
 }
 
+// cancelledSoon reports whether ctx ends within a generous bound (a
+// deadlock guard, not a timing assertion).
+func cancelledSoon(ctx context.Context) bool {
+	select {
+	case <-ctx.Done():
+		return true
+	case <-time.After(10 * time.Second):
+		return false
+	}
+}
+
 // The limiter's write and the recipient's Query are in flight at the same
 // time: each fake blocks until the other has started.
 func TestSendLimiterAndLookUpConcurrent(t *testing.T) {
 	f := newFixture()
 	f.store.conns["bob"] = live("bob-1=")
 	limiterIn, queryIn := make(chan struct{}), make(chan struct{})
-	f.limiter.allow = func(context.Context) { rendezvous(t, limiterIn, queryIn, "limiter") }
-	f.store.list = func(context.Context) { rendezvous(t, queryIn, limiterIn, "query") }
+	f.limiter.allow = func(context.Context) { meet(t, "limiter", limiterIn, queryIn) }
+	f.store.list = func(context.Context) { meet(t, "query", queryIn, limiterIn) }
 	got := f.call(t, RouteSendMessage, "alice", `{"action":"sendmessage","to":"bob","message":1,"id":"c"}`)
 	if got["type"] != "ack" || got["status"] != "delivered" {
 		t.Fatalf("reply = %v", got)
@@ -492,11 +497,7 @@ func TestSendRefusedLookUps(t *testing.T) {
 			cancelled := false
 			f.store.list = func(ctx context.Context) {
 				close(started)
-				select {
-				case <-ctx.Done():
-					cancelled = true
-				case <-time.After(10 * time.Second):
-				}
+				cancelled = cancelledSoon(ctx)
 			}
 			got := f.call(t, RouteSendMessage, "alice", body)
 			if got["code"] != tt.code {
@@ -600,6 +601,9 @@ func TestSendBanCheckConcurrentWithLimiterAndLookUp(t *testing.T) {
 // outcome, the frame's own faults included.
 func TestSendBannedWhileAdmitting(t *testing.T) {
 	until := testNow.Add(time.Hour)
+	banned := func(p string) (domain.Ban, error) {
+		return domain.Ban{PlayerID: p, Reason: "cheating", Until: until}, nil
+	}
 	for _, tt := range []struct {
 		name string
 		body string
@@ -608,10 +612,7 @@ func TestSendBannedWhileAdmitting(t *testing.T) {
 	}{
 		{
 			name: "banned", body: `{"action":"sendmessage","to":"bob","message":1,"id":"c"}`,
-			ban: func(p string) (domain.Ban, error) {
-				return domain.Ban{PlayerID: p, Reason: "cheating", Until: until}, nil
-			},
-			code: "banned",
+			ban: banned, code: "banned",
 		},
 		{
 			name: "ban read failed", body: `{"action":"sendmessage","to":"bob","message":1,"id":"c"}`,
@@ -620,17 +621,11 @@ func TestSendBannedWhileAdmitting(t *testing.T) {
 		},
 		{
 			name: "banned, recipient offline", body: `{"action":"sendmessage","to":"carol","message":1,"id":"c"}`,
-			ban: func(p string) (domain.Ban, error) {
-				return domain.Ban{PlayerID: p, Reason: "cheating", Until: until}, nil
-			},
-			code: "banned",
+			ban: banned, code: "banned",
 		},
 		{
 			name: "banned, frame without a recipient", body: `{"action":"sendmessage","message":1,"id":"c"}`,
-			ban: func(p string) (domain.Ban, error) {
-				return domain.Ban{PlayerID: p, Reason: "cheating", Until: until}, nil
-			},
-			code: "banned",
+			ban: banned, code: "banned",
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -640,11 +635,7 @@ func TestSendBannedWhileAdmitting(t *testing.T) {
 			var limiterCancelled, queryCancelled bool
 			blockUntilCancelled := func(ctx context.Context, cancelled *bool) {
 				started <- struct{}{}
-				select {
-				case <-ctx.Done():
-					*cancelled = true
-				case <-time.After(10 * time.Second):
-				}
+				*cancelled = cancelledSoon(ctx)
 			}
 			f.limiter.allow = func(ctx context.Context) { blockUntilCancelled(ctx, &limiterCancelled) }
 			f.store.list = func(ctx context.Context) { blockUntilCancelled(ctx, &queryCancelled) }

@@ -139,17 +139,17 @@ func (e *env) disconnect(player, id string) {
 	}
 }
 
-// connIDs returns the ids of player's live connections, sorted.
-func (e *env) connIDs(player string) []string {
-	e.t.Helper()
-	conns, err := e.store.PlayerConnections(e.ctx, player)
+// ConnIDs returns the ids of player's live connections in s, sorted.
+func ConnIDs(t testing.TB, s *dynamo.Store, player string) []string {
+	t.Helper()
+	conns, err := s.PlayerConnections(t.Context(), player)
 	if err != nil {
-		e.t.Fatalf("PlayerConnections(%s): %v", player, err)
+		t.Fatalf("PlayerConnections(%s): %v", player, err)
 	}
 	ids := make([]string, 0, len(conns))
 	for _, c := range conns {
 		if c.PlayerID != player {
-			e.t.Errorf("PlayerConnections(%s) returned a connection of %s", player, c.PlayerID)
+			t.Errorf("PlayerConnections(%s) returned a connection of %s", player, c.PlayerID)
 		}
 		ids = append(ids, c.ID)
 	}
@@ -157,22 +157,32 @@ func (e *env) connIDs(player string) []string {
 	return ids
 }
 
-// inboxIDs returns the ids of player's live queued messages in the order
-// Inbox returns them.
-func (e *env) inboxIDs(player string, limit int) []string {
-	e.t.Helper()
-	msgs, err := e.store.Inbox(e.ctx, player, limit)
+// InboxIDs returns the ids of player's live queued messages in s, at most
+// limit (0: all), in the order Inbox returns them.
+func InboxIDs(t testing.TB, s *dynamo.Store, player string, limit int) []string {
+	t.Helper()
+	msgs, err := s.Inbox(t.Context(), player, limit)
 	if err != nil {
-		e.t.Fatalf("Inbox(%s, %d): %v", player, limit, err)
+		t.Fatalf("Inbox(%s, %d): %v", player, limit, err)
 	}
 	ids := make([]string, 0, len(msgs))
 	for _, m := range msgs {
 		if m.To != player {
-			e.t.Errorf("Inbox(%s) returned a message for %s", player, m.To)
+			t.Errorf("Inbox(%s) returned a message for %s", player, m.To)
 		}
 		ids = append(ids, m.ID)
 	}
 	return ids
+}
+
+func (e *env) connIDs(player string) []string {
+	e.t.Helper()
+	return ConnIDs(e.t, e.store, player)
+}
+
+func (e *env) inboxIDs(player string, limit int) []string {
+	e.t.Helper()
+	return InboxIDs(e.t, e.store, player, limit)
 }
 
 func (e *env) online(players ...string) []string {
