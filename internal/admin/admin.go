@@ -28,11 +28,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
@@ -378,29 +379,23 @@ func (h *Handler) closeAll(ctx context.Context, player string, frame []byte) (in
 		return 0, err
 	}
 	var (
-		mu     sync.Mutex
-		closed int
-		errs   []error
-		wg     sync.WaitGroup
-		sem    = make(chan struct{}, closeConcurrency)
+		closed atomic.Int64
+		errs   = make([]error, len(conns))
+		g      errgroup.Group
 	)
-	for _, c := range conns {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
+	g.SetLimit(closeConcurrency)
+	for i, c := range conns {
+		g.Go(func() error {
 			ok, err := h.closeConn(ctx, c.ID, frame)
-			mu.Lock()
-			defer mu.Unlock()
 			if ok {
-				closed++
+				closed.Add(1)
 			}
-			if err != nil {
-				errs = append(errs, err)
-			}
+			errs[i] = err
+			return nil
 		})
 	}
-	wg.Wait()
-	return closed, errors.Join(errs...)
+	_ = g.Wait()
+	return int(closed.Load()), errors.Join(errs...)
 }
 
 // closeConn tells the client why and closes its connection. It reports
