@@ -140,6 +140,7 @@ type Gateway struct {
 
 	disconnecting chan struct{} // one token per running $disconnect
 	invoking      chan struct{} // one token per running message route
+	mux           *http.ServeMux
 }
 
 // New validates cfg, applies its defaults and returns a Gateway.
@@ -183,7 +184,7 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Timers == nil {
 		cfg.Timers = realTimers{}
 	}
-	return &Gateway{
+	g := &Gateway{
 		cfg:        cfg,
 		log:        cfg.Logger,
 		connectARN: fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/%s", cfg.Region, cfg.AccountID, cfg.APIID, cfg.Stage, RouteConnect),
@@ -191,7 +192,17 @@ func New(cfg Config) (*Gateway, error) {
 
 		disconnecting: make(chan struct{}, cfg.DisconnectConcurrency),
 		invoking:      make(chan struct{}, cfg.MessageConcurrency),
-	}, nil
+		mux:           http.NewServeMux(),
+	}
+	g.mux.HandleFunc("/ws", g.serveUpgrade)
+	g.mux.HandleFunc("/@connections/{id}", g.serveConnections)
+	g.mux.HandleFunc("/{stage}/@connections/{id}", g.serveConnections)
+	g.mux.HandleFunc("/", notFound)
+	return g, nil
+}
+
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusNotFound, apiMessage{Message: "Not Found"})
 }
 
 func setDefault[T comparable](v *T, def T) {
@@ -204,17 +215,7 @@ func setDefault[T comparable](v *T, def T) {
 // ServeHTTP serves GET /ws (the WebSocket upgrade) and /@connections/{id}
 // (the Management API, also under /{stage}/@connections/{id}); anything else
 // is 404.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/ws" {
-		g.serveUpgrade(w, r)
-		return
-	}
-	if id, ok := g.connectionIDFromPath(r.URL); ok {
-		g.serveConnections(w, r, id)
-		return
-	}
-	writeJSON(w, http.StatusNotFound, apiMessage{Message: "Not Found"})
-}
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
 
 // ConnectionCount returns the number of open connections.
 func (g *Gateway) ConnectionCount() int {
