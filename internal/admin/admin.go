@@ -19,6 +19,7 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -256,18 +257,12 @@ func (h *Handler) caller(req events.APIGatewayV2HTTPRequest) (string, error) {
 		return "", fail(http.StatusUnauthorized, codeUnauthorized, "a bearer token is required", nil)
 	}
 	claims := jwt.JWT.Claims
-	idClaim := h.PlayerIDClaim
-	if idClaim == "" {
-		idClaim = authorizer.DefaultPlayerIDClaim
-	}
+	idClaim := cmp.Or(h.PlayerIDClaim, authorizer.DefaultPlayerIDClaim)
 	actor, err := domain.NormalizePlayerID(claims[idClaim])
 	if err != nil {
 		return sanitize(claims[idClaim]), fail(http.StatusUnauthorized, codeUnauthorized, "the token names no valid player", nil)
 	}
-	group := h.AdminGroup
-	if group == "" {
-		group = domain.DefaultAdminGroup
-	}
+	group := cmp.Or(h.AdminGroup, domain.DefaultAdminGroup)
 	if !slices.Contains(ParseGroups(claims[groupsClaim]), group) {
 		return actor, fail(http.StatusForbidden, codeForbidden, "the caller is not in the "+group+" group", nil)
 	}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -161,20 +162,20 @@ func New(cfg Config) (*Gateway, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("gateway config: %s", strings.Join(problems, "; "))
 	}
-	setDefault(&cfg.Stage, DefaultStage)
-	setDefault(&cfg.APIID, DefaultAPIID)
-	setDefault(&cfg.Region, DefaultRegion)
-	setDefault(&cfg.AccountID, DefaultAccountID)
-	setDefault(&cfg.AccessKeyID, DefaultAccessKeyID)
-	setDefault(&cfg.SecretAccessKey, DefaultSecretAccessKey)
-	setDefault(&cfg.MaxFrameBytes, DefaultMaxFrameBytes)
-	setDefault(&cfg.MaxMessageBytes, DefaultMaxMessageBytes)
-	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
-	setDefault(&cfg.MaxConnectionDuration, DefaultMaxConnectionDuration)
-	setDefault(&cfg.PingInterval, DefaultPingInterval)
-	setDefault(&cfg.DisconnectConcurrency, DefaultDisconnectConcurrency)
-	setDefault(&cfg.MessageConcurrency, DefaultMessageConcurrency)
-	setDefault(&cfg.FunctionTimeout, DefaultFunctionTimeout)
+	cfg.Stage = cmp.Or(cfg.Stage, DefaultStage)
+	cfg.APIID = cmp.Or(cfg.APIID, DefaultAPIID)
+	cfg.Region = cmp.Or(cfg.Region, DefaultRegion)
+	cfg.AccountID = cmp.Or(cfg.AccountID, DefaultAccountID)
+	cfg.AccessKeyID = cmp.Or(cfg.AccessKeyID, DefaultAccessKeyID)
+	cfg.SecretAccessKey = cmp.Or(cfg.SecretAccessKey, DefaultSecretAccessKey)
+	cfg.MaxFrameBytes = cmp.Or(cfg.MaxFrameBytes, DefaultMaxFrameBytes)
+	cfg.MaxMessageBytes = cmp.Or(cfg.MaxMessageBytes, DefaultMaxMessageBytes)
+	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)
+	cfg.MaxConnectionDuration = cmp.Or(cfg.MaxConnectionDuration, DefaultMaxConnectionDuration)
+	cfg.PingInterval = cmp.Or(cfg.PingInterval, DefaultPingInterval)
+	cfg.DisconnectConcurrency = cmp.Or(cfg.DisconnectConcurrency, DefaultDisconnectConcurrency)
+	cfg.MessageConcurrency = cmp.Or(cfg.MessageConcurrency, DefaultMessageConcurrency)
+	cfg.FunctionTimeout = cmp.Or(cfg.FunctionTimeout, DefaultFunctionTimeout)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -203,13 +204,6 @@ func New(cfg Config) (*Gateway, error) {
 
 func notFound(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusNotFound, apiMessage{Message: "Not Found"})
-}
-
-func setDefault[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
-	}
 }
 
 // ServeHTTP serves GET /ws (the WebSocket upgrade) and /@connections/{id}
