@@ -8,6 +8,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -150,11 +151,7 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, key string, params m
 	for k, v := range resp.Headers {
 		w.Header().Set(k, v)
 	}
-	status := resp.StatusCode
-	if status == 0 {
-		status = http.StatusOK
-	}
-	w.WriteHeader(status)
+	w.WriteHeader(cmp.Or(resp.StatusCode, http.StatusOK))
 	_, _ = io.WriteString(w, resp.Body)
 }
 
