@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/serverless-websockets/serverless-websockets/internal/wsclient"
 )
 
@@ -269,16 +271,12 @@ var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c
 
 // forEach runs f(i) for i in [0, n) with at most conc running at once.
 func forEach(n, conc int, f func(i int)) {
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, conc)
+	var g errgroup.Group
+	g.SetLimit(conc)
 	for i := range n {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			f(i)
-		})
+		g.Go(func() error { f(i); return nil })
 	}
-	wg.Wait()
+	_ = g.Wait()
 }
 
 // phase measures the DynamoDB requests of f per unit of work it returns.
@@ -692,16 +690,8 @@ func retryAt(r wsclient.Frame) time.Time {
 
 // sleepUntil waits until t; it returns false if ctx ended first.
 func sleepUntil(ctx context.Context, t time.Time) bool {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	wait, cancel := context.WithDeadline(ctx, t)
+	defer cancel()
+	<-wait.Done()
+	return ctx.Err() == nil
 }

@@ -19,6 +19,7 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,11 +29,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
@@ -255,18 +257,12 @@ func (h *Handler) caller(req events.APIGatewayV2HTTPRequest) (string, error) {
 		return "", fail(http.StatusUnauthorized, codeUnauthorized, "a bearer token is required", nil)
 	}
 	claims := jwt.JWT.Claims
-	idClaim := h.PlayerIDClaim
-	if idClaim == "" {
-		idClaim = authorizer.DefaultPlayerIDClaim
-	}
+	idClaim := cmp.Or(h.PlayerIDClaim, authorizer.DefaultPlayerIDClaim)
 	actor, err := domain.NormalizePlayerID(claims[idClaim])
 	if err != nil {
 		return sanitize(claims[idClaim]), fail(http.StatusUnauthorized, codeUnauthorized, "the token names no valid player", nil)
 	}
-	group := h.AdminGroup
-	if group == "" {
-		group = domain.DefaultAdminGroup
-	}
+	group := cmp.Or(h.AdminGroup, domain.DefaultAdminGroup)
 	if !slices.Contains(ParseGroups(claims[groupsClaim]), group) {
 		return actor, fail(http.StatusForbidden, codeForbidden, "the caller is not in the "+group+" group", nil)
 	}
@@ -378,29 +374,23 @@ func (h *Handler) closeAll(ctx context.Context, player string, frame []byte) (in
 		return 0, err
 	}
 	var (
-		mu     sync.Mutex
-		closed int
-		errs   []error
-		wg     sync.WaitGroup
-		sem    = make(chan struct{}, closeConcurrency)
+		closed atomic.Int64
+		errs   = make([]error, len(conns))
+		g      errgroup.Group
 	)
-	for _, c := range conns {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
+	g.SetLimit(closeConcurrency)
+	for i, c := range conns {
+		g.Go(func() error {
 			ok, err := h.closeConn(ctx, c.ID, frame)
-			mu.Lock()
-			defer mu.Unlock()
 			if ok {
-				closed++
+				closed.Add(1)
 			}
-			if err != nil {
-				errs = append(errs, err)
-			}
+			errs[i] = err
+			return nil
 		})
 	}
-	wg.Wait()
-	return closed, errors.Join(errs...)
+	_ = g.Wait()
+	return int(closed.Load()), errors.Join(errs...)
 }
 
 // closeConn tells the client why and closes its connection. It reports

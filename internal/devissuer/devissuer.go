@@ -6,6 +6,7 @@
 package devissuer
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -64,15 +65,9 @@ func New(cfg Config) (*Issuer, error) {
 	if cfg.Issuer == "" {
 		return nil, errors.New("devissuer: Issuer is required")
 	}
-	if cfg.ClientID == "" {
-		cfg.ClientID = DefaultClientID
-	}
-	if cfg.DefaultTTL == 0 {
-		cfg.DefaultTTL = DefaultTTL
-	}
-	if cfg.MaxTTL == 0 {
-		cfg.MaxTTL = DefaultMaxTTL
-	}
+	cfg.ClientID = cmp.Or(cfg.ClientID, DefaultClientID)
+	cfg.DefaultTTL = cmp.Or(cfg.DefaultTTL, DefaultTTL)
+	cfg.MaxTTL = cmp.Or(cfg.MaxTTL, DefaultMaxTTL)
 	if cfg.DefaultTTL < 0 || cfg.MaxTTL < 0 || cfg.DefaultTTL > cfg.MaxTTL {
 		return nil, fmt.Errorf("devissuer: DefaultTTL %s must be positive and at most MaxTTL %s", cfg.DefaultTTL, cfg.MaxTTL)
 	}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -267,10 +268,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, c *conn) (even
 		writeJSON(w, http.StatusInternalServerError, msgInternal)
 		return resp, false
 	}
-	status := resp.StatusCode
-	if status == 0 {
-		status = http.StatusOK // a response without a status counts as success
-	}
+	status := cmp.Or(resp.StatusCode, http.StatusOK) // a response without a status counts as success
 	if status < 100 || status > 599 {
 		c.log.Error("route answered an invalid status", "route", RouteConnect, "requestId", requestID, "status", status)
 		writeJSON(w, http.StatusInternalServerError, msgInternal)

@@ -107,6 +107,7 @@ func TestUpgradeRefusesNonWebSocketRequests(t *testing.T) {
 		{"POST", http.MethodPost, h.srv.URL + "/ws?token=alice", http.StatusMethodNotAllowed},
 		{"unknown path", http.MethodGet, h.srv.URL + "/other", http.StatusNotFound},
 		{"connections without id", http.MethodGet, h.srv.URL + "/@connections/", http.StatusNotFound},
+		{"connections under another stage", http.MethodGet, h.srv.URL + "/prod/@connections/abc", http.StatusNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

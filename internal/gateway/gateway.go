@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -140,6 +141,7 @@ type Gateway struct {
 
 	disconnecting chan struct{} // one token per running $disconnect
 	invoking      chan struct{} // one token per running message route
+	mux           *http.ServeMux
 }
 
 // New validates cfg, applies its defaults and returns a Gateway.
@@ -160,20 +162,20 @@ func New(cfg Config) (*Gateway, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("gateway config: %s", strings.Join(problems, "; "))
 	}
-	setDefault(&cfg.Stage, DefaultStage)
-	setDefault(&cfg.APIID, DefaultAPIID)
-	setDefault(&cfg.Region, DefaultRegion)
-	setDefault(&cfg.AccountID, DefaultAccountID)
-	setDefault(&cfg.AccessKeyID, DefaultAccessKeyID)
-	setDefault(&cfg.SecretAccessKey, DefaultSecretAccessKey)
-	setDefault(&cfg.MaxFrameBytes, DefaultMaxFrameBytes)
-	setDefault(&cfg.MaxMessageBytes, DefaultMaxMessageBytes)
-	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
-	setDefault(&cfg.MaxConnectionDuration, DefaultMaxConnectionDuration)
-	setDefault(&cfg.PingInterval, DefaultPingInterval)
-	setDefault(&cfg.DisconnectConcurrency, DefaultDisconnectConcurrency)
-	setDefault(&cfg.MessageConcurrency, DefaultMessageConcurrency)
-	setDefault(&cfg.FunctionTimeout, DefaultFunctionTimeout)
+	cfg.Stage = cmp.Or(cfg.Stage, DefaultStage)
+	cfg.APIID = cmp.Or(cfg.APIID, DefaultAPIID)
+	cfg.Region = cmp.Or(cfg.Region, DefaultRegion)
+	cfg.AccountID = cmp.Or(cfg.AccountID, DefaultAccountID)
+	cfg.AccessKeyID = cmp.Or(cfg.AccessKeyID, DefaultAccessKeyID)
+	cfg.SecretAccessKey = cmp.Or(cfg.SecretAccessKey, DefaultSecretAccessKey)
+	cfg.MaxFrameBytes = cmp.Or(cfg.MaxFrameBytes, DefaultMaxFrameBytes)
+	cfg.MaxMessageBytes = cmp.Or(cfg.MaxMessageBytes, DefaultMaxMessageBytes)
+	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)
+	cfg.MaxConnectionDuration = cmp.Or(cfg.MaxConnectionDuration, DefaultMaxConnectionDuration)
+	cfg.PingInterval = cmp.Or(cfg.PingInterval, DefaultPingInterval)
+	cfg.DisconnectConcurrency = cmp.Or(cfg.DisconnectConcurrency, DefaultDisconnectConcurrency)
+	cfg.MessageConcurrency = cmp.Or(cfg.MessageConcurrency, DefaultMessageConcurrency)
+	cfg.FunctionTimeout = cmp.Or(cfg.FunctionTimeout, DefaultFunctionTimeout)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -183,7 +185,7 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Timers == nil {
 		cfg.Timers = realTimers{}
 	}
-	return &Gateway{
+	g := &Gateway{
 		cfg:        cfg,
 		log:        cfg.Logger,
 		connectARN: fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/%s", cfg.Region, cfg.AccountID, cfg.APIID, cfg.Stage, RouteConnect),
@@ -191,30 +193,23 @@ func New(cfg Config) (*Gateway, error) {
 
 		disconnecting: make(chan struct{}, cfg.DisconnectConcurrency),
 		invoking:      make(chan struct{}, cfg.MessageConcurrency),
-	}, nil
+		mux:           http.NewServeMux(),
+	}
+	g.mux.HandleFunc("/ws", g.serveUpgrade)
+	g.mux.HandleFunc("/@connections/{id}", g.serveConnections)
+	g.mux.HandleFunc("/{stage}/@connections/{id}", g.serveConnections)
+	g.mux.HandleFunc("/", notFound)
+	return g, nil
 }
 
-func setDefault[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
-	}
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusNotFound, apiMessage{Message: "Not Found"})
 }
 
 // ServeHTTP serves GET /ws (the WebSocket upgrade) and /@connections/{id}
 // (the Management API, also under /{stage}/@connections/{id}); anything else
 // is 404.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/ws" {
-		g.serveUpgrade(w, r)
-		return
-	}
-	if id, ok := g.connectionIDFromPath(r.URL); ok {
-		g.serveConnections(w, r, id)
-		return
-	}
-	writeJSON(w, http.StatusNotFound, apiMessage{Message: "Not Found"})
-}
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
 
 // ConnectionCount returns the number of open connections.
 func (g *Gateway) ConnectionCount() int {

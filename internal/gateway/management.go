@@ -3,8 +3,6 @@ package gateway
 import (
 	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -25,30 +23,16 @@ type connectionIdentity struct {
 	UserAgent string `json:"userAgent"`
 }
 
-// connectionIDFromPath returns the connection id of a Management API path:
-// /@connections/{id}, or /{stage}/@connections/{id} as an endpoint built from
-// domainName and stage produces. The id is URL-unescaped (ids end in '=',
-// which clients send as %3D).
-func (g *Gateway) connectionIDFromPath(u *url.URL) (string, bool) {
-	segments := strings.Split(strings.TrimPrefix(u.EscapedPath(), "/"), "/")
-	if len(segments) == 3 && segments[0] == url.PathEscape(g.cfg.Stage) {
-		segments = segments[1:]
+// serveConnections serves the Management API for one connection id, at
+// /@connections/{id} or, as an endpoint built from domainName and stage
+// produces, /{stage}/@connections/{id}. The id arrives URL-unescaped (ids end
+// in '=', which clients send as %3D).
+func (g *Gateway) serveConnections(w http.ResponseWriter, r *http.Request) {
+	if stage := r.PathValue("stage"); stage != "" && stage != g.cfg.Stage {
+		notFound(w, r)
+		return
 	}
-	if len(segments) != 2 {
-		return "", false
-	}
-	if prefix, err := url.PathUnescape(segments[0]); err != nil || prefix != "@connections" {
-		return "", false
-	}
-	id, err := url.PathUnescape(segments[1])
-	if err != nil || id == "" {
-		return "", false
-	}
-	return id, true
-}
-
-// serveConnections serves the Management API for one connection id.
-func (g *Gateway) serveConnections(w http.ResponseWriter, r *http.Request, id string) {
+	id := r.PathValue("id")
 	log := g.log.With("connectionId", id, "method", r.Method)
 	max := int64(g.cfg.MaxMessageBytes)
 	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -117,17 +118,13 @@ func (h *Connect) connect(ctx context.Context, now time.Time, id Identity, idErr
 		// for a client that only listens.
 		expiresAt = id.TokenExpiresAt
 	}
-	userAgent := rc.Identity.UserAgent
-	if userAgent == "" {
-		userAgent = headerValue(headers, "User-Agent")
-	}
 	err := h.Connections.PutConnection(ctx, domain.Connection{
 		ID:          rc.ConnectionID,
 		PlayerID:    id.PlayerID,
 		ConnectedAt: connectedAt,
 		ExpiresAt:   expiresAt,
 		SourceIP:    rc.Identity.SourceIP,
-		UserAgent:   userAgent,
+		UserAgent:   cmp.Or(rc.Identity.UserAgent, headerValue(headers, "User-Agent")),
 	})
 	switch {
 	case errors.Is(err, domain.ErrConnectionLimit):

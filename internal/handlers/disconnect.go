@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
 )
@@ -43,13 +44,6 @@ func (h *Disconnect) Handle(ctx context.Context, req events.APIGatewayWebsocketP
 		return events.APIGatewayProxyResponse{StatusCode: http.StatusInternalServerError}, nil
 	}
 	logOutcome(ctx, log, "disconnected", nil,
-		slog.Int64("closeStatus", rc.DisconnectStatusCode), slog.String("closeReason", deref(rc.DisconnectReason)))
+		slog.Int64("closeStatus", rc.DisconnectStatusCode), slog.String("closeReason", aws.ToString(rc.DisconnectReason)))
 	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

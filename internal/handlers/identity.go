@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,10 +33,7 @@ func identityFrom(rc events.APIGatewayWebsocketProxyRequestContext) (Identity, e
 	if !ok {
 		return Identity{}, errNoIdentity
 	}
-	id := Identity{PlayerID: str(m["playerId"]), PlayerName: str(m["playerName"])}
-	if id.PlayerID == "" {
-		id.PlayerID = str(m["principalId"])
-	}
+	id := Identity{PlayerID: cmp.Or(str(m["playerId"]), str(m["principalId"])), PlayerName: str(m["playerName"])}
 	if err := domain.ValidatePlayerID(id.PlayerID); err != nil {
 		return Identity{}, fmt.Errorf("authorizer context: %w", err)
 	}

@@ -21,10 +21,7 @@ type MessageIDs struct {
 // New returns the next id for a message made at now.
 func (g *MessageIDs) New(now time.Time) string {
 	g.mu.Lock()
-	ns := now.UnixNano()
-	if ns <= g.last {
-		ns = g.last + 1
-	}
+	ns := max(now.UnixNano(), g.last+1)
 	g.last = ns
 	g.mu.Unlock()
 	var b [4]byte

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
@@ -326,13 +327,11 @@ func (h *Messages) deliver(ctx context.Context, c *call, to string, conns []doma
 		delivered int
 		gone      int
 		failed    error
-		wg        sync.WaitGroup
-		sem       = make(chan struct{}, h.DeliveryConcurrency)
+		g         errgroup.Group
 	)
+	g.SetLimit(h.DeliveryConcurrency)
 	for _, conn := range conns {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
+		g.Go(func() error {
 			err := h.Sender.Post(ctx, conn.ID, frame)
 			if errors.Is(err, domain.ErrGone) {
 				if derr := h.Connections.DeleteConnection(ctx, to, conn.ID); derr != nil {
@@ -350,9 +349,10 @@ func (h *Messages) deliver(ctx context.Context, c *call, to string, conns []doma
 			default:
 				failed = err
 			}
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 	c.rec.Add(metrics.Gone, gone)
 	return delivered, failed
 }

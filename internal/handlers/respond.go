@@ -16,14 +16,13 @@ import (
 // maxReserve caps the time a handler keeps back from its deadline.
 const maxReserve = time.Second
 
-// WithReserve returns the context a handler, this package's or the admin
-// API's, works in: ctx, ending a little
-// before ctx's deadline (a tenth of the time left, at most maxReserve), so
-// that a backing service that does not answer in time still leaves the
-// handler time to answer the client itself (unavailable) before the Lambda
-// function times out, which the client would see only as API Gateway's
-// "Internal server error" without its id. Without a deadline, ctx is
-// returned as it is.
+// WithReserve returns the context a handler (this package's or the admin
+// API's) works in: ctx, ending a tenth of the time left (at most maxReserve)
+// before ctx's deadline, so that a backing service that does not answer in
+// time still leaves the handler time to answer the client itself
+// (unavailable) before the Lambda function times out, which the client would
+// see only as API Gateway's "Internal server error" without its id.
+// Without a deadline, it ends with ctx.
 func WithReserve(ctx context.Context) (context.Context, context.CancelFunc) {
 	d, ok := ctx.Deadline()
 	if !ok {

@@ -8,6 +8,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,7 +17,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -39,7 +39,7 @@ type HandlerFunc func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (
 type API struct {
 	verifier ClaimsVerifier
 	handler  HandlerFunc
-	routes   []route
+	mux      *http.ServeMux
 	cfg      Config
 }
 
@@ -57,12 +57,6 @@ type Config struct {
 
 // DefaultFunctionTimeout is Config.FunctionTimeout's default.
 const DefaultFunctionTimeout = gateway.DefaultFunctionTimeout
-
-type route struct {
-	key    string
-	method string
-	parts  []string // path segments; "{name}" is a parameter
-}
 
 // MaxBodyBytes is the largest request body accepted (HTTP API allows 10 MB;
 // the admin API needs far less).
@@ -83,16 +77,35 @@ func New(verifier ClaimsVerifier, handler HandlerFunc, routeKeys []string, cfg C
 	if cfg.FunctionTimeout <= 0 {
 		cfg.FunctionTimeout = DefaultFunctionTimeout
 	}
-	a := &API{verifier: verifier, handler: handler, cfg: cfg}
+	a := &API{verifier: verifier, handler: handler, mux: http.NewServeMux(), cfg: cfg}
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeMessage(w, http.StatusNotFound, "Not Found") })
 	for _, k := range routeKeys {
 		method, path, ok := strings.Cut(k, " ")
 		if !ok || !strings.HasPrefix(path, "/") {
 			return nil, fmt.Errorf("httpapi: bad route key %q", k)
 		}
-		a.routes = append(a.routes, route{key: k, method: method, parts: strings.Split(path[1:], "/")})
+		var names []string
+		for _, p := range strings.Split(path, "/") {
+			if name, ok := strings.CutPrefix(p, "{"); ok {
+				names = append(names, strings.TrimSuffix(name, "}"))
+			}
+		}
+		a.mux.HandleFunc(k, func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != method { // the mux lets HEAD match GET; API Gateway does not
+				writeMessage(w, http.StatusNotFound, "Not Found")
+				return
+			}
+			params := map[string]string{}
+			for _, n := range names {
+				params[n] = r.PathValue(n)
+			}
+			a.serve(w, r, k, params)
+		})
 	}
 	return a, nil
 }
+
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
 
 func writeMessage(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
@@ -101,48 +114,8 @@ func writeMessage(w http.ResponseWriter, status int, msg string) {
 	_, _ = w.Write(b)
 }
 
-// match finds the route of method and path (already unescaped per segment).
-func (a *API) match(method string, segs []string) (route, map[string]string, bool) {
-	for _, r := range a.routes {
-		if r.method != method || len(r.parts) != len(segs) {
-			continue
-		}
-		params := map[string]string{}
-		ok := true
-		for i, p := range r.parts {
-			if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") {
-				if segs[i] == "" {
-					ok = false
-					break
-				}
-				params[p[1:len(p)-1]] = segs[i]
-			} else if p != segs[i] {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return r, params, true
-		}
-	}
-	return route{}, nil, false
-}
-
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var segs []string
-	for _, s := range strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/") {
-		u, err := url.PathUnescape(s)
-		if err != nil {
-			writeMessage(w, http.StatusBadRequest, "Bad Request")
-			return
-		}
-		segs = append(segs, u)
-	}
-	rt, params, ok := a.match(r.Method, segs)
-	if !ok {
-		writeMessage(w, http.StatusNotFound, "Not Found")
-		return
-	}
+// serve answers a request for the route key with the path parameters params.
+func (a *API) serve(w http.ResponseWriter, r *http.Request, key string, params map[string]string) {
 	auth := r.Header.Get("Authorization")
 	token, found := strings.CutPrefix(auth, "Bearer ")
 	if !found {
@@ -155,7 +128,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	claims, err := a.verifier.VerifyClaims(r.Context(), token)
 	if err != nil {
-		a.cfg.Logger.Info("admin request unauthorized", "route", rt.key, "reason", err.Error())
+		a.cfg.Logger.Info("admin request unauthorized", "route", key, "reason", err.Error())
 		writeMessage(w, http.StatusUnauthorized, "Unauthorized")
 		return
 	}
@@ -164,30 +137,26 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
 		return
 	}
-	resp, err := gateway.Invoke(r.Context(), a.cfg.FunctionTimeout, a.handler, a.event(r, rt, params, claims, body))
+	resp, err := gateway.Invoke(r.Context(), a.cfg.FunctionTimeout, a.handler, a.event(r, key, params, claims, body))
 	if errors.Is(err, gateway.ErrTimedOut) {
-		a.cfg.Logger.Error("admin handler timed out", "route", rt.key, "timeout", a.cfg.FunctionTimeout)
+		a.cfg.Logger.Error("admin handler timed out", "route", key, "timeout", a.cfg.FunctionTimeout)
 		writeMessage(w, http.StatusServiceUnavailable, "Service Unavailable")
 		return
 	}
 	if err != nil {
-		a.cfg.Logger.Error("admin handler failed", "route", rt.key, "error", err.Error())
+		a.cfg.Logger.Error("admin handler failed", "route", key, "error", err.Error())
 		writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
 		return
 	}
 	for k, v := range resp.Headers {
 		w.Header().Set(k, v)
 	}
-	status := resp.StatusCode
-	if status == 0 {
-		status = http.StatusOK
-	}
-	w.WriteHeader(status)
+	w.WriteHeader(cmp.Or(resp.StatusCode, http.StatusOK))
 	_, _ = io.WriteString(w, resp.Body)
 }
 
 // event builds the payload format 2.0 event of r.
-func (a *API) event(r *http.Request, rt route, params map[string]string, claims map[string]any, body []byte) events.APIGatewayV2HTTPRequest {
+func (a *API) event(r *http.Request, key string, params map[string]string, claims map[string]any, body []byte) events.APIGatewayV2HTTPRequest {
 	now := a.cfg.Now()
 	headers := map[string]string{}
 	for k, vs := range r.Header {
@@ -206,7 +175,7 @@ func (a *API) event(r *http.Request, rt route, params map[string]string, claims 
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
 	return events.APIGatewayV2HTTPRequest{
 		Version:               "2.0",
-		RouteKey:              rt.key,
+		RouteKey:              key,
 		RawPath:               r.URL.EscapedPath(),
 		RawQueryString:        r.URL.RawQuery,
 		Headers:               headers,
@@ -214,7 +183,7 @@ func (a *API) event(r *http.Request, rt route, params map[string]string, claims 
 		PathParameters:        params,
 		Body:                  string(body),
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			RouteKey:   rt.key,
+			RouteKey:   key,
 			AccountID:  "000000000000",
 			Stage:      "$default",
 			RequestID:  strconv.FormatInt(now.UnixNano(), 36),

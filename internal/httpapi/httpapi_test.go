@@ -78,6 +78,7 @@ func TestServe(t *testing.T) {
 		{"GET", "/admin/players/bob", "Bearer bad", 401},
 		{"GET", "/admin/nothing", "Bearer good", 404},
 		{"PUT", "/admin/players/bob", "Bearer good", 404},
+		{"HEAD", "/admin/players/bob", "Bearer good", 404},
 		{"GET", "/admin/players/", "Bearer good", 404},
 		{"GET", "/admin/players/bob/extra", "Bearer good", 404},
 	} {
