@@ -1,6 +1,7 @@
 package authorizer
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -98,26 +99,16 @@ func (c Config) Validate() error {
 }
 
 func (c Config) withDefaults() Config {
-	if c.TokenUse == "" {
-		c.TokenUse = TokenUseAccess
-	}
-	if c.PlayerIDClaim == "" {
-		c.PlayerIDClaim = DefaultPlayerIDClaim
-	}
+	c.TokenUse = cmp.Or(c.TokenUse, TokenUseAccess)
+	c.PlayerIDClaim = cmp.Or(c.PlayerIDClaim, DefaultPlayerIDClaim)
+	c.MaxTokenBytes = cmp.Or(c.MaxTokenBytes, DefaultMaxTokenBytes)
+	c.UnknownKIDRefreshInterval = cmp.Or(c.UnknownKIDRefreshInterval, DefaultUnknownKIDRefreshInterval)
+	c.HTTPClient = cmp.Or(c.HTTPClient, &http.Client{Timeout: DefaultHTTPTimeout})
 	switch {
 	case c.Leeway == 0:
 		c.Leeway = DefaultLeeway
 	case c.Leeway < 0:
 		c.Leeway = 0
-	}
-	if c.MaxTokenBytes == 0 {
-		c.MaxTokenBytes = DefaultMaxTokenBytes
-	}
-	if c.UnknownKIDRefreshInterval == 0 {
-		c.UnknownKIDRefreshInterval = DefaultUnknownKIDRefreshInterval
-	}
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
 	}
 	if c.Now == nil {
 		c.Now = time.Now

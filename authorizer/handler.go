@@ -1,6 +1,7 @@
 package authorizer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -42,7 +43,7 @@ type Handler struct {
 // valid token is an Allow policy for exactly req.MethodArn with the player's
 // identity in the context.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-	log := h.logger().With("requestId", req.RequestContext.RequestID)
+	log := cmp.Or(h.Logger, slog.New(slog.DiscardHandler)).With("requestId", req.RequestContext.RequestID)
 	token := req.QueryStringParameters[TokenQueryParameter]
 	if vs := req.MultiValueQueryStringParameters[TokenQueryParameter]; len(vs) > 0 {
 		// A token given twice counts with its last value, as API Gateway's
@@ -70,13 +71,6 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayCustomAuthori
 		ContextGroups:         strings.Join(id.Groups, ","),
 		ContextTokenExpiresAt: id.ExpiresAt.Unix(),
 	}), nil
-}
-
-func (h *Handler) logger() *slog.Logger {
-	if h.Logger != nil {
-		return h.Logger
-	}
-	return slog.New(slog.DiscardHandler)
 }
 
 func policy(principal, effect, resource string, context map[string]any) events.APIGatewayCustomAuthorizerResponse {

@@ -7,13 +7,13 @@ import (
 	"os"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/admin"
-	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 	"github.com/serverless-websockets/serverless-websockets/internal/cognito"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
+	"github.com/serverless-websockets/serverless-websockets/internal/lambdamain"
 )
 
 func main() {
-	awsclients.Start("admin", os.Getenv, func(f *awsclients.Function) (any, error) {
+	lambdamain.Start("admin", os.Getenv, func(f *lambdamain.Function) (any, error) {
 		cfg := f.Config
 		h := &admin.Handler{
 			Store:         f.Store,

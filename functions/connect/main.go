@@ -6,21 +6,20 @@ package main
 import (
 	"os"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
-	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
+	"github.com/serverless-websockets/serverless-websockets/internal/lambdamain"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
 func main() {
-	awsclients.Start("connect", os.Getenv, func(f *awsclients.Function) (any, error) {
+	lambdamain.Start("connect", os.Getenv, func(f *lambdamain.Function) (any, error) {
 		h := &handlers.Connect{
 			Connections: f.Store,
 			Bans:        f.Store,
 			Limiter:     ratelimit.New(f.DynamoDB, f.Config.RateLimits),
 			TTL:         f.Config.ConnectionTTL,
 			Logger:      f.Logger,
-			Metrics:     &metrics.EMF{W: os.Stdout},
+			Metrics:     f.Metrics,
 		}
 		return h.Handle, nil
 	})

@@ -5,14 +5,13 @@ package main
 import (
 	"os"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
-	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
+	"github.com/serverless-websockets/serverless-websockets/internal/lambdamain"
 )
 
 func main() {
-	awsclients.Start("disconnect", os.Getenv, func(f *awsclients.Function) (any, error) {
-		h := &handlers.Disconnect{Connections: f.Store, Logger: f.Logger, Metrics: &metrics.EMF{W: os.Stdout}}
+	lambdamain.Start("disconnect", os.Getenv, func(f *lambdamain.Function) (any, error) {
+		h := &handlers.Disconnect{Connections: f.Store, Logger: f.Logger, Metrics: f.Metrics}
 		return h.Handle, nil
 	})
 }

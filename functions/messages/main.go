@@ -8,14 +8,13 @@ package main
 import (
 	"os"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
-	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
+	"github.com/serverless-websockets/serverless-websockets/internal/lambdamain"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
 func main() {
-	awsclients.Start("messages", os.Getenv, func(f *awsclients.Function) (any, error) {
+	lambdamain.Start("messages", os.Getenv, func(f *lambdamain.Function) (any, error) {
 		cfg := f.Config
 		h := &handlers.Messages{
 			Connections:     f.Store,
@@ -28,7 +27,7 @@ func main() {
 			MailboxTTL:      cfg.MailboxTTL,
 			InboxBatch:      cfg.MailboxMaxMessages,
 			Logger:          f.Logger,
-			Metrics:         &metrics.EMF{W: os.Stdout},
+			Metrics:         f.Metrics,
 		}
 		return h.Handle, nil
 	})

@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"cmp"
+	"time"
+)
 
 // Ban keeps a player out: their connections are refused at $connect, and a
 // connection that survived a race with the ban cannot send messages.
@@ -27,9 +30,5 @@ const DefaultAdminGroup = "admin"
 
 // BannedError is what a banned player is told: the ban's reason and end.
 func BannedError(b Ban) *Error {
-	msg := b.Reason
-	if msg == "" {
-		msg = "you are banned"
-	}
-	return &Error{Code: CodeBanned, Message: msg, Until: b.Until, Err: ErrBanned}
+	return &Error{Code: CodeBanned, Message: cmp.Or(b.Reason, "you are banned"), Until: b.Until, Err: ErrBanned}
 }

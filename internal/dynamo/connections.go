@@ -8,8 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
 
@@ -63,18 +61,7 @@ func (s *Store) PutConnection(ctx context.Context, c domain.Connection) error {
 	}
 	put := func(ctx context.Context, slot int) error {
 		item[attrSlot] = attrN(int64(slot))
-		_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName:           aws.String(s.tables.Connections),
-			Item:                item,
-			ConditionExpression: aws.String("attribute_not_exists(#p) OR #e <= :now OR #c = :c"),
-			ExpressionAttributeNames: map[string]string{
-				"#p": attrPlayerID, "#e": attrExpiresAt, "#c": attrConnectionID,
-			},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":now": attrN(now), ":c": attrS(c.ID),
-			},
-		})
-		return err
+		return s.putSlot(ctx, s.tables.Connections, item, attrConnectionID, c.ID, now)
 	}
 	_, _, err := claimSlot(ctx, c.ID, s.maxConn, now, read, put)
 	switch {
@@ -115,18 +102,8 @@ func (s *Store) DeleteConnection(ctx context.Context, playerID, connectionID str
 		if sl.holder != connectionID {
 			continue
 		}
-		_, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName: aws.String(s.tables.Connections),
-			Key: map[string]types.AttributeValue{
-				attrPlayerID: attrS(playerID), attrSlot: attrN(int64(sl.slot)),
-			},
-			ConditionExpression:      aws.String("#c = :c"),
-			ExpressionAttributeNames: map[string]string{"#c": attrConnectionID},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":c": attrS(connectionID),
-			},
-		})
-		if err != nil && !conditionFailed(err) {
+		key := map[string]types.AttributeValue{attrPlayerID: attrS(playerID), attrSlot: attrN(int64(sl.slot))}
+		if err := s.releaseSlot(ctx, s.tables.Connections, key, attrConnectionID, connectionID); err != nil {
 			return fmt.Errorf("delete connection %s of %s in slot %d: %w", connectionID, playerID, sl.slot, err)
 		}
 	}

@@ -82,7 +82,7 @@ func (s *Store) Enqueue(ctx context.Context, m domain.QueuedMessage) error {
 			if c.held {
 				continue
 			}
-			if rerr := s.releaseSlot(ctx, c.partition, c.slot, m.ID); rerr != nil {
+			if rerr := s.releaseMailboxSlot(ctx, c.partition, c.slot, m.ID); rerr != nil {
 				err = errors.Join(err, rerr)
 			}
 		}
@@ -160,23 +160,12 @@ func (s *Store) claimMailboxSlot(ctx context.Context, partition string, max int,
 		return s.mailboxSlots(ctx, partition)
 	}
 	put := func(ctx context.Context, slot int) error {
-		_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: aws.String(s.tables.Mailbox),
-			Item: map[string]types.AttributeValue{
-				attrPlayerID:  attrS(partition),
-				attrMessageID: attrS(slotKey(slot)),
-				attrHeldBy:    attrS(messageID),
-				attrExpiresAt: attrN(expires),
-			},
-			ConditionExpression: aws.String("attribute_not_exists(#p) OR #e <= :now OR #h = :h"),
-			ExpressionAttributeNames: map[string]string{
-				"#p": attrPlayerID, "#e": attrExpiresAt, "#h": attrHeldBy,
-			},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":now": attrN(now), ":h": attrS(messageID),
-			},
-		})
-		return err
+		return s.putSlot(ctx, s.tables.Mailbox, map[string]types.AttributeValue{
+			attrPlayerID:  attrS(partition),
+			attrMessageID: attrS(slotKey(slot)),
+			attrHeldBy:    attrS(messageID),
+			attrExpiresAt: attrN(expires),
+		}, attrHeldBy, messageID, now)
 	}
 	return claimSlot(ctx, messageID, max, now, read, put)
 }
@@ -200,22 +189,13 @@ func (s *Store) mailboxSlots(ctx context.Context, partition string) ([]slotSeen,
 	return seen, nil
 }
 
-// releaseSlot frees slot of a slot partition if it still names messageID.
-func (s *Store) releaseSlot(ctx context.Context, partition string, slot int, messageID string) error {
+// releaseMailboxSlot frees slot of a slot partition if it still names
+// messageID.
+func (s *Store) releaseMailboxSlot(ctx context.Context, partition string, slot int, messageID string) error {
 	ctx, cancel := cleanupContext(ctx)
 	defer cancel()
-	_, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.tables.Mailbox),
-		Key: map[string]types.AttributeValue{
-			attrPlayerID: attrS(partition), attrMessageID: attrS(slotKey(slot)),
-		},
-		ConditionExpression:      aws.String("#h = :h"),
-		ExpressionAttributeNames: map[string]string{"#h": attrHeldBy},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":h": attrS(messageID),
-		},
-	})
-	if err != nil && !conditionFailed(err) {
+	key := map[string]types.AttributeValue{attrPlayerID: attrS(partition), attrMessageID: attrS(slotKey(slot))}
+	if err := s.releaseSlot(ctx, s.tables.Mailbox, key, attrHeldBy, messageID); err != nil {
 		return fmt.Errorf("release mailbox slot %d of %s: %w", slot, partition, err)
 	}
 	return nil
@@ -313,14 +293,14 @@ func (s *Store) DeleteQueued(ctx context.Context, playerID, messageID string) er
 	if err := old.err(); err != nil {
 		return fmt.Errorf("delete queued message %s of %s: %w", messageID, playerID, err)
 	}
-	errs := []error{s.releaseSlot(ctx, slotPartition(playerID), slot, messageID)}
+	errs := []error{s.releaseMailboxSlot(ctx, slotPartition(playerID), slot, messageID)}
 	// A message queued before sender slots existed holds none.
 	if _, ok := out.Attributes[attrSenderSlot]; ok {
 		from, fromSlot := old.s(attrFrom, true), int(old.n(attrSenderSlot))
 		if err := old.err(); err != nil {
 			errs = append(errs, err)
 		} else {
-			errs = append(errs, s.releaseSlot(ctx, senderPartition(playerID, from), fromSlot, messageID))
+			errs = append(errs, s.releaseMailboxSlot(ctx, senderPartition(playerID, from), fromSlot, messageID))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

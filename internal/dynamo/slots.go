@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // slotSeen is what a read of a player's slots found in one slot.
@@ -85,4 +89,34 @@ func claimSlot(ctx context.Context, holder string, max int, now int64,
 		}
 	}
 	return 0, false, errSlotsChanged
+}
+
+// putSlot writes item, a slot of table, on condition that the slot is
+// empty, expired at now, or already held by holder (its attribute
+// holderAttr): the put of claimSlot.
+func (s *Store) putSlot(ctx context.Context, table string, item map[string]types.AttributeValue, holderAttr, holder string, now int64) error {
+	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(table),
+		Item:                      item,
+		ConditionExpression:       aws.String("attribute_not_exists(#p) OR #e <= :now OR #h = :h"),
+		ExpressionAttributeNames:  map[string]string{"#p": attrPlayerID, "#e": attrExpiresAt, "#h": holderAttr},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": attrN(now), ":h": attrS(holder)},
+	})
+	return err
+}
+
+// releaseSlot deletes the slot at key of table if its attribute holderAttr
+// still names holder; a slot held by another, or empty, is left as it is.
+func (s *Store) releaseSlot(ctx context.Context, table string, key map[string]types.AttributeValue, holderAttr, holder string) error {
+	_, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(table),
+		Key:                       key,
+		ConditionExpression:       aws.String("#h = :h"),
+		ExpressionAttributeNames:  map[string]string{"#h": holderAttr},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":h": attrS(holder)},
+	})
+	if conditionFailed(err) {
+		return nil
+	}
+	return err
 }

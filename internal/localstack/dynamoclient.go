@@ -1,6 +1,7 @@
 package localstack
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -37,9 +38,7 @@ func NewDynamoDBClient(ctx context.Context, endpoint, region string) (*dynamodb.
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb client: load AWS config: %w", err)
 	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
+	cfg.Region = cmp.Or(cfg.Region, "us-east-1")
 	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
 	}), nil

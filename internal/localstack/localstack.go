@@ -117,9 +117,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.Logger = cmp.Or(o.Logger, slog.New(slog.DiscardHandler))
 	cfg, err := config.Load(getenv, 0)
 	if err != nil {
 		return nil, err

@@ -6,11 +6,13 @@
 package metrics
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -52,12 +54,6 @@ type Sink interface {
 	Emit(Record)
 }
 
-// Discard drops every Record.
-type Discard struct{}
-
-// Emit does nothing.
-func (Discard) Emit(Record) {}
-
 // EMF writes each Record as one Embedded Metric Format line.
 type EMF struct {
 	W         io.Writer        // where lines go; os.Stdout in Lambda
@@ -78,22 +74,14 @@ type emfMetric struct {
 // appears as RejectedByCode in [Route, Code]. Write errors are dropped:
 // metrics must never fail a request.
 func (e *EMF) Emit(r Record) {
-	ns := e.Namespace
-	if ns == "" {
-		ns = "ServerlessWebsockets"
-	}
+	ns := cmp.Or(e.Namespace, "ServerlessWebsockets")
 	now := time.Now
 	if e.Now != nil {
 		now = e.Now
 	}
 	doc := map[string]any{"Route": r.Route}
 	var routeMetrics []emfMetric
-	names := make([]string, 0, len(r.Counts))
-	for name := range r.Counts {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(r.Counts)) {
 		doc[name] = r.Counts[name]
 		routeMetrics = append(routeMetrics, emfMetric{Name: name, Unit: "Count"})
 	}
@@ -202,7 +190,7 @@ func (c *Counters) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 			fmt.Sprintf("handler_latency_ms_sum{route=%q} %.3f", route, float64(l.total.Microseconds())/1000))
 	}
 	c.mu.Unlock()
-	sort.Strings(lines)
+	slices.Sort(lines)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = io.WriteString(w, strings.Join(lines, "\n")+"\n")
 }

@@ -90,11 +90,12 @@ type partition struct {
 
 func newPartition() *partition { return &partition{c: miniclient.NewClient()} }
 
-// on runs f on p's client with p locked.
-func on[T any](p *partition, f func(c *miniclient.Client) (T, error)) (T, error) {
+// call runs op, a method of minidyn's client such as
+// (*miniclient.Client).PutItem, on p's client with p locked.
+func call[I, O any](p *partition, op func(*miniclient.Client, context.Context, I, ...func(*dynamodb.Options)) (O, error), ctx context.Context, in I, opts []func(*dynamodb.Options)) (O, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return f(p.c)
+	return op(p.c, ctx, in, opts...)
 }
 
 // New returns a Router with no tables.
@@ -130,9 +131,7 @@ func (r *Router) Partitions(tableName string) int {
 func (r *Router) CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out, err := on(r.schema, func(c *miniclient.Client) (*dynamodb.CreateTableOutput, error) {
-		return c.CreateTable(ctx, in, opts...)
-	})
+	out, err := call(r.schema, (*miniclient.Client).CreateTable, ctx, in, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -148,37 +147,27 @@ func (r *Router) CreateTable(ctx context.Context, in *dynamodb.CreateTableInput,
 
 // DescribeTable describes the table as created (ItemCount 0).
 func (r *Router) DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
-	return on(r.schema, func(c *miniclient.Client) (*dynamodb.DescribeTableOutput, error) {
-		return c.DescribeTable(ctx, in, opts...)
-	})
+	return call(r.schema, (*miniclient.Client).DescribeTable, ctx, in, opts)
 }
 
 // PutItem writes to the item's partition, creating it if needed.
 func (r *Router) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	return on(r.engine(aws.ToString(in.TableName), in.Item, true), func(c *miniclient.Client) (*dynamodb.PutItemOutput, error) {
-		return c.PutItem(ctx, in, opts...)
-	})
+	return call(r.engine(aws.ToString(in.TableName), in.Item, true), (*miniclient.Client).PutItem, ctx, in, opts)
 }
 
 // UpdateItem updates in the key's partition, creating it if needed.
 func (r *Router) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	return on(r.engine(aws.ToString(in.TableName), in.Key, true), func(c *miniclient.Client) (*dynamodb.UpdateItemOutput, error) {
-		return c.UpdateItem(ctx, in, opts...)
-	})
+	return call(r.engine(aws.ToString(in.TableName), in.Key, true), (*miniclient.Client).UpdateItem, ctx, in, opts)
 }
 
 // GetItem reads from the key's partition.
 func (r *Router) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	return on(r.engine(aws.ToString(in.TableName), in.Key, false), func(c *miniclient.Client) (*dynamodb.GetItemOutput, error) {
-		return c.GetItem(ctx, in, opts...)
-	})
+	return call(r.engine(aws.ToString(in.TableName), in.Key, false), (*miniclient.Client).GetItem, ctx, in, opts)
 }
 
 // DeleteItem deletes from the key's partition.
 func (r *Router) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	return on(r.engine(aws.ToString(in.TableName), in.Key, false), func(c *miniclient.Client) (*dynamodb.DeleteItemOutput, error) {
-		return c.DeleteItem(ctx, in, opts...)
-	})
+	return call(r.engine(aws.ToString(in.TableName), in.Key, false), (*miniclient.Client).DeleteItem, ctx, in, opts)
 }
 
 // Query runs on the partition its key condition names.
@@ -190,9 +179,7 @@ func (r *Router) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...fun
 		pk = keyConditionPartition(aws.ToString(in.KeyConditionExpression), in.ExpressionAttributeNames, in.ExpressionAttributeValues, t.hashKey)
 	}
 	if pk == nil {
-		out, err := on(r.schema, func(c *miniclient.Client) (*dynamodb.QueryOutput, error) {
-			return c.Query(ctx, in, opts...)
-		})
+		out, err := call(r.schema, (*miniclient.Client).Query, ctx, in, opts)
 		if err != nil || t == nil {
 			return out, err
 		}
@@ -202,15 +189,15 @@ func (r *Router) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...fun
 		}
 	}
 	part := r.engine(name, map[string]types.AttributeValue{t.hashKey: pk}, false)
-	return on(part, func(c *miniclient.Client) (*dynamodb.QueryOutput, error) {
-		out, err := c.Query(ctx, in, opts...)
-		if r.countVisits && part != r.schema {
-			if d, derr := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName}); derr == nil && d.Table != nil {
-				r.visited.Add(aws.ToInt64(d.Table.ItemCount))
-			}
+	part.mu.Lock()
+	defer part.mu.Unlock()
+	out, err := part.c.Query(ctx, in, opts...)
+	if r.countVisits && part != r.schema {
+		if d, derr := part.c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName}); derr == nil && d.Table != nil {
+			r.visited.Add(aws.ToInt64(d.Table.ItemCount))
 		}
-		return out, err
-	})
+	}
+	return out, err
 }
 
 // Scan walks the table's partitions in the order of their keys, each
@@ -220,9 +207,7 @@ func (r *Router) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...fun
 // the message path.
 func (r *Router) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
 	// The schema instance validates the request as minidyn does.
-	if _, err := on(r.schema, func(c *miniclient.Client) (*dynamodb.ScanOutput, error) {
-		return c.Scan(ctx, in, opts...)
-	}); err != nil {
+	if _, err := call(r.schema, (*miniclient.Client).Scan, ctx, in, opts); err != nil {
 		return nil, err
 	}
 	t := r.table(aws.ToString(in.TableName))
@@ -252,9 +237,7 @@ func (r *Router) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(
 		if in.Limit != nil {
 			page.Limit = aws.Int32(remaining)
 		}
-		got, err := on(parts[i], func(c *miniclient.Client) (*dynamodb.ScanOutput, error) {
-			return c.Scan(ctx, &page, opts...)
-		})
+		got, err := call(parts[i], (*miniclient.Client).Scan, ctx, &page, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -313,11 +296,11 @@ func (r *Router) engine(tableName string, key map[string]types.AttributeValue, c
 	t.mu.RLock()
 	c := t.parts[id]
 	t.mu.RUnlock()
-	if c != nil || !create {
-		if c == nil {
-			return r.schema
-		}
+	if c != nil {
 		return c
+	}
+	if !create {
+		return r.schema
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -1,0 +1,90 @@
+// Package lambdamain starts the data functions (functions/connect,
+// disconnect, messages and admin) in Lambda: it builds, once per instance,
+// their settings, the DynamoDB client and store, the Management API sender
+// and the logger the handlers share while the instance is warm. Only the
+// functions import it, so that the local stack does not link the Lambda
+// runtime client.
+package lambdamain
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
+	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
+	"github.com/serverless-websockets/serverless-websockets/internal/config"
+	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
+	"github.com/serverless-websockets/serverless-websockets/internal/logging"
+	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
+)
+
+// Function is what a data function's setup starts from: its settings, the
+// SDK configuration, the DynamoDB client and store, its logger and metrics.
+type Function struct {
+	Config   config.Config
+	AWS      aws.Config
+	DynamoDB *dynamodb.Client // at AWS_ENDPOINT_URL_DYNAMODB when it is set
+	Store    *dynamo.Store
+	Sender   *apigw.Sender // the Management API; nil without MANAGEMENT_ENDPOINT
+	Logger   *slog.Logger  // JSON lines with the Lambda request id
+	Metrics  *metrics.EMF  // on standard output
+}
+
+// load reads the settings of the function name through getenv, and builds
+// its clients and its logger.
+func load(name string, getenv func(string) string) (*Function, error) {
+	cfg, err := config.Load(getenv, config.Functions[name].Need)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := awsclients.AWSConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ddb := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		if cfg.DynamoDBEndpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.DynamoDBEndpoint)
+		}
+	})
+	f := &Function{
+		Config: cfg, AWS: awsCfg, DynamoDB: ddb,
+		Logger: logging.NewLambda(os.Stdout, cfg.LogLevel), Metrics: &metrics.EMF{W: os.Stdout},
+		Store: dynamo.New(ddb, dynamo.Tables{Connections: cfg.ConnectionsTable, Mailbox: cfg.MailboxTable, Bans: cfg.BansTable}, dynamo.Options{
+			MaxConnectionsPerPlayer: cfg.MaxConnectionsPerPlayer,
+			MailboxMaxMessages:      cfg.MailboxMaxMessages,
+			MailboxMaxPerSender:     cfg.MailboxMaxPerSender,
+		}),
+	}
+	if cfg.ManagementEndpoint != "" {
+		mgmt, err := apigw.NewClient(awsCfg, cfg.ManagementEndpoint)
+		if err != nil {
+			return nil, err
+		}
+		f.Sender = apigw.New(mgmt)
+	}
+	return f, nil
+}
+
+// Start runs the data function name (its directory under functions/, a key
+// of config.Functions) in Lambda: setup builds its handler from the
+// function's settings and clients, once per instance, and returns the
+// handler's Handle method for lambda.Start. When loading or setup fails,
+// the process stops with the function's name and the reason, which Lambda
+// reports as an init error, instead of answering with a half-built handler.
+func Start(name string, getenv func(string) string, setup func(*Function) (any, error)) {
+	f, err := load(name, getenv)
+	var handle any
+	if err == nil {
+		handle, err = setup(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
+	lambda.Start(handle)
+}
