@@ -494,8 +494,9 @@ func parseBan(body string, isBase64 bool) (banRequest, error) {
 
 // ban records the ban first (so $connect refuses the player from then on),
 // then closes the player's connections, then disables the user and signs it
-// out: disabled first, the user cannot sign in again between the two. A failure after the record does not undo it: the answer is
-// 503 with the steps, and repeating the request is safe.
+// out: disabled first, the user cannot sign in again between the two. A
+// failure after the record does not undo it: the answer is 503 with the
+// steps, and repeating the request is safe.
 func (h *Handler) ban(ctx context.Context, actor, player string, req events.APIGatewayV2HTTPRequest, a *audit) (int, any, error) {
 	r, err := parseBan(req.Body, req.IsBase64Encoded)
 	if err != nil {

@@ -285,6 +285,9 @@ func TestMessagesKeepAConnectionFromIdling(t *testing.T) {
 	if n := len(h.rec.events(RouteDisconnect)); n != 0 {
 		t.Fatalf("the connection was closed while messages flowed")
 	}
+	// The idle timer's callback may still be re-arming it from the last
+	// Advance; advancing before it has would move its deadline past the end.
+	timers.awaitArmed(t, 3)
 	timers.Advance(idle)
 	checkClosed(t, h, c, websocket.StatusGoingAway, "Going away")
 }
