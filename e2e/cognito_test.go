@@ -149,7 +149,7 @@ func TestAdminBanCognitoFailure(t *testing.T) {
 		steps["record"] != "ok" || steps["disconnect"] != "ok" || steps["signOut"] != "failed" || steps["disable"] != "failed" {
 		t.Fatalf("ban with Cognito down = %d %v", status, body)
 	}
-	if msg, _ := body["message"].(string); msg != "the ban is recorded, but these steps failed: disable, signOut" {
+	if msg, _ := body["message"].(string); msg != "the ban is recorded, but these steps failed: signOut, disable" {
 		t.Errorf("message = %q", msg)
 	}
 	bob.closed()

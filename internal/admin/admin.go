@@ -9,7 +9,7 @@
 //	DELETE /admin/players/{playerId}/connections  close every connection of the player
 //	DELETE /admin/connections/{connectionId}      close one connection (404 when unknown)
 //	POST   /admin/players/{playerId}/ban          record a ban, close the connections, and with a
-//	                                              user pool disable the user and sign it out
+//	                                              user pool sign the user out and disable it
 //	DELETE /admin/players/{playerId}/ban          lift the ban (and enable the user)
 //	GET    /admin/bans?limit=&next=               the bans in force, a page at a time
 //
@@ -432,8 +432,8 @@ type banRequest struct {
 type Steps struct {
 	Record     string `json:"record"`
 	Disconnect string `json:"disconnect,omitempty"`
-	Disable    string `json:"disable,omitempty"`
 	SignOut    string `json:"signOut,omitempty"`
+	Disable    string `json:"disable,omitempty"`
 	Enable     string `json:"enable,omitempty"`
 }
 
@@ -441,7 +441,7 @@ type Steps struct {
 func (s Steps) LogValue() slog.Value {
 	var attrs []slog.Attr
 	for _, st := range []struct{ name, v string }{
-		{"record", s.Record}, {"disconnect", s.Disconnect}, {"disable", s.Disable}, {"signOut", s.SignOut}, {"enable", s.Enable},
+		{"record", s.Record}, {"disconnect", s.Disconnect}, {"signOut", s.SignOut}, {"disable", s.Disable}, {"enable", s.Enable},
 	} {
 		if st.v != "" {
 			attrs = append(attrs, slog.String(st.name, st.v))
@@ -493,10 +493,14 @@ func parseBan(body string, isBase64 bool) (banRequest, error) {
 }
 
 // ban records the ban first (so $connect refuses the player from then on),
-// then closes the player's connections, then disables the user and signs it
-// out: disabled first, the user cannot sign in again between the two. A
-// failure after the record does not undo it: the answer is 503 with the
-// steps, and repeating the request is safe.
+// then closes the player's connections, then signs the user out and disables
+// it. Signing out first ends the refresh tokens while the user is still
+// enabled: whether Cognito signs out a user already disabled is not
+// documented, and its other admin calls refuse disabled users. A token
+// issued between the two steps cannot connect ($connect reads the ban) and
+// cannot be refreshed once the user is disabled. A failure after the record
+// does not undo it: the answer is 503 with the steps, and repeating the
+// request is safe.
 func (h *Handler) ban(ctx context.Context, actor, player string, req events.APIGatewayV2HTTPRequest, a *audit) (int, any, error) {
 	r, err := parseBan(req.Body, req.IsBase64Encoded)
 	if err != nil {
@@ -516,11 +520,11 @@ func (h *Handler) ban(ctx context.Context, actor, player string, req events.APIG
 	res.Closed = n
 	st.record("disconnect", &res.Steps.Disconnect, err)
 	if h.Accounts == nil {
-		res.Steps.Disable, res.Steps.SignOut = stepSkipped, stepSkipped
+		res.Steps.SignOut, res.Steps.Disable = stepSkipped, stepSkipped
 		a.attrs = append(a.attrs, slog.String("cognito", "skipped: no user pool configured"))
 	} else {
-		st.record("disable", &res.Steps.Disable, h.Accounts.Disable(ctx, player))
 		st.record("signOut", &res.Steps.SignOut, h.Accounts.SignOut(ctx, player))
+		st.record("disable", &res.Steps.Disable, h.Accounts.Disable(ctx, player))
 	}
 	a.attrs = append(a.attrs, slog.Int("closed", n), slog.String("reason", b.Reason), slog.Any("steps", res.Steps))
 	if ae := st.failure("the ban is recorded"); ae != nil {

@@ -262,13 +262,13 @@ func TestCloseOneConnection(t *testing.T) {
 	}
 }
 
-// TestBanDisablesBeforeSigningOut: a user signed out but not yet disabled
-// could sign in again in between.
-func TestBanDisablesBeforeSigningOut(t *testing.T) {
+// TestBanSignsOutBeforeDisabling: the refresh tokens end while the user is
+// still enabled, since Cognito may refuse to act on a disabled user.
+func TestBanSignsOutBeforeDisabling(t *testing.T) {
 	accounts := &fakeAccounts{}
 	h := &Handler{Store: &fakeStore{}, Connections: &fakeConns{}, Accounts: accounts, PlayerIDClaim: "username"}
 	status, m := serve(t, h, request(RouteBanPlayer, root, bob, `{"reason":"cheating"}`))
-	if want := []string{"disable bob", "signOut bob"}; status != 200 || !slices.Equal(accounts.calls, want) {
+	if want := []string{"signOut bob", "disable bob"}; status != 200 || !slices.Equal(accounts.calls, want) {
 		t.Errorf("ban = %d %v with the account steps %q, want 200 and %q", status, m, accounts.calls, want)
 	}
 }
@@ -310,7 +310,7 @@ func TestAccountStepsFailing(t *testing.T) {
 		msg   string
 		steps map[string]any
 	}{
-		{request(RouteBanPlayer, root, bob, `{"reason":"cheating"}`), "the ban is recorded, but these steps failed: disable, signOut",
+		{request(RouteBanPlayer, root, bob, `{"reason":"cheating"}`), "the ban is recorded, but these steps failed: signOut, disable",
 			map[string]any{"record": "ok", "disconnect": "ok", "disable": "failed", "signOut": "failed"}},
 		{request(RouteUnbanPlayer, root, bob, ""), "the ban is lifted, but these steps failed: enable",
 			map[string]any{"record": "ok", "enable": "failed"}},
