@@ -108,6 +108,8 @@ func TestUpgradeRefusesNonWebSocketRequests(t *testing.T) {
 		{"unknown path", http.MethodGet, h.srv.URL + "/other", http.StatusNotFound},
 		{"connections without id", http.MethodGet, h.srv.URL + "/@connections/", http.StatusNotFound},
 		{"connections under another stage", http.MethodGet, h.srv.URL + "/prod/@connections/abc", http.StatusNotFound},
+		{"an empty path segment (no redirect)", http.MethodGet, h.srv.URL + "//ws?token=alice", http.StatusNotFound},
+		{"a dot segment (no redirect)", http.MethodGet, h.srv.URL + "/@connections/./abc", http.StatusNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -209,7 +210,21 @@ func notFound(w http.ResponseWriter, _ *http.Request) {
 // ServeHTTP serves GET /ws (the WebSocket upgrade) and /@connections/{id}
 // (the Management API, also under /{stage}/@connections/{id}); anything else
 // is 404.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !CleanPath(r.URL.Path) {
+		notFound(w, r)
+		return
+	}
+	g.mux.ServeHTTP(w, r)
+}
+
+// CleanPath reports whether p is already in the form http.ServeMux would
+// redirect it to (no empty, "." or ".." segments; a trailing slash is
+// allowed). API Gateway never redirects, so the local gateway and HTTP API
+// answer any other path with 404 instead of ServeMux's redirect.
+func CleanPath(p string) bool {
+	return p == "/" || path.Clean(p) == strings.TrimSuffix(p, "/")
+}
 
 // ConnectionCount returns the number of open connections.
 func (g *Gateway) ConnectionCount() int {

@@ -105,7 +105,15 @@ func New(verifier ClaimsVerifier, handler HandlerFunc, routeKeys []string, cfg C
 	return a, nil
 }
 
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+// ServeHTTP serves the route keys; anything else is 404, as API Gateway
+// answers (never a redirect).
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !gateway.CleanPath(r.URL.Path) {
+		writeMessage(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	a.mux.ServeHTTP(w, r)
+}
 
 func writeMessage(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")

@@ -81,6 +81,8 @@ func TestServe(t *testing.T) {
 		{"HEAD", "/admin/players/bob", "Bearer good", 404},
 		{"GET", "/admin/players/", "Bearer good", 404},
 		{"GET", "/admin/players/bob/extra", "Bearer good", 404},
+		{"GET", "/admin//players/bob", "Bearer good", 404}, // API Gateway does not redirect to a clean path
+		{"GET", "/admin/players/./bob", "Bearer good", 404},
 	} {
 		if status, body := do(c.method, c.path, c.auth, ""); status != c.status {
 			t.Errorf("%s %s (%q) = %d %s, want %d", c.method, c.path, c.auth, status, body, c.status)
