@@ -8,16 +8,15 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 	"github.com/serverless-websockets/serverless-websockets/internal/cognito"
 )
 
@@ -32,9 +31,6 @@ type cognitoOptions struct {
 	cleanup  bool
 }
 
-// cognitoTimeout bounds each attempt of a Cognito request.
-const cognitoTimeout = 15 * time.Second
-
 // cognitoPlayers are test users in a Cognito user pool: created with
 // AdminCreateUser (or reused when they exist), given this run's password with
 // AdminSetUserPassword and signed in with InitiateAuth.
@@ -48,17 +44,18 @@ type cognitoPlayers struct {
 }
 
 func newCognito(ctx context.Context, o cognitoOptions) (*cognitoPlayers, error) {
-	load := []func(*awsconfig.LoadOptions) error{
-		awsconfig.WithRegion(o.region),
-		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(cognitoTimeout)),
-	}
+	// Every Cognito request keeps the deadline policy of the project's AWS
+	// clients (internal/awsclients): a bounded attempt, a bounded retry.
+	cfg := aws.Config{Region: o.region, HTTPClient: awsclients.HTTPClient(), Retryer: awsclients.Retryer}
 	if o.endpoint != "" {
-		// An emulator: any credentials do.
-		load = append(load, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, load...)
-	if err != nil {
-		return nil, fmt.Errorf("cognito: load AWS config: %w", err)
+		// An emulator: any credentials do, and no AWS profile is read.
+		cfg.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
+	} else {
+		def, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(o.region))
+		if err != nil {
+			return nil, fmt.Errorf("cognito: load AWS config: %w", err)
+		}
+		cfg.Credentials = def.Credentials
 	}
 	var secret [12]byte
 	_, _ = rand.Read(secret[:])
