@@ -64,7 +64,12 @@ const MaxBodyBytes = 64 << 10
 
 // New returns an API for routeKeys ("METHOD /path/{param}"), each served by
 // handler after verifier accepts the token.
-func New(verifier ClaimsVerifier, handler HandlerFunc, routeKeys []string, cfg Config) (*API, error) {
+func New(verifier ClaimsVerifier, handler HandlerFunc, routeKeys []string, cfg Config) (_ *API, err error) {
+	defer func() { // http.ServeMux panics on a malformed or conflicting pattern
+		if r := recover(); r != nil {
+			err = fmt.Errorf("httpapi: bad route keys: %v", r)
+		}
+	}()
 	if verifier == nil || handler == nil {
 		return nil, fmt.Errorf("httpapi: a verifier and a handler are required")
 	}

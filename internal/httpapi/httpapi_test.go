@@ -115,3 +115,21 @@ func TestServe(t *testing.T) {
 		t.Errorf("an oversized body answered %d, want 413", status)
 	}
 }
+
+// TestNewRefusesBadRouteKeys: a route key the API cannot serve is an error
+// from New, never a panic.
+func TestNewRefusesBadRouteKeys(t *testing.T) {
+	h := func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		return events.APIGatewayV2HTTPResponse{}, nil
+	}
+	for _, keys := range [][]string{
+		{"GET"},
+		{"GET admin"},
+		{"GET /a/{b"},
+		{"GET /a/{x}", "GET /a/{y}"},
+	} {
+		if _, err := New(fakeVerifier{}, h, keys, Config{}); err == nil {
+			t.Errorf("New(%q) = nil error", keys)
+		}
+	}
+}
