@@ -94,12 +94,7 @@ func returnsAllOld(t testing.TB, api API, table string) bool {
 	return len(ccf.Item) > 0
 }
 
-// msgs is a messages-only limit configuration.
-func msgs(rate float64, burst int64) Config {
-	return Config{Messages: Limit{Rate: rate, Burst: burst}}
-}
-
-// mustAllow calls AllowMessage and fails the test on an error.
+// mustMessage calls AllowMessage and fails the test on an error.
 func mustMessage(t testing.TB, l *Limiter, player string, bytes int) Decision {
 	t.Helper()
 	d, err := l.AllowMessage(context.Background(), player, bytes)

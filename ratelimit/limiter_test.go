@@ -84,10 +84,7 @@ func TestSmooth(t *testing.T) {
 	)
 	c := miniclient.NewClient()
 	clock := newClock()
-	cfg := msgs(rate, burst)
-	cfg.Table = newTable(t, c)
-	cfg.Now = clock.Now
-	l := New(c, cfg)
+	l := New(c, Config{Table: newTable(t, c), Messages: Limit{Rate: rate, Burst: burst}, Now: clock.Now})
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	var admitted []time.Duration
@@ -130,9 +127,7 @@ func TestSmooth(t *testing.T) {
 func TestDenyCache(t *testing.T) {
 	dynamotest.Run(t, func(t *testing.T, open dynamotest.Opener) {
 		clock := newClock()
-		cfg := msgs(10, 2)
-		cfg.Table = newTable(t, open())
-		cfg.Now = clock.Now
+		cfg := Config{Table: newTable(t, open()), Messages: Limit{Rate: 10, Burst: 2}, Now: clock.Now}
 		a, b := &countingAPI{API: open()}, &countingAPI{API: open()}
 		la, lb := New(a, cfg), New(b, cfg)
 
@@ -356,8 +351,7 @@ func TestCreateTableIdempotent(t *testing.T) {
 		if err := CreateTable(context.Background(), api, table); err != nil {
 			t.Fatalf("second CreateTable: %v", err)
 		}
-		cfg := msgs(1, 1)
-		cfg.Table = table
+		cfg := Config{Table: table, Messages: Limit{Rate: 1, Burst: 1}}
 		if !mustMessage(t, New(api, cfg), "p", 1).Allowed {
 			t.Fatal("first message on the new table denied")
 		}
@@ -394,9 +388,7 @@ func TestClockSkew(t *testing.T) {
 	)
 	c := miniclient.NewClient()
 	clock := newClock()
-	cfg := msgs(rate, burst)
-	cfg.Table = newTable(t, c)
-	cfg.Now = clock.Now
+	cfg := Config{Table: newTable(t, c), Messages: Limit{Rate: rate, Burst: burst}, Now: clock.Now}
 	honest := New(c, cfg)
 	cfg.Now = clock.Offset(skew)
 	fast := New(c, cfg)
@@ -425,9 +417,7 @@ func TestClockSkew(t *testing.T) {
 func TestRefusesMessage(t *testing.T) {
 	clock := newClock()
 	api := &countingAPI{API: miniclient.NewClient()}
-	cfg := Config{Messages: Limit{Rate: 10, Burst: 2}, Bytes: Limit{Rate: 100, Burst: 100}, Now: clock.Now}
-	cfg.Table = newTable(t, api)
-	l := New(api, cfg)
+	l := New(api, Config{Table: newTable(t, api), Messages: Limit{Rate: 10, Burst: 2}, Bytes: Limit{Rate: 100, Burst: 100}, Now: clock.Now})
 
 	if !l.RefusesMessage("p", 101) {
 		t.Fatal("a message over the byte burst is not refused")
