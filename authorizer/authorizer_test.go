@@ -26,23 +26,11 @@ func verifiers(t *testing.T, c *clock) map[string]*authorizer.Verifier {
 	t.Helper()
 	testKeys(t)
 	srv := newJWKSServer(t, rsaKey, ecKey)
-	base := authorizer.Config{Issuer: testIssuer, Audience: testClientID, JWKSURL: srv.url(), Now: c.Now}
-	cfgs := map[string]authorizer.Config{"access": base}
-	id := base
-	id.TokenUse = authorizer.TokenUseID
-	cfgs["id"] = id
-	custom := base
-	custom.PlayerIDClaim = "custom:playerId"
-	cfgs["custom"] = custom
-	out := map[string]*authorizer.Verifier{}
-	for name, cfg := range cfgs {
-		v, err := authorizer.NewVerifier(context.Background(), cfg)
-		if err != nil {
-			t.Fatalf("NewVerifier(%s): %v", name, err)
-		}
-		out[name] = v
+	return map[string]*authorizer.Verifier{
+		"access": srv.newVerifier(t, authorizer.Config{Now: c.Now}),
+		"id":     srv.newVerifier(t, authorizer.Config{Now: c.Now, TokenUse: authorizer.TokenUseID}),
+		"custom": srv.newVerifier(t, authorizer.Config{Now: c.Now, PlayerIDClaim: "custom:playerId"}),
 	}
-	return out
 }
 
 func request(token string, present bool) events.APIGatewayCustomAuthorizerRequestTypeRequest {
@@ -70,11 +58,13 @@ func tamper(t *testing.T, token string, claims jwt.MapClaims) string {
 	return strings.Join(parts, ".")
 }
 
-func hmacToken(t *testing.T, secret []byte, claims jwt.MapClaims) string {
+// forge signs claims with method and key under the RSA key's kid: the
+// algorithm-confusion tokens a verifier must refuse.
+func forge(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
 	t.Helper()
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+	tok := jwt.NewWithClaims(method, claims)
 	tok.Header["kid"] = rsaKey.kid
-	s, err := tok.SignedString(secret)
+	s, err := tok.SignedString(key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,15 +83,6 @@ func TestHandlerSecurity(t *testing.T) {
 		t.Fatal(err)
 	}
 	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-	noneToken := func() string {
-		tok := jwt.NewWithClaims(jwt.SigningMethodNone, valid)
-		tok.Header["kid"] = rsaKey.kid
-		s, err := tok.SignedString(jwt.UnsafeAllowNoneSignatureType)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}()
 	noKID := rsaKey
 	noKID.kid = ""
 	rsaWithECKID := rsaKey
@@ -128,9 +109,9 @@ func TestHandlerSecurity(t *testing.T) {
 		{name: "empty token", token: "", want: want{err: authorizer.ErrUnauthorized}},
 		{name: "garbage", token: "not-a-jwt", want: want{err: authorizer.ErrMalformed}},
 		{name: "three garbage segments", token: "a.b.c", want: want{err: authorizer.ErrMalformed}},
-		{name: "alg none", token: noneToken, want: want{err: authorizer.ErrAlgorithm}},
-		{name: "HS256 keyed with the public key PEM", token: hmacToken(t, pemBytes, valid), want: want{err: authorizer.ErrAlgorithm}},
-		{name: "HS256 keyed with the public key DER", token: hmacToken(t, der, valid), want: want{err: authorizer.ErrAlgorithm}},
+		{name: "alg none", token: forge(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, valid), want: want{err: authorizer.ErrAlgorithm}},
+		{name: "HS256 keyed with the public key PEM", token: forge(t, jwt.SigningMethodHS256, pemBytes, valid), want: want{err: authorizer.ErrAlgorithm}},
+		{name: "HS256 keyed with the public key DER", token: forge(t, jwt.SigningMethodHS256, der, valid), want: want{err: authorizer.ErrAlgorithm}},
 		{name: "RS256 by a key not in the JWKS, real kid", token: sign(t, rogueSameKID, valid), want: want{err: authorizer.ErrBadSignature}},
 		{name: "ES256 by a key not in the JWKS, real kid", token: sign(t, rogueECSameKID, valid), want: want{err: authorizer.ErrBadSignature}},
 		{name: "RS256 by a key not in the JWKS, own kid", token: sign(t, rogueRSA, valid), want: want{err: authorizer.ErrUnknownKey}},

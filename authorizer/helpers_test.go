@@ -1,6 +1,7 @@
 package authorizer_test
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -18,6 +19,7 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/serverless-websockets/serverless-websockets/authorizer"
 	"github.com/serverless-websockets/serverless-websockets/internal/storetest"
 )
 
@@ -132,6 +134,18 @@ func (s *jwksServer) setKeys(keys ...signingKey) {
 }
 
 func (s *jwksServer) url() string { return s.URL + "/.well-known/jwks.json" }
+
+// newVerifier builds a Verifier of the test issuer's tokens for the test
+// client on the keys s serves, with cfg's other settings.
+func (s *jwksServer) newVerifier(tb testing.TB, cfg authorizer.Config) *authorizer.Verifier {
+	tb.Helper()
+	cfg.Issuer, cfg.Audience, cfg.JWKSURL = testIssuer, testClientID, s.url()
+	v, err := authorizer.NewVerifier(context.Background(), cfg)
+	if err != nil {
+		tb.Fatalf("NewVerifier: %v", err)
+	}
+	return v
+}
 
 // clock is a settable clock for Config.Now.
 type clock = storetest.Clock

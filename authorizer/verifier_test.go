@@ -17,13 +17,7 @@ func TestUnknownKIDRefresh(t *testing.T) {
 	c := newClock()
 	srv := newJWKSServer(t, rsaKey)
 	const interval = 30 * time.Second
-	v, err := authorizer.NewVerifier(context.Background(), authorizer.Config{
-		Issuer: testIssuer, Audience: testClientID, JWKSURL: srv.url(), Now: c.Now,
-		UnknownKIDRefreshInterval: interval,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := srv.newVerifier(t, authorizer.Config{Now: c.Now, UnknownKIDRefreshInterval: interval})
 	ctx := context.Background()
 	wantHits := func(step string, n int64) {
 		t.Helper()
@@ -93,15 +87,10 @@ func TestUnknownKIDRefreshFailure(t *testing.T) {
 	testKeys(t)
 	c := newClock()
 	srv := newJWKSServer(t, rsaKey)
-	v, err := authorizer.NewVerifier(context.Background(), authorizer.Config{
-		Issuer: testIssuer, Audience: testClientID, JWKSURL: srv.url(), Now: c.Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := srv.newVerifier(t, authorizer.Config{Now: c.Now})
 	srv.fail.Store(true)
 	c.Advance(authorizer.DefaultUnknownKIDRefreshInterval)
-	_, err = v.Verify(context.Background(), sign(t, laterKey, accessClaims(c.Now())))
+	_, err := v.Verify(context.Background(), sign(t, laterKey, accessClaims(c.Now())))
 	if !errors.Is(err, authorizer.ErrUnknownKey) || !strings.Contains(err.Error(), "JWKS refresh failed") {
 		t.Fatalf("err = %v, want ErrUnknownKey naming the failed refresh", err)
 	}
@@ -155,12 +144,7 @@ func TestNewVerifier(t *testing.T) {
 func BenchmarkVerify(b *testing.B) {
 	testKeys(b)
 	srv := newJWKSServer(b, rsaKey, ecKey)
-	v, err := authorizer.NewVerifier(context.Background(), authorizer.Config{
-		Issuer: testIssuer, Audience: testClientID, JWKSURL: srv.url(),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	v := srv.newVerifier(b, authorizer.Config{})
 	for _, k := range []signingKey{rsaKey, ecKey} {
 		b.Run(k.method.Alg(), func(b *testing.B) {
 			token := sign(b, k, accessClaims(time.Now()))
