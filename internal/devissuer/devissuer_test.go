@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -149,10 +150,7 @@ func TestIssueClaimsThroughTheAuthorizer(t *testing.T) {
 		"iat": testNow.Unix(), "exp": testNow.Add(time.Hour).Unix(),
 	}
 	with := func(k string, v any) jwt.MapClaims {
-		c := jwt.MapClaims{}
-		for k, v := range base {
-			c[k] = v
-		}
+		c := maps.Clone(base)
 		c[k] = v
 		return c
 	}
@@ -250,9 +248,10 @@ func TestJWKS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var set struct {
+	type keySet struct {
 		Keys []map[string]any `json:"keys"`
 	}
+	var set keySet
 	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
 		t.Fatal(err)
 	}
@@ -268,9 +267,7 @@ func TestJWKS(t *testing.T) {
 			t.Errorf("the JWKS publishes the private parameter %q", private)
 		}
 	}
-	var fromMethod struct {
-		Keys []map[string]any `json:"keys"`
-	}
+	var fromMethod keySet
 	if err := json.Unmarshal(s.iss.JWKS(), &fromMethod); err != nil || !reflect.DeepEqual(fromMethod.Keys, set.Keys) {
 		t.Errorf("JWKS() differs from the served set: %v", err)
 	}
