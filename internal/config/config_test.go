@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -76,24 +77,23 @@ func TestMailboxMaxPerSender(t *testing.T) {
 		name          string
 		env           map[string]string
 		want          int
-		wantErr       bool
-		wantInProblem string
+		wantInProblem string // "" for success
 	}{
 		{name: "default", env: map[string]string{}, want: 20},
 		{name: "set", env: map[string]string{"MAILBOX_MAX_PER_SENDER": "5"}, want: 5},
 		{name: "equal to the mailbox cap", env: map[string]string{"MAILBOX_MAX_MESSAGES": "30", "MAILBOX_MAX_PER_SENDER": "30"}, want: 30},
 		{name: "default under a small mailbox cap", env: map[string]string{"MAILBOX_MAX_MESSAGES": "8"}, want: 8},
-		{name: "over the mailbox cap", env: map[string]string{"MAILBOX_MAX_MESSAGES": "10", "MAILBOX_MAX_PER_SENDER": "11"}, wantErr: true,
+		{name: "over the mailbox cap", env: map[string]string{"MAILBOX_MAX_MESSAGES": "10", "MAILBOX_MAX_PER_SENDER": "11"},
 			wantInProblem: "MAILBOX_MAX_PER_SENDER (11) must be at most MAILBOX_MAX_MESSAGES (10)"},
-		{name: "over the default mailbox cap", env: map[string]string{"MAILBOX_MAX_PER_SENDER": "101"}, wantErr: true,
+		{name: "over the default mailbox cap", env: map[string]string{"MAILBOX_MAX_PER_SENDER": "101"},
 			wantInProblem: "MAILBOX_MAX_PER_SENDER (101) must be at most MAILBOX_MAX_MESSAGES (100)"},
-		{name: "zero", env: map[string]string{"MAILBOX_MAX_PER_SENDER": "0"}, wantErr: true, wantInProblem: "MAILBOX_MAX_PER_SENDER must be a positive whole number"},
-		{name: "not a number", env: map[string]string{"MAILBOX_MAX_PER_SENDER": "many"}, wantErr: true, wantInProblem: "MAILBOX_MAX_PER_SENDER must be a positive whole number"},
+		{name: "zero", env: map[string]string{"MAILBOX_MAX_PER_SENDER": "0"}, wantInProblem: "MAILBOX_MAX_PER_SENDER must be a positive whole number"},
+		{name: "not a number", env: map[string]string{"MAILBOX_MAX_PER_SENDER": "many"}, wantInProblem: "MAILBOX_MAX_PER_SENDER must be a positive whole number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := Load(env(tt.env), 0)
-			if tt.wantErr {
+			if tt.wantInProblem != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantInProblem) {
 					t.Fatalf("Load = %v, want a problem containing %q", err, tt.wantInProblem)
 				}
@@ -275,9 +275,7 @@ func TestRateLimits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			vars := map[string]string{"RATE_LIMIT_TABLE": "limits"}
-			for k, v := range tt.env {
-				vars[k] = v
-			}
+			maps.Copy(vars, tt.env)
 			c, err := Load(env(vars), NeedRateLimitTable)
 			if tt.wantErr != nil {
 				wantNamed(t, err, tt.wantErr...)
