@@ -306,8 +306,9 @@ func TestAuthorizerUnderTheEmulator(t *testing.T) {
 	}
 }
 
-// engine starts minidyn's HTTP server with the stack's tables.
-func engine(tb testing.TB) (string, *dynamodb.Client, dynamo.Tables, string) {
+// engine starts minidyn's HTTP server with the stack's tables; it returns a
+// client of it, the tables, and the environment of a function that uses them.
+func engine(tb testing.TB) (*dynamodb.Client, dynamo.Tables, map[string]string) {
 	tb.Helper()
 	srv := httptest.NewServer(miniserver.NewServer())
 	tb.Cleanup(srv.Close)
@@ -315,18 +316,15 @@ func engine(tb testing.TB) (string, *dynamodb.Client, dynamo.Tables, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	tables := dynamo.Tables{Connections: "connections", Mailbox: "mailbox", Bans: "bans"}
+	const rateTable = "rate-limits"
 	if err := dynamo.CreateTables(ctx, client, tables); err != nil {
 		tb.Fatal(err)
 	}
-	if err := ratelimit.CreateTable(ctx, client, "rate-limits"); err != nil {
+	if err := ratelimit.CreateTable(ctx, client, rateTable); err != nil {
 		tb.Fatal(err)
 	}
-	return srv.URL, client, tables, "rate-limits"
-}
-
-func storeEnv(endpoint string, tables dynamo.Tables, rateTable string) map[string]string {
-	return map[string]string{
-		"AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+	return client, tables, map[string]string{
+		"AWS_ENDPOINT_URL_DYNAMODB": srv.URL,
 		"CONNECTIONS_TABLE":         tables.Connections, "MAILBOX_TABLE": tables.Mailbox, "RATE_LIMIT_TABLE": rateTable,
 		"BANS_TABLE":          tables.Bans,
 		"MANAGEMENT_ENDPOINT": "http://127.0.0.1:9/prod", // never called: the recipient is offline
@@ -334,9 +332,17 @@ func storeEnv(endpoint string, tables dynamo.Tables, rateTable string) map[strin
 	}
 }
 
-// wsEvent is a testdata WebSocket event for route, bound to alice's
-// connection as the authorizer would bind it.
-func wsEvent(tb testing.TB, file, route, eventType, body string) map[string]any {
+// wsEvent is the testdata WebSocket event for route ($connect, $disconnect
+// or a message route) with body, bound to alice's connection as the
+// authorizer would bind it.
+func wsEvent(tb testing.TB, route, body string) map[string]any {
+	file, eventType := "apigw-websocket-request-send-message.json", "MESSAGE"
+	switch route {
+	case "$connect":
+		file, eventType = "apigw-websocket-request.json", "CONNECT"
+	case "$disconnect":
+		file, eventType = "apigw-websocket-request-disconnect.json", "DISCONNECT"
+	}
 	ev := event(tb, file)
 	rc := ev["requestContext"].(map[string]any)
 	now := time.Now()
@@ -384,11 +390,10 @@ func count(tb testing.TB, client *dynamodb.Client, table, player string) int {
 }
 
 func TestConnectMessagesDisconnectUnderTheEmulator(t *testing.T) {
-	endpoint, client, tables, rateTable := engine(t)
-	env := storeEnv(endpoint, tables, rateTable)
+	client, tables, env := engine(t)
 
 	connect := start(t, "connect", env)
-	r := connect.respond(t, "connect", wsEvent(t, "apigw-websocket-request.json", "$connect", "CONNECT", ""))
+	r := connect.respond(t, "connect", wsEvent(t, "$connect", ""))
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("$connect: %+v, want 200", r)
 	}
@@ -397,12 +402,11 @@ func TestConnectMessagesDisconnectUnderTheEmulator(t *testing.T) {
 	}
 
 	messages := start(t, "messages", env)
-	r = messages.respond(t, "messages", wsEvent(t, "apigw-websocket-request-send-message.json", "ping", "MESSAGE", `{"action":"ping","id":"p-1"}`))
+	r = messages.respond(t, "messages", wsEvent(t, "ping", `{"action":"ping","id":"p-1"}`))
 	if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `"type":"pong"`) || !strings.Contains(r.Body, `"id":"p-1"`) {
 		t.Errorf("ping: %+v, want a pong for p-1", r)
 	}
-	r = messages.respond(t, "messages", wsEvent(t, "apigw-websocket-request-send-message.json", "sendmessage", "MESSAGE",
-		`{"action":"sendmessage","to":"bob","message":{"move":"e4"},"id":"c-1"}`))
+	r = messages.respond(t, "messages", wsEvent(t, "sendmessage", `{"action":"sendmessage","to":"bob","message":{"move":"e4"},"id":"c-1"}`))
 	if !strings.Contains(r.Body, `"type":"ack"`) || !strings.Contains(r.Body, `"status":"queued"`) || !strings.Contains(r.Body, `"id":"c-1"`) {
 		t.Errorf("sendmessage to offline bob: %+v, want an ack queued for c-1", r)
 	}
@@ -411,7 +415,7 @@ func TestConnectMessagesDisconnectUnderTheEmulator(t *testing.T) {
 	}
 
 	disconnect := start(t, "disconnect", env)
-	r = disconnect.respond(t, "disconnect", wsEvent(t, "apigw-websocket-request-disconnect.json", "$disconnect", "DISCONNECT", ""))
+	r = disconnect.respond(t, "disconnect", wsEvent(t, "$disconnect", ""))
 	if r.StatusCode != http.StatusOK {
 		t.Errorf("$disconnect: %+v, want 200", r)
 	}
@@ -438,8 +442,7 @@ func adminEvent(tb testing.TB, groups string) map[string]any {
 }
 
 func TestAdminUnderTheEmulator(t *testing.T) {
-	endpoint, _, tables, rateTable := engine(t)
-	env := storeEnv(endpoint, tables, rateTable)
+	_, _, env := engine(t)
 	env["ADMIN_GROUP"], env["PLAYER_ID_CLAIM"] = "admin", "sub"
 	e := start(t, "admin", env)
 	r := e.respond(t, "admin", adminEvent(t, "[admin]"))
@@ -456,11 +459,10 @@ func TestAdminUnderTheEmulator(t *testing.T) {
 // stops before its first invocation and says why in its log, as it does in
 // Lambda (an init error), instead of answering with a half-built handler.
 func TestBadConfigurationStopsAtInit(t *testing.T) {
-	endpoint, _, tables, rateTable := engine(t)
-	env := storeEnv(endpoint, tables, rateTable)
+	_, _, env := engine(t)
 	env["MAILBOX_MAX_MESSAGES"], env["MAILBOX_MAX_PER_SENDER"] = "10", "20"
 	e := start(t, "messages", env)
-	status, out := e.post(t, wsEvent(t, "apigw-websocket-request-send-message.json", "ping", "MESSAGE", `{"action":"ping"}`))
+	status, out := e.post(t, wsEvent(t, "ping", `{"action":"ping"}`))
 	if status == http.StatusOK || strings.Contains(string(out), "pong") {
 		t.Fatalf("a function with a refused configuration answered %d: %s", status, out)
 	}
@@ -504,7 +506,7 @@ func mustUnmarshal(tb testing.TB, b []byte, v any) {
 //	go test -run '^$' -bench BenchmarkColdStart -benchtime 20x ./functions/
 func BenchmarkColdStart(b *testing.B) {
 	iss, url := issuer(b)
-	endpoint, _, tables, rateTable := engine(b)
+	_, _, env := engine(b)
 	token, _, err := iss.Issue(devissuer.TokenRequest{PlayerID: "alice"})
 	if err != nil {
 		b.Fatal(err)
@@ -515,16 +517,10 @@ func BenchmarkColdStart(b *testing.B) {
 		event func(testing.TB) any
 	}{
 		{"authorizer", authorizerEnv(url), func(tb testing.TB) any { return authorizerEvent(tb, token) }},
-		{"connect", storeEnv(endpoint, tables, rateTable), func(tb testing.TB) any {
-			return wsEvent(tb, "apigw-websocket-request.json", "$connect", "CONNECT", "")
-		}},
-		{"messages", storeEnv(endpoint, tables, rateTable), func(tb testing.TB) any {
-			return wsEvent(tb, "apigw-websocket-request-send-message.json", "ping", "MESSAGE", `{"action":"ping"}`)
-		}},
-		{"disconnect", storeEnv(endpoint, tables, rateTable), func(tb testing.TB) any {
-			return wsEvent(tb, "apigw-websocket-request-disconnect.json", "$disconnect", "DISCONNECT", "")
-		}},
-		{"admin", storeEnv(endpoint, tables, rateTable), func(tb testing.TB) any { return adminEvent(tb, "[admin]") }},
+		{"connect", env, func(tb testing.TB) any { return wsEvent(tb, "$connect", "") }},
+		{"messages", env, func(tb testing.TB) any { return wsEvent(tb, "ping", `{"action":"ping"}`) }},
+		{"disconnect", env, func(tb testing.TB) any { return wsEvent(tb, "$disconnect", "") }},
+		{"admin", env, func(tb testing.TB) any { return adminEvent(tb, "[admin]") }},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
