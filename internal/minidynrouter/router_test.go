@@ -43,16 +43,17 @@ func create(t *testing.T, c api) {
 	}
 }
 
+// key is the key of the item of partition p with sort key s.
+func key(p string, s int) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"p": &types.AttributeValueMemberS{Value: p},
+		"s": &types.AttributeValueMemberN{Value: fmt.Sprint(s)},
+	}
+}
+
 func put(t *testing.T, c api, p string, s int) {
 	t.Helper()
-	_, err := c.PutItem(context.Background(), &dynamodb.PutItemInput{
-		TableName: aws.String(tbl),
-		Item: map[string]types.AttributeValue{
-			"p": &types.AttributeValueMemberS{Value: p},
-			"s": &types.AttributeValueMemberN{Value: fmt.Sprint(s)},
-		},
-	})
-	if err != nil {
+	if _, err := c.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(tbl), Item: key(p, s)}); err != nil {
 		t.Fatalf("PutItem %s/%d: %v", p, s, err)
 	}
 }
@@ -160,8 +161,7 @@ func TestRequestsWithoutPartition(t *testing.T) {
 	put(t, r, "alice", 1)
 
 	var notFound *types.ResourceNotFoundException
-	if _, err := r.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("nope"), Key: map[string]types.AttributeValue{
-		"p": &types.AttributeValueMemberS{Value: "alice"}, "s": &types.AttributeValueMemberN{Value: "1"}}}); !errors.As(err, &notFound) {
+	if _, err := r.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("nope"), Key: key("alice", 1)}); !errors.As(err, &notFound) {
 		t.Errorf("GetItem on an unknown table: %v, want ResourceNotFoundException", err)
 	}
 	if _, err := r.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(tbl), Key: map[string]types.AttributeValue{
@@ -186,8 +186,7 @@ func TestPartitions(t *testing.T) {
 	ctx := context.Background()
 	r := New()
 	create(t, r)
-	out, err := r.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(tbl), Key: map[string]types.AttributeValue{
-		"p": &types.AttributeValueMemberS{Value: "ghost"}, "s": &types.AttributeValueMemberN{Value: "1"}}})
+	out, err := r.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(tbl), Key: key("ghost", 1)})
 	if err != nil || len(out.Item) != 0 {
 		t.Fatalf("GetItem of an empty partition: %v, %v", out, err)
 	}
@@ -197,13 +196,13 @@ func TestPartitions(t *testing.T) {
 	if n := r.Partitions(tbl); n != 0 {
 		t.Fatalf("reads created %d partitions", n)
 	}
+	one, _ := partitionID(&types.AttributeValueMemberN{Value: "1"})
 	for _, v := range []string{"1", "1.0", "10E-1"} {
-		id, ok := partitionID(&types.AttributeValueMemberN{Value: v})
-		if want, _ := partitionID(&types.AttributeValueMemberN{Value: "1"}); !ok || id != want {
-			t.Errorf("partition of %s = %q, want %q", v, id, want)
+		if id, ok := partitionID(&types.AttributeValueMemberN{Value: v}); !ok || id != one {
+			t.Errorf("partition of %s = %q, want %q", v, id, one)
 		}
 	}
-	if a, _ := partitionID(&types.AttributeValueMemberS{Value: "1"}); a == func() string { b, _ := partitionID(&types.AttributeValueMemberN{Value: "1"}); return b }() {
+	if id, _ := partitionID(&types.AttributeValueMemberS{Value: "1"}); id == one {
 		t.Error("the string 1 and the number 1 share a partition")
 	}
 }
