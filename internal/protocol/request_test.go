@@ -3,6 +3,7 @@ package protocol
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -71,10 +72,7 @@ func TestParseRequest(t *testing.T) {
 			if err != nil {
 				t.Fatalf("unexpected error %v", err)
 			}
-			if got.Action != tt.want.Action || got.ID != tt.want.ID || got.To != tt.want.To ||
-				got.PlayerID != tt.want.PlayerID || got.DestinationPlayerID != tt.want.DestinationPlayerID ||
-				string(got.Message) != string(tt.want.Message) || got.HasPlayers != tt.want.HasPlayers ||
-				strings.Join(got.Players, ",") != strings.Join(tt.want.Players, ",") {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
