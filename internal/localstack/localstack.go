@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -263,7 +264,15 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
-	s.Handler = hostGuard(o.BaseURL, mux)
+	s.Handler = hostGuard(o.BaseURL, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !gateway.CleanPath(r.URL.Path) { // API Gateway never redirects; ServeMux would
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"message":"Not Found"}`)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
 	return s, nil
 }
 

@@ -75,6 +75,11 @@ func TestServesTheWebClient(t *testing.T) {
 	if res, _ := get(http.MethodPost, "/"); res.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST / = %d, want 405", res.StatusCode)
 	}
+	for _, p := range []string{"//ws", "/admin//bans", "/./healthz"} {
+		if res, _ := get(http.MethodGet, p); res.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404: API Gateway does not redirect to a clean path", p, res.StatusCode)
+		}
+	}
 	if res, _ := get(http.MethodGet, "/dev/token"); res.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET /dev/token = %d, want the issuer's 405, not the web client", res.StatusCode)
 	}
