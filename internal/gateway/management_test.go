@@ -95,8 +95,7 @@ func TestManagementAPIWithSDK(t *testing.T) {
 		}
 
 		clk.advance(5 * time.Second)
-		send(t, ws, "hello")
-		receive(t, ws)
+		exchange(t, ws, "hello")
 		out, err = api.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
 		if err != nil {
 			t.Fatalf("GetConnection: %v", err)

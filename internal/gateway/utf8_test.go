@@ -18,8 +18,7 @@ func TestInvalidUTF8TextClosesWith1007(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, nil)
 			c := h.dial("alice", nil)
-			send(t, c, `{"action":"sendmessage","id":"before"}`)
-			if got := receive(t, c); !strings.HasPrefix(got, "sendmessage:") {
+			if got := exchange(t, c, `{"action":"sendmessage","id":"before"}`); !strings.HasPrefix(got, "sendmessage:") {
 				t.Fatalf("got %q before the invalid frame", got)
 			}
 			send(t, c, tt.msg)
