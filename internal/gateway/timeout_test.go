@@ -42,7 +42,8 @@ func TestFunctionTimeoutBoundsEveryMessage(t *testing.T) {
 			})
 			c := h.dial("alice", nil)
 			send(t, c, `{"action":"stuck"}`)
-			if e := decodeAPIError(t, exchange(t, c, `{"action":"sendmessage","n":2}`)); e.Message != "Internal server error" {
+			send(t, c, `{"action":"sendmessage","n":2}`)
+			if e := decodeAPIError(t, receive(t, c)); e.Message != "Internal server error" {
 				t.Fatalf("first answer %+v, want Internal server error", e)
 			}
 			if got := receive(t, c); got != `sendmessage:{"action":"sendmessage","n":2}` {
