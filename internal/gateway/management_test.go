@@ -53,18 +53,10 @@ func apiErrorOf(err error) (string, int) {
 	return code, status
 }
 
-// clock is a settable Config.Now.
-type clock struct{ ns atomic.Int64 }
-
-func (c *clock) now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) set(t time.Time)         { c.ns.Store(t.UnixNano()) }
-func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
-
 func TestManagementAPIWithSDK(t *testing.T) {
-	clk := &clock{}
 	t0 := time.Now().UTC().Truncate(time.Millisecond)
-	clk.set(t0)
-	h := newHarness(t, func(c *Config) { c.Now = clk.now })
+	clk := &fakeTimers{now: t0}
+	h := newHarness(t, func(c *Config) { c.Now = clk.Now })
 	ws := h.dial("alice", nil)
 	id := h.lastConnectionID()
 	api := managementClient(h.srv.URL, "us-east-1", "local", "local")
@@ -94,7 +86,7 @@ func TestManagementAPIWithSDK(t *testing.T) {
 			t.Errorf("identity = %+v", out.Identity)
 		}
 
-		clk.advance(5 * time.Second)
+		clk.Advance(5 * time.Second)
 		exchange(t, ws, "hello")
 		out, err = api.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
 		if err != nil {
