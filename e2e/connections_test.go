@@ -220,14 +220,12 @@ func TestManagementAPI(t *testing.T) {
 	}
 
 	_, err = api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String("AAAAAAAAAAAAAAA="), Data: []byte("x")})
-	var gone *types.GoneException
-	if !errors.As(err, &gone) {
+	if _, ok := errors.AsType[*types.GoneException](err); !ok {
 		t.Fatalf("unknown id: %v, want GoneException", err)
 	}
 
 	_, err = s.management("wrong-secret").GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
-	var re *smithyhttp.ResponseError
-	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusForbidden {
+	if re, ok := errors.AsType[*smithyhttp.ResponseError](err); !ok || re.HTTPStatusCode() != http.StatusForbidden {
 		t.Fatalf("a request signed with the wrong secret: %v, want 403", err)
 	}
 	resp, err := http.Post(s.URL+"/@connections/"+id, "application/json", strings.NewReader(`{"type":"forged"}`))

@@ -43,16 +43,7 @@ func TestMailboxSenderQuota(t *testing.T) {
 	mallory.wantError("m-4", domain.CodeMailboxFull)
 
 	bob := s.dial("quota-bob")
-	got := bob.inbox("in-1")
-	if len(got) != len(want) {
-		t.Fatalf("inbox handed over %d messages, want %d: %v", len(got), len(want), got)
-	}
-	for i, f := range got {
-		w := want[i]
-		if f["id"] != w["id"] || f["from"] != w["from"] || f["message"] != w["message"] {
-			t.Errorf("inbox message %d = %v, want %v", i, f, w)
-		}
-	}
+	bob.wantInbox("in-1", want)
 
 	// Bob read everything: with him offline again mallory's quota is whole.
 	s.leave(bob, "quota-bob")

@@ -139,6 +139,21 @@ func (c *client) inbox(id string) []frame {
 	}
 }
 
+// wantInbox asks for the inbox and wants exactly the messages of want, in
+// order: each frame has the id, from and message of its counterpart.
+func (c *client) wantInbox(id string, want []frame) {
+	c.t.Helper()
+	got := c.inbox(id)
+	if len(got) != len(want) {
+		c.t.Fatalf("inbox handed over %d messages, want %d: %v", len(got), len(want), got)
+	}
+	for i, f := range got {
+		if w := want[i]; f["id"] != w["id"] || f["from"] != w["from"] || f["message"] != w["message"] {
+			c.t.Errorf("inbox message %d = %v, want %v", i, f, w)
+		}
+	}
+}
+
 // leave closes the client's connection cleanly and waits until
 // $disconnect has removed the player's row of it.
 func (s *stack) leave(c *client, player string) {

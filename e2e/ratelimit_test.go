@@ -47,11 +47,7 @@ func (s *stack) dialRefused(token string) (int, frame) {
 	if resp == nil {
 		s.t.Fatalf("dial failed without a response: %v", err)
 	}
-	var f frame
-	if body := readAll(resp.Body); json.Unmarshal([]byte(body), &f) != nil {
-		f = frame{"raw": body}
-	}
-	return resp.StatusCode, f
+	return resp.StatusCode, decodeFrame([]byte(readAll(resp.Body)))
 }
 
 // hangUp closes c and waits until $disconnect has deleted every row of

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/sync/errgroup"
 )
 
 // stormProfile names a file that receives a CPU profile of the storm window
@@ -158,16 +159,15 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // dialEach runs dial(i) for every i below n, 16 at a time, and returns when
 // all have returned.
 func dialEach(n int, dial func(i int)) {
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
+	var g errgroup.Group
+	g.SetLimit(16)
 	for i := range n {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() error {
 			dial(i)
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 }
 
 // startStormProfile starts the -storm.cpuprofile profile, if asked for, and

@@ -59,12 +59,11 @@ func TestInvalidUTF8IsNeverRelayed(t *testing.T) {
 func TestMailboxHandsOverEveryValidMessage(t *testing.T) {
 	s := startStack(t, noLimits())
 	carol, alice, mallory := s.dial("mb-carol"), s.dial("mb-alice"), s.dial("mb-mallory")
-	type sent struct{ from, id, body string }
-	var want []sent
+	var want []frame
 	queue := func(c *client, from, body, id string) {
 		t.Helper()
 		c.sendTo("mb-bob", body, id)
-		want = append(want, sent{from, c.wantAck(id, protocol.StatusQueued, 0), body})
+		want = append(want, frame{"id": c.wantAck(id, protocol.StatusQueued, 0), "from": from, "message": body})
 	}
 	queue(carol, "mb-carol", "c1", "c-1")
 	mallory.send("{\"action\":\"sendmessage\",\"to\":\"mb-bob\",\"message\":\"m\xff\xfe\",\"id\":\"m-bad\"}")
@@ -76,7 +75,7 @@ func TestMailboxHandsOverEveryValidMessage(t *testing.T) {
 		TableName: aws.String(localstack.MailboxTable),
 		Item: map[string]types.AttributeValue{
 			"playerId":  &types.AttributeValueMemberS{Value: "mb-bob"},
-			"messageId": &types.AttributeValueMemberS{Value: want[0].id + "-x"},
+			"messageId": &types.AttributeValueMemberS{Value: want[0]["id"].(string) + "-x"},
 			"from":      &types.AttributeValueMemberS{Value: "mb-mallory"},
 			"message":   &types.AttributeValueMemberS{Value: "\"\xff\xfe\""},
 			"sentAt":    &types.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().UnixMilli(), 10)},
@@ -92,15 +91,7 @@ func TestMailboxHandsOverEveryValidMessage(t *testing.T) {
 	queue(carol, "mb-carol", "c2", "c-2")
 
 	bob := s.dial("mb-bob")
-	got := bob.inbox("in-1")
-	if len(got) != len(want) {
-		t.Fatalf("inbox handed over %d messages, want %d: %v", len(got), len(want), got)
-	}
-	for i, f := range got {
-		if f["id"] != want[i].id || f["from"] != want[i].from || f["message"] != want[i].body {
-			t.Errorf("inbox message %d = %v, want %+v", i, f, want[i])
-		}
-	}
+	bob.wantInbox("in-1", want)
 	if again := bob.inbox("in-2"); len(again) != 0 {
 		t.Fatalf("the second inbox handed over %v", again)
 	}

@@ -578,11 +578,7 @@ func checkNoWildcards(t *tmpl, _ string) []string {
 				}
 			}
 		case "Resource":
-			items := []*node{n}
-			if n.isSeq {
-				items = n.list
-			}
-			for _, it := range items {
+			for _, it := range n.items() {
 				s := it.value
 				if it.tag == "!Sub" {
 					s, _ = subString(it)
@@ -715,16 +711,11 @@ func checkLeastPrivilege(t *tmpl, repo string) []string {
 		var verbs, cognitoActions []string
 		if pol := f.res.get("Properties", "Policies"); pol != nil {
 			for _, doc := range pol.list {
-				for _, st := range doc.get("Statement").listOrNil() {
+				for _, st := range doc.get("Statement").items() {
 					if st.str("Effect") != "Allow" {
 						continue
 					}
-					var res []*node
-					if r := st.get("Resource"); r != nil && r.isSeq {
-						res = r.list
-					} else if r != nil {
-						res = []*node{r}
-					}
+					res := st.get("Resource").items()
 					for _, a := range st.strs("Action") {
 						service, _, _ := strings.Cut(a, ":")
 						for _, r := range res {
@@ -791,14 +782,6 @@ func checkLeastPrivilege(t *tmpl, repo string) []string {
 	return probs
 }
 
-// listOrNil returns a sequence's items, or nil.
-func (n *node) listOrNil() []*node {
-	if n == nil || !n.isSeq {
-		return nil
-	}
-	return n.list
-}
-
 // tableKeys are the key schemas of internal/dynamo (package comment) and
 // ratelimit (CreateTable), by the variable that names the table.
 var tableKeys = map[string][]string{
@@ -844,11 +827,11 @@ func checkTables(t *tmpl, _ string) []string {
 			continue
 		}
 		types := map[string]string{}
-		for _, a := range p.get("AttributeDefinitions").listOrNil() {
+		for _, a := range p.get("AttributeDefinitions").items() {
 			types[a.str("AttributeName")] = a.str("AttributeType")
 		}
 		var keys []string
-		for _, k := range p.get("KeySchema").listOrNil() {
+		for _, k := range p.get("KeySchema").items() {
 			keys = append(keys, k.str("AttributeName")+" "+types[k.str("AttributeName")]+" "+k.str("KeyType"))
 		}
 		if !slices.Equal(keys, tableKeys[r]) {

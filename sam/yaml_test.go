@@ -112,6 +112,17 @@ func (n *node) strs(path ...string) []string {
 	return []string{v.value}
 }
 
+// items returns a sequence's items, a single value as a list of one, or nil.
+func (n *node) items() []*node {
+	switch {
+	case n == nil:
+		return nil
+	case n.isSeq:
+		return n.list
+	}
+	return []*node{n}
+}
+
 // walk calls f for n and every node below it, with the mapping key that led
 // to the node ("" for sequence items and the root).
 func (n *node) walk(key string, f func(key string, n *node)) {

@@ -165,8 +165,7 @@ func TestAuthorizerEvent(t *testing.T) {
 func TestAuthorizerContextReachesEveryRoute(t *testing.T) {
 	h := newHarness(t, nil)
 	c := h.dial("alice", nil)
-	send(t, c, `{"action":"sendmessage"}`)
-	receive(t, c)
+	exchange(t, c, `{"action":"sendmessage"}`)
 	_ = c.Close(websocket.StatusNormalClosure, "")
 	h.waitDisconnect()
 

@@ -102,10 +102,8 @@ func TestEventsMatchRealShapes(t *testing.T) {
 		c.Stage, c.APIID = "prod", "gy415nuibc"
 	})
 	c := h.dial("alice", &websocket.DialOptions{HTTPHeader: map[string][]string{"User-Agent": {"Mozilla/5.0 test"}}})
-	send(t, c, "{\r\n\t\"a\": 1\r\n}")
-	receive(t, c)
-	send(t, c, `{"action":"sendmessage","to":"bob"}`)
-	receive(t, c)
+	exchange(t, c, "{\r\n\t\"a\": 1\r\n}")
+	exchange(t, c, `{"action":"sendmessage","to":"bob"}`)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	if err := c.Write(ctx, websocket.MessageBinary, []byte{0, 1, 2, 0xff}); err != nil {

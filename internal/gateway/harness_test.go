@@ -290,6 +290,13 @@ func receive(t *testing.T, c *websocket.Conn) string {
 	return string(b)
 }
 
+// exchange sends msg and returns the reply.
+func exchange(t *testing.T, c *websocket.Conn, msg string) string {
+	t.Helper()
+	send(t, c, msg)
+	return receive(t, c)
+}
+
 // readUntilClosed reads until the server closes the connection and returns
 // the read error.
 func readUntilClosed(t *testing.T, c *websocket.Conn) error {

@@ -279,8 +279,7 @@ func TestMessagesKeepAConnectionFromIdling(t *testing.T) {
 	timers.awaitArmed(t, 3)
 	for range 8 { // four timeouts' worth
 		timers.Advance(idle / 2)
-		send(t, c, "tick")
-		receive(t, c)
+		exchange(t, c, "tick")
 	}
 	if n := len(h.rec.events(RouteDisconnect)); n != 0 {
 		t.Fatalf("the connection was closed while messages flowed")
@@ -299,8 +298,7 @@ func TestMaxConnectionDuration(t *testing.T) {
 	timers.awaitArmed(t, 3)
 	for range 3 { // busy, never idle
 		timers.Advance(most / 4)
-		send(t, c, "tick")
-		receive(t, c)
+		exchange(t, c, "tick")
 	}
 	timers.Advance(most / 4)
 	checkClosed(t, h, c, websocket.StatusGoingAway, "Going away")

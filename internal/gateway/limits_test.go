@@ -177,8 +177,7 @@ func TestDefaultFrameLimit(t *testing.T) {
 	h := newHarness(t, nil)
 	c := h.dial("alice", nil)
 	c.SetReadLimit(-1)
-	send(t, c, strings.Repeat("y", 32<<10))
-	if got := receive(t, c); len(got) != len("$default:")+32<<10 {
+	if got := exchange(t, c, strings.Repeat("y", 32<<10)); len(got) != len("$default:")+32<<10 {
 		t.Fatalf("32 KiB frame: echo of %d bytes", len(got))
 	}
 	send(t, c, strings.Repeat("y", 32<<10+1))

@@ -29,32 +29,34 @@ func managementClient(endpoint, region, accessKeyID, secret string) *apigatewaym
 	})
 }
 
+// post posts data to connection id with api.
+func post(ctx context.Context, api *apigatewaymanagementapi.Client, id, data string) error {
+	_, err := api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: []byte(data)})
+	return err
+}
+
+// isGone reports whether err is the SDK's GoneException.
+func isGone(err error) bool {
+	_, ok := errors.AsType[*types.GoneException](err)
+	return ok
+}
+
 // apiErrorOf returns the error code and HTTP status of an SDK error.
 func apiErrorOf(err error) (string, int) {
 	code, status := "", 0
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
+	if ae, ok := errors.AsType[smithy.APIError](err); ok {
 		code = ae.ErrorCode()
 	}
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
+	if re, ok := errors.AsType[*awshttp.ResponseError](err); ok {
 		status = re.HTTPStatusCode()
 	}
 	return code, status
 }
 
-// clock is a settable Config.Now.
-type clock struct{ ns atomic.Int64 }
-
-func (c *clock) now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) set(t time.Time)         { c.ns.Store(t.UnixNano()) }
-func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
-
 func TestManagementAPIWithSDK(t *testing.T) {
-	clk := &clock{}
 	t0 := time.Now().UTC().Truncate(time.Millisecond)
-	clk.set(t0)
-	h := newHarness(t, func(c *Config) { c.Now = clk.now })
+	clk := &fakeTimers{now: t0}
+	h := newHarness(t, func(c *Config) { c.Now = clk.Now })
 	ws := h.dial("alice", nil)
 	id := h.lastConnectionID()
 	api := managementClient(h.srv.URL, "us-east-1", "local", "local")
@@ -62,9 +64,7 @@ func TestManagementAPIWithSDK(t *testing.T) {
 
 	t.Run("post reaches the client", func(t *testing.T) {
 		for _, data := range []string{`{"type":"message","from":"bob"}`, strings.Repeat("z", 100<<10)} {
-			if _, err := api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
-				ConnectionId: aws.String(id), Data: []byte(data),
-			}); err != nil {
+			if err := post(ctx, api, id, data); err != nil {
 				t.Fatalf("PostToConnection: %v", err)
 			}
 			ws.SetReadLimit(-1)
@@ -86,9 +86,8 @@ func TestManagementAPIWithSDK(t *testing.T) {
 			t.Errorf("identity = %+v", out.Identity)
 		}
 
-		clk.advance(5 * time.Second)
-		send(t, ws, "hello")
-		receive(t, ws)
+		clk.Advance(5 * time.Second)
+		exchange(t, ws, "hello")
 		out, err = api.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
 		if err != nil {
 			t.Fatalf("GetConnection: %v", err)
@@ -99,13 +98,12 @@ func TestManagementAPIWithSDK(t *testing.T) {
 	})
 
 	t.Run("unknown id is gone", func(t *testing.T) {
-		unknown := aws.String(newID())
-		_, errPost := api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: unknown, Data: []byte("x")})
-		_, errGet := api.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: unknown})
-		_, errDelete := api.DeleteConnection(ctx, &apigatewaymanagementapi.DeleteConnectionInput{ConnectionId: unknown})
+		unknown := newID()
+		errPost := post(ctx, api, unknown, "x")
+		_, errGet := api.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: &unknown})
+		_, errDelete := api.DeleteConnection(ctx, &apigatewaymanagementapi.DeleteConnectionInput{ConnectionId: &unknown})
 		for _, err := range []error{errPost, errGet, errDelete} {
-			var gone *types.GoneException
-			if !errors.As(err, &gone) {
+			if !isGone(err) {
 				t.Errorf("error %v is not a GoneException", err)
 			}
 			if _, status := apiErrorOf(err); status != http.StatusGone {
@@ -122,8 +120,7 @@ func TestManagementAPIWithSDK(t *testing.T) {
 			{"wrong access key", "us-east-1", "other", "local"},
 			{"wrong region", "eu-west-1", "local", "local"},
 		} {
-			bad := managementClient(h.srv.URL, c.region, c.key, c.secret)
-			_, err := bad.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: []byte("forged")})
+			err := post(ctx, managementClient(h.srv.URL, c.region, c.key, c.secret), id, "forged")
 			if code, status := apiErrorOf(err); status != http.StatusForbidden || code != "ForbiddenException" {
 				t.Errorf("%s: error %v (%s, %d), want 403 ForbiddenException", c.name, err, code, status)
 			}
@@ -144,7 +141,7 @@ func TestManagementAPIWithSDK(t *testing.T) {
 			}
 		}
 		// Nothing forged reached the client: its next frame is the next post.
-		if _, err := api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: []byte("genuine")}); err != nil {
+		if err := post(ctx, api, id, "genuine"); err != nil {
 			t.Fatal(err)
 		}
 		if got := receive(t, ws); got != "genuine" {
@@ -153,11 +150,8 @@ func TestManagementAPIWithSDK(t *testing.T) {
 	})
 
 	t.Run("too large", func(t *testing.T) {
-		_, err := api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
-			ConnectionId: aws.String(id), Data: make([]byte, 128<<10+1),
-		})
-		var tooLarge *types.PayloadTooLargeException
-		if !errors.As(err, &tooLarge) {
+		err := post(ctx, api, id, string(make([]byte, 128<<10+1)))
+		if _, ok := errors.AsType[*types.PayloadTooLargeException](err); !ok {
 			t.Errorf("error %v is not a PayloadTooLargeException", err)
 		}
 	})
@@ -167,9 +161,7 @@ func TestManagementAPIWithSDK(t *testing.T) {
 			t.Fatalf("DeleteConnection: %v", err)
 		}
 		checkClosed(t, h, ws, websocket.StatusNormalClosure, "")
-		_, err := api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: []byte("late")})
-		var gone *types.GoneException
-		if !errors.As(err, &gone) {
+		if err := post(ctx, api, id, "late"); !isGone(err) {
 			t.Errorf("post after delete: %v, want GoneException", err)
 		}
 	})
@@ -184,10 +176,7 @@ func TestDisconnectHandlerSeesGone(t *testing.T) {
 	h := newHarness(t, func(c *Config) {
 		c.Routes[RouteDisconnect] = Route{Handler: func(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 			api := managementClient(endpoint.Load().(string), "us-east-1", "local", "local")
-			_, err := api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
-				ConnectionId: aws.String(req.RequestContext.ConnectionID), Data: []byte("bye"),
-			})
-			result <- err
+			result <- post(ctx, api, req.RequestContext.ConnectionID, "bye")
 			return events.APIGatewayProxyResponse{StatusCode: 200}, nil
 		}}
 	})
@@ -196,8 +185,7 @@ func TestDisconnectHandlerSeesGone(t *testing.T) {
 	_ = c.Close(websocket.StatusNormalClosure, "")
 	select {
 	case err := <-result:
-		var gone *types.GoneException
-		if !errors.As(err, &gone) {
+		if !isGone(err) {
 			t.Errorf("post from $disconnect: %v, want GoneException", err)
 		}
 	case <-time.After(testTimeout):
@@ -208,11 +196,8 @@ func TestDisconnectHandlerSeesGone(t *testing.T) {
 func TestManagementPathWithStage(t *testing.T) {
 	h := newHarness(t, nil)
 	c := h.dial("alice", nil)
-	id := h.lastConnectionID()
 	api := managementClient(h.srv.URL+"/local", "us-east-1", "local", "local")
-	if _, err := api.PostToConnection(context.Background(), &apigatewaymanagementapi.PostToConnectionInput{
-		ConnectionId: aws.String(id), Data: []byte("via stage"),
-	}); err != nil {
+	if err := post(context.Background(), api, h.lastConnectionID(), "via stage"); err != nil {
 		t.Fatalf("PostToConnection: %v", err)
 	}
 	if got := receive(t, c); got != "via stage" {
@@ -227,9 +212,7 @@ func TestPostRightAfterUpgrade(t *testing.T) {
 	api := managementClient(h.srv.URL, "us-east-1", "local", "local")
 	for range 20 {
 		c := h.dial("alice", nil)
-		if _, err := api.PostToConnection(context.Background(), &apigatewaymanagementapi.PostToConnectionInput{
-			ConnectionId: aws.String(h.lastConnectionID()), Data: []byte("welcome"),
-		}); err != nil {
+		if err := post(context.Background(), api, h.lastConnectionID(), "welcome"); err != nil {
 			t.Fatalf("PostToConnection right after the upgrade: %v", err)
 		}
 		if got := receive(t, c); got != "welcome" {

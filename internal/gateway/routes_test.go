@@ -45,13 +45,11 @@ func TestRouting(t *testing.T) {
 		{"handler panic", `{"action":"panic"}`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			send(t, c, tt.send)
-			e := decodeAPIError(t, receive(t, c))
+			e := decodeAPIError(t, exchange(t, c, tt.send))
 			if e.Message != "Internal server error" || e.ConnectionID != id || len(e.RequestID) != 16 {
 				t.Errorf("error frame = %+v", e)
 			}
-			send(t, c, `still open`)
-			if got := receive(t, c); got != `$default:still open` {
+			if got := exchange(t, c, `still open`); got != `$default:still open` {
 				t.Errorf("after the failure got %q", got)
 			}
 		})
@@ -61,13 +59,11 @@ func TestRouting(t *testing.T) {
 func TestNoDefaultRouteAnswersForbidden(t *testing.T) {
 	h := newHarness(t, func(c *Config) { delete(c.Routes, RouteDefault) })
 	c := h.dial("alice", nil)
-	send(t, c, `{"action":"unknown"}`)
-	e := decodeAPIError(t, receive(t, c))
+	e := decodeAPIError(t, exchange(t, c, `{"action":"unknown"}`))
 	if e.Message != "Forbidden" || e.ConnectionID != h.lastConnectionID() {
 		t.Errorf("frame = %+v, want Forbidden", e)
 	}
-	send(t, c, `{"action":"sendmessage"}`)
-	if got := receive(t, c); got != `sendmessage:{"action":"sendmessage"}` {
+	if got := exchange(t, c, `{"action":"sendmessage"}`); got != `sendmessage:{"action":"sendmessage"}` {
 		t.Errorf("got %q", got)
 	}
 }
@@ -123,8 +119,7 @@ func TestMessagesOfAConnectionRunInOrder(t *testing.T) {
 
 	// Another connection is served while alice's handler is blocked.
 	other := h.dial("bob", nil)
-	send(t, other, `ping`)
-	if got := receive(t, other); got != `$default:ping` {
+	if got := exchange(t, other, `ping`); got != `$default:ping` {
 		t.Fatalf("bob got %q", got)
 	}
 	mu.Lock()
@@ -164,10 +159,8 @@ func TestLogsNeverCarryTokensOrBodies(t *testing.T) {
 	})
 	c := h.dial(token, nil)
 	id := h.lastConnectionID()
-	send(t, c, body)
-	receive(t, c)
-	send(t, c, `{"action":"fail","message":"BODY-SECRET-99a2"}`)
-	receive(t, c)
+	exchange(t, c, body)
+	exchange(t, c, `{"action":"fail","message":"BODY-SECRET-99a2"}`)
 	_ = c.Close(websocket.StatusNormalClosure, "")
 	h.waitDisconnect()
 	_, _, _ = h.tryDial("deny", nil)

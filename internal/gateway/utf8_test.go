@@ -18,18 +18,11 @@ func TestInvalidUTF8TextClosesWith1007(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, nil)
 			c := h.dial("alice", nil)
-			send(t, c, `{"action":"sendmessage","id":"before"}`)
-			if got := receive(t, c); !strings.HasPrefix(got, "sendmessage:") {
+			if got := exchange(t, c, `{"action":"sendmessage","id":"before"}`); !strings.HasPrefix(got, "sendmessage:") {
 				t.Fatalf("got %q before the invalid frame", got)
 			}
 			send(t, c, tt.msg)
-			if got := websocket.CloseStatus(readUntilClosed(t, c)); got != websocket.StatusInvalidFramePayloadData {
-				t.Fatalf("close status %d, want 1007", got)
-			}
-			ev := h.waitDisconnect()
-			if ev.RequestContext.DisconnectStatusCode != 1007 {
-				t.Fatalf("$disconnect status %d, want 1007", ev.RequestContext.DisconnectStatusCode)
-			}
+			checkClosed(t, h, c, websocket.StatusInvalidFramePayloadData, "Invalid UTF-8")
 			for _, route := range []string{RouteDefault, "sendmessage"} {
 				for _, ev := range h.rec.events(route) {
 					if strings.Contains(ev.Body, tt.msg) {
@@ -61,18 +54,12 @@ func TestInvalidCloseReasonClosesWith1007(t *testing.T) {
 	if got := websocket.CloseStatus(err); got != websocket.StatusInvalidFramePayloadData {
 		t.Fatalf("the server answered the close with %d (%v), want 1007", got, err)
 	}
-	ev := h.waitDisconnect()
-	if ev.RequestContext.DisconnectStatusCode != 1007 || *ev.RequestContext.DisconnectReason != "" {
-		t.Fatalf("$disconnect status %d reason %q, want 1007 and no reason", ev.RequestContext.DisconnectStatusCode, *ev.RequestContext.DisconnectReason)
-	}
+	checkDisconnectStatus(t, h, 1007, "")
 
 	// A valid reason is echoed as before.
 	c = h.dial("alice", nil)
 	if err := c.Close(websocket.StatusNormalClosure, "bye ✓"); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	ev = h.waitDisconnect()
-	if ev.RequestContext.DisconnectStatusCode != 1000 || *ev.RequestContext.DisconnectReason != "bye ✓" {
-		t.Fatalf("$disconnect status %d reason %q", ev.RequestContext.DisconnectStatusCode, *ev.RequestContext.DisconnectReason)
-	}
+	checkDisconnectStatus(t, h, 1000, "bye ✓")
 }
