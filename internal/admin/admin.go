@@ -496,11 +496,11 @@ func parseBan(body string, isBase64 bool) (banRequest, error) {
 // then closes the player's connections, then signs the user out and disables
 // it. Signing out first ends the refresh tokens while the user is still
 // enabled: whether Cognito signs out a user already disabled is not
-// documented, and its other admin calls refuse disabled users. A token
-// issued between the two steps cannot connect ($connect reads the ban) and
-// cannot be refreshed once the user is disabled. A failure after the record
-// does not undo it: the answer is 503 with the steps, and repeating the
-// request is safe.
+// documented, and some of its admin calls (AdminResetUserPassword) refuse
+// a disabled user. A token issued between the two steps cannot connect
+// ($connect reads the ban) and cannot be refreshed once the user is
+// disabled. A failure after the record does not undo it: the answer is 503
+// with the steps, and repeating the request is safe.
 func (h *Handler) ban(ctx context.Context, actor, player string, req events.APIGatewayV2HTTPRequest, a *audit) (int, any, error) {
 	r, err := parseBan(req.Body, req.IsBase64Encoded)
 	if err != nil {
