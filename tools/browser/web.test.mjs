@@ -199,7 +199,12 @@ scenario('a full game ends in a win; both boards agree move by move and name the
   // alice's console is ignored and reported on bob's page.
   assert.equal(await bob.getByTestId('cell-8').isDisabled(), false);
   assert.equal(await alice.getByTestId('cell-8').isDisabled(), true, "alice cannot move on bob's turn");
-  await alice.evaluate(() => {
+  // alice's earlier moves and presence polls leave her message budget (2 a
+  // second, burst 20) anywhere between empty and full, so the frames go out
+  // slower than it refills (1 s first, then one every 700 ms): each reaches
+  // bob instead of being refused with rate_limited.
+  await alice.evaluate(async () => {
+    const pause = (ms) => new Promise((r) => setTimeout(r, ms));
     const g = JSON.parse(localStorage.getItem('sws.game.alice'));
     window.sws.send({ action: 'sendmessage', to: 'bob', id: 'forged', message: { ttt: 1, kind: 'move', game: g.id, moves: [0, 3, 1, 8, 2] } });
   });
@@ -266,7 +271,12 @@ scenario('leaving: the other sees the opponent offline; a move is queued and arr
 
 scenario("hostile messages from the other side change nothing and are reported", async () => {
   const before = await board(bob);
-  await alice.evaluate(() => {
+  // alice's earlier moves and presence polls leave her message budget (2 a
+  // second, burst 20) anywhere between empty and full, so the frames go out
+  // slower than it refills (1 s first, then one every 700 ms): each reaches
+  // bob instead of being refused with rate_limited.
+  await alice.evaluate(async () => {
+    const pause = (ms) => new Promise((r) => setTimeout(r, ms));
     const g = JSON.parse(localStorage.getItem('sws.game.alice'));
     let deep = 1;
     for (let i = 0; i < 30; i++) deep = [deep];
@@ -282,8 +292,11 @@ scenario("hostile messages from the other side change nothing and are reported",
       deep,
       null,
     ];
-    junk.forEach((message, i) => window.sws.send({ action: 'sendmessage', to: 'bob', id: `junk-${i}`, message }));
-    window.sws.send({ action: 'sendmessage', to: 'bob', id: 'junk-last', message: { ttt: 1, kind: 'chat', text: 'last' } });
+    await pause(1000);
+    for (const [i, message] of [...junk, { ttt: 1, kind: 'chat', text: 'last' }].entries()) {
+      window.sws.send({ action: 'sendmessage', to: 'bob', id: i < junk.length ? `junk-${i}` : 'junk-last', message });
+      await pause(700);
+    }
   });
   await until('bob reads the last message', async () => (await text(bob, 'chat-log')).includes('alice: last'));
   assert.equal(await board(bob), before, 'the board is unchanged');
