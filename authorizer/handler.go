@@ -24,7 +24,7 @@ const TokenQueryParameter = "token"
 const (
 	ContextPlayerID       = "playerId"       // string
 	ContextPlayerName     = "playerName"     // string
-	ContextGroups         = "groups"         // string, the groups joined with ","
+	ContextGroups         = "groups"         // string, the groups joined with " " (a group name holds no space)
 	ContextTokenExpiresAt = "tokenExpiresAt" // int64, unix seconds
 )
 
@@ -68,7 +68,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayCustomAuthori
 	return policy(id.PlayerID, "Allow", req.MethodArn, map[string]any{
 		ContextPlayerID:       id.PlayerID,
 		ContextPlayerName:     id.PlayerName,
-		ContextGroups:         strings.Join(id.Groups, ","),
+		ContextGroups:         strings.Join(id.Groups, " "),
 		ContextTokenExpiresAt: id.ExpiresAt.Unix(),
 	}), nil
 }

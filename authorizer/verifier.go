@@ -257,8 +257,10 @@ func usableName(s string) bool {
 	return strings.IndexFunc(s, unicode.IsControl) < 0
 }
 
-// groupsClaim reads cognito:groups: absent, or an array of non-empty strings
-// without commas (the authorizer context carries them comma-joined).
+// groupsClaim reads cognito:groups: absent, or an array of Cognito group
+// names (domain.ValidGroupName: no white space, so the authorizer context
+// can carry them space-joined without doubt). A token with anything else
+// there was not made by Cognito and is refused.
 func groupsClaim(raw any) ([]string, error) {
 	if raw == nil {
 		return nil, nil
@@ -270,7 +272,7 @@ func groupsClaim(raw any) ([]string, error) {
 	groups := make([]string, 0, len(list))
 	for i, g := range list {
 		s, ok := g.(string)
-		if !ok || s == "" || strings.Contains(s, ",") {
+		if !ok || !domain.ValidGroupName(s) {
 			return nil, fmt.Errorf("%w: %s[%d] is not a group name", ErrClaims, claimGroups, i)
 		}
 		groups = append(groups, s)

@@ -14,7 +14,8 @@
 //	GET    /admin/bans?limit=&next=               the bans in force, a page at a time
 //
 // Errors are {"code","message"}: 400 bad_request, 401 unauthorized,
-// 403 forbidden, 404 not_found, 503 unavailable. Every action writes one
+// 403 forbidden or banned (a banned caller has no admin API, and nobody
+// lifts its own ban), 404 not_found, 503 unavailable. Every action writes one
 // audit log line: actor, action, target and outcome.
 package admin
 
@@ -31,6 +32,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -72,6 +74,7 @@ const (
 	codeNotFound     = "not_found"
 	codeBadRequest   = string(domain.CodeBadRequest)
 	codeForbidden    = string(domain.CodeForbidden)
+	codeBanned       = string(domain.CodeBanned)
 	codeUnavailable  = string(domain.CodeUnavailable)
 )
 
@@ -211,7 +214,7 @@ func (h *Handler) now() time.Time {
 // serve authorizes and dispatches; it returns a status and body, or an error
 // (with, for a partly done ban, a body too).
 func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest, rk string, a *audit) (int, any, error) {
-	actor, err := h.caller(req)
+	actor, err := h.caller(ctx, req)
 	a.actor = actor
 	if err != nil {
 		return 0, nil, err
@@ -234,6 +237,12 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 		case RouteBanPlayer:
 			return h.ban(ctx, actor, player, req, a)
 		default:
+			if player == actor {
+				// Unreachable for a banned caller, which is refused above;
+				// the rule stands on its own all the same: lifting a ban
+				// takes a second operator.
+				return 0, nil, fail(http.StatusForbidden, codeForbidden, "an operator cannot lift its own ban; another operator must", nil)
+			}
 			return h.unban(ctx, player, a)
 		}
 	case RouteCloseConnection:
@@ -250,8 +259,12 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 }
 
 // caller returns the caller's player id from the JWT authorizer's claims and
-// refuses a caller outside the admin group.
-func (h *Handler) caller(req events.APIGatewayV2HTTPRequest) (string, error) {
+// refuses a caller outside the admin group, and a banned one: a token
+// outlives its user's sign-out by up to an hour, so the group claim alone
+// would leave a banned operator the admin API, its own unban included. The
+// ban check is one strongly consistent GetItem per request; a failed read
+// refuses the request (503), never lets it through.
+func (h *Handler) caller(ctx context.Context, req events.APIGatewayV2HTTPRequest) (string, error) {
 	jwt := req.RequestContext.Authorizer
 	if jwt == nil || jwt.JWT == nil || len(jwt.JWT.Claims) == 0 {
 		return "", fail(http.StatusUnauthorized, codeUnauthorized, "a bearer token is required", nil)
@@ -266,23 +279,37 @@ func (h *Handler) caller(req events.APIGatewayV2HTTPRequest) (string, error) {
 	if !slices.Contains(ParseGroups(claims[groupsClaim]), group) {
 		return actor, fail(http.StatusForbidden, codeForbidden, "the caller is not in the "+group+" group", nil)
 	}
-	return actor, nil
+	ban, err := h.Store.Ban(ctx, actor)
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		return actor, nil
+	case err != nil:
+		return actor, unavailable(fmt.Errorf("ban of the caller %s: %w", actor, err))
+	}
+	return actor, fail(http.StatusForbidden, codeBanned, "the caller is banned: "+ban.Reason, nil)
 }
 
-// ParseGroups reads cognito:groups as an HTTP API JWT authorizer passes it:
-// claims arrive as strings, so the array ["admin","ops"] arrives as
-// "[admin ops]". Group names hold no spaces but may hold commas, so only
-// spaces separate. A JSON array is read too.
+// ParseGroups reads cognito:groups exactly as an HTTP API JWT authorizer
+// passes a list claim: claims arrive as strings, so the array
+// ["admin","ops"] arrives as "[admin ops]", the items joined by one space
+// inside one pair of brackets. Cognito's group names hold no white space
+// (domain.ValidGroupName), so that form is read back without doubt. Any
+// other form, or an item that is not such a name (two spaces in a row, a
+// tab, a no-break space, an empty item), makes the whole claim count as no
+// group: a claim that could be read two ways grants nothing. An empty
+// claim, or "[]", is no group.
 func ParseGroups(claim string) []string {
-	s := strings.TrimSpace(claim)
-	if strings.HasPrefix(s, "[\"") {
-		var list []string
-		if json.Unmarshal([]byte(s), &list) == nil {
-			return list
+	if len(claim) < 3 || claim[0] != '[' || claim[len(claim)-1] != ']' {
+		return nil // "", "[]" or not a list
+	}
+	inner := claim[1 : len(claim)-1]
+	groups := strings.Split(inner, " ")
+	for _, g := range groups {
+		if !domain.ValidGroupName(g) {
+			return nil
 		}
 	}
-	s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
-	return strings.Fields(s)
+	return groups
 }
 
 // sanitize bounds a client-given id for the log.
@@ -484,12 +511,26 @@ func parseBan(body string, isBase64 bool) (banRequest, error) {
 	switch {
 	case r.Reason == "":
 		return bad(`"reason" is required`)
-	case len(r.Reason) > domain.MaxBanReasonBytes || strings.ContainsFunc(r.Reason, func(c rune) bool { return c < 0x20 || c == 0x7f }):
-		return bad(fmt.Sprintf(`"reason" must be at most %d bytes of text without control characters`, domain.MaxBanReasonBytes))
+	case len(r.Reason) > domain.MaxBanReasonBytes || strings.ContainsFunc(r.Reason, hiddenRune):
+		return bad(fmt.Sprintf(`"reason" must be at most %d bytes of text without control or bidirectional formatting characters`, domain.MaxBanReasonBytes))
 	case r.DurationSeconds != nil && (*r.DurationSeconds < 1 || *r.DurationSeconds > MaxDurationSeconds):
 		return bad(fmt.Sprintf(`"durationSeconds" must be a whole number from 1 to %d; leave it out for a ban until lifted`, MaxDurationSeconds))
 	}
 	return r, nil
+}
+
+// hiddenRune reports a character a ban's reason may not hold: a control
+// character (C0, DEL and C1: U+0000–U+001F, U+007F–U+009F) or a
+// bidirectional formatting character, which would make the reason render
+// as other text than it is where a page or a log shows it.
+func hiddenRune(r rune) bool {
+	switch {
+	case unicode.IsControl(r):
+		return true
+	case r == 0x061c, r == 0x200e, r == 0x200f, 0x202a <= r && r <= 0x202e, 0x2066 <= r && r <= 0x2069:
+		return true
+	}
+	return false
 }
 
 // ban records the ban first (so $connect refuses the player from then on),

@@ -29,9 +29,24 @@ func TestParseGroups(t *testing.T) {
 		{"[admin]", []string{"admin"}},
 		{"[]", nil},
 		{"", nil},
-		{`["admin","ops"]`, []string{"admin", "ops"}},
 		{"[x,admin ops]", []string{"x,admin", "ops"}}, // a group name may hold a comma: it is one group
 		{"[administrators]", []string{"administrators"}},
+		{"[a] [b]", []string{"a]", "[b"}},  // brackets inside names: only the outer pair is the list's
+		{`["admin"]`, []string{`"admin"`}}, // a group literally named "admin", quotes included, is not admin
+		{`["admin","ops"]`, []string{`"admin","ops"`}},
+		// Ambiguous forms grant nothing: a Cognito group name holds no
+		// white space, so these cannot come from a list of group names.
+		{"[x  admin]", nil},
+		{"[x\tadmin]", nil},
+		{"[x\nadmin]", nil},
+		{"[x\u00a0admin]", nil},
+		{"[ admin]", nil},
+		{"[admin ]", nil},
+		{"admin", nil},
+		{" [admin]", nil},
+		{"[admin]\n", nil},
+		{"[" + strings.Repeat("a", domain.MaxGroupNameRunes+1) + "]", nil},
+		{"[adm\xffin]", nil},
 	}
 	for _, tt := range tests {
 		if got := ParseGroups(tt.claim); !slices.Equal(got, tt.want) {
@@ -43,34 +58,42 @@ func TestParseGroups(t *testing.T) {
 // fakeStore is a function-field fake of the DynamoDB adapter.
 type fakeStore struct {
 	conns   []domain.Connection
-	ban     *domain.Ban
+	bans    map[string]domain.Ban // by player
 	putErr  error
 	listErr error
 	connErr error
+	banErr  error // of Ban
 }
 
 func (f *fakeStore) PlayerConnections(context.Context, string) ([]domain.Connection, error) {
 	return f.conns, f.connErr
 }
 
-func (f *fakeStore) Ban(context.Context, string) (domain.Ban, error) {
-	if f.ban == nil {
+func (f *fakeStore) Ban(_ context.Context, player string) (domain.Ban, error) {
+	if f.banErr != nil {
+		return domain.Ban{}, f.banErr
+	}
+	b, ok := f.bans[player]
+	if !ok {
 		return domain.Ban{}, domain.ErrNotFound
 	}
-	return *f.ban, nil
+	return b, nil
 }
 
 func (f *fakeStore) PutBan(_ context.Context, b domain.Ban) error {
 	if f.putErr != nil {
 		return f.putErr
 	}
-	f.ban = &b
+	if f.bans == nil {
+		f.bans = map[string]domain.Ban{}
+	}
+	f.bans[b.PlayerID] = b
 	return nil
 }
 
-func (f *fakeStore) DeleteBan(context.Context, string) (bool, error) {
-	had := f.ban != nil
-	f.ban = nil
+func (f *fakeStore) DeleteBan(_ context.Context, player string) (bool, error) {
+	_, had := f.bans[player]
+	delete(f.bans, player)
 	return had, nil
 }
 
@@ -160,6 +183,8 @@ func TestHandler(t *testing.T) {
 		{"unknown connection", request(RouteCloseConnection, root, map[string]string{"connectionId": "zz="}, ""), 404, "not_found"},
 		{"ban body not JSON", request(RouteBanPlayer, root, bob, "{"), 400, "bad_request"},
 		{"ban reason with a control character", request(RouteBanPlayer, root, bob, `{"reason":"a\u0007b"}`), 400, "bad_request"},
+		{"ban reason with a C1 control character", request(RouteBanPlayer, root, bob, `{"reason":"a\u0085b"}`), 400, "bad_request"},
+		{"ban reason with a bidirectional override", request(RouteBanPlayer, root, bob, `{"reason":"a\u202eb"}`), 400, "bad_request"},
 		{"ban too long", request(RouteBanPlayer, root, bob, `{"reason":"x","durationSeconds":315360001}`), 400, "bad_request"},
 		{"ban duration not a number", request(RouteBanPlayer, root, bob, `{"reason":"x","durationSeconds":"60"}`), 400, "bad_request"},
 		{"two values", request(RouteBanPlayer, root, bob, `{"reason":"x"}{"reason":"y"}`), 400, "bad_request"},
@@ -169,7 +194,7 @@ func TestHandler(t *testing.T) {
 			t.Errorf("%s: %d %v, want %d %s", c.name, status, m, c.status, c.code)
 		}
 	}
-	if store.ban != nil {
+	if len(store.bans) != 0 {
 		t.Fatal("a refused ban was recorded")
 	}
 
@@ -178,9 +203,9 @@ func TestHandler(t *testing.T) {
 	if status != 200 || m["closed"] != float64(1) {
 		t.Fatalf("ban = %d %v", status, m)
 	}
-	ban := m["ban"].(map[string]any)
-	if ban["bannedBy"] != "root" || ban["until"] != "2030-01-02T03:05:05.000Z" || store.ban.Until != store.ban.BannedAt.Add(time.Minute) {
-		t.Errorf("ban = %v, stored %+v", ban, store.ban)
+	ban, stored := m["ban"].(map[string]any), store.bans["bob"]
+	if ban["bannedBy"] != "root" || ban["until"] != "2030-01-02T03:05:05.000Z" || stored.Until != stored.BannedAt.Add(time.Minute) {
+		t.Errorf("ban = %v, stored %+v", ban, stored)
 	}
 	if len(conns.posted) != 2 || !strings.Contains(conns.posted[0], `"code":"banned"`) || !strings.Contains(conns.posted[0], `"until":"2030-01-02T03:05:05Z"`) {
 		t.Errorf("posted %v, want the banned frame to both", conns.posted)
@@ -204,8 +229,8 @@ func TestHandler(t *testing.T) {
 
 	// One audit line per request, with actor, action, target and outcome.
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
-	if len(lines) != 16 {
-		t.Errorf("%d log lines for 16 requests", len(lines))
+	if len(lines) != 18 {
+		t.Errorf("%d log lines for 18 requests", len(lines))
 	}
 	var banLine map[string]any
 	for _, l := range lines {
@@ -319,5 +344,47 @@ func TestAccountStepsFailing(t *testing.T) {
 		if steps, _ := m["steps"].(map[string]any); status != 503 || m["code"] != "unavailable" || m["message"] != c.msg || !maps.Equal(steps, c.steps) {
 			t.Errorf("%s = %d %v, want 503 %q with the steps %v", c.req.RouteKey, status, m, c.msg, c.steps)
 		}
+	}
+}
+
+// TestBannedOperator: a banned operator's token still carries the admin
+// group for up to an hour, but the admin API refuses every route to it,
+// its own unban included; a ban read that fails refuses the request too.
+func TestBannedOperator(t *testing.T) {
+	rogue := map[string]string{"username": "rogue", "cognito:groups": "[admin]"}
+	store := &fakeStore{bans: map[string]domain.Ban{"rogue": {PlayerID: "rogue", Reason: "compromised", BannedBy: "ops"}}}
+	h := &Handler{Store: store, Connections: &fakeConns{}, PlayerIDClaim: "username"}
+	for _, req := range []events.APIGatewayV2HTTPRequest{
+		request(RouteUnbanPlayer, rogue, map[string]string{"playerId": "rogue"}, ""),
+		request(RouteBanPlayer, rogue, map[string]string{"playerId": "ops"}, `{"reason":"revenge"}`),
+		request(RouteGetPlayer, rogue, bob, ""),
+		request(RouteKickPlayer, rogue, bob, ""),
+		request(RouteCloseConnection, rogue, map[string]string{"connectionId": "b1="}, ""),
+		request(RouteListBans, rogue, nil, ""),
+	} {
+		if status, m := serve(t, h, req); status != 403 || m["code"] != "banned" {
+			t.Errorf("%s by a banned operator = %d %v, want 403 banned", req.RouteKey, status, m)
+		}
+	}
+	if _, ok := store.bans["rogue"]; !ok || len(store.bans) != 1 {
+		t.Errorf("bans after the banned operator's requests: %v, want rogue's alone", store.bans)
+	}
+
+	store.banErr = errors.New("dynamodb: 500")
+	if status, m := serve(t, h, request(RouteGetPlayer, root, bob, "")); status != 503 || m["code"] != "unavailable" {
+		t.Errorf("a request whose caller's ban cannot be read = %d %v, want 503", status, m)
+	}
+}
+
+// TestNoSelfUnban: lifting a ban takes another operator than the one it
+// names, whatever the ban table says.
+func TestNoSelfUnban(t *testing.T) {
+	store := &fakeStore{}
+	h := &Handler{Store: store, Connections: &fakeConns{}, PlayerIDClaim: "username"}
+	if status, m := serve(t, h, request(RouteUnbanPlayer, root, map[string]string{"playerId": "Root"}, "")); status != 403 || m["code"] != "forbidden" {
+		t.Errorf("an operator's own unban = %d %v, want 403 forbidden", status, m)
+	}
+	if status, m := serve(t, h, request(RouteUnbanPlayer, root, bob, "")); status != 200 {
+		t.Errorf("another player's unban = %d %v, want 200", status, m)
 	}
 }

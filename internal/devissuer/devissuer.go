@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/MicahParks/jwkset"
@@ -25,10 +24,9 @@ import (
 
 // Defaults applied by New to zero Config fields.
 const (
-	DefaultClientID   = "local-client"
-	DefaultTTL        = time.Hour
-	DefaultMaxTTL     = 24 * time.Hour
-	maxGroupNameBytes = 128
+	DefaultClientID = "local-client"
+	DefaultTTL      = time.Hour
+	DefaultMaxTTL   = 24 * time.Hour
 )
 
 // ErrInvalidRequest is wrapped by Issue's errors that come from the request
@@ -102,7 +100,7 @@ func New(cfg Config) (*Issuer, error) {
 // TokenRequest asks for a token.
 type TokenRequest struct {
 	PlayerID   string   `json:"playerId"`   // the sub and username claims, in canonical form (domain.NormalizePlayerID)
-	Groups     []string `json:"groups"`     // cognito:groups; omitted when empty
+	Groups     []string `json:"groups"`     // cognito:groups, each a Cognito group name (domain.ValidGroupName); omitted when empty
 	TTLSeconds int      `json:"ttlSeconds"` // lifetime; 0 means Config.DefaultTTL, at most Config.MaxTTL
 }
 
@@ -116,8 +114,8 @@ func (i *Issuer) Issue(req TokenRequest) (token string, expiresAt time.Time, err
 	}
 	req.PlayerID = id
 	for n, g := range req.Groups {
-		if g == "" || len(g) > maxGroupNameBytes || strings.ContainsAny(g, ",\x00") {
-			return "", time.Time{}, fmt.Errorf("issue token: %w: groups[%d] is not a group name", ErrInvalidRequest, n)
+		if !domain.ValidGroupName(g) {
+			return "", time.Time{}, fmt.Errorf("issue token: %w: groups[%d] is not a Cognito group name (1 to %d letters, marks, symbols, numbers or punctuation; no spaces)", ErrInvalidRequest, n, domain.MaxGroupNameRunes)
 		}
 	}
 	ttl := i.cfg.DefaultTTL

@@ -204,7 +204,11 @@ func TestTokenBadRequests(t *testing.T) {
 		{"ttl over the max", http.MethodPost, devissuer.TokenPath, `{"playerId":"alice","ttlSeconds":86401}`, http.StatusBadRequest},
 		{"huge ttl", http.MethodPost, devissuer.TokenPath, `{"playerId":"alice","ttlSeconds":9223372036854775807}`, http.StatusBadRequest},
 		{"empty group", http.MethodPost, devissuer.TokenPath, `{"playerId":"alice","groups":[""]}`, http.StatusBadRequest},
-		{"group with a comma", http.MethodPost, devissuer.TokenPath, `{"playerId":"alice","groups":["a,b"]}`, http.StatusBadRequest},
+		{"group with a space", http.MethodPost, devissuer.TokenPath, `{"playerId":"alice","groups":["x admin"]}`, http.StatusBadRequest},
+		{"group with a tab", http.MethodPost, devissuer.TokenPath, `{"playerId":"alice","groups":["x\tadmin"]}`, http.StatusBadRequest},
+		{"group with a no-break space", http.MethodPost, devissuer.TokenPath, `{"playerId":"alice","groups":["x\u00a0admin"]}`, http.StatusBadRequest},
+		{"group of 129 characters", http.MethodPost, devissuer.TokenPath, `{"playerId":"alice","groups":["` + strings.Repeat("é", 129) + `"]}`, http.StatusBadRequest},
+		{"body of 4 KiB and white space", http.MethodPost, devissuer.TokenPath, `{"playerId":"alice"}` + strings.Repeat(" ", 4096), http.StatusRequestEntityTooLarge},
 		{"body over 4 KiB", http.MethodPost, devissuer.TokenPath, `{"playerId":"alice","groups":["` + strings.Repeat("g", 5000) + `"]}`, http.StatusRequestEntityTooLarge},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,7 @@
 package devissuer
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -44,19 +45,23 @@ func (i *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, errorResponse{Error: "use POST"})
 		return
 	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBytes))
+	if err != nil {
+		if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
+			writeJSON(w, http.StatusRequestEntityTooLarge, errorResponse{Error: "body is over 4096 bytes"})
+			return
+		}
+		writeJSON(w, http.StatusBadRequest, errorResponse{Error: "body unreadable"})
+		return
+	}
 	var req TokenRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(&req)
+	err = dec.Decode(&req)
 	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
 		err = errors.New("body holds more than one JSON value")
 	}
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeJSON(w, http.StatusRequestEntityTooLarge, errorResponse{Error: "body is over 4096 bytes"})
-			return
-		}
 		writeJSON(w, http.StatusBadRequest, errorResponse{Error: "bad JSON: " + err.Error()})
 		return
 	}

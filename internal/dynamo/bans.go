@@ -107,12 +107,23 @@ func (s *Store) DeleteBan(ctx context.Context, playerID string) (bool, error) {
 	return err == nil && b.Active(s.now()), nil
 }
 
+// Bounds of one ListBans page: a Scan reads at most scanBansItems items,
+// and a page makes at most scanBansCalls Scans, so a page reads at most
+// 500 items whatever the table holds.
+const (
+	scanBansItems = 100
+	scanBansCalls = 5
+)
+
 // ListBans returns a page of the bans in force, in no particular order, and
-// the cursor of the next page ("" after the last). Each call is one Scan of
-// at most limit items (1 to domain.MaxBansPage), so its cost does not grow with the
-// table; bans that have ended are left out, so a page may hold fewer than
-// limit bans, even none, while the cursor is not yet "". A cursor that
-// ListBans did not return wraps ErrBadCursor.
+// the cursor of the next page ("" after the last). Bans that have ended
+// (rows DynamoDB's TTL has not removed yet) are skipped: the page is filled
+// by further Scans until it holds limit bans (1 to domain.MaxBansPage), the
+// table ends, or scanBansCalls Scans of scanBansItems items were made, so
+// its cost does not grow with the table. A page may still hold fewer than
+// limit bans, even none, while the cursor is not yet "" — only when more
+// than 500 rows in a row have ended. A cursor that ListBans did not return
+// wraps ErrBadCursor.
 func (s *Store) ListBans(ctx context.Context, limit int, cursor string) ([]domain.Ban, string, error) {
 	if limit < 1 || limit > domain.MaxBansPage {
 		return nil, "", fmt.Errorf("list bans: limit %d is not between 1 and %d", limit, domain.MaxBansPage)
@@ -120,35 +131,50 @@ func (s *Store) ListBans(ctx context.Context, limit int, cursor string) ([]domai
 	if s.tables.Bans == "" {
 		return nil, "", errors.New("list bans: no bans table")
 	}
-	in := &dynamodb.ScanInput{TableName: aws.String(s.tables.Bans), Limit: aws.Int32(int32(limit))}
+	var start map[string]types.AttributeValue
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || domain.ValidatePlayerID(string(raw)) != nil {
 			return nil, "", fmt.Errorf("list bans: %w", ErrBadCursor)
 		}
-		in.ExclusiveStartKey = map[string]types.AttributeValue{attrPlayerID: attrS(string(raw))}
-	}
-	out, err := s.api.Scan(ctx, in)
-	if err != nil {
-		return nil, "", fmt.Errorf("list bans: %w", err)
+		start = map[string]types.AttributeValue{attrPlayerID: attrS(string(raw))}
 	}
 	now := s.now()
 	bans := []domain.Ban{}
-	for _, item := range out.Items {
-		b, err := decodeBan(item)
+	next := ""
+	for range scanBansCalls {
+		out, err := s.api.Scan(ctx, &dynamodb.ScanInput{
+			TableName: aws.String(s.tables.Bans), Limit: aws.Int32(scanBansItems), ExclusiveStartKey: start,
+		})
 		if err != nil {
 			return nil, "", fmt.Errorf("list bans: %w", err)
 		}
-		if b.Active(now) {
+		for _, item := range out.Items {
+			b, err := decodeBan(item)
+			if err != nil {
+				return nil, "", fmt.Errorf("list bans: %w", err)
+			}
+			if !b.Active(now) {
+				continue
+			}
 			bans = append(bans, b)
+			if len(bans) == limit {
+				// The page is full: the next one starts after this ban,
+				// whatever else this Scan read.
+				return bans, banCursor(b.PlayerID), nil
+			}
 		}
+		key := itemReader{item: out.LastEvaluatedKey}
+		if next = key.s(attrPlayerID, false); key.err() != nil || next == "" {
+			return bans, "", nil // the table's end
+		}
+		start = out.LastEvaluatedKey
 	}
-	next := ""
-	key := itemReader{item: out.LastEvaluatedKey}
-	if last := key.s(attrPlayerID, false); key.err() == nil && last != "" {
-		next = base64.RawURLEncoding.EncodeToString([]byte(last))
-	}
-	return bans, next, nil
+	return bans, banCursor(next), nil
+}
+
+func banCursor(playerID string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(playerID))
 }
 
 func decodeBan(item map[string]types.AttributeValue) (domain.Ban, error) {

@@ -80,8 +80,8 @@ func TestConnect(t *testing.T) {
 
 func TestIdentityFrom(t *testing.T) {
 	for _, auth := range []any{
-		map[string]any{"principalId": "alice", "playerId": "alice", "groups": "admin,ops", "tokenExpiresAt": float64(1800000000)},
-		map[string]any{"principalId": "alice", "playerId": "alice", "groups": "admin,ops", "tokenExpiresAt": "1800000000"},
+		map[string]any{"principalId": "alice", "playerId": "alice", "groups": "admin ops", "tokenExpiresAt": float64(1800000000)},
+		map[string]any{"principalId": "alice", "playerId": "alice", "groups": "admin ops", "tokenExpiresAt": "1800000000"},
 	} {
 		rc := events.APIGatewayWebsocketProxyRequestContext{Authorizer: auth}
 		id, err := identityFrom(rc)

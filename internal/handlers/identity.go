@@ -38,7 +38,7 @@ func identityFrom(rc events.APIGatewayWebsocketProxyRequestContext) (Identity, e
 		return Identity{}, fmt.Errorf("authorizer context: %w", err)
 	}
 	if g := str(m["groups"]); g != "" {
-		id.Groups = strings.Split(g, ",")
+		id.Groups = strings.Split(g, " ")
 	}
 	if exp, ok := number(m["tokenExpiresAt"]); ok {
 		id.TokenExpiresAt = time.Unix(exp, 0)
