@@ -11,8 +11,8 @@ import (
 // message costs in AWS"). API Gateway bills each frame in or out as a
 // message; connects and disconnects are not messages.
 const (
-	dynamoDelivered  = 2 // sendmessage to an online recipient
-	dynamoQueued     = 7 // sendmessage to an offline recipient
+	dynamoDelivered  = 3 // sendmessage to an online recipient: the ban read, the limiter write, the Query
+	dynamoQueued     = 8 // sendmessage to an offline recipient
 	dynamoConnect    = 4 // the connect limit, the slot claim (2) and the ban read
 	dynamoDisconnect = 2
 	dynamoInboxMsg   = 3 // per message handed over, beside 2 per inbox request

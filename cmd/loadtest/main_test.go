@@ -381,7 +381,7 @@ func TestEstimate(t *testing.T) {
 	if want := int64(40 + 3*5 + 10); e.LambdaInvokes != want {
 		t.Errorf("Lambda invocations %d, want %d", e.LambdaInvokes, want)
 	}
-	if want := int64(2*40 + 6*5 + 2*10); e.DynamoDB != want {
+	if want := int64(3*40 + 6*5 + 2*10); e.DynamoDB != want {
 		t.Errorf("DynamoDB requests %d, want %d", e.DynamoDB, want)
 	}
 	// broadcast at a total rate for a duration: 5 recipients, 10 msg/s, 2 s.

@@ -189,10 +189,9 @@ func BenchmarkSendMessageFlood(b *testing.B) {
 }
 
 // BenchmarkSendMessageBanCheck: BenchmarkSendMessage with the ban check on.
-// A connection's first message on an instance reads the sender's ban (one
-// strongly consistent GetItem); its later messages read nothing. "new
-// connection" is the worst case, every message from a connection not seen
-// before.
+// Every message reads the sender's ban (one strongly consistent GetItem,
+// beside the limiter's write and the Query), whether its connection is
+// new ("new connection") or has sent before ("same connection").
 func BenchmarkSendMessageBanCheck(b *testing.B) {
 	for _, tt := range []struct {
 		name  string

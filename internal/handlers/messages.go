@@ -81,7 +81,7 @@ type Messages struct {
 	Mailbox     Mailbox
 	Sender      Sender
 	Limiter     MessageLimiter // nil: no message limits
-	Bans        BanReader      // nil: no ban check on sendmessage
+	Bans        BanReader      // nil: no ban check on sendmessage; else one read per sendmessage
 
 	MaxMessageBytes     int           // cap on the compact JSON of "message"; default 8 KiB
 	MailboxTTL          time.Duration // how long queued messages are kept; default 24 h
@@ -93,8 +93,7 @@ type Messages struct {
 	Logger  *slog.Logger     // default: discard
 	Metrics metrics.Sink     // default: discard
 
-	once    sync.Once
-	cleared connectionSet // connections that passed a ban check
+	once sync.Once
 }
 
 func (h *Messages) init() {
@@ -442,19 +441,23 @@ func (h *Messages) presence(ctx context.Context, c *call, r protocol.Request) (a
 	return protocol.Presence{Type: protocol.TypePresence, ID: r.ID, Online: online}, nil
 }
 
-// The ban check refuses a message from a banned player's connection that
-// survived a race with the ban: one whose $connect was still running when
-// the admin API tried to close it. Only a connection's first message on this
-// instance costs a read. Once a connection has sent a message it is fully
-// open, so any ban written after that check finds its row and closes it
-// through the Management API; a check that passed need not be repeated.
+// The ban check refuses every message of a banned player, read beside the
+// limiter's write and the recipient's Query (one strongly consistent
+// GetItem, 1 read request unit, per sendmessage; no round trip added). A
+// ban therefore stops a player's messages the moment it is recorded, not
+// only once the admin API has closed the connections: a frame that API
+// Gateway had already accepted, or one sent in the instant before the
+// close, is refused as well. What can still be delivered after the ban is
+// recorded is a message whose ban read came before the record: at most the
+// invocations of that player in flight at that moment, each posting within
+// its own deadline.
 //
 // startBanCheck starts that read and returns a function that waits for its
 // outcome: nil when the sender may send. A ban found, or a read that failed,
 // calls refused at once, so that the requests overlapping the read stop
 // early.
 func (h *Messages) startBanCheck(ctx context.Context, c *call, refused func()) func() error {
-	if h.Bans == nil || h.cleared.has(c.rc.ConnectionID) {
+	if h.Bans == nil {
 		return func() error { return nil }
 	}
 	result := make(chan error, 1)
@@ -462,7 +465,6 @@ func (h *Messages) startBanCheck(ctx context.Context, c *call, refused func()) f
 		ban, err := h.Bans.Ban(ctx, c.id.PlayerID)
 		switch {
 		case errors.Is(err, domain.ErrNotFound):
-			h.cleared.add(c.rc.ConnectionID)
 			result <- nil
 			return
 		case err != nil:
@@ -474,30 +476,4 @@ func (h *Messages) startBanCheck(ctx context.Context, c *call, refused func()) f
 		result <- err
 	}()
 	return func() error { return <-result }
-}
-
-// maxCleared bounds the connections one instance remembers as checked; when
-// full it forgets them all, which costs each a read again.
-const maxCleared = 50_000
-
-// connectionSet is a bounded set of connection ids, safe for concurrent use.
-type connectionSet struct {
-	mu  sync.Mutex
-	ids map[string]struct{}
-}
-
-func (s *connectionSet) has(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.ids[id]
-	return ok
-}
-
-func (s *connectionSet) add(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ids == nil || len(s.ids) >= maxCleared {
-		s.ids = make(map[string]struct{})
-	}
-	s.ids[id] = struct{}{}
 }

@@ -558,18 +558,23 @@ func TestSendMessageBanCheck(t *testing.T) {
 	if bans.reads != 2 {
 		t.Errorf("a banned connection's messages made %d ban reads, want one each (2)", bans.reads)
 	}
-	// A connection that passed the check once is not read again.
+	// A connection whose messages passed the check is refused from the
+	// ban on: the ban is read for every message, not only the first.
 	for range 3 {
 		if f := send("A1=", "alice"); f["type"] != "ack" {
 			t.Fatalf("alice got %v, want an ack", f)
 		}
 	}
-	if bans.reads != 3 {
-		t.Errorf("after alice's 3 messages, %d ban reads, want 3 (one for alice)", bans.reads)
+	banned["alice"] = true
+	if f := send("A1=", "alice"); f["code"] != "banned" {
+		t.Fatalf("alice, banned after 3 messages, got %v, want banned", f)
+	}
+	if bans.reads != 6 {
+		t.Errorf("after 6 messages, %d ban reads, want one each (6)", bans.reads)
 	}
 }
 
-// A connection's first message reads its ban while the limiter's write and
+// Every message reads its sender's ban while the limiter's write and
 // the recipient's Query are in flight: each of the three fakes blocks until
 // the other two have started.
 func TestSendBanCheckConcurrentWithLimiterAndLookUp(t *testing.T) {
