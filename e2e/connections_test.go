@@ -287,7 +287,7 @@ func publicKeyPEM(t *testing.T, jwks []byte) []byte {
 
 // TestForeignHostIsRefused: a page on a hostile name that resolves to
 // 127.0.0.1 (DNS rebinding) cannot mint development tokens or reach the
-// Management API.
+// Management API, and a Host whose port is not a number is refused.
 func TestForeignHostIsRefused(t *testing.T) {
 	s := startStack(t)
 	for _, tt := range []struct {
@@ -299,6 +299,12 @@ func TestForeignHostIsRefused(t *testing.T) {
 		{http.MethodPost, "/ws", "attacker.example", http.StatusForbidden},
 		{http.MethodGet, "/healthz", "localhost:1234", http.StatusOK},
 		{http.MethodGet, "/healthz", "127.0.0.1:1234", http.StatusOK},
+		// The page's CSP repeats the Host header: its port must be a number.
+		{http.MethodGet, "/", "127.0.0.1:80;script-src", http.StatusForbidden},
+		{http.MethodGet, "/", "127.0.0.1:8o", http.StatusForbidden},
+		{http.MethodGet, "/", "localhost:99999", http.StatusForbidden},
+		{http.MethodGet, "/", "127.0.0.1:", http.StatusForbidden},
+		{http.MethodGet, "/", "[::1]:8080", http.StatusOK},
 	} {
 		req, _ := http.NewRequest(tt.method, s.URL+tt.path, strings.NewReader(`{"playerId":"admin","groups":["admin"]}`))
 		req.Host = tt.host

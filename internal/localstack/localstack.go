@@ -20,6 +20,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -287,18 +288,29 @@ func hostGuard(baseURL string, next http.Handler) http.Handler {
 		own = strings.ToLower(u.Hostname())
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := strings.ToLower(r.Host)
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
+		host, port := strings.ToLower(r.Host), ""
+		if h, p, err := net.SplitHostPort(host); err == nil {
+			host, port = h, cmp.Or(p, "none") // a colon and no port is no port number
 		}
 		host = strings.Trim(host, "[]")
 		ip := net.ParseIP(host)
-		if host != own && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		if host != own && host != "localhost" && (ip == nil || !ip.IsLoopback()) || !validPort(port) {
 			http.Error(w, "forbidden host", http.StatusForbidden)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// validPort reports whether a Host header's port is absent or a port
+// number: the page's CSP repeats the Host header, so nothing but digits may
+// ride along in it.
+func validPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	return err == nil && n > 0 && len(port) <= 5
 }
 
 // tokenConfig returns the authorizer's rules. With JWT_ISSUER set, tokens
