@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  boardOf, legalNext, myTurn, newGame, outcome, parseGameMessage, playerOf, receiveMoves,
+  boardOf, legalNext, myTurn, newGame, oneLine, outcome, parseGameMessage, playerOf, receiveMoves, textOf,
 } from '../../web/js/game.js';
 import { backoff, renewLead } from '../../web/js/conn.js';
 
@@ -75,4 +75,16 @@ test('a token is renewed a minute before it expires, or a quarter of a shorter l
   assert.equal(renewLead({ issuedAt: 1000, expiresAt: 9000 }), 2000);
   assert.equal(renewLead({ issuedAt: 0, expiresAt: 100 }), 1000);
   assert.equal(renewLead({ expiresAt: Date.now() + 3600000 }), 60000, 'a session saved without issuedAt');
+});
+
+test('text from the network is shown as one line, and only strings are text', () => {
+  assert.equal(oneLine('gg\nbob: I resign'), 'gg bob: I resign');
+  for (const brk of ['\r\n', '\u2028', '\u2029', '\u0085', '\v', '\f', '\u202e', '\u2066', '\u0000']) {
+    assert.equal(oneLine(`a${brk}b`), 'a b', JSON.stringify(brk));
+  }
+  assert.equal(oneLine('é 🎲 a,b'), 'é 🎲 a,b', 'other text is left alone');
+  assert.equal(textOf('x'.repeat(10), 4), 'xxxx');
+  for (const v of [{ toString: 1 }, { toString: () => 'x' }, ['a'], 7, null, undefined]) {
+    assert.equal(textOf(v, 10), '', JSON.stringify(v));
+  }
 });

@@ -12,7 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -289,6 +289,8 @@ scenario("hostile messages from the other side change nothing and are reported",
       { ttt: 1, kind: 'chat', text: 'x'.repeat(600) },
       { ttt: 1, kind: '__proto__', game: g.id },
       { ttt: 1, kind: 'chat', text: '<img src=x onerror=alert(1)>' },
+      { ttt: 1, kind: 'chat', text: 'gg\nbob: I resign, you win' },
+      { ttt: 1, kind: 'chat', text: 'gg\u2028bob:\u202e niw uoy' },
       deep,
       null,
     ];
@@ -304,7 +306,44 @@ scenario("hostile messages from the other side change nothing and are reported",
   assert.ok(log.includes('alice: <img src=x onerror=alert(1)>'), 'markup is shown as text');
   assert.equal(await bob.locator('#chat-log img').count(), 0, 'and never becomes an element');
   assert.ok(!log.includes('x'.repeat(600)), 'an over-long chat message is refused');
+  // One message is one entry, attributed to its sender: a line break in
+  // the text cannot draw a line that looks like bob's.
+  const entries = await bob.locator('#chat-log li').evaluateAll((lis) => lis.map((li) => ({
+    who: li.querySelector('.who')?.textContent ?? null, text: li.textContent, lines: li.getClientRects().length,
+    height: li.getBoundingClientRect().height, lineHeight: parseFloat(getComputedStyle(li).lineHeight),
+  })));
+  const spoofs = entries.filter((e) => e.text.includes('I resign') || e.text.includes('niw uoy'));
+  assert.equal(spoofs.length, 2, 'each spoofing message is one entry');
+  for (const e of spoofs) {
+    assert.equal(e.who, 'alice', `${JSON.stringify(e.text)} is attributed to alice`);
+    assert.ok(!/[\n\u2028\u202e]/.test(e.text), `${JSON.stringify(e.text)} holds no line break or override`);
+    assert.ok(e.height < 1.5 * e.lineHeight, `${JSON.stringify(e.text)} is shown on one line (${e.height} px)`);
+  }
+  assert.ok(!entries.some((e) => e.who === 'bob'), 'no entry is attributed to bob, who sent nothing');
   assert.equal(await bob.getByTestId('invite').isVisible(), false, 'an invitation naming a third player is ignored');
+});
+
+scenario('an error frame with a hostile shape changes nothing', async () => {
+  // Only the Management API can send a client an error frame the server
+  // would never make: post one to bob's connection with the AWS CLI, as an
+  // operator's script could.
+  const { token } = await (await fetch(`${base}/dev/token`, { method: 'POST', body: '{"playerId":"ops","groups":["admin"]}' })).json();
+  const player = await (await fetch(`${base}/admin/players/bob`, { headers: { Authorization: `Bearer ${token}` } })).json();
+  assert.ok(player.connections.length > 0, 'bob is connected');
+  const frame = join(work, 'hostile-error.json');
+  writeFileSync(frame, JSON.stringify({ type: 'error', code: 'toString', message: { toString: 1 }, id: { toString: 1 } }));
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
+  delete env.AWS_SESSION_TOKEN;
+  delete env.AWS_PROFILE;
+  for (const c of player.connections) {
+    execFileSync('aws', ['apigatewaymanagementapi', 'post-to-connection', '--endpoint-url', base, '--region', 'us-east-1',
+      `--connection-id=${c.connectionId}`, '--data', `fileb://${frame}`], {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  }
+  await until('bob shows the unknown code', async () => (await text(bob, 'notice')) === 'toString: ');
+  assert.equal(await text(bob, 'status'), 'online', 'and stays online');
 });
 
 scenario('too_large and forbidden answers are shown', async () => {

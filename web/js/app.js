@@ -6,7 +6,7 @@ import { Connection } from './conn.js';
 import { AdminPanel } from './admin.js';
 import {
   boardOf, legalNext, markOf, myMark, myTurn, newGame, newGameId, outcome, parseGameMessage, playerOf,
-  receiveMoves, validPlayerId, canonicalId, MAX_CHAT,
+  receiveMoves, validPlayerId, canonicalId, textOf, MAX_CHAT,
 } from './game.js';
 
 const $ = (id) => document.getElementById(id);
@@ -53,9 +53,22 @@ function countdown(code, ms) {
   noticeTimer = setInterval(tick, 100);
 }
 
-function chatLine(text, cls = '') {
+// chatLine adds one entry to the chat log: a line from a player, its sender
+// set apart from the text (which is one line, whatever it holds), or, with
+// from null, a line of the page's own.
+function chatLine(from, text, cls = '') {
   const li = document.createElement('li');
-  li.textContent = text;
+  if (from) {
+    const who = document.createElement('b');
+    who.className = 'who';
+    who.textContent = from;
+    const said = document.createElement('span');
+    said.className = 'said';
+    said.textContent = textOf(text, MAX_CHAT);
+    li.append(who, ': ', said);
+  } else {
+    li.textContent = text;
+  }
   if (cls) li.className = cls;
   const log = $('chat-log');
   log.append(li);
@@ -175,7 +188,7 @@ function receiveGame(from, m) {
         notice(`ignored an acceptance from ${from} that answers no invitation`);
         return;
       }
-      chatLine(`${from} accepted`, 'sys');
+      chatLine(null, `${from} accepted`, 'sys');
       startGame(newGame(m.game, state.session.playerId, from, state.outgoing.x));
       return;
     case 'decline':
@@ -198,7 +211,7 @@ function receiveGame(from, m) {
       return;
     }
     case 'chat':
-      chatLine(`${from}: ${m.text}`);
+      chatLine(from, m.text);
       return;
     default:
   }
@@ -219,7 +232,7 @@ function onFrame(f) {
         return;
       }
       if (m) receiveGame(from, m);
-      else chatLine(`${from}: ${String(JSON.stringify(f.message ?? null)).slice(0, MAX_CHAT)}`);
+      else chatLine(from, JSON.stringify(f.message ?? null));
       return;
     }
     case 'ack': {
@@ -245,7 +258,7 @@ function onFrame(f) {
       }
       return;
     case 'inbox':
-      if (Number.isInteger(f.delivered) && f.delivered > 0) chatLine(`${f.delivered} message(s) arrived from your inbox`, 'sys');
+      if (Number.isInteger(f.delivered) && f.delivered > 0) chatLine(null, `${f.delivered} message(s) arrived from your inbox`, 'sys');
       return;
     default:
   }
@@ -270,13 +283,13 @@ const ERRORS = {
 };
 
 function onError(f) {
-  const code = typeof f.code === 'string' ? f.code : 'error';
+  const code = textOf(f.code, 40) || 'error';
   const p = typeof f.id === 'string' ? state.pending.get(f.id) : null;
   if (p) state.pending.delete(f.id);
   const retryMs = Number.isFinite(f.retryAfterMs) ? Math.min(Math.max(f.retryAfterMs, 0), 3600000) : 0;
   if (code === 'rate_limited') countdown('rate limited', retryMs);
-  else if (code === 'banned') notice(`banned: ${f.message ? String(f.message).slice(0, 500) : 'no reason given'}${typeof f.until === 'string' ? ` until ${f.until}` : ''}`);
-  else notice(ERRORS[code] || `${code}: ${String(f.message || '').slice(0, 200)}`);
+  else if (code === 'banned') notice(`banned: ${textOf(f.message, 500) || 'no reason given'}${typeof f.until === 'string' ? ` until ${textOf(f.until, 40)}` : ''}`);
+  else notice(Object.hasOwn(ERRORS, code) ? ERRORS[code] : `${code}: ${textOf(f.message, 200)}`);
   // A game message the backend did not take is sent again, never lost.
   if (p && p.what !== 'chat' && (code === 'rate_limited' || code === 'unavailable')) {
     if (p.what.startsWith('move')) $('move-status').textContent = `${p.what}: ${code}, sending again`;
@@ -421,7 +434,7 @@ function wire() {
     if (!text) return;
     if (!validPlayerId(to)) { notice('start a game or name a player to chat with'); return; }
     sendTo(to, { ttt: 1, kind: 'chat', text }, 'chat');
-    chatLine(`${state.session.playerId}: ${text}`, 'me');
+    chatLine(state.session.playerId, text, 'me');
     $('chat-input').value = '';
   });
 }

@@ -9,6 +9,19 @@ const GAME_ID = /^[A-Za-z0-9-]{1,64}$/;
 const KINDS = new Set(['invite', 'accept', 'decline', 'move', 'chat']);
 export const MAX_CHAT = 500;
 
+// Characters that would make one line of text from the network look like
+// more, or like other text: line and paragraph breaks, every other control
+// character (C0, DEL, C1) and the bidirectional formatting characters.
+const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g;
+
+// oneLine is text from the network as one visible line: each run of those
+// characters becomes one space.
+export const oneLine = (s) => s.replace(HIDDEN, ' ');
+
+// textOf is a value from the network as at most max characters of one line:
+// a string, or '' for anything else (an object's toString is never called).
+export const textOf = (v, max) => (typeof v === 'string' ? oneLine(v).slice(0, max) : '');
+
 export const validPlayerId = (s) => typeof s === 'string' && ID.test(s);
 
 // canonicalId is the server's form of a player id: ids are case-insensitive
