@@ -4,14 +4,23 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	miniclient "github.com/truora/minidyn/aws-v2/client"
+
 	"github.com/serverless-websockets/serverless-websockets/internal/devissuer"
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
 )
 
@@ -320,4 +329,104 @@ func TestAdminBanAnyCase(t *testing.T) {
 		t.Fatalf("unban of BOB = %d %v", status, body)
 	}
 	s.dial("bob")
+}
+
+// TestBannedOperatorHasNoAdminAPI: a banned operator's token still names the
+// admin group, but the admin API refuses it everywhere, so it can neither
+// lift its own ban nor ban the operator who banned it; nobody lifts its own
+// ban.
+func TestBannedOperatorHasNoAdminAPI(t *testing.T) {
+	s := startStack(t, noLimits())
+	ops, rogue := s.tokenIn("ops", "admin"), s.tokenIn("rogue", "admin")
+	if status, body := s.admin("DELETE", "/admin/players/ops/ban", ops, nil); status != http.StatusForbidden || body["code"] != "forbidden" {
+		t.Errorf("ops lifting its own ban = %d %v, want 403 forbidden", status, body)
+	}
+	if status, body := s.admin("POST", "/admin/players/rogue/ban", ops, map[string]any{"reason": "compromised"}); status != 200 {
+		t.Fatalf("ban of rogue = %d %v", status, body)
+	}
+	for _, r := range []struct {
+		method, path string
+		body         any
+	}{
+		{"DELETE", "/admin/players/rogue/ban", nil},
+		{"POST", "/admin/players/ops/ban", map[string]any{"reason": "revenge"}},
+		{"GET", "/admin/players/ops", nil},
+		{"DELETE", "/admin/players/ops/connections", nil},
+		{"GET", "/admin/bans", nil},
+	} {
+		if status, body := s.admin(r.method, r.path, rogue, r.body); status != http.StatusForbidden || body["code"] != "banned" || body["message"] != "the caller is banned: compromised" {
+			t.Errorf("rogue: %s %s = %d %v, want 403 banned", r.method, r.path, status, body)
+		}
+	}
+	status, body := s.admin("GET", "/admin/bans", ops, nil)
+	if bans, _ := body["bans"].([]any); status != 200 || len(bans) != 1 || bans[0].(map[string]any)["playerId"] != "rogue" {
+		t.Errorf("bans = %d %v, want rogue's alone", status, body)
+	}
+	if status, body := s.admin("DELETE", "/admin/players/rogue/ban", ops, nil); status != 200 || body["lifted"] != true {
+		t.Errorf("another operator's unban = %d %v, want lifted", status, body)
+	}
+}
+
+// TestBanStopsAcceptedFrames: frames a connection had sent before its
+// player's ban, already accepted by the gateway, are not delivered or
+// queued once the ban is recorded. The first of them is held in the
+// recipient's Query (its ban read done, finding none) until the ban has
+// answered: that one may still be delivered, as documented; none of the 18
+// behind it may.
+func TestBanStopsAcceptedFrames(t *testing.T) {
+	held, release := make(chan struct{}), make(chan struct{})
+	var armed, once atomic.Bool
+	engine := &localstack.Around{DynamoDB: miniclient.NewClient(), Hook: func(ctx context.Context, op string, in any, call func() error) error {
+		if q, ok := in.(*dynamodb.QueryInput); ok && op == "Query" && strings.Contains(aws.ToString(q.TableName), "connections") && queriesFor(q, "bob") && armed.Load() && once.CompareAndSwap(false, true) {
+			close(held)
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return call()
+	}}
+	s := startStack(t, noLimits(), withDynamoDB(engine))
+	ops := s.tokenIn("ops", "admin")
+	bob, mallory := s.dial("bob"), s.dial("mallory")
+	armed.Store(true)
+	const sent = 19
+	for i := range sent {
+		mallory.sendTo("bob", map[string]any{"n": i}, fmt.Sprintf("m-%d", i))
+	}
+	<-held // the first message's recipient Query is waiting
+	status, body := s.admin("POST", "/admin/players/mallory/ban", ops, map[string]any{"reason": "cheating"})
+	if status != 200 || body["closed"] != float64(1) {
+		t.Fatalf("ban = %d %v", status, body)
+	}
+	close(release)
+	mallory.closed()
+	eventually(t, "mallory's row is gone", func() bool { return len(s.connections("mallory")) == 0 })
+
+	// $disconnect runs once the connection's handlers are done, so every
+	// frame of mallory's has been handled or dropped, and its posts are
+	// ahead of the pong: bob has at most the held message, and nothing is
+	// queued for him.
+	bob.send(map[string]any{"action": "ping", "id": "after"})
+	var got []frame
+	for f := bob.next(); f["type"] != protocol.TypePong; f = bob.next() {
+		got = append(got, f)
+	}
+	if len(got) > 1 {
+		t.Errorf("bob got %d of mallory's %d messages after her ban was recorded, want at most the one held: %v", len(got), sent, got)
+	}
+	if msgs, err := s.Store.Inbox(t.Context(), "bob", 100); err != nil || len(msgs) != 0 {
+		t.Errorf("bob's mailbox = %v, %v; want empty", msgs, err)
+	}
+}
+
+// queriesFor reports whether q reads the items of player.
+func queriesFor(q *dynamodb.QueryInput, player string) bool {
+	for _, v := range q.ExpressionAttributeValues {
+		if s, ok := v.(*types.AttributeValueMemberS); ok && s.Value == player {
+			return true
+		}
+	}
+	return false
 }
