@@ -320,7 +320,7 @@ func engine(tb testing.TB) (*dynamodb.Client, dynamo.Tables, map[string]string) 
 	if err := dynamo.CreateTables(ctx, client, tables); err != nil {
 		tb.Fatal(err)
 	}
-	if err := ratelimit.CreateTable(ctx, client, rateTable); err != nil {
+	if err := dynamo.EnsureTable(ctx, client, ratelimit.TableInput(rateTable)); err != nil {
 		tb.Fatal(err)
 	}
 	return client, tables, map[string]string{

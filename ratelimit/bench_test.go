@@ -4,12 +4,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
+
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamotest"
 )
 
 // benchConfig returns the recommended message and byte limits on a new
 // table on api, read by clock.
-func benchConfig(b *testing.B, api TableAPI, clock *fakeClock) Config {
+func benchConfig(b *testing.B, api dynamo.TableAPI, clock *fakeClock) Config {
 	return Config{Table: newTable(b, api), Now: clock.Now, Messages: DefaultMessages, Bytes: DefaultBytes}
 }
 

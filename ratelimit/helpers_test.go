@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -56,10 +58,10 @@ func (c *countingAPI) GetItem(ctx context.Context, in *dynamodb.GetItemInput, op
 func (c *countingAPI) requests() int64 { return c.updates.Load() + c.gets.Load() }
 
 // newTable creates a fresh limiter table on api.
-func newTable(t testing.TB, api TableAPI) string {
+func newTable(t testing.TB, api dynamo.TableAPI) string {
 	t.Helper()
 	table := dynamotest.TableName("ratelimit")
-	if err := CreateTable(context.Background(), api, table); err != nil {
+	if err := dynamo.EnsureTable(context.Background(), api, TableInput(table)); err != nil {
 		t.Fatalf("CreateTable: %v", err)
 	}
 	return table

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
+
 	miniclient "github.com/truora/minidyn/aws-v2/client"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamotest"
@@ -343,13 +345,14 @@ func TestOff(t *testing.T) {
 	}
 }
 
-// TestCreateTableIdempotent: a second CreateTable on the same table succeeds.
+// TestCreateTableIdempotent: creating the limiter's table (TableInput) a
+// second time succeeds and leaves it usable.
 func TestCreateTableIdempotent(t *testing.T) {
 	dynamotest.Run(t, func(t *testing.T, open dynamotest.Opener) {
 		api := open()
 		table := newTable(t, api)
-		if err := CreateTable(context.Background(), api, table); err != nil {
-			t.Fatalf("second CreateTable: %v", err)
+		if err := dynamo.EnsureTable(context.Background(), api, TableInput(table)); err != nil {
+			t.Fatalf("second EnsureTable: %v", err)
 		}
 		cfg := Config{Table: table, Messages: Limit{Rate: 1, Burst: 1}}
 		if !mustMessage(t, New(api, cfg), "p", 1).Allowed {
@@ -358,12 +361,12 @@ func TestCreateTableIdempotent(t *testing.T) {
 	})
 }
 
-// TestCreateTableWaitsUntilActive: CreateTable polls a CREATING table until
-// it is ACTIVE, and gives up when its context ends.
+// TestCreateTableWaitsUntilActive: creating the limiter's table polls a
+// CREATING table until it is ACTIVE, and gives up when its context ends.
 func TestCreateTableWaitsUntilActive(t *testing.T) {
 	api := &dynamotest.Creating{API: miniclient.NewClient(), Times: 2}
-	if err := CreateTable(t.Context(), api, "limits"); err != nil {
-		t.Fatalf("CreateTable: %v", err)
+	if err := dynamo.EnsureTable(t.Context(), api, TableInput("limits")); err != nil {
+		t.Fatalf("EnsureTable: %v", err)
 	}
 	if api.Described != 3 {
 		t.Errorf("described %d times, want 3 (two CREATING, then ACTIVE)", api.Described)
@@ -371,8 +374,8 @@ func TestCreateTableWaitsUntilActive(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	stuck := &dynamotest.Creating{API: miniclient.NewClient(), Times: 1 << 30}
-	if err := CreateTable(ctx, stuck, "limits"); err == nil || !strings.Contains(err.Error(), "to be active") {
-		t.Errorf("CreateTable on a table that stays CREATING = %v, want a wait error", err)
+	if err := dynamo.EnsureTable(ctx, stuck, TableInput("limits")); err == nil || !strings.Contains(err.Error(), "to be active") {
+		t.Errorf("EnsureTable on a table that stays CREATING = %v, want a wait error", err)
 	}
 }
 

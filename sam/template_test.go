@@ -783,7 +783,7 @@ func checkLeastPrivilege(t *tmpl, repo string) []string {
 }
 
 // tableKeys are the key schemas of internal/dynamo (package comment) and
-// ratelimit (CreateTable), by the variable that names the table.
+// ratelimit (TableInput), by the variable that names the table.
 var tableKeys = map[string][]string{
 	"CONNECTIONS_TABLE": {"playerId S HASH", "slot N RANGE"},
 	"MAILBOX_TABLE":     {"playerId S HASH", "messageId S RANGE"},

@@ -112,7 +112,7 @@
 // most the message TTL.
 //
 // CreateTables makes the tables (the bans table when named) for local
-// engines and development, with ratelimit.EnsureTable; it does not enable
+// engines and development, with EnsureTable; it does not enable
 // TTL (the SAM template does, on expiresAt).
 //
 // # Requests per operation (when nothing races)

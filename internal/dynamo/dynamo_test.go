@@ -21,11 +21,10 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamotest"
 	"github.com/serverless-websockets/serverless-websockets/internal/storetest"
-	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
 // newTables creates uniquely named tables on the engine behind open.
-func newTables(t *testing.T, api ratelimit.TableAPI) dynamo.Tables {
+func newTables(t *testing.T, api dynamo.TableAPI) dynamo.Tables {
 	t.Helper()
 	tables := dynamo.Tables{
 		Connections: dynamotest.TableName("connections"),

@@ -73,7 +73,7 @@ func newBenchRig(b *testing.B) *benchRig {
 	if err := dynamo.CreateTables(ctx, r.api, tables); err != nil {
 		b.Fatal(err)
 	}
-	if err := ratelimit.CreateTable(ctx, r.api, limits.Table); err != nil {
+	if err := dynamo.EnsureTable(ctx, r.api, ratelimit.TableInput(limits.Table)); err != nil {
 		b.Fatal(err)
 	}
 	if err := r.store.PutConnection(ctx, domain.Connection{

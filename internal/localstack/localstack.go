@@ -85,7 +85,7 @@ type Options struct {
 // DynamoDB is what the stack's adapters need of a DynamoDB client.
 type DynamoDB interface {
 	dynamo.API
-	ratelimit.TableAPI
+	dynamo.TableAPI
 	ratelimit.API
 }
 
@@ -162,7 +162,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 		if err := dynamo.CreateTables(ctx, engine, tables); err != nil {
 			return err
 		}
-		return ratelimit.CreateTable(ctx, engine, RateLimitTable)
+		return dynamo.EnsureTable(ctx, engine, ratelimit.TableInput(RateLimitTable))
 	}
 	if err := createTables(ctx); err != nil {
 		return nil, fmt.Errorf("localstack: %w", err)
