@@ -39,8 +39,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
+	"github.com/serverless-websockets/serverless-websockets/internal/deadline"
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
-	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
 )
 
@@ -148,7 +148,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}
 	// Every call ends a little before the function's deadline, so that the
 	// answer (and the audit line) still goes out.
-	ctx, cancel := handlers.WithReserve(ctx)
+	ctx, cancel := deadline.WithReserve(ctx)
 	defer cancel()
 	rk := req.RouteKey
 	if rk == "" || rk == "$default" {

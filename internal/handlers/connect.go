@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/serverless-websockets/serverless-websockets/internal/deadline"
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
@@ -67,7 +68,7 @@ type Connect struct {
 
 // Handle runs $connect.
 func (h *Connect) Handle(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
-	ctx, cancel := WithReserve(ctx)
+	ctx, cancel := deadline.WithReserve(ctx)
 	defer cancel()
 	rec, now, emit := measure(h.Now, h.Metrics, "$connect")
 	defer emit()

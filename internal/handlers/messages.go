@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/serverless-websockets/serverless-websockets/internal/deadline"
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
@@ -128,12 +129,12 @@ type call struct {
 // Handle serves one frame of a connected client. Every outcome, success or
 // refusal, is a frame in the route response; the connection stays open
 // except for token_expired, where the server closes it. Its work ends a
-// little before ctx's deadline (see WithReserve): a backing service that
+// little before ctx's deadline (see deadline.WithReserve): a backing service that
 // does not answer by then makes the answer unavailable, with the client's
 // id, and nothing is acknowledged that was not done.
 func (h *Messages) Handle(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	h.init()
-	ctx, cancel := WithReserve(ctx)
+	ctx, cancel := deadline.WithReserve(ctx)
 	defer cancel()
 	rc := req.RequestContext
 	rec, start, emit := measure(h.Now, h.Metrics, rc.RouteKey)

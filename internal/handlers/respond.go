@@ -13,24 +13,6 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
 )
 
-// maxReserve caps the time a handler keeps back from its deadline.
-const maxReserve = time.Second
-
-// WithReserve returns the context a handler (this package's or the admin
-// API's) works in: ctx, ending a tenth of the time left (at most maxReserve)
-// before ctx's deadline, so that a backing service that does not answer in
-// time still leaves the handler time to answer the client itself
-// (unavailable) before the Lambda function times out, which the client would
-// see only as API Gateway's "Internal server error" without its id.
-// Without a deadline, it ends with ctx.
-func WithReserve(ctx context.Context) (context.Context, context.CancelFunc) {
-	d, ok := ctx.Deadline()
-	if !ok {
-		return context.WithCancel(ctx)
-	}
-	return context.WithDeadline(ctx, d.Add(-min(time.Until(d)/10, maxReserve)))
-}
-
 // frameResponse is a route response carrying one frame to the client.
 func frameResponse(frame any) events.APIGatewayProxyResponse {
 	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK, Body: string(protocol.Encode(frame))}
