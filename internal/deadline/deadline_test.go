@@ -11,8 +11,8 @@ func TestWithReserve(t *testing.T) {
 	for _, tt := range []struct {
 		left, reserve time.Duration
 	}{
-		{10 * time.Second, time.Second},      // a tenth, at the cap
-		{time.Minute, time.Second},           // capped
+		{10 * time.Second, time.Second}, // a tenth, at the cap
+		{time.Minute, time.Second},      // capped
 		{5 * time.Second, 500 * time.Millisecond},
 		{100 * time.Millisecond, 10 * time.Millisecond},
 	} {
