@@ -27,8 +27,12 @@ func verifiers(t *testing.T, c *clock) map[string]*authorizer.Verifier {
 	testKeys(t)
 	srv := newJWKSServer(t, rsaKey, ecKey)
 	return map[string]*authorizer.Verifier{
-		"access": srv.newVerifier(t, authorizer.Config{Now: c.Now}),
-		"id":     srv.newVerifier(t, authorizer.Config{Now: c.Now, TokenUse: authorizer.TokenUseID}),
+		"access": srv.newVerifier(t, authorizer.Config{Now: c.Now, PlayerIDClaim: "sub"}),
+		"id":     srv.newVerifier(t, authorizer.Config{Now: c.Now, TokenUse: authorizer.TokenUseID, PlayerIDClaim: "sub"}),
+		// The defaults name the player by the Cognito user name: the
+		// username claim of an access token, cognito:username of an ID token.
+		"default":    srv.newVerifier(t, authorizer.Config{Now: c.Now}),
+		"default id": srv.newVerifier(t, authorizer.Config{Now: c.Now, TokenUse: authorizer.TokenUseID}),
 		"custom": srv.newVerifier(t, authorizer.Config{Now: c.Now, PlayerIDClaim: "custom:playerId"}),
 	}
 }
@@ -158,6 +162,9 @@ func TestHandlerSecurity(t *testing.T) {
 		{name: "valid e-mail player id", token: sign(t, rsaKey, with(valid, "sub", "alice.smith+test@example.com")), want: want{player: "alice.smith+test@example.com", name: "Alice", groups: "admin ops"}},
 		{name: "valid ID token", verifier: "id", token: sign(t, ecKey, idClaims(now)), want: want{player: "alice", name: "alice-the-great"}},
 		{name: "valid ID token, aud array", verifier: "id", token: sign(t, rsaKey, with(idClaims(now), "aud", []any{"x", testClientID})), want: want{player: "alice", name: "alice-the-great"}},
+		{name: "valid, default claim username", verifier: "default", token: validToken, want: want{player: "alice", name: "Alice", groups: "admin ops"}},
+		{name: "default claim username missing", verifier: "default", token: sign(t, rsaKey, with(valid, "username", nil)), want: want{err: authorizer.ErrPlayerID}},
+		{name: "valid ID token, default claim cognito:username", verifier: "default id", token: sign(t, rsaKey, idClaims(now)), want: want{player: "alice-the-great", name: "alice-the-great"}},
 		{name: "valid custom player claim", verifier: "custom", token: sign(t, rsaKey, with(valid, "custom:playerId", "p-7")), want: want{player: "p-7", name: "Alice", groups: "admin ops"}},
 	}
 	for _, tt := range tests {

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 )
 
 // Token uses accepted in Config.TokenUse, matching Cognito's token_use claim.
@@ -21,7 +23,6 @@ const (
 	DefaultLeeway                    = 5 * time.Second
 	DefaultMaxTokenBytes             = 8192
 	DefaultUnknownKIDRefreshInterval = 5 * time.Second
-	DefaultPlayerIDClaim             = "sub"
 	DefaultHTTPTimeout               = 5 * time.Second
 )
 
@@ -41,7 +42,8 @@ type Config struct {
 	// (JWT_TOKEN_USE). Empty means "access".
 	TokenUse string
 	// PlayerIDClaim names the claim that holds the player id (PLAYER_ID_CLAIM).
-	// Empty means "sub".
+	// Empty means "username" (domain.DefaultPlayerIDClaim), or, with
+	// TokenUse "id", "cognito:username": a Cognito user's name either way.
 	PlayerIDClaim string
 	// Leeway is the clock skew allowed when checking exp, nbf and iat. Zero
 	// means 5s; a negative value means none.
@@ -100,7 +102,12 @@ func (c Config) Validate() error {
 
 func (c Config) withDefaults() Config {
 	c.TokenUse = cmp.Or(c.TokenUse, TokenUseAccess)
-	c.PlayerIDClaim = cmp.Or(c.PlayerIDClaim, DefaultPlayerIDClaim)
+	if c.PlayerIDClaim == "" {
+		c.PlayerIDClaim = domain.DefaultPlayerIDClaim
+		if c.TokenUse == TokenUseID {
+			c.PlayerIDClaim = domain.DefaultIDTokenPlayerIDClaim
+		}
+	}
 	c.MaxTokenBytes = cmp.Or(c.MaxTokenBytes, DefaultMaxTokenBytes)
 	c.UnknownKIDRefreshInterval = cmp.Or(c.UnknownKIDRefreshInterval, DefaultUnknownKIDRefreshInterval)
 	c.HTTPClient = cmp.Or(c.HTTPClient, &http.Client{Timeout: DefaultHTTPTimeout})

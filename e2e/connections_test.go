@@ -56,7 +56,7 @@ func TestRefusedTokensWriteNothing(t *testing.T) {
 	parts := strings.Split(valid, ".")
 	none := jwt.NewWithClaims(jwt.SigningMethodNone, claims())
 	noneTok, _ := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
-	tampered := parts[0] + "." + strings.TrimRight(jwtSegment(t, claims("sub", "admin")), "=") + "." + parts[2]
+	tampered := parts[0] + "." + strings.TrimRight(jwtSegment(t, claims("username", "admin")), "=") + "." + parts[2]
 
 	rogue, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -88,7 +88,7 @@ func TestRefusedTokensWriteNothing(t *testing.T) {
 		{"HS256 keyed with the public key", hsTok, http.StatusForbidden},
 		{"RS256 by a key not in the JWKS, real kid", signWith(rogue, s.Issuer.KeyID(), claims()), http.StatusForbidden},
 		{"unknown kid", signWith(rogue, "rogue-kid", claims()), http.StatusForbidden},
-		{"empty player claim", sign(claims("sub", "")), http.StatusForbidden},
+		{"empty player claim", sign(claims("username", "")), http.StatusForbidden},
 		{"missing", "", http.StatusUnauthorized},
 		{"garbage", "not-a-jwt", http.StatusForbidden},
 		{"alg none", noneTok, http.StatusForbidden},
@@ -98,8 +98,8 @@ func TestRefusedTokensWriteNothing(t *testing.T) {
 		{"wrong client_id", sign(claims("client_id", "other-client")), http.StatusForbidden},
 		{"id token", sign(claims("token_use", "id", "aud", "local-client", "client_id", nil)), http.StatusForbidden},
 		{"tampered payload", tampered, http.StatusForbidden},
-		{"no player claim", sign(claims("sub", nil)), http.StatusForbidden},
-		{"bad player id", sign(claims("sub", "mallory/../alice")), http.StatusForbidden},
+		{"no player claim", sign(claims("username", nil)), http.StatusForbidden},
+		{"bad player id", sign(claims("username", "mallory/../alice")), http.StatusForbidden},
 		{"oversized", sign(claims("pad", strings.Repeat("x", 9000))), http.StatusForbidden},
 	}
 	for _, tt := range tests {

@@ -4,7 +4,7 @@
 //
 // Environment (read by internal/config/vars.LoadAuthorizer): JWT_ISSUER,
 // JWT_AUDIENCE, JWKS_URL (required); JWT_TOKEN_USE ("access" or "id",
-// default access), PLAYER_ID_CLAIM (default sub), LOG_LEVEL (debug, info,
+// default access), PLAYER_ID_CLAIM (default username), LOG_LEVEL (debug, info,
 // warn, error; default info).
 package main
 

@@ -38,7 +38,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/serverless-websockets/serverless-websockets/authorizer"
 	"github.com/serverless-websockets/serverless-websockets/internal/deadline"
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
@@ -120,7 +119,8 @@ type Handler struct {
 	Accounts    Accounts // nil: no user pool; the account steps are skipped
 	BadCursor   error    // the Store's error for a bad cursor (errors.Is)
 	AdminGroup  string   // default "admin"
-	// PlayerIDClaim names the claim holding the caller's player id; default sub.
+	// PlayerIDClaim names the claim holding the caller's player id; default
+	// domain.DefaultPlayerIDClaim (username).
 	PlayerIDClaim string
 	Now           func() time.Time // default time.Now
 	Logger        *slog.Logger     // default: discard
@@ -270,7 +270,7 @@ func (h *Handler) caller(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return "", fail(http.StatusUnauthorized, codeUnauthorized, "a bearer token is required", nil)
 	}
 	claims := jwt.JWT.Claims
-	idClaim := cmp.Or(h.PlayerIDClaim, authorizer.DefaultPlayerIDClaim)
+	idClaim := cmp.Or(h.PlayerIDClaim, domain.DefaultPlayerIDClaim)
 	actor, err := domain.NormalizePlayerID(claims[idClaim])
 	if err != nil {
 		return sanitize(claims[idClaim]), fail(http.StatusUnauthorized, codeUnauthorized, "the token names no valid player", nil)

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/serverless-websockets/serverless-websockets/authorizer"
 	"github.com/serverless-websockets/serverless-websockets/internal/config/vars"
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
@@ -98,7 +97,7 @@ type Config struct {
 	// CognitoEndpoint is AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER, the SDK's
 	// variable for another Cognito endpoint (an emulator); empty means AWS.
 	CognitoEndpoint string
-	PlayerIDClaim   string // PLAYER_ID_CLAIM: the token claim naming the player; default authorizer.DefaultPlayerIDClaim (sub)
+	PlayerIDClaim   string // PLAYER_ID_CLAIM: the token claim naming the player; default domain.DefaultPlayerIDClaim (username)
 
 	MaxConnectionsPerPlayer int           // MAX_CONNECTIONS_PER_PLAYER; default domain.DefaultMaxConnectionsPerPlayer (5)
 	MaxMessageBytes         int           // MAX_MESSAGE_BYTES; default domain.DefaultMaxMessageBytes (8192)
@@ -134,7 +133,7 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		AdminGroup:              p.Str("ADMIN_GROUP", domain.DefaultAdminGroup),
 		CognitoUserPoolID:       p.Str("COGNITO_USER_POOL_ID", ""),
 		CognitoEndpoint:         p.Str("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", ""),
-		PlayerIDClaim:           p.Str("PLAYER_ID_CLAIM", authorizer.DefaultPlayerIDClaim),
+		PlayerIDClaim:           p.Str("PLAYER_ID_CLAIM", domain.DefaultPlayerIDClaim),
 		MaxConnectionsPerPlayer: p.PositiveInt("MAX_CONNECTIONS_PER_PLAYER", domain.DefaultMaxConnectionsPerPlayer),
 		MaxMessageBytes:         p.PositiveInt("MAX_MESSAGE_BYTES", domain.DefaultMaxMessageBytes),
 		MailboxTTL:              p.Duration("MAILBOX_TTL", domain.DefaultMailboxTTL),

@@ -146,7 +146,7 @@ func TestIssueShape(t *testing.T) {
 func TestIssueClaimsThroughTheAuthorizer(t *testing.T) {
 	s := newStack(t)
 	base := jwt.MapClaims{
-		"iss": testIssuer, "sub": "alice", "client_id": devissuer.DefaultClientID, "token_use": "access",
+		"iss": testIssuer, "sub": "alice", "username": "alice", "client_id": devissuer.DefaultClientID, "token_use": "access",
 		"iat": testNow.Unix(), "exp": testNow.Add(time.Hour).Unix(),
 	}
 	with := func(k string, v any) jwt.MapClaims {

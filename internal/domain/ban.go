@@ -28,6 +28,16 @@ const MaxBanReasonBytes = 512
 // DefaultAdminGroup is the group whose members may use the admin API.
 const DefaultAdminGroup = "admin"
 
+// DefaultPlayerIDClaim is the token claim that names the player
+// (PLAYER_ID_CLAIM): a Cognito access token's username, so that players
+// address each other by name and an operator bans the name it sees.
+// DefaultIDTokenPlayerIDClaim is the same for ID tokens, whose claim of it
+// is cognito:username.
+const (
+	DefaultPlayerIDClaim        = "username"
+	DefaultIDTokenPlayerIDClaim = "cognito:username"
+)
+
 // BannedError is what a banned player is told: the ban's reason and end.
 func BannedError(b Ban) *Error {
 	return &Error{Code: CodeBanned, Message: cmp.Or(b.Reason, "you are banned"), Until: b.Until, Err: ErrBanned}

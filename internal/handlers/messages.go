@@ -209,13 +209,22 @@ func (h *Messages) send(ctx context.Context, c *call, r protocol.Request) (any, 
 	if p, err := domain.NormalizePlayerID(r.PlayerID); r.PlayerID != "" && (err != nil || p != c.id.PlayerID) {
 		return nil, domain.Errorf(domain.CodeForbidden, "\"playerId\" is not the player of this connection")
 	}
-	// The ban read runs beside everything up to the posts: the checks of
-	// the frame, the limiter's write and the recipient's Query. Its outcome
-	// wins over theirs, and nothing is posted before it is known.
+	to, message, err := h.check(c, r)
+	if err != nil {
+		return nil, err // a frame refused on its own costs no request
+	}
+	if h.Limiter != nil && h.Limiter.RefusesMessage(c.id.PlayerID, len(message)) {
+		// Refused by the deny cache, from AllowMessage itself: a flood
+		// costs no request, the ban read included.
+		return nil, h.allow(ctx, c, len(message))
+	}
+	// The ban read runs beside the limiter's write and the recipient's
+	// Query. Its outcome wins over theirs, and nothing is posted before it
+	// is known.
 	admitCtx, cancelAdmit := context.WithCancel(ctx)
 	defer cancelAdmit()
 	banned := h.startBanCheck(ctx, c, cancelAdmit)
-	conns, to, message, err := h.admit(admitCtx, c, r)
+	conns, err := h.admitAndLookUp(admitCtx, c, to, len(message))
 	if banErr := banned(); banErr != nil {
 		return nil, banErr
 	}
@@ -250,35 +259,32 @@ func (h *Messages) send(ctx context.Context, c *call, r protocol.Request) (any, 
 	return protocol.Ack{Type: protocol.TypeAck, ID: r.ID, MessageID: msgID, Status: protocol.StatusQueued}, nil
 }
 
-// admit checks a sendmessage frame, charges it to the sender's limits and
-// reads the recipient's live connections. It returns those connections, the
-// recipient and the message's compact JSON.
-func (h *Messages) admit(ctx context.Context, c *call, r protocol.Request) ([]domain.Connection, string, []byte, error) {
+// check checks a sendmessage frame on its own, making no request. It
+// returns the recipient and the message's compact JSON.
+func (h *Messages) check(c *call, r protocol.Request) (string, []byte, error) {
 	to, err := r.Recipient()
 	if err != nil {
-		return nil, "", nil, err
+		return "", nil, err
 	}
 	if r.Message == nil {
-		return nil, "", nil, domain.Errorf(domain.CodeBadRequest, "\"message\" is required")
+		return "", nil, domain.Errorf(domain.CodeBadRequest, "\"message\" is required")
 	}
 	message, err := protocol.CompactMessage(r.Message)
 	if err != nil {
-		return nil, "", nil, domain.Errorf(domain.CodeBadRequest, "\"message\" is not valid JSON")
+		return "", nil, domain.Errorf(domain.CodeBadRequest, "\"message\" is not valid JSON")
 	}
 	if len(message) > h.MaxMessageBytes {
-		return nil, "", nil, domain.Errorf(domain.CodeTooLarge, "the message is %d bytes; the limit is %d", len(message), h.MaxMessageBytes)
+		return "", nil, domain.Errorf(domain.CodeTooLarge, "the message is %d bytes; the limit is %d", len(message), h.MaxMessageBytes)
 	}
 	c.log = c.log.With(slog.String("to", to))
-	conns, err := h.admitAndLookUp(ctx, c, to, len(message))
-	return conns, to, message, err
+	return to, message, nil
 }
 
 // admitAndLookUp charges the message to the sender's limits and reads the
 // recipient's live connections. The two requests run concurrently, so a
 // delivered message costs two round trips (these, then the posts) instead of
-// three; a message the limiter's deny cache already refuses makes neither.
-// A refusal wins over a failed read, exactly as if the limiter ran first;
-// the read it overlapped is cancelled.
+// three. A refusal wins over a failed read, exactly as if the limiter ran
+// first; the read it overlapped is cancelled.
 func (h *Messages) admitAndLookUp(ctx context.Context, c *call, to string, bytes int) ([]domain.Connection, error) {
 	lookUp := func(ctx context.Context) ([]domain.Connection, error) {
 		conns, err := h.Connections.PlayerConnections(ctx, to)
@@ -288,13 +294,6 @@ func (h *Messages) admitAndLookUp(ctx context.Context, c *call, to string, bytes
 		return conns, nil
 	}
 	if h.Limiter == nil {
-		return lookUp(ctx)
-	}
-	if h.Limiter.RefusesMessage(c.id.PlayerID, bytes) {
-		// The refusal, from AllowMessage itself, costs no request.
-		if err := h.allow(ctx, c, bytes); err != nil {
-			return nil, err
-		}
 		return lookUp(ctx)
 	}
 	lookUpCtx, cancel := context.WithCancel(ctx)

@@ -463,7 +463,7 @@ func TestSendLimiterAndLookUpConcurrent(t *testing.T) {
 	}
 }
 
-// A message the deny cache refuses costs no Query; one the limiter's write
+// A message the deny cache refuses costs no Query and no ban read; one the limiter's write
 // refuses costs the Query that overlapped it, which is cancelled, and the
 // refusal wins over that Query's failure.
 func TestSendRefusedLookUps(t *testing.T) {
@@ -472,11 +472,13 @@ func TestSendRefusedLookUps(t *testing.T) {
 
 	f := newFixture()
 	f.limiter.decision, f.limiter.refuses = denied, true
+	bans := &fakeBans{ban: func(string) (domain.Ban, error) { return domain.Ban{}, domain.ErrNotFound }}
+	f.h.Bans = bans
 	if got := f.call(t, RouteSendMessage, "alice", body); got["code"] != "rate_limited" || got["retryAfterMs"] != float64(250) {
 		t.Fatalf("deny cache: reply = %v", got)
 	}
-	if f.store.lists != 0 || f.limiter.calls != 1 {
-		t.Fatalf("deny cache: %d queries and %d limiter calls, want 0 and 1", f.store.lists, f.limiter.calls)
+	if f.store.lists != 0 || f.limiter.calls != 1 || bans.reads != 0 {
+		t.Fatalf("deny cache: %d queries, %d limiter calls and %d ban reads, want 0, 1 and 0", f.store.lists, f.limiter.calls, bans.reads)
 	}
 
 	for _, tt := range []struct {
@@ -602,8 +604,8 @@ func TestSendBanCheckConcurrentWithLimiterAndLookUp(t *testing.T) {
 
 // A ban, or a ban read that fails, found while the limiter's write and the
 // Query are still in flight refuses the message: those two are cancelled,
-// nothing is posted or queued, and the refusal wins over every other
-// outcome, the frame's own faults included.
+// nothing is posted or queued, and the refusal wins over their outcomes. A
+// frame refused on its own makes no request at all.
 func TestSendBannedWhileAdmitting(t *testing.T) {
 	until := testNow.Add(time.Hour)
 	banned := func(p string) (domain.Ban, error) {
@@ -629,8 +631,10 @@ func TestSendBannedWhileAdmitting(t *testing.T) {
 			ban: banned, code: "banned",
 		},
 		{
+			// A frame refused on its own is refused before any request,
+			// the ban read included: it could deliver nothing anyway.
 			name: "banned, frame without a recipient", body: `{"action":"sendmessage","message":1,"id":"c"}`,
-			ban: banned, code: "banned",
+			ban: banned, code: "bad_request",
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -645,7 +649,7 @@ func TestSendBannedWhileAdmitting(t *testing.T) {
 			f.limiter.allow = func(ctx context.Context) { blockUntilCancelled(ctx, &limiterCancelled) }
 			f.store.list = func(ctx context.Context) { blockUntilCancelled(ctx, &queryCancelled) }
 			admitting := tt.name != "banned, frame without a recipient"
-			f.h.Bans = &fakeBans{ban: tt.ban, wait: func(context.Context) {
+			bans := &fakeBans{ban: tt.ban, wait: func(context.Context) {
 				for range 2 {
 					if !admitting {
 						return
@@ -658,9 +662,13 @@ func TestSendBannedWhileAdmitting(t *testing.T) {
 					}
 				}
 			}}
+			f.h.Bans = bans
 			got := f.call(t, RouteSendMessage, "mallory", tt.body)
 			if got["code"] != tt.code {
 				t.Fatalf("reply = %v, want %s", got, tt.code)
+			}
+			if !admitting && (bans.reads != 0 || f.limiter.calls != 0 || f.store.lists != 0) {
+				t.Errorf("a frame without a recipient made %d ban reads, %d limiter calls and %d queries, want none", bans.reads, f.limiter.calls, f.store.lists)
 			}
 			if len(f.sender.posts) != 0 || len(f.store.queued) != 0 {
 				t.Fatalf("posted %v and queued %v for a refused sender", f.sender.posts, f.store.queued)
