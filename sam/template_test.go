@@ -16,7 +16,6 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
 	"github.com/serverless-websockets/serverless-websockets/internal/config"
-	"github.com/serverless-websockets/serverless-websockets/internal/config/vars"
 )
 
 // The checks below read template.yaml with gopkg.in/yaml.v3 (yaml_test.go)
@@ -361,7 +360,7 @@ func (t *tmpl) configProblems(params map[string]string) []string {
 		if spec.Need != 0 {
 			_, err = config.Load(getenv, spec.Need)
 		} else {
-			_, err = vars.LoadAuthorizer(getenv)
+			_, err = config.LoadAuthorizer(getenv)
 		}
 		if err != nil {
 			probs = append(probs, fmt.Sprintf("%s: %v", f, err))

@@ -6,29 +6,27 @@ package main
 import (
 	"os"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/admin"
 	"github.com/serverless-websockets/serverless-websockets/internal/cognito"
-	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/lambdamain"
 )
 
 func main() {
 	lambdamain.Start("admin", os.Getenv, func(f *lambdamain.Function) (any, error) {
-		cfg := f.Config
-		h := &admin.Handler{
-			Store:         f.Store,
-			Connections:   f.Sender,
-			BadCursor:     dynamo.ErrBadCursor,
-			AdminGroup:    cfg.AdminGroup,
-			PlayerIDClaim: cfg.PlayerIDClaim,
-			Logger:        f.Logger,
+		if id := f.Config.CognitoUserPoolID; id != "" {
+			accounts, err := cognito.New(cognito.NewClient(f.AWS, f.Config.CognitoEndpoint), id)
+			if err != nil {
+				return nil, err
+			}
+			f.Clients.Accounts = accounts
 		}
-		if cfg.CognitoUserPoolID == "" {
-			f.Logger.Info("no COGNITO_USER_POOL_ID; bans and unbans skip the Cognito steps")
-			return h.Handle, nil
+		a, err := f.App()
+		if err != nil {
+			return nil, err
 		}
-		var err error
-		h.Accounts, err = cognito.New(cognito.NewClient(f.AWS, cfg.CognitoEndpoint), cfg.CognitoUserPoolID)
-		return h.Handle, err
+		h, err := a.Admin()
+		if err != nil {
+			return nil, err
+		}
+		return h.Handle, nil
 	})
 }

@@ -2,7 +2,7 @@
 // $connect route: it verifies the token in ?token= against the issuer's JWKS
 // and answers API Gateway with an Allow or Deny policy.
 //
-// Environment (read by internal/config/vars.LoadAuthorizer): JWT_ISSUER,
+// Environment (read by internal/config.LoadAuthorizer): JWT_ISSUER,
 // JWT_AUDIENCE, JWKS_URL (required); JWT_TOKEN_USE ("access" or "id",
 // default access), PLAYER_ID_CLAIM (default username), LOG_LEVEL (debug, info,
 // warn, error; default info).
@@ -17,7 +17,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
-	"github.com/serverless-websockets/serverless-websockets/internal/config/vars"
+	"github.com/serverless-websockets/serverless-websockets/internal/app/tokens"
+	"github.com/serverless-websockets/serverless-websockets/internal/config"
 	"github.com/serverless-websockets/serverless-websockets/internal/logging"
 )
 
@@ -34,15 +35,12 @@ func main() {
 }
 
 func setup() (*authorizer.Handler, error) {
-	cfg, err := vars.LoadAuthorizer(os.Getenv)
+	cfg, err := config.LoadAuthorizer(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), initTimeout)
 	defer cancel()
-	v, err := authorizer.NewVerifier(ctx, cfg.Verifier)
-	if err != nil {
-		return nil, err
-	}
-	return &authorizer.Handler{Verifier: v, Logger: logging.NewLambda(os.Stdout, cfg.LogLevel)}, nil
+	h, _, err := tokens.Authorizer(ctx, tokens.Config(cfg, nil), logging.NewLambda(os.Stdout, cfg.LogLevel))
+	return h, err
 }

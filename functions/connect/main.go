@@ -6,20 +6,18 @@ package main
 import (
 	"os"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
 	"github.com/serverless-websockets/serverless-websockets/internal/lambdamain"
-	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
 func main() {
 	lambdamain.Start("connect", os.Getenv, func(f *lambdamain.Function) (any, error) {
-		h := &handlers.Connect{
-			Connections: f.Store,
-			Bans:        f.Store,
-			Limiter:     ratelimit.New(f.DynamoDB, f.Config.RateLimits),
-			TTL:         f.Config.ConnectionTTL,
-			Logger:      f.Logger,
-			Metrics:     f.Metrics,
+		a, err := f.App()
+		if err != nil {
+			return nil, err
+		}
+		h, err := a.Connect()
+		if err != nil {
+			return nil, err
 		}
 		return h.Handle, nil
 	})

@@ -5,13 +5,15 @@ package main
 import (
 	"os"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
 	"github.com/serverless-websockets/serverless-websockets/internal/lambdamain"
 )
 
 func main() {
 	lambdamain.Start("disconnect", os.Getenv, func(f *lambdamain.Function) (any, error) {
-		h := &handlers.Disconnect{Connections: f.Store, Logger: f.Logger, Metrics: f.Metrics}
-		return h.Handle, nil
+		a, err := f.App()
+		if err != nil {
+			return nil, err
+		}
+		return a.Disconnect().Handle, nil
 	})
 }

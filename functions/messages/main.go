@@ -8,26 +8,18 @@ package main
 import (
 	"os"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
 	"github.com/serverless-websockets/serverless-websockets/internal/lambdamain"
-	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
 func main() {
 	lambdamain.Start("messages", os.Getenv, func(f *lambdamain.Function) (any, error) {
-		cfg := f.Config
-		h := &handlers.Messages{
-			Connections:     f.Store,
-			Presence:        f.Store,
-			Mailbox:         f.Store,
-			Sender:          f.Sender,
-			Limiter:         ratelimit.New(f.DynamoDB, cfg.RateLimits),
-			Bans:            f.Store,
-			MaxMessageBytes: cfg.MaxMessageBytes,
-			MailboxTTL:      cfg.MailboxTTL,
-			InboxBatch:      cfg.MailboxMaxMessages,
-			Logger:          f.Logger,
-			Metrics:         f.Metrics,
+		a, err := f.App()
+		if err != nil {
+			return nil, err
+		}
+		h, err := a.Messages()
+		if err != nil {
+			return nil, err
 		}
 		return h.Handle, nil
 	})

@@ -8,10 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/serverless-websockets/serverless-websockets/authorizer"
-	"github.com/serverless-websockets/serverless-websockets/internal/config/vars"
-	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -21,7 +17,7 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.RateLimits.Table != "r" || c.RateLimits.Messages.Rate != 10 || c.RateLimits.Messages.Burst != 20 {
+	if c.RateLimitTable != "r" || c.RateLimits.Messages.Rate != 10 || c.RateLimits.Messages.Burst != 20 {
 		t.Fatalf("rate limits = %+v", c.RateLimits)
 	}
 	if c.ConnectionsTable != "c" || c.MaxConnectionsPerPlayer != 5 || c.MaxMessageBytes != 8192 ||
@@ -174,20 +170,25 @@ func TestLoadAuthorizer(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
-		want    authorizer.Config
+		want    Authorizer
 		wantErr []string
 	}{
 		{
 			name: "all set",
 			env: map[string]string{"JWT_ISSUER": "https://issuer.example", "JWT_AUDIENCE": "client", "JWKS_URL": "https://example.com/jwks.json",
 				"JWT_TOKEN_USE": "id", "PLAYER_ID_CLAIM": "cognito:username"},
-			want: authorizer.Config{Issuer: "https://issuer.example", Audience: "client", JWKSURL: "https://example.com/jwks.json",
+			want: Authorizer{Issuer: "https://issuer.example", Audience: "client", JWKSURL: "https://example.com/jwks.json",
 				TokenUse: "id", PlayerIDClaim: "cognito:username"},
 		},
 		{
 			name: "optional ones empty",
 			env:  map[string]string{"JWT_ISSUER": "https://issuer.example", "JWT_AUDIENCE": "client", "JWKS_URL": "https://example.com/jwks.json"},
-			want: authorizer.Config{Issuer: "https://issuer.example", Audience: "client", JWKSURL: "https://example.com/jwks.json"},
+			want: Authorizer{Issuer: "https://issuer.example", Audience: "client", JWKSURL: "https://example.com/jwks.json", TokenUse: "access", PlayerIDClaim: "username"},
+		},
+		{
+			name: "ID tokens name the player by cognito:username",
+			env:  map[string]string{"JWT_ISSUER": "https://issuer.example", "JWT_AUDIENCE": "client", "JWKS_URL": "https://example.com/jwks.json", "JWT_TOKEN_USE": "id"},
+			want: Authorizer{Issuer: "https://issuer.example", Audience: "client", JWKSURL: "https://example.com/jwks.json", TokenUse: "id", PlayerIDClaim: "cognito:username"},
 		},
 		{name: "nothing set", env: map[string]string{}, wantErr: []string{"JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL"}},
 		{name: "nothing set, bad log level", env: map[string]string{"LOG_LEVEL": "loud"}, wantErr: []string{"JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL", "LOG_LEVEL"}},
@@ -200,15 +201,13 @@ func TestLoadAuthorizer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, err := vars.LoadAuthorizer(env(tt.env))
+			a, err := LoadAuthorizer(env(tt.env))
 			if len(tt.wantErr) == 0 {
 				if err != nil {
 					t.Fatal(err)
 				}
-				cfg := a.Verifier
-				if cfg.Issuer != tt.want.Issuer || cfg.Audience != tt.want.Audience || cfg.JWKSURL != tt.want.JWKSURL ||
-					cfg.TokenUse != tt.want.TokenUse || cfg.PlayerIDClaim != tt.want.PlayerIDClaim {
-					t.Errorf("LoadAuthorizer = %+v, want %+v", cfg, tt.want)
+				if a != tt.want {
+					t.Errorf("LoadAuthorizer = %+v, want %+v", a, tt.want)
 				}
 				return
 			}
@@ -223,16 +222,15 @@ func TestLoadAuthorizer(t *testing.T) {
 }
 
 func TestRateLimits(t *testing.T) {
-	defaults := ratelimit.Config{
-		Table:    "limits",
-		Messages: ratelimit.Limit{Rate: 10, Burst: 20},
-		Bytes:    ratelimit.Limit{Rate: 65536, Burst: 131072},
-		Connects: ratelimit.Limit{Rate: 10.0 / 60, Burst: 10},
+	defaults := RateLimits{
+		Messages: Limit{Rate: 10, Burst: 20},
+		Bytes:    Limit{Rate: 65536, Burst: 131072},
+		Connects: Limit{Rate: 10.0 / 60, Burst: 10},
 	}
 	tests := []struct {
 		name    string
 		env     map[string]string
-		want    ratelimit.Config
+		want    RateLimits
 		wantErr []string // substrings the error must name; nil for success
 	}{
 		{name: "defaults", want: defaults},
@@ -243,22 +241,21 @@ func TestRateLimits(t *testing.T) {
 				"RATE_BYTES_PER_SECOND": "1000", "RATE_BYTES_BURST": "4000",
 				"RATE_CONNECTS_PER_MINUTE": "3",
 			},
-			want: ratelimit.Config{
-				Table:    "limits",
-				Messages: ratelimit.Limit{Rate: 2.5, Burst: 5},
-				Bytes:    ratelimit.Limit{Rate: 1000, Burst: 4000},
-				Connects: ratelimit.Limit{Rate: 3.0 / 60, Burst: 3},
+			want: RateLimits{
+				Messages: Limit{Rate: 2.5, Burst: 5},
+				Bytes:    Limit{Rate: 1000, Burst: 4000},
+				Connects: Limit{Rate: 3.0 / 60, Burst: 3},
 			},
 		},
 		{
 			name: "zero turns limits off",
 			env:  map[string]string{"RATE_MESSAGES_PER_SECOND": "0", "RATE_BYTES_PER_SECOND": "0", "RATE_BYTES_BURST": "0", "RATE_CONNECTS_PER_MINUTE": "0"},
-			want: ratelimit.Config{Table: "limits"},
+			want: RateLimits{},
 		},
 		{
 			name: "a zero burst turns its limit off",
 			env:  map[string]string{"RATE_MESSAGES_BURST": "0", "RATE_BYTES_BURST": "0"},
-			want: ratelimit.Config{Table: "limits", Connects: ratelimit.Limit{Rate: 10.0 / 60, Burst: 10}},
+			want: RateLimits{Connects: Limit{Rate: 10.0 / 60, Burst: 10}},
 		},
 		{
 			name: "every invalid variable is named",
@@ -285,7 +282,7 @@ func TestRateLimits(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := c.RateLimits
-			if got.Table != tt.want.Table || got.Messages != tt.want.Messages || got.Bytes != tt.want.Bytes || got.Connects != tt.want.Connects {
+			if got != tt.want {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})

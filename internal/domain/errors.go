@@ -87,3 +87,16 @@ var (
 	// ErrBanned: the player is banned.
 	ErrBanned = errors.New("player banned")
 )
+
+// Admission is a rate limiter's answer to one request.
+type Admission struct {
+	// Allowed reports whether the request is admitted (and charged).
+	Allowed bool
+	// RetryAfter is, when refused, how long until the same request would be
+	// admitted if nothing else were charged meanwhile.
+	RetryAfter time.Duration
+}
+
+// ErrTooLarge is wrapped by a rate limiter's error for a request larger
+// than its burst: one that no wait would admit.
+var ErrTooLarge = errors.New("larger than the limit's burst")

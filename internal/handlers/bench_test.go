@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/serverless-websockets/serverless-websockets/internal/app"
+	"github.com/serverless-websockets/serverless-websockets/internal/config"
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
@@ -63,29 +65,39 @@ func newBenchRig(b *testing.B) *benchRig {
 	b.Helper()
 	ctx := context.Background()
 	r := &benchRig{api: localstack.NewCountingDynamoDB(minidynrouter.New()), clock: storetest.NewClock(benchStart)}
-	tables := dynamo.Tables{Connections: "connections", Mailbox: "mailbox", Bans: localstack.BansTable}
-	limits := ratelimit.Config{
-		Table:    "rate-limits",
-		Messages: ratelimit.DefaultMessages, Bytes: ratelimit.DefaultBytes, Connects: ratelimit.DefaultConnects,
-		Now: r.clock.Now,
+	// The functions' settings with their defaults; one sender may queue 50
+	// messages per recipient.
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{
+			"CONNECTIONS_TABLE": "connections", "MAILBOX_TABLE": "mailbox", "BANS_TABLE": "bans",
+			"RATE_LIMIT_TABLE": "rate-limits", "MAILBOX_MAX_PER_SENDER": "50",
+		}[k]
+	}, 0)
+	if err != nil {
+		b.Fatal(err)
 	}
-	r.store = dynamo.New(r.api, tables, dynamo.Options{Now: r.clock.Now, MailboxMaxPerSender: 50} /* one sender queues 50 per recipient */)
+	tables := dynamo.Tables{Connections: cfg.ConnectionsTable, Mailbox: cfg.MailboxTable, Bans: cfg.BansTable}
 	if err := dynamo.CreateTables(ctx, r.api, tables); err != nil {
 		b.Fatal(err)
 	}
-	if err := dynamo.EnsureTable(ctx, r.api, ratelimit.TableInput(limits.Table)); err != nil {
+	if err := dynamo.EnsureTable(ctx, r.api, ratelimit.TableInput(cfg.RateLimitTable)); err != nil {
 		b.Fatal(err)
 	}
+	a, err := app.New(cfg, app.Clients{DynamoDB: r.api, Sender: benchSender{}, Now: r.clock.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.store = a.Store
 	if err := r.store.PutConnection(ctx, domain.Connection{
 		ID: "bob-conn-0001=", PlayerID: "bob", ConnectedAt: benchStart,
 		ExpiresAt: benchStart.Add(365 * 24 * time.Hour), SourceIP: "203.0.113.7", UserAgent: "bench",
 	}); err != nil {
 		b.Fatal(err)
 	}
-	r.h = &handlers.Messages{
-		Connections: r.store, Presence: r.store, Mailbox: r.store, Sender: benchSender{},
-		Limiter: ratelimit.New(r.api, limits), Now: r.clock.Now,
+	if r.h, err = a.Messages(); err != nil {
+		b.Fatal(err)
 	}
+	r.h.Bans = nil // the ban check is BenchmarkSendMessageBanCheck's
 	return r
 }
 

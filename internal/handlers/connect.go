@@ -15,7 +15,6 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
-	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
 // ConnectionWriter stores a new connection, and removes it again when the
@@ -36,7 +35,7 @@ type BanReader interface {
 
 // ConnectLimiter limits how often a player may connect.
 type ConnectLimiter interface {
-	AllowConnect(ctx context.Context, playerID string) (ratelimit.Decision, error)
+	AllowConnect(ctx context.Context, playerID string) (domain.Admission, error)
 }
 
 // Connect handles $connect: it binds the connection to the authorizer's

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
-	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
 func connectEvent() events.APIGatewayWebsocketProxyRequest {
@@ -27,17 +26,17 @@ func TestConnect(t *testing.T) {
 	tests := []struct {
 		name    string
 		put     error
-		limit   ratelimit.Decision
+		limit   domain.Admission
 		limErr  error
 		status  int
 		code    string
 		wantPut bool
 	}{
-		{name: "stored", limit: ratelimit.Decision{Allowed: true}, status: 200, wantPut: true},
-		{name: "connection cap", limit: ratelimit.Decision{Allowed: true}, put: fmt.Errorf("put: %w", domain.ErrConnectionLimit), status: 403, code: "forbidden", wantPut: true},
-		{name: "connect rate", limit: ratelimit.Decision{RetryAfter: time.Second}, status: 429, code: "rate_limited"},
+		{name: "stored", limit: domain.Admission{Allowed: true}, status: 200, wantPut: true},
+		{name: "connection cap", limit: domain.Admission{Allowed: true}, put: fmt.Errorf("put: %w", domain.ErrConnectionLimit), status: 403, code: "forbidden", wantPut: true},
+		{name: "connect rate", limit: domain.Admission{RetryAfter: time.Second}, status: 429, code: "rate_limited"},
 		{name: "limiter down", limErr: errors.New("dynamodb: 500"), status: 500, code: "unavailable"},
-		{name: "store down", limit: ratelimit.Decision{Allowed: true}, put: errors.New("dynamodb: 500"), status: 500, code: "unavailable", wantPut: true},
+		{name: "store down", limit: domain.Admission{Allowed: true}, put: errors.New("dynamodb: 500"), status: 500, code: "unavailable", wantPut: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,7 +116,7 @@ func TestConnectRefusesATokenJustExpired(t *testing.T) {
 	put := false
 	h := &Connect{
 		Connections: &fakeStore{put: func(domain.Connection) error { put = true; return nil }},
-		Limiter:     &fakeLimiter{decision: ratelimit.Decision{Allowed: true}},
+		Limiter:     &fakeLimiter{decision: domain.Admission{Allowed: true}},
 		Now:         func() time.Time { return testNow.Add(time.Hour + 2*time.Second) }, // the token expired 2 s ago
 	}
 	resp, err := h.Handle(context.Background(), connectEvent())

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
-	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
 // fakeStore is a function-field fake of the DynamoDB adapter; nil fields
@@ -114,7 +113,7 @@ func (s *fakeSender) Delete(_ context.Context, id string) error {
 
 type fakeLimiter struct {
 	calls    int
-	decision ratelimit.Decision
+	decision domain.Admission
 	err      error
 	refuses  bool                      // RefusesMessage's answer
 	allow    func(ctx context.Context) // called by AllowMessage, if set
@@ -122,7 +121,7 @@ type fakeLimiter struct {
 
 func (l *fakeLimiter) RefusesMessage(string, int) bool { return l.refuses }
 
-func (l *fakeLimiter) AllowMessage(ctx context.Context, _ string, _ int) (ratelimit.Decision, error) {
+func (l *fakeLimiter) AllowMessage(ctx context.Context, _ string, _ int) (domain.Admission, error) {
 	l.calls++
 	if l.allow != nil {
 		l.allow(ctx)
@@ -130,7 +129,7 @@ func (l *fakeLimiter) AllowMessage(ctx context.Context, _ string, _ int) (rateli
 	return l.decision, l.err
 }
 
-func (l *fakeLimiter) AllowConnect(context.Context, string) (ratelimit.Decision, error) {
+func (l *fakeLimiter) AllowConnect(context.Context, string) (domain.Admission, error) {
 	l.calls++
 	return l.decision, l.err
 }

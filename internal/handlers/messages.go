@@ -15,7 +15,6 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
-	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
 // Route keys served by Messages.
@@ -61,7 +60,9 @@ type Sender interface {
 
 // MessageLimiter limits a player's messages and bytes.
 type MessageLimiter interface {
-	AllowMessage(ctx context.Context, playerID string, bytes int) (ratelimit.Decision, error)
+	// AllowMessage's error wraps domain.ErrTooLarge for a message larger
+	// than the byte limit's burst.
+	AllowMessage(ctx context.Context, playerID string, bytes int) (domain.Admission, error)
 	// RefusesMessage reports, without a remote call or a charge, that
 	// AllowMessage would refuse (its deny cache).
 	RefusesMessage(playerID string, bytes int) bool
@@ -365,7 +366,7 @@ func (h *Messages) allow(ctx context.Context, c *call, bytes int) error {
 		return nil
 	}
 	d, err := h.Limiter.AllowMessage(ctx, c.id.PlayerID, bytes)
-	if errors.Is(err, ratelimit.ErrTooLarge) {
+	if errors.Is(err, domain.ErrTooLarge) {
 		return &domain.Error{Code: domain.CodeTooLarge, Message: "the message is larger than the byte rate limit's burst", Err: err}
 	}
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
-	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
 type fixture struct {
@@ -29,7 +28,7 @@ func newFixture() *fixture {
 	f := &fixture{
 		store:   &fakeStore{conns: map[string][]domain.Connection{}},
 		sender:  &fakeSender{},
-		limiter: &fakeLimiter{decision: ratelimit.Decision{Allowed: true}},
+		limiter: &fakeLimiter{decision: domain.Admission{Allowed: true}},
 		logs:    &bytes.Buffer{},
 		metrics: metrics.NewCounters(),
 	}
@@ -117,7 +116,7 @@ func TestSendRefusals(t *testing.T) {
 		{name: "no message", body: `{"action":"sendmessage","to":"bob"}`, code: "bad_request"},
 		{name: "too large", body: `{"action":"sendmessage","to":"bob","message":"` + strings.Repeat("x", 9000) + `"}`, code: "too_large"},
 		{name: "rate limited", body: `{"action":"sendmessage","to":"bob","message":"x"}`, code: "rate_limited", retry: true, limiterN: 1,
-			setup: func(f *fixture) { f.limiter.decision = ratelimit.Decision{RetryAfter: 250 * time.Millisecond} }},
+			setup: func(f *fixture) { f.limiter.decision = domain.Admission{RetryAfter: 250 * time.Millisecond} }},
 		{name: "limiter down fails closed", body: `{"action":"sendmessage","to":"bob","message":"x","id":"u2"}`, code: "unavailable", limiterN: 1,
 			setup: func(f *fixture) { f.limiter.err = errors.New("dynamodb: timeout") }},
 		{name: "lookup fails", body: `{"action":"sendmessage","to":"bob","message":"x","id":"u"}`, code: "unavailable", limiterN: 1,
@@ -396,7 +395,7 @@ func TestInboxAndPresenceAreRateLimited(t *testing.T) {
 		f := newFixture()
 		f.store.online = func([]string) ([]string, error) { t.Fatal("presence read DynamoDB while limited"); return nil, nil }
 		f.store.listErr = errors.New("inbox read DynamoDB while limited")
-		f.limiter.decision = ratelimit.Decision{RetryAfter: time.Second}
+		f.limiter.decision = domain.Admission{RetryAfter: time.Second}
 		route := RouteInbox
 		if strings.Contains(body, "presence") {
 			route = RoutePresence
@@ -411,7 +410,7 @@ func TestInboxAndPresenceAreRateLimited(t *testing.T) {
 	}
 	// ping and $default are not charged.
 	f := newFixture()
-	f.limiter.decision = ratelimit.Decision{RetryAfter: time.Second}
+	f.limiter.decision = domain.Admission{RetryAfter: time.Second}
 	if got := f.call(t, RoutePing, "alice", `{"action":"ping"}`); got["type"] != "pong" {
 		t.Fatalf("ping while limited = %v", got)
 	}
@@ -468,7 +467,7 @@ func TestSendLimiterAndLookUpConcurrent(t *testing.T) {
 // refusal wins over that Query's failure.
 func TestSendRefusedLookUps(t *testing.T) {
 	body := `{"action":"sendmessage","to":"bob","message":1,"id":"c"}`
-	denied := ratelimit.Decision{RetryAfter: 250 * time.Millisecond}
+	denied := domain.Admission{RetryAfter: 250 * time.Millisecond}
 
 	f := newFixture()
 	f.limiter.decision, f.limiter.refuses = denied, true
@@ -483,7 +482,7 @@ func TestSendRefusedLookUps(t *testing.T) {
 
 	for _, tt := range []struct {
 		name     string
-		decision ratelimit.Decision
+		decision domain.Admission
 		limErr   error
 		code     string
 	}{

@@ -1,14 +1,13 @@
 // Package lambdamain starts the data functions (functions/connect,
-// disconnect, messages and admin) in Lambda: it builds, once per instance,
-// their settings, the DynamoDB client and store, the Management API sender
-// and the logger the handlers share while the instance is warm. Only the
-// functions import it, so that the local stack does not link the Lambda
-// runtime client.
+// disconnect, messages and admin) in Lambda: it reads, once per instance,
+// their settings and builds the clients (DynamoDB, the Management API, the
+// logger and metrics) that internal/app assembles the handlers on, shared
+// while the instance is warm. Only the functions import it, so that the
+// local stack does not link the Lambda runtime client.
 package lambdamain
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -16,24 +15,27 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
+	"github.com/serverless-websockets/serverless-websockets/internal/app"
 	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 	"github.com/serverless-websockets/serverless-websockets/internal/config"
-	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/logging"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
 )
 
 // Function is what a data function's setup starts from: its settings, the
-// SDK configuration, the DynamoDB client and store, its logger and metrics.
+// SDK configuration and the clients the app is built on.
 type Function struct {
-	Config   config.Config
-	AWS      aws.Config
-	DynamoDB *dynamodb.Client // at AWS_ENDPOINT_URL_DYNAMODB when it is set
-	Store    *dynamo.Store
-	Sender   *apigw.Sender // the Management API; nil without MANAGEMENT_ENDPOINT
-	Logger   *slog.Logger  // JSON lines with the Lambda request id
-	Metrics  *metrics.EMF  // on standard output
+	Config config.Config
+	AWS    aws.Config
+	// Clients are DynamoDB (at AWS_ENDPOINT_URL_DYNAMODB when it is set),
+	// the Management API (with MANAGEMENT_ENDPOINT), the logger (JSON lines
+	// with the Lambda request id) and the metrics (EMF on standard output).
+	// Setup may add the user pool.
+	Clients app.Clients
 }
+
+// App assembles the system from the function's settings and clients.
+func (f *Function) App() (*app.App, error) { return app.New(f.Config, f.Clients) }
 
 // load reads the settings of the function name through getenv, and builds
 // its clients and its logger.
@@ -51,31 +53,25 @@ func load(name string, getenv func(string) string) (*Function, error) {
 			o.BaseEndpoint = aws.String(cfg.DynamoDBEndpoint)
 		}
 	})
-	f := &Function{
-		Config: cfg, AWS: awsCfg, DynamoDB: ddb,
-		Logger: logging.NewLambda(os.Stdout, cfg.LogLevel), Metrics: &metrics.EMF{W: os.Stdout},
-		Store: dynamo.New(ddb, dynamo.Tables{Connections: cfg.ConnectionsTable, Mailbox: cfg.MailboxTable, Bans: cfg.BansTable}, dynamo.Options{
-			MaxConnectionsPerPlayer: cfg.MaxConnectionsPerPlayer,
-			MailboxMaxMessages:      cfg.MailboxMaxMessages,
-			MailboxMaxPerSender:     cfg.MailboxMaxPerSender,
-		}),
-	}
+	f := &Function{Config: cfg, AWS: awsCfg, Clients: app.Clients{
+		DynamoDB: ddb, Logger: logging.NewLambda(os.Stdout, cfg.LogLevel), Metrics: &metrics.EMF{W: os.Stdout},
+	}}
 	if cfg.ManagementEndpoint != "" {
 		mgmt, err := apigw.NewClient(awsCfg, cfg.ManagementEndpoint)
 		if err != nil {
 			return nil, err
 		}
-		f.Sender = apigw.New(mgmt)
+		f.Clients.Sender = apigw.New(mgmt)
 	}
 	return f, nil
 }
 
 // Start runs the data function name (its directory under functions/, a key
-// of config.Functions) in Lambda: setup builds its handler from the
-// function's settings and clients, once per instance, and returns the
-// handler's Handle method for lambda.Start. When loading or setup fails,
-// the process stops with the function's name and the reason, which Lambda
-// reports as an init error, instead of answering with a half-built handler.
+// of config.Functions) in Lambda: setup picks its handler from the app
+// (Function.App), once per instance, and returns the handler's Handle
+// method for lambda.Start. When loading or setup fails, the process stops
+// with the function's name and the reason, which Lambda reports as an init
+// error, instead of answering with a half-built handler.
 func Start(name string, getenv func(string) string, setup func(*Function) (any, error)) {
 	f, err := load(name, getenv)
 	var handle any

@@ -32,10 +32,11 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
 	"github.com/serverless-websockets/serverless-websockets/internal/admin"
 	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
+	"github.com/serverless-websockets/serverless-websockets/internal/app"
+	"github.com/serverless-websockets/serverless-websockets/internal/app/tokens"
 	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 	"github.com/serverless-websockets/serverless-websockets/internal/cognito"
 	"github.com/serverless-websockets/serverless-websockets/internal/config"
-	"github.com/serverless-websockets/serverless-websockets/internal/config/vars"
 	"github.com/serverless-websockets/serverless-websockets/internal/devissuer"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
@@ -131,10 +132,9 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 		// would count as offline.
 		cfg.ConnectionTTL = d + 10*time.Minute
 	}
-	limits := cfg.RateLimits
-	limits.Table, limits.Now = RateLimitTable, o.Now
+	cfg.BansTable = BansTable
 
-	s := &Stack{Metrics: metrics.NewCounters(), Config: cfg, Limits: limits}
+	s := &Stack{Metrics: metrics.NewCounters(), Config: cfg}
 	s.Creds = aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local"}
 	switch id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"); {
 	case id != "" && secret != "":
@@ -170,13 +170,6 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	s.Tables = newRecreatingDynamoDB(engine, createTables, o.Logger)
 	s.DynamoDB = NewCountingDynamoDB(s.Tables)
 	s.DynamoDB.Latency = o.AWSLatency
-	s.Store = dynamo.New(s.DynamoDB, tables, dynamo.Options{
-		MaxConnectionsPerPlayer: cfg.MaxConnectionsPerPlayer,
-		MailboxMaxMessages:      cfg.MailboxMaxMessages,
-		MailboxMaxPerSender:     cfg.MailboxMaxPerSender,
-		Now:                     o.Now,
-	})
-	limiter := ratelimit.New(s.DynamoDB, limits)
 
 	// Tokens: the dev issuer, unless an external issuer is configured.
 	mux := http.NewServeMux()
@@ -185,11 +178,10 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 		return nil, err
 	}
 	s.Auth = &authCfg
-	verifier, err := authorizer.NewVerifier(ctx, authCfg)
+	authHandler, verifier, err := tokens.Authorizer(ctx, authCfg, o.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("localstack: %w", err)
 	}
-	authHandler := &authorizer.Handler{Verifier: verifier, Logger: o.Logger}
 
 	// The Management API client the handlers use: the real SDK, signed with
 	// the local credentials, against this very stack.
@@ -205,21 +197,38 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 		}),
 		Retryer: awsclients.Retryer(),
 	})
-	sender := apigw.New(mgmt)
-
-	connect := &handlers.Connect{Connections: s.Store, Bans: s.Store, Limiter: limiter, TTL: cfg.ConnectionTTL, Now: o.Now, Logger: o.Logger, Metrics: s.Metrics}
-	disconnect := &handlers.Disconnect{Connections: s.Store, Now: o.Now, Logger: o.Logger, Metrics: s.Metrics}
-	messages := &handlers.Messages{
-		Connections: s.Store, Presence: s.Store, Mailbox: s.Store, Sender: sender, Limiter: limiter, Bans: s.Store,
-		MaxMessageBytes: cfg.MaxMessageBytes, MailboxTTL: cfg.MailboxTTL, InboxBatch: cfg.MailboxMaxMessages,
-		Now: o.Now, Logger: o.Logger, Metrics: s.Metrics,
+	clients := app.Clients{DynamoDB: s.DynamoDB, Sender: apigw.New(mgmt), Now: o.Now, Logger: o.Logger, Metrics: s.Metrics}
+	if cfg.CognitoUserPoolID != "" {
+		client := cognito.NewClient(aws.Config{
+			Region: cfg.Region, Credentials: credentials.StaticCredentialsProvider{Value: s.Creds},
+			HTTPClient: awsclients.HTTPClient(), Retryer: awsclients.Retryer,
+		}, cfg.CognitoEndpoint)
+		if clients.Accounts, err = cognito.New(client, cfg.CognitoUserPoolID); err != nil {
+			return nil, fmt.Errorf("localstack: %w", err)
+		}
+	}
+	a, err := app.New(cfg, clients)
+	if err != nil {
+		return nil, fmt.Errorf("localstack: %w", err)
+	}
+	s.Store, s.Limits = a.Store, a.RateLimits()
+	connect, err := a.Connect()
+	if err != nil {
+		return nil, fmt.Errorf("localstack: %w", err)
+	}
+	messages, err := a.Messages()
+	if err != nil {
+		return nil, fmt.Errorf("localstack: %w", err)
+	}
+	if s.Admin, err = a.Admin(); err != nil {
+		return nil, fmt.Errorf("localstack: %w", err)
 	}
 
 	gcfg := o.Gateway
 	gcfg.Authorizer = authHandler.Handle
 	gcfg.Routes = map[string]gateway.Route{
 		"$connect":    {Handler: connect.Handle},
-		"$disconnect": {Handler: disconnect.Handle},
+		"$disconnect": {Handler: a.Disconnect().Handle},
 	}
 	for _, route := range handlers.MessageRoutes {
 		gcfg.Routes[route] = gateway.Route{Handler: messages.Handle, RouteResponse: true}
@@ -238,21 +247,6 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	// answers there too: http://127.0.0.1:8080/local/@connections/{id}.
 	mux.Handle("/"+cmp.Or(gcfg.Stage, gateway.DefaultStage)+"/@connections/", s.Gateway)
 	// The admin API, behind a local HTTP API JWT authorizer.
-	s.Admin = &admin.Handler{
-		Store: s.Store, Connections: sender, BadCursor: dynamo.ErrBadCursor,
-		AdminGroup: cfg.AdminGroup, PlayerIDClaim: cfg.PlayerIDClaim, Now: o.Now, Logger: o.Logger,
-	}
-	if cfg.CognitoUserPoolID == "" {
-		o.Logger.Info("admin: no COGNITO_USER_POOL_ID; bans and unbans skip the Cognito steps")
-	} else {
-		client := cognito.NewClient(aws.Config{
-			Region: cfg.Region, Credentials: credentials.StaticCredentialsProvider{Value: s.Creds},
-			HTTPClient: awsclients.HTTPClient(), Retryer: awsclients.Retryer,
-		}, cfg.CognitoEndpoint)
-		if s.Admin.Accounts, err = cognito.New(client, cfg.CognitoUserPoolID); err != nil {
-			return nil, fmt.Errorf("localstack: %w", err)
-		}
-	}
 	adminAPI, err := httpapi.New(verifier, s.Admin.Handle, admin.Routes, httpapi.Config{
 		FunctionTimeout: gcfg.FunctionTimeout, Now: o.Now, Logger: o.Logger,
 	})
@@ -320,11 +314,11 @@ func validPort(port string) bool {
 // issuer's handler in process, so no port must be open before it starts.
 func (s *Stack) tokenConfig(getenv func(string) string, baseURL string, mux *http.ServeMux, log *slog.Logger) (authorizer.Config, error) {
 	if getenv("JWT_ISSUER") != "" {
-		cfg, err := vars.LoadAuthorizer(getenv)
+		cfg, err := config.LoadAuthorizer(getenv)
 		if err != nil {
 			return authorizer.Config{}, fmt.Errorf("localstack: external issuer: %w", err)
 		}
-		return cfg.Verifier, nil
+		return tokens.Config(cfg, nil), nil
 	}
 	issuer, err := devissuer.New(devissuer.Config{Issuer: baseURL, ClientID: DevClientID, Logger: log})
 	if err != nil {

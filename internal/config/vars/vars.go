@@ -1,9 +1,6 @@
 // Package vars reads typed settings from environment variables, given as a
 // getenv function, and names every missing or invalid one at once. Package
-// config reads the functions' settings with it; the authorizer's settings
-// are read here (LoadAuthorizer) because config's rate limits import
-// package ratelimit, and with it the DynamoDB client, whose package
-// initialisation would cost the authorizer's bootstrap 640 KiB.
+// config reads the functions' settings with it.
 package vars
 
 import (
@@ -11,41 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/serverless-websockets/serverless-websockets/authorizer"
 )
-
-// Authorizer is the configuration of the authorizer function.
-type Authorizer struct {
-	// Verifier is read from JWT_ISSUER, JWT_AUDIENCE and JWKS_URL
-	// (required), JWT_TOKEN_USE and PLAYER_ID_CLAIM (empty: the verifier's
-	// defaults).
-	Verifier authorizer.Config
-	LogLevel slog.Level // LOG_LEVEL, as for config.Load
-}
-
-// LoadAuthorizer reads the authorizer function's variables, naming every
-// missing or invalid one at once.
-func LoadAuthorizer(getenv func(string) string) (Authorizer, error) {
-	p := Parser{Getenv: getenv}
-	a := Authorizer{
-		Verifier: authorizer.Config{
-			Issuer:        p.Str("JWT_ISSUER", ""),
-			Audience:      p.Str("JWT_AUDIENCE", ""),
-			JWKSURL:       p.Str("JWKS_URL", ""),
-			TokenUse:      p.Str("JWT_TOKEN_USE", ""),
-			PlayerIDClaim: p.Str("PLAYER_ID_CLAIM", ""),
-		},
-		LogLevel: p.Level(),
-	}
-	if err := a.Verifier.Validate(); err != nil {
-		p.Problem("%s", err)
-	}
-	return a, p.Err()
-}
 
 // Parser reads variables through Getenv, collecting what is missing or
 // invalid for Err. Values are trimmed of spaces; unset or blank is unset.
@@ -79,6 +47,26 @@ func (p *Parser) Required(name string, needed bool) string {
 		p.missing = append(p.missing, name)
 	}
 	return v
+}
+
+// URL reads an absolute http or https URL, counting it as missing when
+// unset and needed.
+func (p *Parser) URL(name string, needed bool) string {
+	v := p.Required(name, needed)
+	if v == "" {
+		return ""
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		p.Problem("%s must be an absolute http(s) URL, not %q", name, v)
+	}
+	return v
+}
+
+// OneOf reads one of the values allowed; unset, it is def.
+func (p *Parser) OneOf(name, def string, allowed ...string) string {
+	return parse(p, name, def, "one of "+strings.Join(allowed, ", "), func(v string) (string, bool) {
+		return v, slices.Contains(allowed, v)
+	})
 }
 
 // Str reads name; unset, it is def.
