@@ -33,7 +33,7 @@ func verifiers(t *testing.T, c *clock) map[string]*authorizer.Verifier {
 		// username claim of an access token, cognito:username of an ID token.
 		"default":    srv.newVerifier(t, authorizer.Config{Now: c.Now}),
 		"default id": srv.newVerifier(t, authorizer.Config{Now: c.Now, TokenUse: authorizer.TokenUseID}),
-		"custom": srv.newVerifier(t, authorizer.Config{Now: c.Now, PlayerIDClaim: "custom:playerId"}),
+		"custom":     srv.newVerifier(t, authorizer.Config{Now: c.Now, PlayerIDClaim: "custom:playerId"}),
 	}
 }
 
