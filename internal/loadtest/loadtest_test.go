@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"flag"
 	"io"
 	"math"
 	"net/http/httptest"
@@ -18,23 +19,39 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
 )
 
+// parseFlags parses args as cmd/loadtest does: the flags RegisterFlags
+// defines, then Validate.
+func parseFlags(args []string, stderr io.Writer) (Options, error) {
+	var o Options
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o.RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	return o, o.Validate(fs)
+}
+
 // runArgs runs the load generator with args, within 90 seconds, and returns
 // what it wrote to stdout and stderr; progress gets the live line (nil: none).
 func runArgs(progress io.Writer, args ...string) (stdout, stderr string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var out, errOut bytes.Buffer
-	err = run(ctx, args, &out, &errOut, progress)
+	o, err := parseFlags(args, &errOut)
+	if err == nil {
+		err = Run(ctx, o, &out, &errOut, progress)
+	}
 	return out.String(), errOut.String(), err
 }
 
 // runReport runs the load generator with -json and returns its report,
 // what it wrote to stderr and its error; a run that writes no report fails
 // the test.
-func runReport(t *testing.T, args ...string) (Report, string, error) {
+func runReport(t *testing.T, args ...string) (report, string, error) {
 	t.Helper()
 	stdout, stderr, err := runArgs(nil, append(args, "-json")...)
-	var rep Report
+	var rep report
 	if jerr := json.Unmarshal([]byte(stdout), &rep); jerr != nil {
 		t.Fatalf("run %v: %v, and no report: %v\nstderr:\n%s\nstdout:\n%s", args, err, jerr, stderr, stdout)
 	}
@@ -43,7 +60,7 @@ func runReport(t *testing.T, args ...string) (Report, string, error) {
 
 // runJSON runs the load generator with -json and -html and returns its
 // report and the HTML.
-func runJSON(t *testing.T, args ...string) (Report, []byte) {
+func runJSON(t *testing.T, args ...string) (report, []byte) {
 	t.Helper()
 	page := filepath.Join(t.TempDir(), "report.html")
 	rep, stderr, err := runReport(t, append(args, "-html", page)...)
@@ -57,19 +74,19 @@ func runJSON(t *testing.T, args ...string) (Report, []byte) {
 	return rep, b
 }
 
-func step(rep Report, name string) (Step, bool) {
+func step(rep report, name string) (stepReport, bool) {
 	for _, s := range rep.Steps {
 		if s.Name == name {
 			return s, true
 		}
 	}
-	return Step{}, false
+	return stepReport{}, false
 }
 
 // checkConsistent asserts what every report must hold: every message
 // accounted for once, nothing lost or duplicated, each step's count the sum
 // of its successes and errors.
-func checkConsistent(t *testing.T, rep Report) {
+func checkConsistent(t *testing.T, rep report) {
 	t.Helper()
 	c := rep.Check
 	if c.Sent != c.Acked+sum(c.Errors) {
@@ -110,7 +127,7 @@ func checkConsistent(t *testing.T, rep Report) {
 
 // checkHTML asserts the HTML report is well formed, self-contained and
 // shows the run.
-func checkHTML(t *testing.T, page []byte, rep Report) {
+func checkHTML(t *testing.T, page []byte, rep report) {
 	t.Helper()
 	d := xml.NewDecoder(bytes.NewReader(page))
 	d.Strict = true
@@ -149,20 +166,20 @@ func TestScenarios(t *testing.T) {
 	tests := []struct {
 		name  string
 		args  []string
-		check func(t *testing.T, rep Report)
+		check func(t *testing.T, rep report)
 	}{
-		{"pairs closed loop", []string{"-scenario", "pairs", "-players", "4", "-messages", "5"}, func(t *testing.T, rep Report) {
+		{"pairs closed loop", []string{"-scenario", "pairs", "-players", "4", "-messages", "5"}, func(t *testing.T, rep report) {
 			if c := rep.Check; c.Sent != 20 || c.Read != 20 || rep.Settings.Loop != "closed" {
 				t.Errorf("check %+v, loop %s; want 20 sent and read in a closed loop", c, rep.Settings.Loop)
 			}
 		}},
-		{"pairs open loop with size", []string{"-scenario", "pairs", "-players", "4", "-rate", "20", "-messages", "6", "-size", "300"}, func(t *testing.T, rep Report) {
+		{"pairs open loop with size", []string{"-scenario", "pairs", "-players", "4", "-rate", "20", "-messages", "6", "-size", "300"}, func(t *testing.T, rep report) {
 			s := rep.Settings
 			if s.Loop != "open" || s.OfferedRate != 80 || s.Size != 300 || rep.Check.Read != 24 {
 				t.Errorf("settings %+v, read %d; want open loop at 80/s offered, 300-byte messages, 24 read", s, rep.Check.Read)
 			}
 		}},
-		{"fanin with ramp and duration", []string{"-scenario", "fanin", "-players", "5", "-total-rate", "40", "-duration", "500ms", "-ramp", "500ms"}, func(t *testing.T, rep Report) {
+		{"fanin with ramp and duration", []string{"-scenario", "fanin", "-players", "5", "-total-rate", "40", "-duration", "500ms", "-ramp", "500ms"}, func(t *testing.T, rep report) {
 			// 4 senders at 10/s for 0.5 s after a 0.5 s ramp: about 4*(2.5+5).
 			if c := rep.Check; c.Sent < 20 || c.Sent > 40 || rep.Settings.Senders != 4 {
 				t.Errorf("sent %d by %d senders, want about 30 by 4", c.Sent, rep.Settings.Senders)
@@ -171,12 +188,12 @@ func TestScenarios(t *testing.T) {
 				t.Errorf("the recipient's rate %v, want > 0", rep.Rates.Received)
 			}
 		}},
-		{"broadcast", []string{"-scenario", "broadcast", "-players", "6", "-rate", "20", "-messages", "3"}, func(t *testing.T, rep Report) {
+		{"broadcast", []string{"-scenario", "broadcast", "-players", "6", "-rate", "20", "-messages", "3"}, func(t *testing.T, rep report) {
 			if c := rep.Check; c.Sent != 15 || c.Read != 15 || rep.Settings.Senders != 1 {
 				t.Errorf("sent %d, read %d, senders %d; want 3 rounds of 5 from one sender", c.Sent, c.Read, rep.Settings.Senders)
 			}
 		}},
-		{"connect", []string{"-scenario", "connect", "-players", "3", "-total-rate", "60", "-messages", "4"}, func(t *testing.T, rep Report) {
+		{"connect", []string{"-scenario", "connect", "-players", "3", "-total-rate", "60", "-messages", "4"}, func(t *testing.T, rep report) {
 			conn, _ := step(rep, stepConnect)
 			gone, _ := step(rep, stepGone)
 			if conn.OK != 12 || gone.OK != 12 || rep.Check.Sent != 0 {
@@ -188,7 +205,7 @@ func TestScenarios(t *testing.T) {
 				t.Errorf("dynamodb %+v, want 5 requests per connect+disconnect", rep.DynamoDB)
 			}
 		}},
-		{"mixed", []string{"-scenario", "mixed", "-players", "8", "-offline-fraction", "0.5", "-rate", "10", "-duration", "1s", "-churn", "4", "-env", "MAILBOX_MAX_PER_SENDER=100"}, func(t *testing.T, rep Report) {
+		{"mixed", []string{"-scenario", "mixed", "-players", "8", "-offline-fraction", "0.5", "-rate", "10", "-duration", "1s", "-churn", "4", "-env", "MAILBOX_MAX_PER_SENDER=100"}, func(t *testing.T, rep report) {
 			c := rep.Check
 			if c.Queued == 0 || c.Collected != c.Queued {
 				t.Errorf("queued %d, collected %d; want some queued and all collected", c.Queued, c.Collected)
@@ -198,12 +215,12 @@ func TestScenarios(t *testing.T) {
 				t.Errorf("inbox step %+v, want drains", in)
 			}
 		}},
-		{"default limits, retried", []string{"-players", "2", "-messages", "25", "-limits=default"}, func(t *testing.T, rep Report) {
+		{"default limits, retried", []string{"-players", "2", "-messages", "25", "-limits=default"}, func(t *testing.T, rep report) {
 			if c := rep.Check; c.Read != 50 || c.RateLimited == 0 || c.Frames != c.Sent+c.RateLimited {
 				t.Errorf("check %+v: want 50 read after rate_limited retries", c)
 			}
 		}},
-		{"default limits, open loop: refusals are errors", []string{"-players", "2", "-rate", "1000", "-messages", "30", "-limits=default"}, func(t *testing.T, rep Report) {
+		{"default limits, open loop: refusals are errors", []string{"-players", "2", "-rate", "1000", "-messages", "30", "-limits=default"}, func(t *testing.T, rep report) {
 			if c := rep.Check; c.Errors["rate_limited"] == 0 || c.Acked == 0 || c.RateLimited != 0 {
 				t.Errorf("check %+v: want some acked and some rate_limited errors, none retried", c)
 			}
@@ -371,7 +388,7 @@ func TestDeployedNeedsCognito(t *testing.T) {
 
 func TestEstimate(t *testing.T) {
 	// pairs: 4 players x 10 messages, all delivered; 5 connections with the observer.
-	e := estimate(options{scenario: scenarioPairs, players: 4, messages: 10})
+	e := estimate(Options{scenario: scenarioPairs, players: 4, messages: 10})
 	if e.Messages != 40 || e.Connects != 5 || e.PresenceChecks != 10 {
 		t.Fatalf("estimate %+v", e)
 	}
@@ -385,12 +402,12 @@ func TestEstimate(t *testing.T) {
 		t.Errorf("DynamoDB requests %d, want %d", e.DynamoDB, want)
 	}
 	// broadcast at a total rate for a duration: 5 recipients, 10 msg/s, 2 s.
-	b := estimate(options{scenario: scenarioBroadcast, players: 6, totalRate: 10, duration: 2 * time.Second})
+	b := estimate(Options{scenario: scenarioBroadcast, players: 6, totalRate: 10, duration: 2 * time.Second})
 	if b.Messages != 20 {
 		t.Errorf("broadcast messages %d, want 20", b.Messages)
 	}
 	// A closed loop for a duration has no count in advance.
-	if c := estimate(options{scenario: scenarioPairs, players: 2, duration: time.Second}); c.Messages != -1 {
+	if c := estimate(Options{scenario: scenarioPairs, players: 2, duration: time.Second}); c.Messages != -1 {
 		t.Errorf("closed loop with duration: %+v, want unknown", c)
 	}
 }
