@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"cmp"
@@ -11,23 +11,23 @@ import (
 	"time"
 )
 
-// Report is what a run measured; -json writes it as is.
-type Report struct {
-	Settings Settings    `json:"settings"`
-	Steps    []Step      `json:"steps"`
-	Check    Check       `json:"check"`
-	Rates    Rates       `json:"rates"`
-	DynamoDB []PhaseCost `json:"dynamodb"` // by phase, per unit of its work
-	CPU      CPU         `json:"cpu"`
-	Series   []Point     `json:"series"` // one point per second of the run
-	Estimate *Estimate   `json:"estimate,omitempty"`
+// report is what a run measured; -json writes it as is.
+type report struct {
+	Settings runSettings    `json:"settings"`
+	Steps    []stepReport   `json:"steps"`
+	Check    messageCheck   `json:"check"`
+	Rates    rates          `json:"rates"`
+	DynamoDB []phaseCost    `json:"dynamodb"` // by phase, per unit of its work
+	CPU      cpuUse         `json:"cpu"`
+	Series   []point        `json:"series"` // one point per second of the run
+	Estimate *usageEstimate `json:"estimate,omitempty"`
 
 	TimedOut    bool `json:"timedOut"`    // stopped by -timeout: the figures are partial
 	Interrupted bool `json:"interrupted"` // stopped by a signal: the figures are partial
 }
 
-// Settings are the run's parameters.
-type Settings struct {
+// runSettings are the run's parameters.
+type runSettings struct {
 	Scenario        string    `json:"scenario"`
 	Mode            string    `json:"mode"`       // "embedded", "url" (a running local stack) or "deployed"
 	Target          string    `json:"target"`     // the stack's address
@@ -49,19 +49,19 @@ type Settings struct {
 	Started         time.Time `json:"started"`
 }
 
-// Step is one measured step.
-type Step struct {
+// stepReport is one measured step.
+type stepReport struct {
 	Name      string           `json:"name"`
 	Count     int64            `json:"count"` // attempts
 	OK        int64            `json:"ok"`
 	Errors    map[string]int64 `json:"errors"` // by code: the protocol's, status_<HTTP> at upgrade, and client-side kinds
 	ErrorRate float64          `json:"errorRate"`
-	Latency   Latency          `json:"latency"` // of the successes
-	Bins      []Bin            `json:"bins"`
+	Latency   latency          `json:"latency"` // of the successes
+	Bins      []histBin        `json:"bins"`
 }
 
-// Rates are the run phase's throughput.
-type Rates struct {
+// rates are the run phase's throughput.
+type rates struct {
 	Seconds  float64 `json:"seconds"`  // the run phase: first send to the last ack or read (connect: to the last cycle)
 	Offered  float64 `json:"offered"`  // messages (connect: connects) per second scheduled, open loop
 	Acked    float64 `json:"acked"`    // acks per second
@@ -69,32 +69,32 @@ type Rates struct {
 	Connects float64 `json:"connects"` // connects per second
 }
 
-// PhaseCost is the DynamoDB requests of a phase.
-type PhaseCost struct {
+// phaseCost is the DynamoDB requests of a phase.
+type phaseCost struct {
 	Phase string `json:"phase"`
 	Unit  string `json:"unit"`
 	Units int64  `json:"units"`
-	Cost
+	dynamoCost
 }
 
-// Cost is the DynamoDB requests of a phase, in total and per unit of work.
-type Cost struct {
+// dynamoCost is the DynamoDB requests of a phase, in total and per unit of work.
+type dynamoCost struct {
 	Reported    bool               `json:"reported"` // false when the stack does not count them
 	Requests    int64              `json:"requests"`
 	PerUnit     float64            `json:"perUnit"`
 	ByOperation map[string]float64 `json:"byOperation"` // requests per unit
 }
 
-// CPU is this process's CPU time during the run phase: with an embedded
+// cpuUse is this process's CPU time during the run phase: with an embedded
 // stack, the stack and the clients together; otherwise the clients alone.
-type CPU struct {
+type cpuUse struct {
 	Measured         bool    `json:"measured"`
 	TotalMs          float64 `json:"totalMs"`
 	MicrosPerMessage float64 `json:"microsPerMessage"` // per ack
 }
 
-// Point is one second of the run.
-type Point struct {
+// point is one second of the run.
+type point struct {
 	Second   int     `json:"second"`
 	Sent     int64   `json:"sent"`
 	Acked    int64   `json:"acked"`
@@ -105,8 +105,8 @@ type Point struct {
 }
 
 // cost is the DynamoDB requests between two snapshots, per unit of work.
-func cost(before, after counters, units int64) Cost {
-	c := Cost{Reported: after.reported, ByOperation: map[string]float64{}}
+func cost(before, after counters, units int64) dynamoCost {
+	c := dynamoCost{Reported: after.reported, ByOperation: map[string]float64{}}
 	for op, n := range after.dynamo {
 		d := n - before.dynamo[op]
 		if d <= 0 {
@@ -124,9 +124,9 @@ func cost(before, after counters, units int64) Cost {
 }
 
 // settings describes the run before it starts.
-func (l *load) settings() Settings {
+func (l *load) settings() runSettings {
 	o := l.o
-	s := Settings{
+	s := runSettings{
 		Scenario: o.scenario, Mode: l.t.mode, Target: l.t.display, Identities: l.t.identities.kind(),
 		Limits: l.t.limits, Engine: l.t.engine, Players: o.players, Loop: "closed",
 		Size: o.size, Concurrency: o.concurrency, Started: time.Now().UTC().Truncate(time.Second),
@@ -161,14 +161,14 @@ func (l *load) finish() {
 		if s.attempts == 0 && len(s.errors) == 0 {
 			continue
 		}
-		st := Step{Name: name, Count: s.attempts, OK: s.h.n, Errors: maps.Clone(s.errors), Latency: s.h.summary(), Bins: s.h.bins()}
+		st := stepReport{Name: name, Count: s.attempts, OK: s.h.n, Errors: maps.Clone(s.errors), Latency: s.h.summary(), Bins: s.h.bins()}
 		if st.Count > 0 {
 			st.ErrorRate = float64(sum(st.Errors)) / float64(st.Count)
 		}
 		r.Steps = append(r.Steps, st)
 	}
 	for i, s := range l.rec.series {
-		r.Series = append(r.Series, Point{
+		r.Series = append(r.Series, point{
 			Second: i, Sent: s.sent, Acked: s.acked, Errors: s.errors, Connects: s.connects,
 			AckP50: float64(s.ack.quantile(0.5)) / 1000, AckP99: float64(s.ack.quantile(0.99)) / 1000,
 		})
@@ -184,7 +184,7 @@ func (l *load) finish() {
 	}
 }
 
-func (r *Report) writeJSON(w io.Writer) error {
+func (r *report) writeJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(r); err != nil {
@@ -194,7 +194,7 @@ func (r *Report) writeJSON(w io.Writer) error {
 }
 
 // describe is the settings in one line.
-func (s Settings) describe() string {
+func (s runSettings) describe() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s stack at %s (%s", s.Scenario, s.Mode, s.Target, s.Identities)
 	switch s.Limits {
@@ -229,7 +229,7 @@ func (s Settings) describe() string {
 	return b.String()
 }
 
-func (r *Report) writeText(w io.Writer) {
+func (r *report) writeText(w io.Writer) {
 	fmt.Fprintf(w, "loadtest %s\n\n", r.Settings.describe())
 	fmt.Fprintf(w, "%-20s %8s %8s %7s %7s %9s %9s %9s %9s %9s\n", "step", "count", "ok", "errors", "error%", "p50", "p90", "p99", "p99.9", "max")
 	for _, s := range r.Steps {
@@ -264,7 +264,7 @@ func (r *Report) writeText(w io.Writer) {
 		fmt.Fprintf(w, " acked %.0f msg/s, received %.0f msg/s\n", rt.Acked, rt.Received)
 	}
 	for _, p := range r.DynamoDB {
-		fmt.Fprintf(w, "dynamodb, %s: %s\n", p.Phase, p.Cost.text(p.Unit))
+		fmt.Fprintf(w, "dynamodb, %s: %s\n", p.Phase, p.dynamoCost.text(p.Unit))
 	}
 	if r.CPU.Measured && r.CPU.MicrosPerMessage > 0 {
 		who := "the load generator"
@@ -281,7 +281,7 @@ func (r *Report) writeText(w io.Writer) {
 	}
 }
 
-func (c Cost) text(unit string) string {
+func (c dynamoCost) text(unit string) string {
 	if !c.Reported {
 		return "not reported by the stack"
 	}

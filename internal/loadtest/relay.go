@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/relay"
+	"github.com/serverless-websockets/serverless-websockets/internal/loadtest/relay"
 )
 
 // serveRelay serves the raw relay (package relay) on addr until ctx ends.

@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"math"
@@ -84,8 +84,8 @@ func (h *hist) quantile(q float64) int64 {
 	return h.max
 }
 
-// Latency summarizes a step's durations, in milliseconds.
-type Latency struct {
+// latency summarizes a step's durations, in milliseconds.
+type latency struct {
 	Count int64   `json:"count"`
 	Mean  float64 `json:"meanMs"`
 	P50   float64 `json:"p50Ms"`
@@ -95,12 +95,12 @@ type Latency struct {
 	Max   float64 `json:"maxMs"`
 }
 
-func (h *hist) summary() Latency {
+func (h *hist) summary() latency {
 	if h.n == 0 {
-		return Latency{}
+		return latency{}
 	}
 	ms := func(us int64) float64 { return float64(us) / 1000 }
-	return Latency{
+	return latency{
 		Count: h.n,
 		Mean:  h.sum / float64(h.n) / 1000,
 		P50:   ms(h.quantile(0.50)),
@@ -111,8 +111,8 @@ func (h *hist) summary() Latency {
 	}
 }
 
-// Bin is one bar of a latency histogram: the values from LoMs to HiMs.
-type Bin struct {
+// histBin is one bar of a latency histogram: the values from LoMs to HiMs.
+type histBin struct {
 	LoMs  float64 `json:"loMs"`
 	HiMs  float64 `json:"hiMs"`
 	Count int64   `json:"count"`
@@ -120,8 +120,8 @@ type Bin struct {
 
 // bins groups the buckets into at most four bins per power of two, from the
 // first non-empty bucket to the last, for charts.
-func (h *hist) bins() []Bin {
-	var out []Bin
+func (h *hist) bins() []histBin {
+	var out []histBin
 	for i, c := range h.counts {
 		if c == 0 {
 			continue
@@ -139,7 +139,7 @@ func (h *hist) bins() []Bin {
 			out[n-1].Count += c
 			continue
 		}
-		out = append(out, Bin{LoMs: loMs, HiMs: hiMs, Count: c})
+		out = append(out, histBin{LoMs: loMs, HiMs: hiMs, Count: c})
 	}
 	return out
 }

@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"crypto/rand"
@@ -233,8 +233,8 @@ func (r *recorder) queuedFor(idx int) int {
 	return r.unreadFor[idx]
 }
 
-// Check is the run's loss and duplicate accounting.
-type Check struct {
+// messageCheck is the run's loss and duplicate accounting.
+type messageCheck struct {
 	Sent        int64            `json:"sent"`        // messages (first frames)
 	Frames      int64            `json:"frames"`      // sendmessage frames, rate_limited retries included
 	RateLimited int64            `json:"rateLimited"` // retried rate_limited refusals (closed loop with -retry)
@@ -255,10 +255,10 @@ type Check struct {
 
 // finish settles every message: unanswered ones become no_reply errors,
 // delivery latencies are recorded, and the loss check is made.
-func (r *recorder) finish() Check {
+func (r *recorder) finish() messageCheck {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c := Check{Frames: r.frames, RateLimited: r.rateLimited, Foreign: r.foreign.Load(), BadFrames: r.badFrames.Load()}
+	c := messageCheck{Frames: r.frames, RateLimited: r.rateLimited, Foreign: r.foreign.Load(), BadFrames: r.badFrames.Load()}
 	ack, del := r.steps[stepAck], r.steps[stepDelivery]
 	for _, m := range r.msgs {
 		c.Sent++

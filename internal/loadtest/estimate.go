@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"fmt"
@@ -19,9 +19,9 @@ const (
 	// presence: 1 UpdateItem (rate limit) + 1 Query per name asked.
 )
 
-// Estimate is the expected AWS usage of a run against a deployed stack,
+// usageEstimate is the expected AWS usage of a run against a deployed stack,
 // for the work planned (a closed loop with -duration has no planned count).
-type Estimate struct {
+type usageEstimate struct {
 	Messages       int64  `json:"messages"` // sendmessage frames planned; -1: not known in advance
 	Connects       int64  `json:"connects"`
 	PresenceChecks int64  `json:"presenceChecks"` // at most, for disconnect→row gone
@@ -33,7 +33,7 @@ type Estimate struct {
 }
 
 // estimate computes the expected usage of o's run.
-func estimate(o options) Estimate {
+func estimate(o Options) usageEstimate {
 	players := int64(o.players)
 	senders, perRound := int64(o.senders()), int64(o.perSlot())
 	rate := o.perSenderRate()
@@ -48,7 +48,7 @@ func estimate(o options) Estimate {
 	if runFor == 0 && rate > 0 {
 		runFor = time.Duration(float64(o.messages) / rate * float64(time.Second))
 	}
-	e := Estimate{Messages: -1, Connects: players + 1} // the observer
+	e := usageEstimate{Messages: -1, Connects: players + 1} // the observer
 	if slots >= 0 {
 		e.Messages = slots * senders * perRound
 	}
@@ -82,7 +82,7 @@ func estimate(o options) Estimate {
 	return e
 }
 
-func (e Estimate) writeText(w io.Writer) {
+func (e usageEstimate) writeText(w io.Writer) {
 	fmt.Fprintln(w, "expected cost of this run, from the counts in BENCHMARKS.md:")
 	if e.Messages < 0 || e.Connects < 0 {
 		fmt.Fprintf(w, "  not known in advance: a closed loop with -duration sends as fast as the stack answers; %s\n", e.PerMessageNote)

@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"bufio"
@@ -60,7 +60,7 @@ func loopbackClient() *http.Client {
 	}}
 }
 
-func newTarget(ctx context.Context, o options, stderr io.Writer) (*target, error) {
+func newTarget(ctx context.Context, o Options, stderr io.Writer) (*target, error) {
 	var t *target
 	if o.embedded {
 		var err error
@@ -184,7 +184,7 @@ func checkLoopbackURL(raw string) error {
 }
 
 // startEmbedded runs the whole stack in this process on a loopback port.
-func startEmbedded(ctx context.Context, o options, stderr io.Writer) (*target, error) {
+func startEmbedded(ctx context.Context, o Options, stderr io.Writer) (*target, error) {
 	env := map[string]string{}
 	if o.limits == limitsOff {
 		for _, k := range []string{"RATE_MESSAGES_PER_SECOND", "RATE_BYTES_PER_SECOND", "RATE_CONNECTS_PER_MINUTE"} {

@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"context"
@@ -65,24 +65,24 @@ type request struct {
 
 // load is one measurement run.
 type load struct {
-	o        options
+	o        Options
 	t        *target
 	rec      *recorder
 	players  []*player
 	observer *player // asks presence for the disconnect→row gone step when the target cannot look itself
 	watcher  *goneWatcher
-	rep      *Report
+	rep      *report
 	ids      atomic.Int64 // request ids
 	pad      string
 }
 
 // measure runs every phase within o.timeout and reports what it saw. The
 // clients are always closed before it returns.
-func measure(parent context.Context, o options, t *target, progress io.Writer) (*Report, error) {
+func measure(parent context.Context, o Options, t *target, progress io.Writer) (*report, error) {
 	ctx, cancel := context.WithTimeout(parent, o.timeout)
 	defer cancel()
 	l := &load{o: o, t: t, rec: newRecorder()}
-	l.rep = &Report{Settings: l.settings()}
+	l.rep = &report{Settings: l.settings()}
 	l.pad = padding(o.size, l.rec.run)
 	sized, _ := json.Marshal(body{Run: l.rec.run, Seq: 100000, Pad: l.pad})
 	l.rep.Settings.Size = len(sized)
@@ -294,7 +294,7 @@ func (l *load) phase(ctx context.Context, name, unit string, f func() (int64, er
 	if units == 0 && c.Requests == 0 {
 		return ferr
 	}
-	l.rep.DynamoDB = append(l.rep.DynamoDB, PhaseCost{Phase: name, Unit: unit, Units: units, Cost: c})
+	l.rep.DynamoDB = append(l.rep.DynamoDB, phaseCost{Phase: name, Unit: unit, Units: units, dynamoCost: c})
 	return ferr
 }
 
@@ -397,7 +397,7 @@ func (l *load) runPhase(ctx context.Context) error {
 		l.rec.mu.Unlock()
 		l.rep.Rates.Seconds = end.Sub(start).Seconds()
 		if cpuOK {
-			l.rep.CPU = CPU{Measured: true, TotalMs: float64((cpu1 - cpu0).Microseconds()) / 1000}
+			l.rep.CPU = cpuUse{Measured: true, TotalMs: float64((cpu1 - cpu0).Microseconds()) / 1000}
 		}
 		if l.o.scenario == scenarioConnect {
 			return cycles.Load(), ctx.Err()

@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"bytes"
@@ -65,7 +65,7 @@ func fmtNum(v float64) string {
 }
 
 // histogramSVG draws a latency histogram on a logarithmic time axis.
-func histogramSVG(title string, bins []Bin) string {
+func histogramSVG(title string, bins []histBin) string {
 	var b strings.Builder
 	var top int64
 	for _, bin := range bins {
@@ -150,7 +150,7 @@ var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pct":   func(v float64) string { return fmt.Sprintf("%.2f%%", v*100) },
 	"errs":  sum,
 	"codes": fmtCounts,
-	"cost":  func(p PhaseCost) string { return p.Cost.text(p.Unit) },
+	"cost":  func(p phaseCost) string { return p.dynamoCost.text(p.Unit) },
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -212,7 +212,7 @@ svg .legend { font-size: 11px; } svg .bar { fill: #2563eb; }
 type kv struct{ K, V string }
 
 // writeHTMLFile writes r to path as a self-contained HTML page.
-func writeHTMLFile(path string, r *Report) error {
+func writeHTMLFile(path string, r *report) error {
 	// The page names no URL, so that nothing in it looks like a reference.
 	s := r.Settings
 	s.Target = bareURL(s.Target)
