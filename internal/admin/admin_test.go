@@ -388,3 +388,25 @@ func TestNoSelfUnban(t *testing.T) {
 		t.Errorf("another player's unban = %d %v, want 200", status, m)
 	}
 }
+
+// TestStatuses: one table turns codes into statuses; an error without a
+// code is a bug, answered 500 internal, never 503 as if a service failed.
+func TestStatuses(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want int
+	}{
+		{domain.Errorf(domain.CodeBadRequest, "x"), 400},
+		{domain.Errorf(domain.CodeUnauthorized, "x"), 401},
+		{domain.Errorf(domain.CodeForbidden, "x"), 403},
+		{domain.Errorf(domain.CodeBanned, "x"), 403},
+		{domain.Errorf(domain.CodeNotFound, "x"), 404},
+		{unavailable(errors.New("dynamodb: 500")), 503},
+		{errors.New("a bug"), 500},
+		{domain.Errorf(domain.CodeRateLimited, "not an admin code"), 500},
+	} {
+		if got := status(c.err); got != c.want {
+			t.Errorf("status(%v) = %d, want %d", c.err, got, c.want)
+		}
+	}
+}

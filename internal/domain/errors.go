@@ -26,6 +26,12 @@ const (
 	CodeInternal      Code = "internal"       // a bug; the log has the cause
 )
 
+// The codes the admin API adds; no WebSocket frame carries them.
+const (
+	CodeUnauthorized Code = "unauthorized" // no token, or one that names no player
+	CodeNotFound     Code = "not_found"    // an unknown connection or route
+)
+
 // Error is a domain error: a client-facing code and message, an optional
 // retry hint, and the internal cause, which is logged but never shown.
 type Error struct {

@@ -75,8 +75,9 @@ func (h *Connect) Handle(ctx context.Context, req events.APIGatewayWebsocketProx
 	id, idErr := identityFrom(rc)
 	log := requestLogger(h.Logger, rc, id.PlayerID)
 
-	status, err := h.connect(ctx, now, id, idErr, rc, req.Headers)
+	err := h.connect(ctx, now, id, idErr, rc, req.Headers)
 	if err != nil {
+		status := connectStatus(domain.ErrorCode(err))
 		rec.Reject(string(domain.ErrorCode(err)))
 		logOutcome(ctx, log, "connect refused", err, slog.Int("status", status))
 		return events.APIGatewayProxyResponse{StatusCode: status, Body: string(protocol.Encode(protocol.ErrorFrame("", err)))}, nil
@@ -85,22 +86,41 @@ func (h *Connect) Handle(ctx context.Context, req events.APIGatewayWebsocketProx
 	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
 }
 
-func (h *Connect) connect(ctx context.Context, now time.Time, id Identity, idErr error, rc events.APIGatewayWebsocketProxyRequestContext, headers map[string]string) (int, error) {
+// connectStatuses is the one translation of a refused connect's code to the
+// upgrade's HTTP status; any other code is 500.
+var connectStatuses = map[domain.Code]int{
+	domain.CodeTokenExpired: http.StatusForbidden,
+	domain.CodeForbidden:    http.StatusForbidden,
+	domain.CodeBanned:       http.StatusForbidden,
+	domain.CodeRateLimited:  http.StatusTooManyRequests,
+}
+
+// connectStatus is the HTTP status $connect answers for an error of code:
+// 403 for an expired token, a full set of connections or a ban, 429 for the
+// connect rate limit, and 500 for a backing service that failed or a bug.
+func connectStatus(code domain.Code) int {
+	if s, ok := connectStatuses[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+func (h *Connect) connect(ctx context.Context, now time.Time, id Identity, idErr error, rc events.APIGatewayWebsocketProxyRequestContext, headers map[string]string) error {
 	if idErr != nil {
-		return http.StatusInternalServerError, internal(idErr)
+		return internal(idErr)
 	}
 	if !id.TokenExpiresAt.IsZero() && !now.Before(id.TokenExpiresAt) {
 		// The authorizer allows a few seconds of clock leeway; a token past
 		// its expiry here would make a row that is dead on arrival.
-		return http.StatusForbidden, domain.Errorf(domain.CodeTokenExpired, "the token has expired; connect again with a new token")
+		return domain.Errorf(domain.CodeTokenExpired, "the token has expired; connect again with a new token")
 	}
 	if h.Limiter != nil {
 		d, err := h.Limiter.AllowConnect(ctx, id.PlayerID)
 		if err != nil {
-			return http.StatusInternalServerError, unavailable(fmt.Errorf("connect limit of %s: %w", id.PlayerID, err))
+			return unavailable(fmt.Errorf("connect limit of %s: %w", id.PlayerID, err))
 		}
 		if !d.Allowed {
-			return http.StatusTooManyRequests, &domain.Error{Code: domain.CodeRateLimited, Message: "too many connection attempts", RetryAfter: d.RetryAfter}
+			return &domain.Error{Code: domain.CodeRateLimited, Message: "too many connection attempts", RetryAfter: d.RetryAfter}
 		}
 	}
 	connectedAt := now
@@ -128,25 +148,25 @@ func (h *Connect) connect(ctx context.Context, now time.Time, id Identity, idErr
 	})
 	switch {
 	case errors.Is(err, domain.ErrConnectionLimit):
-		return http.StatusForbidden, &domain.Error{Code: domain.CodeForbidden, Message: "the player already holds the maximum number of connections", Err: err}
+		return &domain.Error{Code: domain.CodeForbidden, Message: "the player already holds the maximum number of connections", Err: err}
 	case err != nil:
-		return http.StatusInternalServerError, unavailable(err)
+		return unavailable(err)
 	}
 	if h.Bans == nil {
-		return http.StatusOK, nil
+		return nil
 	}
 	ban, err := h.Bans.Ban(ctx, id.PlayerID)
 	if errors.Is(err, domain.ErrNotFound) {
-		return http.StatusOK, nil
+		return nil
 	}
 	// Banned, or unknown: the row just written must go again.
 	if derr := h.Connections.DeleteConnection(ctx, id.PlayerID, rc.ConnectionID); derr != nil {
 		err = errors.Join(err, fmt.Errorf("remove the refused connection's row: %w", derr))
 	}
 	if err != nil {
-		return http.StatusInternalServerError, unavailable(fmt.Errorf("ban of %s: %w", id.PlayerID, err))
+		return unavailable(fmt.Errorf("ban of %s: %w", id.PlayerID, err))
 	}
-	return http.StatusForbidden, domain.BannedError(ban)
+	return domain.BannedError(ban)
 }
 
 func headerValue(headers map[string]string, name string) string {

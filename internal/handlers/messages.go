@@ -237,6 +237,9 @@ func (h *Messages) send(ctx context.Context, c *call, r protocol.Request) (any, 
 	frame := protocol.Encode(protocol.NewMessage(msgID, c.id.PlayerID, message, c.now))
 
 	delivered, failed := h.deliver(ctx, c, to, conns, frame)
+	if delivered > 0 && failed != nil {
+		c.log.WarnContext(ctx, "message not delivered to every connection", slog.Int("delivered", delivered), slog.String("cause", failed.Error()))
+	}
 	if delivered > 0 {
 		c.rec.Add(metrics.Delivered, delivered)
 		return protocol.Ack{Type: protocol.TypeAck, ID: r.ID, MessageID: msgID, Status: protocol.StatusDelivered, Connections: delivered}, nil
@@ -320,13 +323,13 @@ func (h *Messages) admitAndLookUp(ctx context.Context, c *call, to string, bytes
 // deliver posts frame to every connection, at most DeliveryConcurrency at a
 // time. A connection found gone has its row deleted (that connection's row,
 // of the recipient, never the sender's). It returns how many posts succeeded
-// and the last failure that was not "gone".
+// and every failure that was not "gone", joined (nil when there was none).
 func (h *Messages) deliver(ctx context.Context, c *call, to string, conns []domain.Connection, frame []byte) (int, error) {
 	var (
 		mu        sync.Mutex
 		delivered int
 		gone      int
-		failed    error
+		failed    []error
 		g         errgroup.Group
 	)
 	g.SetLimit(h.DeliveryConcurrency)
@@ -347,14 +350,14 @@ func (h *Messages) deliver(ctx context.Context, c *call, to string, conns []doma
 				gone++
 				c.log.InfoContext(ctx, "stale connection removed", slog.String("staleConnectionId", conn.ID))
 			default:
-				failed = err
+				failed = append(failed, err)
 			}
 			return nil
 		})
 	}
 	_ = g.Wait()
 	c.rec.Add(metrics.Gone, gone)
-	return delivered, failed
+	return delivered, errors.Join(failed...)
 }
 
 // allow charges one message of size bytes to the player's limits. Besides

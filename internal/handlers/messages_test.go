@@ -708,3 +708,19 @@ func TestFrozenBackendAnswersUnavailableBeforeTheDeadline(t *testing.T) {
 		t.Fatalf("something was delivered (%d) or queued (%d)", len(f.sender.posts), len(f.store.queued))
 	}
 }
+
+// Every post that fails is reported, not only the last: the answer is
+// unavailable when none succeeded, and the log names each failure.
+func TestSendReportsEveryFailedPost(t *testing.T) {
+	f := newFixture()
+	f.store.conns["bob"] = live("bob-1=", "bob-2=")
+	f.sender.post = func(id string) error { return errors.New("post to " + id + " throttled") }
+	if got := f.call(t, RouteSendMessage, "alice", `{"action":"sendmessage","to":"bob","message":1,"id":"c"}`); got["code"] != "unavailable" {
+		t.Fatalf("reply = %v, want unavailable", got)
+	}
+	for _, id := range []string{"bob-1=", "bob-2="} {
+		if !strings.Contains(f.logs.String(), "post to "+id+" throttled") {
+			t.Errorf("the log does not name the failed post to %s:\n%s", id, f.logs)
+		}
+	}
+}
