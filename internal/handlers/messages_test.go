@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 	"unicode/utf8"
 
@@ -688,25 +689,31 @@ func (frozenConnections) PlayerConnections(ctx context.Context, _ string) ([]dom
 	return nil, ctx.Err()
 }
 
+// A frozen backend costs a sendmessage its deadline less the reserve (a
+// tenth of 2 s), not the deadline: the handler answers unavailable with the
+// client's id itself. The bubble's clock makes the wait exact and instant.
 func TestFrozenBackendAnswersUnavailableBeforeTheDeadline(t *testing.T) {
-	f := newFixture()
-	f.h.Connections = frozenConnections{f.store}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	resp, err := f.h.Handle(ctx, event(RouteSendMessage, "alice-conn=", "alice", `{"action":"sendmessage","to":"bob","message":"x","id":"t-1"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ctx.Err() != nil {
-		t.Fatal("the handler answered only after its deadline: the client would get no id")
-	}
-	got := decode(t, resp.Body)
-	if got["code"] != "unavailable" || got["id"] != "t-1" {
-		t.Fatalf("frame = %v, want unavailable with the client's id", got)
-	}
-	if len(f.sender.posts) != 0 || len(f.store.queued) != 0 {
-		t.Fatalf("something was delivered (%d) or queued (%d)", len(f.sender.posts), len(f.store.queued))
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture()
+		f.h.Connections = frozenConnections{f.store}
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		defer cancel()
+		resp, err := f.h.Handle(ctx, event(RouteSendMessage, "alice-conn=", "alice", `{"action":"sendmessage","to":"bob","message":"x","id":"t-1"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took != 1800*time.Millisecond {
+			t.Errorf("the handler answered after %v, want the deadline less the reserve, 1.8s", took)
+		}
+		got := decode(t, resp.Body)
+		if got["code"] != "unavailable" || got["id"] != "t-1" {
+			t.Fatalf("frame = %v, want unavailable with the client's id", got)
+		}
+		if len(f.sender.posts) != 0 || len(f.store.queued) != 0 {
+			t.Fatalf("something was delivered (%d) or queued (%d)", len(f.sender.posts), len(f.store.queued))
+		}
+	})
 }
 
 // Every post that fails is reported, not only the last: the answer is
