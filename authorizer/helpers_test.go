@@ -20,7 +20,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
-	"github.com/serverless-websockets/serverless-websockets/internal/storetest"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/storetest"
 )
 
 const (

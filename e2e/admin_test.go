@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	miniclient "github.com/truora/minidyn/aws-v2/client"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/devissuer"
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+	"github.com/serverless-websockets/serverless-websockets/internal/local/devissuer"
 	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
 )

@@ -16,11 +16,11 @@ import (
 	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
-	"github.com/serverless-websockets/serverless-websockets/internal/dynamotest"
 	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
 	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
-	"github.com/serverless-websockets/serverless-websockets/internal/syncbuf"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/dynamotest"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/syncbuf"
 )
 
 // freezable is a DynamoDB engine that can be frozen: while frozen, every

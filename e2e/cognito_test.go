@@ -13,7 +13,7 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/internal/cognito"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/config/testenv"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/testenv"
 )
 
 // cognitoLocal returns a client of the cognito-local that scripts/test

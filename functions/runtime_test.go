@@ -36,12 +36,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	miniserver "github.com/truora/minidyn/server"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/devissuer"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
-	"github.com/serverless-websockets/serverless-websockets/internal/dynamotest"
+	"github.com/serverless-websockets/serverless-websockets/internal/local/devissuer"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/dynamotest"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/config/testenv"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/testenv"
 )
 
 // rieVersion is the emulator scripts/test and .ci/run install.

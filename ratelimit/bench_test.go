@@ -6,7 +6,7 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/dynamotest"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/dynamotest"
 )
 
 // benchConfig returns the recommended message and byte limits on a new

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/dynamotest"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/dynamotest"
 )
 
 // TestExactUnderConcurrency plays 50 Lambda instances: 50 goroutines, each

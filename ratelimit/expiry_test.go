@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/dynamotest"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/dynamotest"
 )
 
 // TestExpiry: every write sets the TTL attribute to after the buckets are

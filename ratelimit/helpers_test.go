@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	miniclient "github.com/truora/minidyn/aws-v2/client"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/dynamotest"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/dynamotest"
 )
 
 var _ API = (*miniclient.Client)(nil)

@@ -13,7 +13,7 @@ import (
 
 	miniclient "github.com/truora/minidyn/aws-v2/client"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/dynamotest"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/dynamotest"
 )
 
 // TestRequestsPerCall counts the DynamoDB requests of each path. A warm,

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/syncbuf"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/syncbuf"
 )
 
 // TestRunServesAndStops starts the command as a user would, on a free

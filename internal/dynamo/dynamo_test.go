@@ -19,8 +19,8 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
-	"github.com/serverless-websockets/serverless-websockets/internal/dynamotest"
-	"github.com/serverless-websockets/serverless-websockets/internal/storetest"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/dynamotest"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/storetest"
 )
 
 // newTables creates uniquely named tables on the engine behind open.

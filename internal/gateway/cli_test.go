@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/config/testenv"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/testenv"
 )
 
 // TestManagementAPIWithCLI drives the Management API with the AWS CLI, whose

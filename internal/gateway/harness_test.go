@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/syncbuf"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/syncbuf"
 )
 
 // testTimeout bounds every wait of a test; it is a safety net, never an

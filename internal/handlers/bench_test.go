@@ -19,9 +19,9 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
+	"github.com/serverless-websockets/serverless-websockets/internal/local/minidynrouter"
 	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
-	"github.com/serverless-websockets/serverless-websockets/internal/minidynrouter"
-	"github.com/serverless-websockets/serverless-websockets/internal/storetest"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/storetest"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 

@@ -10,7 +10,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/config/testenv"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/testenv"
 )
 
 // TestCognitoPlayers runs pairs against a local stack that trusts a

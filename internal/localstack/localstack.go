@@ -37,13 +37,13 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 	"github.com/serverless-websockets/serverless-websockets/internal/cognito"
 	"github.com/serverless-websockets/serverless-websockets/internal/config"
-	"github.com/serverless-websockets/serverless-websockets/internal/devissuer"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
 	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
 	"github.com/serverless-websockets/serverless-websockets/internal/httpapi"
+	"github.com/serverless-websockets/serverless-websockets/internal/local/devissuer"
+	"github.com/serverless-websockets/serverless-websockets/internal/local/minidynrouter"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
-	"github.com/serverless-websockets/serverless-websockets/internal/minidynrouter"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 

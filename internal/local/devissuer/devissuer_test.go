@@ -15,7 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
-	"github.com/serverless-websockets/serverless-websockets/internal/devissuer"
+	"github.com/serverless-websockets/serverless-websockets/internal/local/devissuer"
 )
 
 const testIssuer = "http://127.0.0.1:8080"

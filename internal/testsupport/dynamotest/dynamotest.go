@@ -22,8 +22,8 @@ import (
 	miniclient "github.com/truora/minidyn/aws-v2/client"
 	miniserver "github.com/truora/minidyn/server"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/config/testenv"
-	"github.com/serverless-websockets/serverless-websockets/internal/minidynrouter"
+	"github.com/serverless-websockets/serverless-websockets/internal/local/minidynrouter"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/testenv"
 )
 
 // API is every DynamoDB operation the project's adapters use. Both
