@@ -22,6 +22,7 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/local/devissuer"
 	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/poll"
 )
 
 // tokenIn asks the dev issuer for a token of player in groups.
@@ -151,7 +152,7 @@ func TestAdminKick(t *testing.T) {
 		b.closed()
 	}
 	// The admin API deletes no rows itself: $disconnect ran for each.
-	eventually(t, "$disconnect deleted bob's rows", func() bool { return len(s.connections("bob")) == 0 })
+	poll.Until(t, "$disconnect deleted bob's rows", func() bool { return len(s.connections("bob")) == 0 })
 
 	alice.sendTo("bob", map[string]any{"n": 2}, "after")
 	alice.wantAck("after", protocol.StatusQueued, 0) // bob was kicked
@@ -168,14 +169,14 @@ func TestAdminCloseOneConnection(t *testing.T) {
 	s := startStack(t, noLimits())
 	root := s.tokenIn("root", "admin")
 	b1, b2 := s.dial("bob"), s.dial("bob")
-	eventually(t, "two rows", func() bool { return len(s.connections("bob")) == 2 })
+	poll.Until(t, "two rows", func() bool { return len(s.connections("bob")) == 2 })
 	ids := s.connections("bob")
 
 	status, body := s.admin("DELETE", "/admin/connections/"+url.PathEscape(ids[0]), root, nil)
 	if status != 200 || body["closed"] != float64(1) {
 		t.Fatalf("close %s = %d %v", ids[0], status, body)
 	}
-	eventually(t, "one row left", func() bool { return slices.Equal(s.connections("bob"), ids[1:]) })
+	poll.Until(t, "one row left", func() bool { return slices.Equal(s.connections("bob"), ids[1:]) })
 	// Whichever socket it was is closed; the other still answers.
 	var open *client
 	select {
@@ -215,7 +216,7 @@ func TestAdminBan(t *testing.T) {
 	bob.closed()
 	// $disconnect runs after the socket is gone: wait for it, so that a row
 	// seen below can only be the refused connect's.
-	eventually(t, "$disconnect deleted bob's kicked row", func() bool { return len(s.connections("bob")) == 0 })
+	poll.Until(t, "$disconnect deleted bob's kicked row", func() bool { return len(s.connections("bob")) == 0 })
 
 	// Reconnecting is refused with the reason; alice and carol are not.
 	status, refusal := s.dialRefused(s.token("bob", 3600))
@@ -402,7 +403,7 @@ func TestBanStopsAcceptedFrames(t *testing.T) {
 	}
 	close(release)
 	mallory.closed()
-	eventually(t, "mallory's row is gone", func() bool { return len(s.connections("mallory")) == 0 })
+	poll.Until(t, "mallory's row is gone", func() bool { return len(s.connections("mallory")) == 0 })
 
 	// $disconnect runs once the connection's handlers are done, so every
 	// frame of mallory's has been handled or dropped, and its posts are

@@ -23,6 +23,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/poll"
 )
 
 // TestRefusedTokensWriteNothing dials the gateway with every kind of bad
@@ -150,7 +151,7 @@ func TestConnectionLifecycle(t *testing.T) {
 			t.Fatalf("rows = %v", ids)
 		}
 		c.conn.Close(websocket.StatusNormalClosure, "bye")
-		eventually(t, "alice's row is deleted", func() bool { return len(s.connections("alice")) == 0 })
+		poll.Until(t, "alice's row is deleted", func() bool { return len(s.connections("alice")) == 0 })
 	})
 
 	t.Run("an abrupt drop removes the row", func(t *testing.T) {
@@ -165,7 +166,7 @@ func TestConnectionLifecycle(t *testing.T) {
 		// Vanish: no close frame, no more pongs.
 		c.raw.(*net.TCPConn).SetLinger(0)
 		c.raw.Close()
-		eventually(t, "bob's row is deleted after the drop", func() bool { return len(s.connections("bob")) == 0 })
+		poll.Until(t, "bob's row is deleted after the drop", func() bool { return len(s.connections("bob")) == 0 })
 	})
 
 	t.Run("a player's sixth connection is refused", func(t *testing.T) {
@@ -183,7 +184,7 @@ func TestConnectionLifecycle(t *testing.T) {
 		// Another player is not affected, and a freed slot can be used.
 		s.dial("dave")
 		clients[0].conn.Close(websocket.StatusNormalClosure, "")
-		eventually(t, "carol's first row is deleted", func() bool { return len(s.connections("carol")) == 4 })
+		poll.Until(t, "carol's first row is deleted", func() bool { return len(s.connections("carol")) == 4 })
 		s.dial("carol")
 	})
 }
@@ -242,7 +243,7 @@ func TestManagementAPI(t *testing.T) {
 		t.Fatalf("DeleteConnection: %v", err)
 	}
 	c.closed()
-	eventually(t, "$disconnect deleted the row", func() bool { return len(s.connections("alice")) == 0 })
+	poll.Until(t, "$disconnect deleted the row", func() bool { return len(s.connections("alice")) == 0 })
 }
 
 func TestShutdownRunsEveryDisconnect(t *testing.T) {

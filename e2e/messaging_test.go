@@ -15,6 +15,7 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/poll"
 )
 
 // outgoing is a sendmessage frame with client id to player to.
@@ -160,7 +161,7 @@ func (s *stack) leave(c *client, player string) {
 	s.t.Helper()
 	before := len(s.connections(player))
 	_ = c.conn.Close(websocket.StatusNormalClosure, "")
-	eventually(s.t, player+"'s row is deleted", func() bool { return len(s.connections(player)) == before-1 })
+	poll.Until(s.t, player+"'s row is deleted", func() bool { return len(s.connections(player)) == before-1 })
 }
 
 // in returns the stack seen from test t: its failures and the cleanup of
@@ -372,7 +373,7 @@ func TestMessaging(t *testing.T) {
 		if code := alice.closed(); code != websocket.StatusMessageTooBig {
 			t.Fatalf("close status %v, want 1009", code)
 		}
-		eventually(t, "$disconnect removed big-alice's row", func() bool { return len(s.connections("big-alice")) == 0 })
+		poll.Until(t, "$disconnect removed big-alice's row", func() bool { return len(s.connections("big-alice")) == 0 })
 		bob.quiet(100 * time.Millisecond)
 	})
 
@@ -521,7 +522,7 @@ func TestExpiredTokenClosesConnection(t *testing.T) {
 	if code := alice.closed(); code != websocket.StatusNormalClosure {
 		t.Fatalf("close status %v, want 1000", code)
 	}
-	eventually(t, "$disconnect removed alice's row", func() bool { return len(s.connections("alice")) == 0 })
+	poll.Until(t, "$disconnect removed alice's row", func() bool { return len(s.connections("alice")) == 0 })
 	bob.quiet(100 * time.Millisecond)
 	if n := s.Metrics.Count("Sent"); n != 1 {
 		t.Fatalf("messages_sent_total = %d, want only bob's message", n)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/poll"
 	"github.com/serverless-websockets/serverless-websockets/internal/wsclient"
 )
 
@@ -345,16 +346,14 @@ func (p *lossPlayer) reconnect(s *stack, rng *rand.Rand) error {
 	if err := p.conn.leave(); err != nil {
 		return fmt.Errorf("leave: %w", err)
 	}
-	deadline := time.Now().Add(time.Second)
-	for time.Now().Before(deadline) {
+	var peekErr error
+	poll.Within(time.Second, func() bool {
 		queued, err := s.Store.Inbox(context.Background(), p.name, 1)
-		if err != nil {
-			return fmt.Errorf("peek at the mailbox: %w", err)
-		}
-		if len(queued) > 0 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
+		peekErr = err
+		return err != nil || len(queued) > 0
+	})
+	if peekErr != nil {
+		return fmt.Errorf("peek at the mailbox: %w", peekErr)
 	}
 	c, err := dialRecording(s.wsURL(p.token), &p.rec, nil)
 	if err != nil {
@@ -453,7 +452,7 @@ func TestDeliveryWhileClientCloses(t *testing.T) {
 	gate.hold()
 	left := make(chan error, 1)
 	go func() { left <- bob.leave() }()
-	eventually(t, "bob's close frame is written (and held back)", func() bool { return gate.holding() > 0 })
+	poll.Until(t, "bob's close frame is written (and held back)", func() bool { return gate.holding() > 0 })
 
 	alice.sendTo("bob", "last words", "last")
 	id := alice.wantAck("last", protocol.StatusDelivered, 1)
@@ -473,7 +472,7 @@ func TestDeliveryWhileClientCloses(t *testing.T) {
 
 	alice.sendTo("bob", "are you there?", "after")
 	id = alice.wantAck("after", protocol.StatusQueued, 0)
-	eventually(t, "bob's row is deleted", func() bool { return len(s.connections("bob")) == 0 })
+	poll.Until(t, "bob's row is deleted", func() bool { return len(s.connections("bob")) == 0 })
 	if queued, err := s.Store.Inbox(context.Background(), "bob", 10); err != nil || len(queued) != 1 || queued[0].ID != id {
 		t.Fatalf("bob's mailbox: %v, %v; want message %s", queued, err, id)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/poll"
 )
 
 // The rate limits through the whole stack: the gateway, the handlers, the
@@ -55,7 +56,7 @@ func (s *stack) dialRefused(token string) (int, frame) {
 func (s *stack) hangUp(c *client, player string) {
 	s.t.Helper()
 	c.conn.Close(websocket.StatusNormalClosure, "")
-	eventually(s.t, player+"'s rows are deleted", func() bool { return len(s.connections(player)) == 0 })
+	poll.Until(s.t, player+"'s rows are deleted", func() bool { return len(s.connections(player)) == 0 })
 }
 
 // TestMessageFlood: alice sends 100 messages to bob as fast as she can at a

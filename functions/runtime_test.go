@@ -39,6 +39,7 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/local/devissuer"
 	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/dynamotest"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/poll"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/testenv"
@@ -466,12 +467,10 @@ func TestBadConfigurationStopsAtInit(t *testing.T) {
 	if status == http.StatusOK || strings.Contains(string(out), "pong") {
 		t.Fatalf("a function with a refused configuration answered %d: %s", status, out)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(e.logs(), "MAILBOX_MAX_PER_SENDER (20) must be at most MAILBOX_MAX_MESSAGES (10)") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the log does not give the reason; response %s, log:\n%s", out, e.logs())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !poll.Within(5*time.Second, func() bool {
+		return strings.Contains(e.logs(), "MAILBOX_MAX_PER_SENDER (20) must be at most MAILBOX_MAX_MESSAGES (10)")
+	}) {
+		t.Fatalf("the log does not give the reason; response %s, log:\n%s", out, e.logs())
 	}
 }
 

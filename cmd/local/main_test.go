@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/poll"
 	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/syncbuf"
 )
 
@@ -25,15 +26,14 @@ func TestRunServesAndStops(t *testing.T) {
 	}()
 
 	var base string
-	deadline := time.Now().Add(20 * time.Second)
-	for base == "" {
-		if time.Now().After(deadline) {
-			t.Fatalf("no banner; stdout %q stderr %q", stdout.String(), stderr.String())
-		}
-		if m := regexp.MustCompile(`curl -s -X POST (http://127\.0\.0\.1:\d+)/dev/token`).FindStringSubmatch(stdout.String()); m != nil {
+	banner := regexp.MustCompile(`curl -s -X POST (http://127\.0\.0\.1:\d+)/dev/token`)
+	if !poll.Within(20*time.Second, func() bool {
+		if m := banner.FindStringSubmatch(stdout.String()); m != nil {
 			base = m[1]
 		}
-		time.Sleep(20 * time.Millisecond)
+		return base != ""
+	}) {
+		t.Fatalf("no banner; stdout %q stderr %q", stdout.String(), stderr.String())
 	}
 	for _, want := range []string{"Web client      " + base + "/\n", "/ws?token=", "/@connections/", "/.well-known/jwks.json", "/metrics", "/admin/", "embedded minidyn"} {
 		if !strings.Contains(stdout.String(), want) {
