@@ -20,7 +20,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/serverless-websockets/serverless-websockets/authorizer"
-	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/storetest"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/fakeclock"
 )
 
 const (
@@ -148,9 +148,9 @@ func (s *jwksServer) newVerifier(tb testing.TB, cfg authorizer.Config) *authoriz
 }
 
 // clock is a settable clock for Config.Now.
-type clock = storetest.Clock
+type clock = fakeclock.Clock
 
-func newClock() *clock { return storetest.NewClock(time.Unix(1_750_000_000, 0)) }
+func newClock() *clock { return fakeclock.New(time.Unix(1_750_000_000, 0)) }
 
 // cognitoClaims are the claims every valid Cognito token of use carries at now,
 // plus extra.

@@ -34,7 +34,7 @@ func BenchmarkAllowMessage(b *testing.B) {
 		api.updates.Store(0)
 		b.ResetTimer()
 		for b.Loop() {
-			clock.Add(100 * time.Millisecond)
+			clock.Advance(100 * time.Millisecond)
 			if !mustMessage(b, l, "bench", 200).Allowed {
 				b.Fatal("denied")
 			}
@@ -59,7 +59,7 @@ func BenchmarkAllowMessageTwoInstances(b *testing.B) {
 		a1.updates.Store(0)
 		i := 0
 		for b.Loop() {
-			clock.Add(100 * time.Millisecond)
+			clock.Advance(100 * time.Millisecond)
 			if !mustMessage(b, ls[i%2], "bench", 200).Allowed {
 				b.Fatal("denied")
 			}

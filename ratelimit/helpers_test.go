@@ -15,6 +15,7 @@ import (
 	miniclient "github.com/truora/minidyn/aws-v2/client"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/dynamotest"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/fakeclock"
 )
 
 var _ API = (*miniclient.Client)(nil)
@@ -22,19 +23,13 @@ var _ API = (*miniclient.Client)(nil)
 // t0 is the start of every simulated span.
 var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// fakeClock is a clock shared by limiters and moved only by the test.
-type fakeClock struct{ ns atomic.Int64 }
+// fakeClock is a clock shared by limiters and moved only by the test,
+// starting at t0.
+type fakeClock struct{ *fakeclock.Clock }
 
-func newClock() *fakeClock {
-	c := &fakeClock{}
-	c.ns.Store(t0.UnixNano())
-	return c
-}
+func newClock() *fakeClock { return &fakeClock{fakeclock.New(t0)} }
 
-func (c *fakeClock) Now() time.Time        { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *fakeClock) Add(d time.Duration)   { c.ns.Add(int64(d)) }
-func (c *fakeClock) Set(t time.Time)       { c.ns.Store(t.UnixNano()) }
-func (c *fakeClock) Since0() time.Duration { return time.Duration(c.ns.Load() - t0.UnixNano()) }
+func (c *fakeClock) Since0() time.Duration { return c.Now().Sub(t0) }
 func (c *fakeClock) Offset(d time.Duration) func() time.Time {
 	return func() time.Time { return c.Now().Add(d) }
 }

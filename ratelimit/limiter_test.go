@@ -62,7 +62,7 @@ func TestRequestsPerCall(t *testing.T) {
 			{"idle again after the buckets refilled", la, a, "p1", time.Second, true, 1},
 		}
 		for _, s := range steps {
-			clock.Add(s.advance)
+			clock.Advance(s.advance)
 			before := s.api.requests()
 			d := mustMessage(t, s.lim, s.player, 10)
 			got := s.api.requests() - before
@@ -95,9 +95,9 @@ func TestSmooth(t *testing.T) {
 		switch r := rng.IntN(10); {
 		case r < 6:
 		case r < 9:
-			clock.Add(time.Duration(rng.IntN(80)) * time.Millisecond)
+			clock.Advance(time.Duration(rng.IntN(80)) * time.Millisecond)
 		default:
-			clock.Add(time.Duration(rng.IntN(1500)) * time.Millisecond)
+			clock.Advance(time.Duration(rng.IntN(1500)) * time.Millisecond)
 		}
 		if mustMessage(t, l, "smooth", 1).Allowed {
 			admitted = append(admitted, clock.Since0())
@@ -150,7 +150,7 @@ func TestDenyCache(t *testing.T) {
 			if d.Allowed || d.RetryAfter != until.Sub(clock.Now()) {
 				t.Fatalf("at %v: %+v, want denied until %v", clock.Since0(), d, until.Sub(t0))
 			}
-			clock.Add(7 * time.Millisecond)
+			clock.Advance(7 * time.Millisecond)
 			if clock.Now().After(until) {
 				clock.Set(until.Add(-time.Microsecond))
 				if mustMessage(t, la, "deny", 1).Allowed {
@@ -182,7 +182,7 @@ func TestDenyCache(t *testing.T) {
 		}
 
 		// At the new retry time the same Limiter asks once and is admitted.
-		clock.Add(d.RetryAfter)
+		clock.Advance(d.RetryAfter)
 		before = a.requests()
 		if !mustMessage(t, la, "deny", 1).Allowed || a.requests()-before != 1 {
 			t.Fatalf("at the retry time: want admitted with 1 request, got %d requests", a.requests()-before)
@@ -404,7 +404,7 @@ func TestClockSkew(t *testing.T) {
 				admitted++
 			}
 		}
-		clock.Add(10 * time.Millisecond)
+		clock.Advance(10 * time.Millisecond)
 	}
 	high := burst + int(rate*(span+skew).Seconds())
 	low := burst + int(rate*span.Seconds())
@@ -450,7 +450,7 @@ func TestRefusesMessage(t *testing.T) {
 	if l.RefusesMessage("q", 1) {
 		t.Fatal("another player is refused")
 	}
-	clock.Add(100 * time.Millisecond)
+	clock.Advance(100 * time.Millisecond)
 	if l.RefusesMessage("p", 1) {
 		t.Fatal("refused after the retry time")
 	}

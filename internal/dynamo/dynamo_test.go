@@ -20,6 +20,7 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/dynamotest"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/fakeclock"
 	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/storetest"
 )
 
@@ -144,7 +145,7 @@ func TestQueriesFollowPages(t *testing.T) {
 func TestFailures(t *testing.T) {
 	ctx := t.Context()
 	api := miniclient.NewClient()
-	clock := storetest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := fakeclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	store := dynamo.New(api, newTables(t, api), dynamo.Options{Now: clock.Now})
 	conn := domain.Connection{ID: "c=", PlayerID: "alice", ConnectedAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}
 	msg := domain.QueuedMessage{To: "alice", ID: "m1", From: "bob", Message: json.RawMessage(`1`), SentAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}
@@ -250,7 +251,7 @@ func TestRaces(t *testing.T) {
 	dynamotest.Run(t, func(t *testing.T, open dynamotest.Opener) {
 		ctx := t.Context()
 		tables := newTables(t, open())
-		clock := storetest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+		clock := fakeclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 		opts := dynamo.Options{MaxConnectionsPerPlayer: 1, MailboxMaxMessages: 1, Now: clock.Now}
 		rival := dynamo.New(open(), tables, opts)
 		hook := &hookAPI{API: open()}
@@ -388,7 +389,7 @@ func putsTo(in *dynamodb.PutItemInput, partition string) bool {
 // smallMailbox returns options for a mailbox of two messages with a quota
 // of one per sender, and a maker of messages for bob.
 func smallMailbox() (dynamo.Options, func(id, from string) domain.QueuedMessage) {
-	clock := storetest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := fakeclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	opts := dynamo.Options{MailboxMaxMessages: 2, MailboxMaxPerSender: 1, Now: clock.Now}
 	return opts, func(id, from string) domain.QueuedMessage {
 		return domain.QueuedMessage{To: "bob", ID: id, From: from, Message: json.RawMessage(`1`), SentAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}

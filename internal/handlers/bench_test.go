@@ -21,7 +21,7 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
 	"github.com/serverless-websockets/serverless-websockets/internal/local/minidynrouter"
 	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
-	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/storetest"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/fakeclock"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
 
@@ -57,14 +57,14 @@ var benchStart = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 type benchRig struct {
 	h     *handlers.Messages
 	api   *localstack.CountingDynamoDB
-	clock *storetest.Clock
+	clock *fakeclock.Clock
 	store *dynamo.Store
 }
 
 func newBenchRig(b *testing.B) *benchRig {
 	b.Helper()
 	ctx := context.Background()
-	r := &benchRig{api: localstack.NewCountingDynamoDB(minidynrouter.New()), clock: storetest.NewClock(benchStart)}
+	r := &benchRig{api: localstack.NewCountingDynamoDB(minidynrouter.New()), clock: fakeclock.New(benchStart)}
 	// The functions' settings with their defaults; one sender may queue 50
 	// messages per recipient.
 	cfg, err := config.Load(func(k string) string {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/fakeclock"
 )
 
 // Open returns a Store on one engine's tables through a client of its own,
@@ -26,29 +27,6 @@ type Open func(opts dynamo.Options) *dynamo.Store
 // stores on them. Run calls it once; its subtests share the tables and keep
 // apart by using players of their own.
 type NewTables func(t *testing.T) Open
-
-// Clock is a clock that moves only when told. It is safe for concurrent use.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// NewClock returns a Clock reading now.
-func NewClock(now time.Time) *Clock { return &Clock{now: now} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock d forward.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // start is where every suite clock starts: a whole second, so that times
 // survive the store's precision (milliseconds, and seconds for expiry).
@@ -62,7 +40,7 @@ type env struct {
 	t     *testing.T
 	ctx   context.Context
 	open  Open
-	clock *Clock
+	clock *fakeclock.Clock
 	opts  dynamo.Options
 	store *dynamo.Store
 	name  string // unique per subtest, prefixes player ids
@@ -251,7 +229,7 @@ func Run(t *testing.T, newTables NewTables) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			clock := NewClock(start)
+			clock := fakeclock.New(start)
 			opts := tt.opts
 			opts.Now = clock.Now
 			e := &env{
