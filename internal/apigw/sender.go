@@ -4,7 +4,10 @@
 // against the local gateway, which serves the same API.
 //
 // A 410 GoneException becomes an error wrapping domain.ErrGone, so callers
-// can delete the row of exactly that connection.
+// can delete the row of exactly that connection; a 429
+// LimitExceededException (the client's outbound buffer is full, or posts
+// come too fast) wraps domain.ErrLimitExceeded: the connection lives, but
+// the frame was not sent.
 package apigw
 
 import (
@@ -79,11 +82,13 @@ func (s *Sender) Delete(ctx context.Context, connectionID string) error {
 }
 
 // translate keeps the SDK error in the chain and adds domain.ErrGone for a
-// GoneException.
+// GoneException, domain.ErrLimitExceeded for a LimitExceededException.
 func translate(err error) error {
-	var gone *types.GoneException
-	if errors.As(err, &gone) {
+	if _, ok := errors.AsType[*types.GoneException](err); ok {
 		return fmt.Errorf("%w: %w", domain.ErrGone, err)
+	}
+	if _, ok := errors.AsType[*types.LimitExceededException](err); ok {
+		return fmt.Errorf("%w: %w", domain.ErrLimitExceeded, err)
 	}
 	return err
 }

@@ -3,9 +3,13 @@ package apigw
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 
@@ -81,5 +85,30 @@ func TestSenderNeverPostsInvalidUTF8(t *testing.T) {
 	}
 	if err := s.Post(context.Background(), "c=", []byte(`{"message":"é"}`)); err != nil || calls != 1 {
 		t.Fatalf("Post of valid UTF-8 = %v after %d requests", err, calls)
+	}
+}
+
+// TestSenderTranslatesLimitExceeded runs the real SDK client against a
+// server answering as API Gateway does when a client's buffer is full.
+func TestSenderTranslatesLimitExceeded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("x-amzn-ErrorType", "LimitExceededException")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = io.WriteString(w, `{"message":"the client's outbound buffer is full"}`)
+	}))
+	defer srv.Close()
+	s := New(apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
+		BaseEndpoint: aws.String(srv.URL),
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+		Retryer:      aws.NopRetryer{},
+	}))
+	err := s.Post(context.Background(), "full=", []byte("hi"))
+	if !errors.Is(err, domain.ErrLimitExceeded) || errors.Is(err, domain.ErrGone) {
+		t.Fatalf("Post to a full connection = %v, want ErrLimitExceeded (and not ErrGone)", err)
+	}
+	if _, ok := errors.AsType[*types.LimitExceededException](err); !ok {
+		t.Fatal("the SDK's LimitExceededException is not kept in the chain")
 	}
 }
