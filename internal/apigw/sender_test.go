@@ -6,9 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
@@ -88,10 +90,14 @@ func TestSenderNeverPostsInvalidUTF8(t *testing.T) {
 	}
 }
 
-// TestSenderTranslatesLimitExceeded runs the real SDK client against a
-// server answering as API Gateway does when a client's buffer is full.
+// TestSenderTranslatesLimitExceeded runs the real SDK client, with the
+// SDK's standard retryer, against a server answering as API Gateway does
+// when a client's buffer is full: one request, and an error wrapping
+// domain.ErrLimitExceeded.
 func TestSenderTranslatesLimitExceeded(t *testing.T) {
+	var requests atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
 		w.Header().Set("x-amzn-ErrorType", "LimitExceededException")
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusTooManyRequests)
@@ -102,7 +108,7 @@ func TestSenderTranslatesLimitExceeded(t *testing.T) {
 		BaseEndpoint: aws.String(srv.URL),
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-		Retryer:      aws.NopRetryer{},
+		Retryer:      retry.NewStandard(),
 	}))
 	err := s.Post(context.Background(), "full=", []byte("hi"))
 	if !errors.Is(err, domain.ErrLimitExceeded) || errors.Is(err, domain.ErrGone) {
@@ -110,5 +116,8 @@ func TestSenderTranslatesLimitExceeded(t *testing.T) {
 	}
 	if _, ok := errors.AsType[*types.LimitExceededException](err); !ok {
 		t.Fatal("the SDK's LimitExceededException is not kept in the chain")
+	}
+	if n := requests.Load(); n != 1 {
+		t.Errorf("%d requests, want 1: a full connection is not retried", n)
 	}
 }
