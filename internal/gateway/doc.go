@@ -33,10 +33,31 @@
 // client kept waiting behind a full queue for more than a ping interval is
 // dropped.
 //
+// Everything written to a client (Management API posts, route responses, API
+// Gateway's error frames, and the close frame of a server-side close) goes
+// through one outbound buffer per connection, in order, drained by a writer
+// goroutine that exists only while frames wait. A post is answered 200 once
+// its frame is in the buffer, as API Gateway answers before the frame reaches
+// the client, so a client that does not read never holds up the invocation
+// that posts to it. The buffer holds at most Config.MaxOutboundFrames (64)
+// frames and Config.MaxOutboundBytes (1 MiB); a post that finds it full is
+// answered 429 with x-amzn-ErrorType LimitExceededException and
+// {"message":"Limit Exceeded"} (the AWS SDK's *types.LimitExceededException),
+// and nothing is queued; a route response or error frame that finds it full
+// is dropped and logged. Each frame's write may take 10 seconds; a client
+// that does not read for that long is dropped (1006), and what is left in
+// its buffer is discarded. A close (DELETE, a timeout, Shutdown) is written
+// after the frames already accepted, so a frame posted before a DELETE
+// reaches the client before the close frame. Likewise, when the client's
+// close frame arrives, posts answer 410 from then on and the frames already
+// accepted are written before the gateway answers the close, so a client
+// that reads until the server's close frame (as RFC 6455 asks) gets every
+// frame a post was answered 200 for.
+//
 // An idle connection costs one goroutine (its reader), three runtime timers
 // (idle timeout, maximum duration, ping) and three 1 KiB buffers; the worker
-// goroutine exists only while messages wait. BENCHMARKS.md has the resident
-// memory per idle connection.
+// and writer goroutines exist only while messages or frames wait.
+// BENCHMARKS.md has the resident memory per idle connection.
 //
 // A connection is registered before the 101 response is written, so the
 // Management API reaches a client as soon as its upgrade completes; a call
