@@ -320,12 +320,25 @@ func (c *conn) supervise() (disarm func()) {
 }
 
 // work runs the handlers of the connection's queued messages, in order,
-// and returns once the queue is empty.
+// and returns once the queue is empty. Once the connection is closing (a
+// DELETE, a kick or ban, token_expired, any close) it drops what is still
+// queued instead: a closed connection's frames must not act for it. The
+// handler running at that moment finishes.
 func (c *conn) work() {
+	dropped := 0
+	defer func() {
+		if dropped > 0 {
+			c.log.Debug("queued messages dropped: the connection is closing", "dropped", dropped)
+		}
+	}()
 	for {
 		select {
 		case m := <-c.queue:
-			c.dispatch(m)
+			if c.closing() {
+				dropped++
+			} else {
+				c.dispatch(m)
+			}
 			continue
 		default:
 		}

@@ -29,7 +29,11 @@
 // connection; in-order delivery is easier to reason about for a game and is
 // one of the orders API Gateway may produce.) Up to 16 messages wait in a
 // connection's queue; beyond that the gateway stops reading from that client,
-// which pushes back through TCP. Pongs are not read meanwhile either, so a
+// which pushes back through TCP. Once a connection is closing (DELETE
+// /@connections/{id}, a timeout, the client's close, any end) the messages
+// still in its queue are dropped, not handled: a kicked or banned player's
+// frames do not act after the kick. The message whose handler is running
+// then finishes. Pongs are not read meanwhile either, so a
 // client kept waiting behind a full queue for more than a ping interval is
 // dropped.
 //
@@ -60,8 +64,8 @@
 // BENCHMARKS.md has the resident memory per idle connection.
 //
 // A connection is registered before the 101 response is written, so the
-// Management API reaches a client as soon as its upgrade completes; a call
-// arriving in between waits for the upgrade.
+// Management API reaches a client as soon as its upgrade completes; a post or
+// DELETE arriving in between is queued and written once the upgrade is done.
 //
 // A route answers its client only when [Route.RouteResponse] is set (API
 // Gateway's RouteResponseSelectionExpression $default) and its body is not
@@ -85,7 +89,7 @@
 // $disconnect runs exactly once for every connection whose $connect
 // succeeded, after the socket is gone and the connection has left the
 // registry (so a Management API call made from $disconnect gets 410, as in the
-// cloud), and after the connection's queued messages have been handled. At
+// cloud), and after the handler running when it closed has returned. At
 // most Config.DisconnectConcurrency (8) run at once, as a Lambda function's
 // reserved concurrency would bound them, so thousands of clients closing
 // together queue their $disconnect instead of starving everyone else.
