@@ -4,7 +4,10 @@
 // against the local gateway, which serves the same API.
 //
 // A 410 GoneException becomes an error wrapping domain.ErrGone, so callers
-// can delete the row of exactly that connection.
+// can delete the row of exactly that connection; a 429
+// LimitExceededException (the client's outbound buffer is full, or posts
+// come too fast) wraps domain.ErrLimitExceeded: the connection lives, but
+// the frame was not sent.
 package apigw
 
 import (
@@ -54,7 +57,10 @@ func NewClient(cfg aws.Config, endpoint string) (*apigatewaymanagementapi.Client
 
 // Post sends data to the connection as one text frame. Data that is not
 // valid UTF-8 is refused without a request: a client fails the whole
-// connection on such a text frame.
+// connection on such a text frame. A LimitExceededException is answered
+// at once, not retried: a client that does not read will not have emptied
+// its buffer within the retryer's back-off, and every retry would hold
+// the calling invocation (and its concurrency) meanwhile.
 func (s *Sender) Post(ctx context.Context, connectionID string, data []byte) error {
 	if !utf8.Valid(data) {
 		return fmt.Errorf("post to connection %s: %w", connectionID, errNotUTF8)
@@ -62,7 +68,7 @@ func (s *Sender) Post(ctx context.Context, connectionID string, data []byte) err
 	_, err := s.api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
 		ConnectionId: aws.String(connectionID),
 		Data:         data,
-	})
+	}, noRetryWhenFull)
 	if err != nil {
 		return fmt.Errorf("post to connection %s: %w", connectionID, translate(err))
 	}
@@ -78,12 +84,32 @@ func (s *Sender) Delete(ctx context.Context, connectionID string) error {
 	return nil
 }
 
+// noRetryWhenFull makes a call's retryer give up on a
+// LimitExceededException, which the SDK's standard retryer would retry as
+// a throttling error.
+func noRetryWhenFull(o *apigatewaymanagementapi.Options) {
+	if r, ok := o.Retryer.(aws.RetryerV2); ok {
+		o.Retryer = fullNotRetried{r}
+	}
+}
+
+type fullNotRetried struct{ aws.RetryerV2 }
+
+func (r fullNotRetried) IsErrorRetryable(err error) bool {
+	if _, ok := errors.AsType[*types.LimitExceededException](err); ok {
+		return false
+	}
+	return r.RetryerV2.IsErrorRetryable(err)
+}
+
 // translate keeps the SDK error in the chain and adds domain.ErrGone for a
-// GoneException.
+// GoneException, domain.ErrLimitExceeded for a LimitExceededException.
 func translate(err error) error {
-	var gone *types.GoneException
-	if errors.As(err, &gone) {
+	if _, ok := errors.AsType[*types.GoneException](err); ok {
 		return fmt.Errorf("%w: %w", domain.ErrGone, err)
+	}
+	if _, ok := errors.AsType[*types.LimitExceededException](err); ok {
+		return fmt.Errorf("%w: %w", domain.ErrLimitExceeded, err)
 	}
 	return err
 }

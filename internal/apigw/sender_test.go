@@ -3,9 +3,15 @@ package apigw
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 
@@ -81,5 +87,37 @@ func TestSenderNeverPostsInvalidUTF8(t *testing.T) {
 	}
 	if err := s.Post(context.Background(), "c=", []byte(`{"message":"é"}`)); err != nil || calls != 1 {
 		t.Fatalf("Post of valid UTF-8 = %v after %d requests", err, calls)
+	}
+}
+
+// TestSenderTranslatesLimitExceeded runs the real SDK client, with the
+// SDK's standard retryer, against a server answering as API Gateway does
+// when a client's buffer is full: one request, and an error wrapping
+// domain.ErrLimitExceeded.
+func TestSenderTranslatesLimitExceeded(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		w.Header().Set("x-amzn-ErrorType", "LimitExceededException")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = io.WriteString(w, `{"message":"the client's outbound buffer is full"}`)
+	}))
+	defer srv.Close()
+	s := New(apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
+		BaseEndpoint: aws.String(srv.URL),
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+		Retryer:      retry.NewStandard(),
+	}))
+	err := s.Post(context.Background(), "full=", []byte("hi"))
+	if !errors.Is(err, domain.ErrLimitExceeded) || errors.Is(err, domain.ErrGone) {
+		t.Fatalf("Post to a full connection = %v, want ErrLimitExceeded (and not ErrGone)", err)
+	}
+	if _, ok := errors.AsType[*types.LimitExceededException](err); !ok {
+		t.Fatal("the SDK's LimitExceededException is not kept in the chain")
+	}
+	if n := requests.Load(); n != 1 {
+		t.Errorf("%d requests, want 1: a full connection is not retried", n)
 	}
 }

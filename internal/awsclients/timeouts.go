@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 )
@@ -26,11 +27,17 @@ func HTTPClient() *awshttp.BuildableClient {
 	return awshttp.NewBuildableClient().WithTimeout(AttemptTimeout)
 }
 
-// Retryer is the SDK's standard retryer (with its client-side retry quota)
-// held to MaxAttempts and MaxBackoff.
+// Retryer is the SDK's standard retryer held to MaxAttempts and MaxBackoff,
+// without the client-side retry quota. That quota is one token bucket (500
+// tokens, each retry costing several) shared by every call of a client, so
+// in a warm Lambda function or in the local stack the timeouts of calls to
+// one slow peer would spend it and then every other call's first failure
+// would end in "retry quota exceeded". Each call is bounded by MaxAttempts
+// and the deadlines above instead.
 func Retryer() aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = MaxAttempts
 		o.MaxBackoff = MaxBackoff
+		o.RateLimiter = ratelimit.None
 	})
 }

@@ -84,6 +84,10 @@ func ErrorMessage(err error) string {
 var (
 	// ErrGone: the connection no longer exists (the Management API's 410 GoneException).
 	ErrGone = errors.New("connection gone")
+	// ErrLimitExceeded: the connection cannot take the frame now (the
+	// Management API's 429 LimitExceededException: the client's outbound
+	// buffer is full, or posts come faster than allowed). Nothing was sent.
+	ErrLimitExceeded = errors.New("connection limit exceeded")
 	// ErrNotFound: the item asked for does not exist or has expired.
 	ErrNotFound = errors.New("not found")
 	// ErrConnectionLimit: the player already holds the maximum number of live connections.

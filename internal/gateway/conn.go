@@ -22,8 +22,8 @@ const (
 	// queueSize is how many messages of one connection may wait for their
 	// handler before the gateway stops reading from that client.
 	queueSize = 16
-	// writeTimeout bounds one write to a client; a client that does not
-	// read for this long is dropped.
+	// writeTimeout bounds the write of one frame to a client; a client
+	// that does not read for this long is dropped.
 	writeTimeout = 10 * time.Second
 
 	websocketGoingAway = websocket.StatusGoingAway
@@ -46,6 +46,16 @@ type inbound struct {
 	at     time.Time // Config.Now when it arrived
 }
 
+// outbound is one frame for a client.
+type outbound struct {
+	typ  websocket.MessageType
+	data []byte
+}
+
+// errOutboundFull is why send refuses a frame when the connection's
+// outbound buffer is full.
+var errOutboundFull = errors.New("outbound buffer full")
+
 // conn is one open WebSocket connection.
 type conn struct {
 	g           *Gateway
@@ -66,6 +76,17 @@ type conn struct {
 	workMu      sync.Mutex     // guards working
 	working     bool           // a worker goroutine is running
 	workers     sync.WaitGroup // the worker, if any
+
+	outMu      sync.Mutex
+	out        []outbound     // frames waiting for the writer, oldest first
+	outBytes   int            // their payload bytes
+	closeAfter *closeStatus   // the close the writer makes once out is written
+	writing    bool           // a writer goroutine is running
+	inFlight   bool           // the writer is writing a frame taken from out
+	peerClosed bool           // the client's close frame has arrived: send refuses
+	flushed    chan struct{}  // closed by the writer once out is written, for flushBeforeClose
+	sealed     bool           // serve is waiting for the writer: no new one starts
+	writers    sync.WaitGroup // the writer, if any
 
 	mu     sync.Mutex
 	status *closeStatus // set once, by the first cause of the end
@@ -89,8 +110,9 @@ func newConn(g *Gateway, r *http.Request) *conn {
 
 // serve runs an upgraded, registered connection until it ends, then runs
 // $disconnect. An idle connection holds this goroutine only: its timers run
-// on the runtime's timer heap, and its handlers on a worker goroutine that
-// exists while messages are waiting.
+// on the runtime's timer heap, its handlers on a worker goroutine that
+// exists while messages are waiting, and its writes on a writer goroutine
+// that exists while frames are waiting.
 func (c *conn) serve() {
 	c.started = c.g.cfg.Timers.Now()
 	disarm := c.supervise()
@@ -99,6 +121,10 @@ func (c *conn) serve() {
 	disarm()
 	c.g.unregister(c)
 	c.workers.Wait()
+	c.outMu.Lock()
+	c.sealed = true // the socket is closed: what is left is discarded
+	c.outMu.Unlock()
+	c.writers.Wait()
 	c.g.disconnect(c, st)
 }
 
@@ -178,17 +204,26 @@ func (c *conn) closing() bool {
 }
 
 // close closes the connection, the first cause winning: with a close
-// frame, or without one for a code that no frame may carry (1006 drops the
+// frame, written after the frames already in the outbound buffer, or at
+// once without one for a code that no frame may carry (1006 drops the
 // socket).
 func (c *conn) close(code websocket.StatusCode, reason string) {
 	st := closeStatus{code: code, reason: reason}
-	if c.setStatus(st) {
+	if !c.setStatus(st) {
+		return
+	}
+	if !validWireCode(code) {
 		go func() {
 			if c.upgraded() {
 				c.closeSocket(st)
 			}
 		}()
+		return
 	}
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	c.closeAfter = &st
+	c.startWriter()
 }
 
 // closeSocket closes the socket with a close frame of st, or without one
@@ -285,12 +320,25 @@ func (c *conn) supervise() (disarm func()) {
 }
 
 // work runs the handlers of the connection's queued messages, in order,
-// and returns once the queue is empty.
+// and returns once the queue is empty. Once the connection is closing (a
+// DELETE, a kick or ban, token_expired, any close) it drops what is still
+// queued instead: a closed connection's frames must not act for it. The
+// handler running at that moment finishes.
 func (c *conn) work() {
+	dropped := 0
+	defer func() {
+		if dropped > 0 {
+			c.log.Debug("queued messages dropped: the connection is closing", "dropped", dropped)
+		}
+	}()
 	for {
 		select {
 		case m := <-c.queue:
-			c.dispatch(m)
+			if c.closing() {
+				dropped++
+			} else {
+				c.dispatch(m)
+			}
 			continue
 		default:
 		}
@@ -362,22 +410,101 @@ func (c *conn) sendError(message, requestID string) {
 	}
 }
 
-// send writes one message to the client.
+// send queues one frame for the client, after every frame queued before
+// it, and starts the writer if none is running. It refuses the frame
+// (errOutboundFull) when the outbound buffer is full, and (net.ErrClosed)
+// once the connection is closing or the client's close frame has arrived.
+// An empty buffer takes any one frame.
 func (c *conn) send(typ websocket.MessageType, data []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-	defer cancel()
-	select {
-	case <-c.ready:
-	case <-ctx.Done():
-		return fmt.Errorf("write to connection %s: upgrade unfinished: %w", c.id, ctx.Err())
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	if c.closing() || c.peerClosed {
+		return fmt.Errorf("write to connection %s: %w", c.id, net.ErrClosed)
 	}
-	if c.ws == nil {
-		return fmt.Errorf("write to connection %s: upgrade failed: %w", c.id, net.ErrClosed)
+	if len(c.out) > 0 && (len(c.out) >= c.g.cfg.MaxOutboundFrames || c.outBytes+len(data) > c.g.cfg.MaxOutboundBytes) {
+		return fmt.Errorf("write to connection %s: %d frames, %d bytes waiting: %w", c.id, len(c.out), c.outBytes, errOutboundFull)
 	}
-	if err := c.ws.Write(ctx, typ, data); err != nil {
-		return fmt.Errorf("write to connection %s: %w", c.id, err)
-	}
+	c.out = append(c.out, outbound{typ: typ, data: data})
+	c.outBytes += len(data)
+	c.startWriter()
 	return nil
+}
+
+// startWriter starts the writer goroutine unless it runs already. outMu
+// must be held.
+func (c *conn) startWriter() {
+	if !c.writing && !c.sealed {
+		c.writing = true
+		c.writers.Go(c.write)
+	}
+}
+
+// write writes the queued frames in order, each within writeTimeout, then
+// the queued close, and returns once nothing is left. A write that fails
+// drops the connection (1006), and the frames after it are discarded, as
+// they are when the upgrade failed.
+func (c *conn) write() {
+	broken := !c.upgraded()
+	for {
+		c.outMu.Lock()
+		c.inFlight = false
+		if len(c.out) == 0 {
+			c.out = nil
+			if c.flushed != nil {
+				close(c.flushed)
+				c.flushed = nil
+			}
+			st := c.closeAfter
+			c.closeAfter = nil
+			if st == nil {
+				c.writing = false
+				c.outMu.Unlock()
+				return
+			}
+			c.outMu.Unlock()
+			if !broken {
+				c.closeSocket(*st) // send refuses frames from now on
+			}
+			continue
+		}
+		m := c.out[0]
+		c.out[0] = outbound{}
+		c.out = c.out[1:]
+		c.outBytes -= len(m.data)
+		c.inFlight = true
+		c.outMu.Unlock()
+		if broken {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		err := c.ws.Write(ctx, m.typ, m.data)
+		cancel()
+		if err != nil {
+			c.log.Info("write to client failed; dropping the connection", "error", err)
+			c.setStatus(closeStatus{code: websocket.StatusAbnormalClosure})
+			_ = c.ws.CloseNow()
+			broken = true
+		}
+	}
+}
+
+// flushBeforeClose runs when the client's close frame arrives, before
+// coder/websocket reads it and answers with its own close frame: from then
+// on send refuses frames, and it returns once the frames already accepted
+// have been written (or the connection dropped), so that a client reading
+// until the server's close frame gets every frame a post was answered 200
+// for.
+func (c *conn) flushBeforeClose() {
+	c.outMu.Lock()
+	c.peerClosed = true
+	if len(c.out) == 0 && !c.inFlight {
+		c.outMu.Unlock()
+		return
+	}
+	done := make(chan struct{})
+	c.flushed = done
+	c.outMu.Unlock()
+	<-done
 }
 
 // call invokes the authorizer or a route handler with a Lambda context

@@ -77,7 +77,7 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	shuttingDown := !g.register(c)
 	frames := &frameInspector{limit: int64(g.cfg.MaxFrameBytes), onTooBig: func() {
 		c.close(websocket.StatusMessageTooBig, reasonTooBig)
-	}}
+	}, onClose: c.flushBeforeClose}
 	ws, err := websocket.Accept(&hijackWriter{ResponseWriter: w, frames: frames}, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // API Gateway does not check Origin; the token is the credential
 		Subprotocols:       subprotocols(resp),

@@ -96,6 +96,7 @@ func TestUpgradeRefusals(t *testing.T) {
 
 func TestUpgradeRefusesNonWebSocketRequests(t *testing.T) {
 	h := newHarness(t, nil)
+	noRedirects := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	tests := []struct {
 		name   string
 		method string
@@ -107,6 +108,8 @@ func TestUpgradeRefusesNonWebSocketRequests(t *testing.T) {
 		{"POST", http.MethodPost, h.srv.URL + "/ws?token=alice", http.StatusMethodNotAllowed},
 		{"unknown path", http.MethodGet, h.srv.URL + "/other", http.StatusNotFound},
 		{"connections without id", http.MethodGet, h.srv.URL + "/@connections/", http.StatusNotFound},
+		{"connections without a slash (no redirect)", http.MethodGet, h.srv.URL + "/@connections", http.StatusNotFound},
+		{"stage connections without a slash (no redirect)", http.MethodGet, h.srv.URL + "/local/@connections", http.StatusNotFound},
 		{"connections under another stage", http.MethodGet, h.srv.URL + "/prod/@connections/abc", http.StatusNotFound},
 		{"an empty path segment (no redirect)", http.MethodGet, h.srv.URL + "//ws?token=alice", http.StatusNotFound},
 		{"a dot segment (no redirect)", http.MethodGet, h.srv.URL + "/@connections/./abc", http.StatusNotFound},
@@ -114,7 +117,7 @@ func TestUpgradeRefusesNonWebSocketRequests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest(tt.method, tt.url, nil)
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := noRedirects.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

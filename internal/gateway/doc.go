@@ -29,18 +29,43 @@
 // connection; in-order delivery is easier to reason about for a game and is
 // one of the orders API Gateway may produce.) Up to 16 messages wait in a
 // connection's queue; beyond that the gateway stops reading from that client,
-// which pushes back through TCP. Pongs are not read meanwhile either, so a
+// which pushes back through TCP. Once a connection is closing (DELETE
+// /@connections/{id}, a timeout, the client's close, any end) the messages
+// still in its queue are dropped, not handled: a kicked or banned player's
+// frames do not act after the kick. The message whose handler is running
+// then finishes. Pongs are not read meanwhile either, so a
 // client kept waiting behind a full queue for more than a ping interval is
 // dropped.
 //
+// Everything written to a client (Management API posts, route responses, API
+// Gateway's error frames, and the close frame of a server-side close) goes
+// through one outbound buffer per connection, in order, drained by a writer
+// goroutine that exists only while frames wait. A post is answered 200 once
+// its frame is in the buffer, as API Gateway answers before the frame reaches
+// the client, so a client that does not read never holds up the invocation
+// that posts to it. The buffer holds at most Config.MaxOutboundFrames (64)
+// frames and Config.MaxOutboundBytes (1 MiB); a post that finds it full is
+// answered 429 with x-amzn-ErrorType LimitExceededException and
+// {"message":"Limit Exceeded"} (the AWS SDK's *types.LimitExceededException),
+// and nothing is queued; a route response or error frame that finds it full
+// is dropped and logged. Each frame's write may take 10 seconds; a client
+// that does not read for that long is dropped (1006), and what is left in
+// its buffer is discarded. A close (DELETE, a timeout, Shutdown) is written
+// after the frames already accepted, so a frame posted before a DELETE
+// reaches the client before the close frame. Likewise, when the client's
+// close frame arrives, posts answer 410 from then on and the frames already
+// accepted are written before the gateway answers the close, so a client
+// that reads until the server's close frame (as RFC 6455 asks) gets every
+// frame a post was answered 200 for.
+//
 // An idle connection costs one goroutine (its reader), three runtime timers
 // (idle timeout, maximum duration, ping) and three 1 KiB buffers; the worker
-// goroutine exists only while messages wait. BENCHMARKS.md has the resident
-// memory per idle connection.
+// and writer goroutines exist only while messages or frames wait.
+// BENCHMARKS.md has the resident memory per idle connection.
 //
 // A connection is registered before the 101 response is written, so the
-// Management API reaches a client as soon as its upgrade completes; a call
-// arriving in between waits for the upgrade.
+// Management API reaches a client as soon as its upgrade completes; a post or
+// DELETE arriving in between is queued and written once the upgrade is done.
 //
 // A route answers its client only when [Route.RouteResponse] is set (API
 // Gateway's RouteResponseSelectionExpression $default) and its body is not
@@ -64,7 +89,7 @@
 // $disconnect runs exactly once for every connection whose $connect
 // succeeded, after the socket is gone and the connection has left the
 // registry (so a Management API call made from $disconnect gets 410, as in the
-// cloud), and after the connection's queued messages have been handled. At
+// cloud), and after the handler running when it closed has returned. At
 // most Config.DisconnectConcurrency (8) run at once, as a Lambda function's
 // reserved concurrency would bound them, so thousands of clients closing
 // together queue their $disconnect instead of starving everyone else.

@@ -88,11 +88,14 @@ const maxControlPayload = 125
 // frame's payload is longer than limit, and it reads every close frame whole
 // before passing it on: one whose reason is not valid UTF-8 is passed on as
 // a close frame with code 1007 and no reason, so that coder/websocket answers
-// 1007 (section 7.4.1) instead of echoing the invalid reason. Reads of one
-// connection are serialized by coder/websocket, so it needs no lock.
+// 1007 (section 7.4.1) instead of echoing the invalid reason. It calls
+// onClose, if set, before it passes on a close frame: coder/websocket
+// answers a close frame as soon as it reads it. Reads of one connection are
+// serialized by coder/websocket, so it needs no lock.
 type frameInspector struct {
 	limit    int64
 	onTooBig func()
+	onClose  func()
 
 	header  [14]byte // the frame header being read
 	n       int      // bytes of it seen so far
@@ -123,6 +126,7 @@ func (f *frameInspector) feed(dst, b []byte) []byte {
 				if !ok {
 					f.invalid++
 				}
+				f.closeArrives()
 				dst = append(dst, out...)
 				f.held, f.closing = f.held[:0], false
 			}
@@ -147,10 +151,19 @@ func (f *frameInspector) feed(dst, b []byte) []byte {
 		case opcode == 8 && length >= 2 && length <= maxControlPayload:
 			f.held, f.closing = append(f.held[:0], header...), true
 		default:
+			if opcode == 8 {
+				f.closeArrives()
+			}
 			dst = append(dst, header...)
 		}
 	}
 	return dst
+}
+
+func (f *frameInspector) closeArrives() {
+	if f.onClose != nil {
+		f.onClose()
+	}
 }
 
 // checkClose returns a complete close frame as it may pass on: itself and

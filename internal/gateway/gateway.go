@@ -100,6 +100,16 @@ type Config struct {
 	// Lambda would throttle such an invocation, the local gateway delays it.
 	// Default 64.
 	MessageConcurrency int
+	// MaxOutboundFrames and MaxOutboundBytes bound each connection's
+	// outbound buffer: the frames (Management API posts, route responses,
+	// error frames) accepted for the client and not yet written to its
+	// socket, in order, by a writer goroutine that exists while frames
+	// wait. A post that finds the buffer full (MaxOutboundFrames frames, or
+	// its data would take the buffer past MaxOutboundBytes) is answered 429
+	// LimitExceededException and nothing is queued, so a client that does
+	// not read costs its senders a refusal instead of a blocked call; an
+	// empty buffer takes any one frame. Default 64 frames and 1 MiB.
+	MaxOutboundFrames, MaxOutboundBytes int
 	// Now is the clock for event timestamps and SigV4 date checks. Timeouts
 	// use Timers. Default time.Now.
 	Now func() time.Time
@@ -126,6 +136,8 @@ const (
 	DefaultDisconnectConcurrency = 8
 	DefaultMessageConcurrency    = 64
 	DefaultFunctionTimeout       = 10 * time.Second
+	DefaultMaxOutboundFrames     = 64
+	DefaultMaxOutboundBytes      = 1 << 20
 )
 
 // Gateway serves the WebSocket upgrade and the Management API. Create it
@@ -157,7 +169,8 @@ func New(cfg Config) (*Gateway, error) {
 		}
 	}
 	if cfg.MaxFrameBytes < 0 || cfg.MaxMessageBytes < 0 || cfg.IdleTimeout < 0 ||
-		cfg.MaxConnectionDuration < 0 || cfg.PingInterval < 0 || cfg.FunctionTimeout < 0 || cfg.DisconnectConcurrency < 0 || cfg.MessageConcurrency < 0 {
+		cfg.MaxConnectionDuration < 0 || cfg.PingInterval < 0 || cfg.FunctionTimeout < 0 || cfg.DisconnectConcurrency < 0 || cfg.MessageConcurrency < 0 ||
+		cfg.MaxOutboundFrames < 0 || cfg.MaxOutboundBytes < 0 {
 		problems = append(problems, "limits and durations must not be negative")
 	}
 	if len(problems) > 0 {
@@ -177,6 +190,8 @@ func New(cfg Config) (*Gateway, error) {
 	cfg.DisconnectConcurrency = cmp.Or(cfg.DisconnectConcurrency, DefaultDisconnectConcurrency)
 	cfg.MessageConcurrency = cmp.Or(cfg.MessageConcurrency, DefaultMessageConcurrency)
 	cfg.FunctionTimeout = cmp.Or(cfg.FunctionTimeout, DefaultFunctionTimeout)
+	cfg.MaxOutboundFrames = cmp.Or(cfg.MaxOutboundFrames, DefaultMaxOutboundFrames)
+	cfg.MaxOutboundBytes = cmp.Or(cfg.MaxOutboundBytes, DefaultMaxOutboundBytes)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/coder/websocket"
 )
 
@@ -429,5 +432,51 @@ func TestInvocationConcurrency(t *testing.T) {
 			}
 			p.check(t, h, release, n, limit, func() bool { return tt.queued(h.g) })
 		})
+	}
+}
+
+// TestDeleteDropsQueuedMessages deletes a connection whose messages wait
+// behind a slow handler: that handler finishes, the queued ones never run.
+func TestDeleteDropsQueuedMessages(t *testing.T) {
+	const queued = 5
+	release, started := make(chan struct{}), make(chan struct{})
+	var counted atomic.Int32
+	h := newHarness(t, func(c *Config) {
+		c.Routes["block"] = Route{Handler: func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+			close(started)
+			<-release
+			return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+		}}
+		c.Routes["count"] = Route{Handler: func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+			counted.Add(1)
+			return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+		}}
+	})
+	c := h.dial("alice", nil)
+	id := h.lastConnectionID()
+	send(t, c, `{"action":"block"}`)
+	<-started
+	for range queued {
+		send(t, c, `{"action":"count"}`)
+	}
+	// The gateway reads a ping after the frames before it, so once the
+	// pong is back they are all in the connection's queue.
+	ctx, cancel := context.WithTimeout(c.CloseRead(context.Background()), testTimeout)
+	defer cancel()
+	if err := c.Ping(ctx); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	api := managementClient(h.srv.URL, "us-east-1", "local", "local")
+	_, err := api.DeleteConnection(context.Background(), &apigatewaymanagementapi.DeleteConnectionInput{ConnectionId: aws.String(id)})
+	close(release)
+	if err != nil {
+		t.Fatalf("DeleteConnection: %v", err)
+	}
+	checkDisconnectStatus(t, h, int64(websocket.StatusNormalClosure), "") // after the worker is done
+	if n := counted.Load(); n != 0 {
+		t.Errorf("%d of the %d messages queued at the DELETE were handled, want none", n, queued)
+	}
+	if want := fmt.Sprintf("dropped=%d", queued); !strings.Contains(h.logs.String(), want) {
+		t.Errorf("the logs lack %q", want)
 	}
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -67,7 +68,15 @@ func (g *Gateway) serveConnections(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Method {
 	case http.MethodPost:
-		if err := c.send(websocket.MessageText, body); err != nil {
+		// 200 once the frame is in the connection's outbound buffer, as API
+		// Gateway answers before its frame reaches the client.
+		err := c.send(websocket.MessageText, body)
+		switch {
+		case errors.Is(err, errOutboundFull):
+			log.Info("post refused: outbound buffer full", "status", http.StatusTooManyRequests)
+			writeAPIError(w, http.StatusTooManyRequests, "LimitExceededException", "Limit Exceeded")
+			return
+		case err != nil:
 			log.Debug("post to connection failed", "status", http.StatusGone, "error", err)
 			writeAPIError(w, http.StatusGone, "GoneException", nil)
 			return

@@ -55,12 +55,13 @@ func TestServe(t *testing.T) {
 	}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	do := func(method, path, auth, body string) (int, string) {
 		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 		if auth != "" {
 			req.Header.Set("Authorization", auth)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,6 +81,7 @@ func TestServe(t *testing.T) {
 		{"PUT", "/admin/players/bob", "Bearer good", 404},
 		{"HEAD", "/admin/players/bob", "Bearer good", 404},
 		{"GET", "/admin/players/", "Bearer good", 404},
+		{"GET", "/admin", "Bearer good", 404}, // never a redirect to /admin/
 		{"GET", "/admin/players/bob/extra", "Bearer good", 404},
 		{"GET", "/admin//players/bob", "Bearer good", 404}, // API Gateway does not redirect to a clean path
 		{"GET", "/admin/players/./bob", "Bearer good", 404},

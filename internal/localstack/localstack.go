@@ -242,10 +242,10 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	}
 
 	mux.Handle("/ws", s.Gateway)
-	mux.Handle("/@connections/", s.Gateway)
+	mountSubtree(mux, "/@connections/", s.Gateway)
 	// The endpoint API Gateway names ends in the stage, and the gateway
 	// answers there too: http://127.0.0.1:8080/local/@connections/{id}.
-	mux.Handle("/"+cmp.Or(gcfg.Stage, gateway.DefaultStage)+"/@connections/", s.Gateway)
+	mountSubtree(mux, "/"+cmp.Or(gcfg.Stage, gateway.DefaultStage)+"/@connections/", s.Gateway)
 	// The admin API, behind a local HTTP API JWT authorizer.
 	adminAPI, err := httpapi.New(verifier, s.Admin.Handle, admin.Routes, httpapi.Config{
 		FunctionTimeout: gcfg.FunctionTimeout, Now: o.Now, Logger: o.Logger,
@@ -253,7 +253,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("localstack: %w", err)
 	}
-	mux.Handle("/admin/", adminAPI)
+	mountSubtree(mux, "/admin/", adminAPI)
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	mux.Handle("/", webHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -269,6 +269,15 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 		mux.ServeHTTP(w, r)
 	}))
 	return s, nil
+}
+
+// mountSubtree serves the subtree prefix (ending in '/') with h, and the
+// prefix without its slash too: http.ServeMux would answer that path with a
+// redirect to the subtree, API Gateway never redirects, and h answers it
+// with its own 404.
+func mountSubtree(mux *http.ServeMux, prefix string, h http.Handler) {
+	mux.Handle(prefix, h)
+	mux.Handle(strings.TrimSuffix(prefix, "/"), h)
 }
 
 // hostGuard answers only requests whose Host is the stack's own or a

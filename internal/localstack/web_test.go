@@ -21,13 +21,15 @@ func TestServesTheWebClient(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 
+	noRedirects := srv.Client()
+	noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	get := func(method, path string) (*http.Response, string) {
 		t.Helper()
 		req, err := http.NewRequest(method, base+path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := srv.Client().Do(req)
+		res, err := noRedirects.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,6 +80,14 @@ func TestServesTheWebClient(t *testing.T) {
 	for _, p := range []string{"//ws", "/admin//bans", "/./healthz"} {
 		if res, _ := get(http.MethodGet, p); res.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s = %d, want 404: API Gateway does not redirect to a clean path", p, res.StatusCode)
+		}
+	}
+	// The roots of the subtrees without their trailing slash, which
+	// http.ServeMux would redirect to the subtree.
+	for _, p := range []string{"/admin", "/@connections", "/local/@connections"} {
+		if res, body := get(http.MethodGet, p); res.StatusCode != http.StatusNotFound || body != `{"message":"Not Found"}` {
+			t.Errorf("GET %s = %d %q (Location %q), want 404 {\"message\":\"Not Found\"}: API Gateway never redirects",
+				p, res.StatusCode, body, res.Header.Get("Location"))
 		}
 	}
 	if res, _ := get(http.MethodGet, "/dev/token"); res.StatusCode != http.StatusMethodNotAllowed {
