@@ -25,7 +25,7 @@ build-%Function:
 	scripts/build-lambdas "$$(echo '$*' | tr '[:upper:]' '[:lower:]')" "$(ARTIFACTS_DIR)"
 
 bench:          ## the benchmarks recorded in BENCHMARKS.md
-	go test -run '^$$' -bench . -benchmem ./authorizer ./ratelimit ./internal/handlers ./internal/gateway ./internal/dynamo
+	go test -run '^$$' -bench . -benchmem ./authorizer ./ratelimit ./internal/handlers ./internal/local/wsgateway ./internal/dynamo
 
 loadtest:       ## the load generator against an embedded stack
 	go run ./cmd/loadtest

@@ -19,8 +19,8 @@ import (
 	miniclient "github.com/truora/minidyn/aws-v2/client"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
+	"github.com/serverless-websockets/serverless-websockets/internal/local"
 	"github.com/serverless-websockets/serverless-websockets/internal/local/devissuer"
-	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
 	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/poll"
 )
@@ -377,7 +377,7 @@ func TestBannedOperatorHasNoAdminAPI(t *testing.T) {
 func TestBanStopsAcceptedFrames(t *testing.T) {
 	held, release := make(chan struct{}), make(chan struct{})
 	var armed, once atomic.Bool
-	engine := &localstack.Around{DynamoDB: miniclient.NewClient(), Hook: func(ctx context.Context, op string, in any, call func() error) error {
+	engine := &local.Around{DynamoDB: miniclient.NewClient(), Hook: func(ctx context.Context, op string, in any, call func() error) error {
 		if q, ok := in.(*dynamodb.QueryInput); ok && op == "Query" && strings.Contains(aws.ToString(q.TableName), "connections") && queriesFor(q, "bob") && armed.Load() && once.CompareAndSwap(false, true) {
 			close(held)
 			select {

@@ -16,8 +16,8 @@ import (
 	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
-	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
-	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
+	"github.com/serverless-websockets/serverless-websockets/internal/local"
+	"github.com/serverless-websockets/serverless-websockets/internal/local/wsgateway"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
 	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/dynamotest"
 	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/syncbuf"
@@ -26,13 +26,13 @@ import (
 // freezable is a DynamoDB engine that can be frozen: while frozen, every
 // request blocks until its context ends, as a stopped engine process does.
 type freezable struct {
-	localstack.Around
+	local.Around
 	frozen atomic.Bool
 }
 
-func newFreezable(engine localstack.DynamoDB) *freezable {
+func newFreezable(engine local.DynamoDB) *freezable {
 	f := &freezable{}
-	f.Around = localstack.Around{DynamoDB: engine, Hook: func(ctx context.Context, _ string, _ any, call func() error) error {
+	f.Around = local.Around{DynamoDB: engine, Hook: func(ctx context.Context, _ string, _ any, call func() error) error {
 		if f.frozen.Load() {
 			<-ctx.Done()
 			return ctx.Err()
@@ -42,8 +42,8 @@ func newFreezable(engine localstack.DynamoDB) *freezable {
 	return f
 }
 
-func withDynamoDB(api localstack.DynamoDB) option {
-	return func(o *localstack.Options, _ map[string]string) { o.DynamoDB = api }
+func withDynamoDB(api local.DynamoDB) option {
+	return func(o *local.Options, _ map[string]string) { o.DynamoDB = api }
 }
 
 // TestFrozenEngine: with the engine frozen, a sendmessage answers
@@ -54,7 +54,7 @@ func withDynamoDB(api localstack.DynamoDB) option {
 // Thawed, the same connection delivers again.
 func TestFrozenEngine(t *testing.T) {
 	engine := newFreezable(miniclient.NewClient())
-	s := startStack(t, noLimits(), withDynamoDB(engine), withGateway(func(c *gateway.Config) { c.FunctionTimeout = time.Second }))
+	s := startStack(t, noLimits(), withDynamoDB(engine), withGateway(func(c *wsgateway.Config) { c.FunctionTimeout = time.Second }))
 	alice, bob := s.dial("frozen-alice"), s.dial("frozen-bob")
 	token := s.token("frozen-carol", 3600)
 
@@ -93,7 +93,7 @@ func TestFrozenEngine(t *testing.T) {
 // where the error arrives as DynamoDB's wire error.
 func TestLostTablesAreRecreated(t *testing.T) {
 	type engine interface {
-		localstack.DynamoDB
+		local.DynamoDB
 		DeleteTable(context.Context, *dynamodb.DeleteTableInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error)
 	}
 	for _, tt := range []struct {
@@ -110,11 +110,11 @@ func TestLostTablesAreRecreated(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			engine := tt.open(t)
 			logs := &syncbuf.Buffer{}
-			s := startStack(t, withDynamoDB(engine), func(o *localstack.Options, _ map[string]string) {
+			s := startStack(t, withDynamoDB(engine), func(o *local.Options, _ map[string]string) {
 				o.Logger = slog.New(slog.NewTextHandler(logs, nil))
 			})
 			alice := s.dial("lost-alice")
-			for _, table := range []string{localstack.ConnectionsTable, localstack.MailboxTable, localstack.RateLimitTable} {
+			for _, table := range []string{local.ConnectionsTable, local.MailboxTable, local.RateLimitTable} {
 				if _, err := engine.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)}); err != nil {
 					t.Fatalf("delete %s: %v", table, err)
 				}

@@ -22,7 +22,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
+	"github.com/serverless-websockets/serverless-websockets/internal/local/wsgateway"
 	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/poll"
 )
 
@@ -142,7 +142,7 @@ func jwtSegment(t *testing.T, c jwt.MapClaims) string {
 }
 
 func TestConnectionLifecycle(t *testing.T) {
-	s := startStack(t, withGateway(func(c *gateway.Config) { c.PingInterval = 100 * time.Millisecond }))
+	s := startStack(t, withGateway(func(c *wsgateway.Config) { c.PingInterval = 100 * time.Millisecond }))
 
 	t.Run("connect stores the row, a clean close removes it", func(t *testing.T) {
 		c := s.dial("alice")

@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/coder/websocket"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
-	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
+	"github.com/serverless-websockets/serverless-websockets/internal/local"
+	"github.com/serverless-websockets/serverless-websockets/internal/local/wsgateway"
 	"github.com/serverless-websockets/serverless-websockets/internal/wsclient"
 )
 
@@ -56,25 +56,25 @@ func (c *clock) Freeze() {
 
 // stack is the local stack on an httptest server.
 type stack struct {
-	*localstack.Stack
+	*local.Stack
 	t     testing.TB
 	URL   string
 	Clock *clock
 }
 
-type option func(*localstack.Options, map[string]string)
+type option func(*local.Options, map[string]string)
 
 func withEnv(k, v string) option {
-	return func(_ *localstack.Options, env map[string]string) { env[k] = v }
+	return func(_ *local.Options, env map[string]string) { env[k] = v }
 }
 
-func withGateway(f func(*gateway.Config)) option {
-	return func(o *localstack.Options, _ map[string]string) { f(&o.Gateway) }
+func withGateway(f func(*wsgateway.Config)) option {
+	return func(o *local.Options, _ map[string]string) { f(&o.Gateway) }
 }
 
 // noLimits turns every rate limit off.
 func noLimits() option {
-	return func(_ *localstack.Options, env map[string]string) {
+	return func(_ *local.Options, env map[string]string) {
 		for _, k := range []string{"RATE_MESSAGES_PER_SECOND", "RATE_BYTES_PER_SECOND", "RATE_CONNECTS_PER_MINUTE"} {
 			env[k] = "0"
 		}
@@ -87,12 +87,12 @@ func startStack(t testing.TB, opts ...option) *stack {
 	base := "http://" + srv.Listener.Addr().String()
 	env := map[string]string{}
 	c := &clock{}
-	o := localstack.Options{BaseURL: base, Now: c.Now}
+	o := local.Options{BaseURL: base, Now: c.Now}
 	for _, opt := range opts {
 		opt(&o, env)
 	}
 	o.Getenv = func(k string) string { return env[k] }
-	s, err := localstack.New(context.Background(), o)
+	s, err := local.New(context.Background(), o)
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
-	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
+	"github.com/serverless-websockets/serverless-websockets/internal/local"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
 )
 
@@ -59,11 +59,11 @@ func TestMailboxSenderQuota(t *testing.T) {
 // configuration problem named when the stack starts.
 func TestMailboxSenderQuotaOverTheCap(t *testing.T) {
 	env := map[string]string{"MAILBOX_MAX_MESSAGES": "10", "MAILBOX_MAX_PER_SENDER": "11"}
-	_, err := localstack.New(context.Background(), localstack.Options{
+	_, err := local.New(context.Background(), local.Options{
 		BaseURL: "http://127.0.0.1:1",
 		Getenv:  func(k string) string { return env[k] },
 	})
 	if err == nil || !strings.Contains(err.Error(), "MAILBOX_MAX_PER_SENDER") {
-		t.Fatalf("localstack.New = %v, want a problem naming MAILBOX_MAX_PER_SENDER", err)
+		t.Fatalf("local.New = %v, want a problem naming MAILBOX_MAX_PER_SENDER", err)
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
+	"github.com/serverless-websockets/serverless-websockets/internal/local/wsgateway"
 	"github.com/serverless-websockets/serverless-websockets/internal/wsclient"
 )
 
@@ -96,7 +96,7 @@ func (f *flooder) run(stop <-chan struct{}) {
 // connected: none of them needed the gateway's write timeout to drop a
 // non-reader first.
 func TestNonReadersDoNotSlowOthers(t *testing.T) {
-	s := startStack(t, noLimits(), withEnv("MAX_MESSAGE_BYTES", strconv.Itoa(floodBytes)), withGateway(func(c *gateway.Config) { c.MessageConcurrency = floodSlots }))
+	s := startStack(t, noLimits(), withEnv("MAX_MESSAGE_BYTES", strconv.Itoa(floodBytes)), withGateway(func(c *wsgateway.Config) { c.MessageConcurrency = floodSlots }))
 	for i := range nonReaders {
 		s.dialNonReader(fmt.Sprintf("sink-%d", i))
 	}

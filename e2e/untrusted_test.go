@@ -13,7 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
-	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
+	"github.com/serverless-websockets/serverless-websockets/internal/local"
 	"github.com/serverless-websockets/serverless-websockets/internal/protocol"
 )
 
@@ -72,7 +72,7 @@ func TestMailboxHandsOverEveryValidMessage(t *testing.T) {
 	}
 	// A row no handler would write: its message is not UTF-8.
 	_, err := s.DynamoDB.PutItem(context.Background(), &dynamodb.PutItemInput{
-		TableName: aws.String(localstack.MailboxTable),
+		TableName: aws.String(local.MailboxTable),
 		Item: map[string]types.AttributeValue{
 			"playerId":  &types.AttributeValueMemberS{Value: "mb-bob"},
 			"messageId": &types.AttributeValueMemberS{Value: want[0]["id"].(string) + "-x"},

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
-	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
+	"github.com/serverless-websockets/serverless-websockets/internal/local/wsgateway"
 )
 
 // TestFunctionTimeouts: the local gateway's default function timeout is the
@@ -28,8 +28,8 @@ func TestFunctionTimeouts(t *testing.T) {
 			continue
 		}
 		timeout := time.Duration(secs) * time.Second
-		if timeout != gateway.DefaultFunctionTimeout {
-			t.Errorf("%s: Timeout %v, but the local gateway's default is %v", f, timeout, gateway.DefaultFunctionTimeout)
+		if timeout != wsgateway.DefaultFunctionTimeout {
+			t.Errorf("%s: Timeout %v, but the local gateway's default is %v", f, timeout, wsgateway.DefaultFunctionTimeout)
 		}
 		call := awsclients.MaxAttempts*awsclients.AttemptTimeout + (awsclients.MaxAttempts-1)*awsclients.MaxBackoff
 		if call > timeout*9/10 {

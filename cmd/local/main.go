@@ -24,8 +24,8 @@ import (
 	"time"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/config"
-	"github.com/serverless-websockets/serverless-websockets/internal/gateway"
-	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
+	"github.com/serverless-websockets/serverless-websockets/internal/local"
+	"github.com/serverless-websockets/serverless-websockets/internal/local/wsgateway"
 )
 
 func main() {
@@ -47,7 +47,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	idle := fs.Duration("idle-timeout", 10*time.Minute, "close connections idle this long (API Gateway: 10m)")
 	maxDuration := fs.Duration("max-connection-duration", 2*time.Hour, "close connections this old (API Gateway: 2h)")
 	latency := fs.Duration("aws-latency", 0, "add this delay to every DynamoDB and Management API request the handlers make, modelling AWS round trips (e.g. 5ms)")
-	functionTimeout := fs.Duration("function-timeout", gateway.DefaultFunctionTimeout, "bound every handler invocation, like a Lambda function timeout (the SAM template's: 10s)")
+	functionTimeout := fs.Duration("function-timeout", wsgateway.DefaultFunctionTimeout, "bound every handler invocation, like a Lambda function timeout (the SAM template's: 10s)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,11 +63,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	stack, err := localstack.New(ctx, localstack.Options{
+	stack, err := local.New(ctx, local.Options{
 		BaseURL:          base,
 		Getenv:           getenv,
 		DynamoDBEndpoint: *endpoint,
-		Gateway:          gateway.Config{IdleTimeout: *idle, MaxConnectionDuration: *maxDuration, FunctionTimeout: *functionTimeout},
+		Gateway:          wsgateway.Config{IdleTimeout: *idle, MaxConnectionDuration: *maxDuration, FunctionTimeout: *functionTimeout},
 		AWSLatency:       *latency,
 		Logger:           logger,
 	})
@@ -110,7 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return gwErr
 }
 
-func printBanner(w io.Writer, base string, s *localstack.Stack) {
+func printBanner(w io.Writer, base string, s *local.Stack) {
 	ws := "ws" + base[len("http"):]
 	fmt.Fprintf(w, "serverless-websockets local stack\n")
 	fmt.Fprintf(w, "  Web client      %s/\n", base)

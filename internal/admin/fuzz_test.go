@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
-	"github.com/serverless-websockets/serverless-websockets/internal/httpapi"
+	"github.com/serverless-websockets/serverless-websockets/internal/local/httpapi"
 )
 
 // FuzzHandle feeds hostile route keys, ids, bodies, queries and group

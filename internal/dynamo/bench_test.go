@@ -11,13 +11,13 @@ import (
 
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
-	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
+	"github.com/serverless-websockets/serverless-websockets/internal/local"
 )
 
 // benchStore returns a Store on fresh in-process minidyn tables, and its
 // client, which counts the requests it makes.
-func benchStore(b *testing.B) (*dynamo.Store, *localstack.CountingDynamoDB) {
-	api := localstack.NewCountingDynamoDB(miniclient.NewClient())
+func benchStore(b *testing.B) (*dynamo.Store, *local.CountingDynamoDB) {
+	api := local.NewCountingDynamoDB(miniclient.NewClient())
 	tables := dynamo.Tables{Connections: "connections", Mailbox: "mailbox"}
 	if err := dynamo.CreateTables(b.Context(), api.DynamoDB, tables); err != nil {
 		b.Fatal(err)
@@ -28,7 +28,7 @@ func benchStore(b *testing.B) (*dynamo.Store, *localstack.CountingDynamoDB) {
 // measure runs op in b.Loop, the i-th time with i, and adds the requests
 // per operation it made to the benchmark's results, as "Query/op" and so on
 // (none for an operation not made).
-func measure(b *testing.B, api *localstack.CountingDynamoDB, op func(ctx context.Context, i int)) {
+func measure(b *testing.B, api *local.CountingDynamoDB, op func(ctx context.Context, i int)) {
 	ctx, before := b.Context(), api.Requests()
 	for i := 0; b.Loop(); i++ {
 		op(ctx, i)

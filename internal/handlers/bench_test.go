@@ -19,8 +19,8 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/domain"
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
 	"github.com/serverless-websockets/serverless-websockets/internal/handlers"
+	"github.com/serverless-websockets/serverless-websockets/internal/local"
 	"github.com/serverless-websockets/serverless-websockets/internal/local/minidynrouter"
-	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
 	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/fakeclock"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
 )
@@ -53,10 +53,10 @@ var benchStart = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // benchRig is a Messages handler on fresh embedded-engine tables, whose
 // player bob holds one live connection. Its client counts requests by
-// operation, the bans table's reads apart (localstack.CountingDynamoDB).
+// operation, the bans table's reads apart (local.CountingDynamoDB).
 type benchRig struct {
 	h     *handlers.Messages
-	api   *localstack.CountingDynamoDB
+	api   *local.CountingDynamoDB
 	clock *fakeclock.Clock
 	store *dynamo.Store
 }
@@ -64,7 +64,7 @@ type benchRig struct {
 func newBenchRig(b *testing.B) *benchRig {
 	b.Helper()
 	ctx := context.Background()
-	r := &benchRig{api: localstack.NewCountingDynamoDB(minidynrouter.New()), clock: fakeclock.New(benchStart)}
+	r := &benchRig{api: local.NewCountingDynamoDB(minidynrouter.New()), clock: fakeclock.New(benchStart)}
 	// The functions' settings with their defaults; one sender may queue 50
 	// messages per recipient.
 	cfg, err := config.Load(func(k string) string {

@@ -14,11 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/apigw"
 	"github.com/serverless-websockets/serverless-websockets/internal/app"
 	"github.com/serverless-websockets/serverless-websockets/internal/awsclients"
 	"github.com/serverless-websockets/serverless-websockets/internal/config"
 	"github.com/serverless-websockets/serverless-websockets/internal/logging"
+	"github.com/serverless-websockets/serverless-websockets/internal/managementapi"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
 )
 
@@ -57,11 +57,11 @@ func load(name string, getenv func(string) string) (*Function, error) {
 		DynamoDB: ddb, Logger: logging.NewLambda(os.Stdout, cfg.LogLevel), Metrics: &metrics.EMF{W: os.Stdout},
 	}}
 	if cfg.ManagementEndpoint != "" {
-		mgmt, err := apigw.NewClient(awsCfg, cfg.ManagementEndpoint)
+		mgmt, err := managementapi.NewClient(awsCfg, cfg.ManagementEndpoint)
 		if err != nil {
 			return nil, err
 		}
-		f.Clients.Sender = apigw.New(mgmt)
+		f.Clients.Sender = managementapi.New(mgmt)
 	}
 	return f, nil
 }

@@ -24,7 +24,7 @@
 // described with the command (go doc ./cmd/loadtest).
 //
 // Inside, a target is the stack under test (embedded, from
-// internal/localstack; a running local stack; or a deployed WebSocket API)
+// internal/local; a running local stack; or a deployed WebSocket API)
 // and the source of its players' identities (development tokens or Cognito
 // users); a load drives the players through the connect, run, drain and
 // disconnect phases; a recorder accounts for every message and step, the

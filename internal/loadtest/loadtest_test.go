@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
+	"github.com/serverless-websockets/serverless-websockets/internal/local"
 )
 
 // parseFlags parses args as cmd/loadtest does: the flags RegisterFlags
@@ -269,7 +269,7 @@ func TestStopsAtTimeout(t *testing.T) {
 func TestURLMode(t *testing.T) {
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	stack, err := localstack.New(context.Background(), localstack.Options{BaseURL: base})
+	stack, err := local.New(context.Background(), local.Options{BaseURL: base})
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
 	}

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/serverless-websockets/serverless-websockets/internal/dynamo"
-	"github.com/serverless-websockets/serverless-websockets/internal/localstack"
+	"github.com/serverless-websockets/serverless-websockets/internal/local"
 	"github.com/serverless-websockets/serverless-websockets/internal/wsclient"
 )
 
@@ -204,7 +204,7 @@ func startEmbedded(ctx context.Context, o Options, stderr io.Writer) (*target, e
 		return nil, fmt.Errorf("listen on loopback: %w", err)
 	}
 	base := "http://" + ln.Addr().String()
-	stack, err := localstack.New(ctx, localstack.Options{
+	stack, err := local.New(ctx, local.Options{
 		BaseURL:          base,
 		Getenv:           func(k string) string { return env[k] },
 		DynamoDBEndpoint: o.dynamoEndpoint,
@@ -219,7 +219,7 @@ func startEmbedded(ctx context.Context, o Options, stderr io.Writer) (*target, e
 
 	t := &target{mode: "embedded", base: base, limits: o.limits, engine: stack.Engine, http: loopbackClient()}
 	// The row check reads the connections table past the request counter.
-	uncounted := dynamo.New(stack.DynamoDB.DynamoDB, dynamo.Tables{Connections: localstack.ConnectionsTable, Mailbox: localstack.MailboxTable}, dynamo.Options{})
+	uncounted := dynamo.New(stack.DynamoDB.DynamoDB, dynamo.Tables{Connections: local.ConnectionsTable, Mailbox: local.MailboxTable}, dynamo.Options{})
 	t.online = uncounted.OnlinePlayers
 	t.snapshot = func(context.Context) (counters, error) {
 		return counters{dynamo: stack.DynamoDB.Requests(), reported: true}, nil
