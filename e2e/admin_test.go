@@ -431,3 +431,25 @@ func queriesFor(q *dynamodb.QueryInput, player string) bool {
 	}
 	return false
 }
+
+// TestManagementOverHTTP: with the handlers posting through the AWS SDK and
+// signed HTTP to /@connections, as the functions do in AWS, a message is
+// delivered, a queued one waits for its player, and a kick closes.
+func TestManagementOverHTTP(t *testing.T) {
+	s := startStack(t, noLimits(), func(o *local.Options, _ map[string]string) { o.ManagementOverHTTP = true })
+	alice, bob := s.dial("alice"), s.dial("bob")
+	alice.sendTo("bob", "over http", "h-1")
+	alice.wantAck("h-1", protocol.StatusDelivered, 1)
+	if f := bob.nextOf("message"); f["message"] != "over http" {
+		t.Fatalf("bob got %v", f)
+	}
+	alice.sendTo("carol", "later", "h-2")
+	alice.wantAck("h-2", protocol.StatusQueued, 0)
+	if status, body := s.admin("DELETE", "/admin/players/bob/connections", s.tokenIn("ops", "admin"), nil); status != 200 || body["closed"] != float64(1) {
+		t.Fatalf("kick = %d %v", status, body)
+	}
+	if f := bob.nextOf("error"); f["code"] != "kicked" {
+		t.Errorf("bob got %v, want kicked", f)
+	}
+	bob.closed()
+}

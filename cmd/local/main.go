@@ -47,6 +47,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	idle := fs.Duration("idle-timeout", 10*time.Minute, "close connections idle this long (API Gateway: 10m)")
 	maxDuration := fs.Duration("max-connection-duration", 2*time.Hour, "close connections this old (API Gateway: 2h)")
 	latency := fs.Duration("aws-latency", 0, "add this delay to every DynamoDB and Management API request the handlers make, modelling AWS round trips (e.g. 5ms)")
+	overHTTP := fs.Bool("management-over-http", false, "the handlers post to connections through the AWS SDK and signed HTTP requests to /@connections, as in AWS (default: in process)")
 	functionTimeout := fs.Duration("function-timeout", wsgateway.DefaultFunctionTimeout, "bound every handler invocation, like a Lambda function timeout (the SAM template's: 10s)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -64,12 +65,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	base := "http://" + ln.Addr().String()
 	stack, err := local.New(ctx, local.Options{
-		BaseURL:          base,
-		Getenv:           getenv,
-		DynamoDBEndpoint: *endpoint,
-		Gateway:          wsgateway.Config{IdleTimeout: *idle, MaxConnectionDuration: *maxDuration, FunctionTimeout: *functionTimeout},
-		AWSLatency:       *latency,
-		Logger:           logger,
+		BaseURL:            base,
+		Getenv:             getenv,
+		DynamoDBEndpoint:   *endpoint,
+		Gateway:            wsgateway.Config{IdleTimeout: *idle, MaxConnectionDuration: *maxDuration, FunctionTimeout: *functionTimeout},
+		AWSLatency:         *latency,
+		ManagementOverHTTP: *overHTTP,
+		Logger:             logger,
 	})
 	if err != nil {
 		ln.Close()

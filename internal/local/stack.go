@@ -79,6 +79,13 @@ type Options struct {
 	// DynamoDB request and every Management API request the handlers make
 	// (0, the default: none).
 	AWSLatency time.Duration
+	// ManagementOverHTTP makes the handlers reach the gateway's
+	// connections as the functions reach API Gateway's: through the AWS
+	// SDK, with SigV4-signed HTTP requests to this stack's /@connections.
+	// By default (false) they call the gateway in process, behind the same
+	// Sender, which costs a post a function call instead of an HTTP round
+	// trip.
+	ManagementOverHTTP bool
 	// Now is the clock of the handlers and limiter; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger // default: discard
@@ -184,20 +191,24 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 		return nil, fmt.Errorf("local: %w", err)
 	}
 
-	// The Management API client the handlers use: the real SDK, signed with
-	// the local credentials, against this very stack.
-	mgmt := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
-		BaseEndpoint: aws.String(o.BaseURL),
-		Region:       cfg.Region,
-		Credentials:  credentials.StaticCredentialsProvider{Value: s.Creds},
-		APIOptions:   []func(*middleware.Stack) error{addLatency(o.AWSLatency)},
-		// Every post goes to this one host: keep enough idle connections
-		// for a post per connection in flight, rather than dialing anew.
-		HTTPClient: awsclients.HTTPClient().WithTransportOptions(func(t *http.Transport) {
-			t.MaxIdleConns, t.MaxIdleConnsPerHost = 1024, 1024
-		}),
-		Retryer: awsclients.Retryer(),
-	})
+	// The Management API the handlers use: the gateway in process, or the
+	// real SDK, signed with the local credentials, against this very stack.
+	inProcess := &inProcessManagementAPI{latency: o.AWSLatency}
+	var mgmt managementapi.API = inProcess
+	if o.ManagementOverHTTP {
+		mgmt = apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
+			BaseEndpoint: aws.String(o.BaseURL),
+			Region:       cfg.Region,
+			Credentials:  credentials.StaticCredentialsProvider{Value: s.Creds},
+			APIOptions:   []func(*middleware.Stack) error{addLatency(o.AWSLatency)},
+			// Every post goes to this one host: keep enough idle connections
+			// for a post per connection in flight, rather than dialing anew.
+			HTTPClient: awsclients.HTTPClient().WithTransportOptions(func(t *http.Transport) {
+				t.MaxIdleConns, t.MaxIdleConnsPerHost = 1024, 1024
+			}),
+			Retryer: awsclients.Retryer(),
+		})
+	}
 	clients := app.Clients{DynamoDB: s.DynamoDB, Sender: managementapi.New(mgmt), Now: o.Now, Logger: o.Logger, Metrics: s.Metrics}
 	if cfg.CognitoUserPoolID != "" {
 		client := cognito.NewClient(aws.Config{
@@ -241,6 +252,7 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}
+	inProcess.g = s.Gateway
 
 	mux.Handle("/ws", s.Gateway)
 	mountSubtree(mux, "/@connections/", s.Gateway)

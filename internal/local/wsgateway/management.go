@@ -2,6 +2,7 @@ package wsgateway
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -60,40 +61,87 @@ func (g *Gateway) serveConnections(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusMethodNotAllowed, "MethodNotAllowedException", "Method Not Allowed")
 		return
 	}
-	c := g.lookup(id)
-	if c == nil || c.closing() {
-		log.Debug("management request for a gone connection", "status", http.StatusGone)
-		writeAPIError(w, http.StatusGone, "GoneException", nil)
-		return
-	}
+	var gone error
 	switch r.Method {
 	case http.MethodPost:
-		// 200 once the frame is in the connection's outbound buffer, as API
-		// Gateway answers before its frame reaches the client.
-		err := c.send(websocket.MessageText, body)
+		err := g.Post(id, body)
 		switch {
-		case errors.Is(err, errOutboundFull):
+		case errors.Is(err, ErrLimitExceeded):
 			log.Info("post refused: outbound buffer full", "status", http.StatusTooManyRequests)
 			writeAPIError(w, http.StatusTooManyRequests, "LimitExceededException", "Limit Exceeded")
 			return
 		case err != nil:
-			log.Debug("post to connection failed", "status", http.StatusGone, "error", err)
-			writeAPIError(w, http.StatusGone, "GoneException", nil)
+			gone = err
+		default:
+			log.Debug("posted to connection", "status", http.StatusOK)
+			w.WriteHeader(http.StatusOK)
 			return
 		}
-		log.Debug("posted to connection", "status", http.StatusOK)
-		w.WriteHeader(http.StatusOK)
 	case http.MethodGet:
+		c := g.lookup(id)
+		if c == nil || c.closing() {
+			gone = ErrGone
+			break
+		}
 		writeJSON(w, http.StatusOK, connectionInfo{
 			ConnectedAt:  c.connectedAt.UTC().Format(managementTimeLayout),
 			Identity:     connectionIdentity{SourceIP: c.identity.sourceIP, UserAgent: c.identity.userAgent},
 			LastActiveAt: time.Unix(0, c.lastActive.Load()).UTC().Format(managementTimeLayout),
 		})
+		return
 	case http.MethodDelete:
-		log.Info("connection deleted", "status", http.StatusNoContent)
-		c.close(websocket.StatusNormalClosure, "")
-		w.WriteHeader(http.StatusNoContent)
+		if gone = g.Delete(id); gone == nil {
+			log.Info("connection deleted", "status", http.StatusNoContent)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 	}
+	log.Debug("management request for a gone connection", "status", http.StatusGone, "error", gone)
+	writeAPIError(w, http.StatusGone, "GoneException", nil)
+}
+
+// Errors of Post and Delete, as the Management API answers them over HTTP:
+// 410 GoneException and 429 LimitExceededException.
+var (
+	ErrGone          = errors.New("connection gone")
+	ErrLimitExceeded = errors.New("the connection's outbound buffer is full")
+)
+
+// Post is the Management API's PostToConnection, in process: it queues
+// data as one text frame for the connection id, after every frame queued
+// before it, and returns once it is queued, as API Gateway answers 200
+// before the frame reaches the client. An unknown or closing connection's
+// error wraps ErrGone; a full outbound buffer's wraps ErrLimitExceeded.
+// The local stack's handlers post through it, skipping the signed HTTP
+// request that /@connections serves to outside callers.
+func (g *Gateway) Post(id string, data []byte) error {
+	c := g.lookup(id)
+	if c == nil || c.closing() {
+		return fmt.Errorf("post to connection %s: %w", id, ErrGone)
+	}
+	if len(data) > g.cfg.MaxMessageBytes {
+		return fmt.Errorf("post to connection %s: %d bytes, more than %d", id, len(data), g.cfg.MaxMessageBytes)
+	}
+	err := c.send(websocket.MessageText, data)
+	switch {
+	case errors.Is(err, errOutboundFull):
+		return fmt.Errorf("post to connection %s: %w: %w", id, ErrLimitExceeded, err)
+	case err != nil:
+		return fmt.Errorf("post to connection %s: %w: %w", id, ErrGone, err)
+	}
+	return nil
+}
+
+// Delete is the Management API's DeleteConnection, in process: it closes
+// the connection (1000) after the frames already queued; $disconnect then
+// runs. An unknown or closing connection's error wraps ErrGone.
+func (g *Gateway) Delete(id string) error {
+	c := g.lookup(id)
+	if c == nil || c.closing() {
+		return fmt.Errorf("delete connection %s: %w", id, ErrGone)
+	}
+	c.close(websocket.StatusNormalClosure, "")
+	return nil
 }
 
 // writeAPIError answers an error the AWS SDK decodes by its
