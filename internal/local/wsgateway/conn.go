@@ -376,7 +376,7 @@ func (c *conn) dispatch(m inbound) {
 		c.sendError("Forbidden", requestID)
 		return
 	}
-	c.g.invoking <- struct{}{}
+	acquire(c.g.invoking, &c.g.waitingInvoke)
 	resp, err := call(c.g, requestID, route.Handler, c.g.messageEvent(c, key, requestID, m))
 	<-c.g.invoking
 	if err != nil {
@@ -548,6 +548,18 @@ func (c *conn) flushBeforeClose() {
 	<-done
 }
 
+// acquire takes a token of sem, counting itself in waiting until it has one.
+func acquire(sem chan struct{}, waiting *atomic.Int64) {
+	select {
+	case sem <- struct{}{}:
+		return
+	default:
+	}
+	waiting.Add(1)
+	sem <- struct{}{}
+	waiting.Add(-1)
+}
+
 // call invokes the authorizer or a route handler with a Lambda context
 // carrying requestID and ending after the function timeout.
 func call[Req, Resp any](g *Gateway, requestID string, fn func(context.Context, Req) (Resp, error), req Req) (Resp, error) {
@@ -562,7 +574,7 @@ func (g *Gateway) disconnect(c *conn, st closeStatus) {
 		c.log.Info("disconnected", "disconnectStatusCode", int(st.code))
 		return
 	}
-	g.disconnecting <- struct{}{}
+	acquire(g.disconnecting, &g.waitingDisconnect)
 	defer func() { <-g.disconnecting }()
 	requestID := newID()
 	resp, err := call(g, requestID, route.Handler, g.disconnectEvent(c, requestID, st))

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -155,7 +156,10 @@ type Gateway struct {
 
 	disconnecting chan struct{} // one token per running $disconnect
 	invoking      chan struct{} // one token per running message route
-	mux           *http.ServeMux
+	// waiting counts the invocations waiting for a token of disconnecting
+	// and of invoking, for the tests.
+	waitingDisconnect, waitingInvoke atomic.Int64
+	mux                              *http.ServeMux
 }
 
 // New validates cfg, applies its defaults and returns a Gateway.

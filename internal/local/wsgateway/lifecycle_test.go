@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/coder/websocket"
+
+	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/poll"
 )
 
 // shutdownAndCheckDisconnects shuts the gateway down and checks that
@@ -224,23 +226,19 @@ func (c *fakeTimers) Advance(d time.Duration) {
 // it is served).
 func (c *fakeTimers) awaitArmed(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for {
+	armed := func() int {
 		c.mu.Lock()
-		armed := 0
+		defer c.mu.Unlock()
+		k := 0
 		for _, tm := range c.timers {
 			if tm.active {
-				armed++
+				k++
 			}
 		}
-		c.mu.Unlock()
-		if armed >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d timers armed, want %d", armed, n)
-		}
-		time.Sleep(time.Millisecond)
+		return k
+	}
+	if !poll.Within(testTimeout, func() bool { return armed() >= n }) {
+		t.Fatalf("%d timers armed, want %d", armed(), n)
 	}
 }
 
@@ -362,16 +360,15 @@ func (p *peak) handler(release <-chan struct{}) HandlerFunc {
 	}
 }
 
-// check waits until limit invocations run (and ready holds), gives the ones
-// past the limit time to (wrongly) start, releases them all, shuts the
-// gateway down and fails unless exactly limit ran at once and all n ran.
-func (p *peak) check(t *testing.T, h *harness, release chan struct{}, n, limit int64, ready func() bool) {
+// check waits until limit invocations run and the other n-limit wait for
+// a token of the gateway's semaphore (waiting counts them), so that none
+// can start before release; it releases them all, shuts the gateway down
+// and fails unless exactly limit ran at once and all n ran.
+func (p *peak) check(t *testing.T, h *harness, release chan struct{}, n, limit int64, waiting *atomic.Int64) {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for (p.running.Load() < limit || !ready()) && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
+	if !poll.Within(testTimeout, func() bool { return p.running.Load() >= limit && waiting.Load() == n-limit }) {
+		t.Fatalf("%d invocations running and %d waiting, want %d and %d", p.running.Load(), waiting.Load(), limit, n-limit)
 	}
-	time.Sleep(100 * time.Millisecond)
 	close(release)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
@@ -397,16 +394,14 @@ func TestInvocationConcurrency(t *testing.T) {
 		set   func(*Config)
 		// use makes the connection invoke the route once.
 		use func(t *testing.T, c *websocket.Conn)
-		// queued reports that every invocation is started or waiting.
-		queued func(*Gateway) bool
+		// waiting counts the invocations waiting for the route's token.
+		waiting func(*Gateway) *atomic.Int64
 	}{
 		{
 			name: "$disconnect", route: RouteDisconnect,
-			set: func(c *Config) { c.DisconnectConcurrency = limit },
-			use: func(_ *testing.T, c *websocket.Conn) { c.Close(websocket.StatusNormalClosure, "") },
-			// Every connection has left the registry and is on its way
-			// to $disconnect.
-			queued: func(g *Gateway) bool { return g.ConnectionCount() == 0 },
+			set:     func(c *Config) { c.DisconnectConcurrency = limit },
+			use:     func(_ *testing.T, c *websocket.Conn) { c.Close(websocket.StatusNormalClosure, "") },
+			waiting: func(g *Gateway) *atomic.Int64 { return &g.waitingDisconnect },
 		},
 		{
 			name: "message routes", route: "sendmessage",
@@ -417,7 +412,7 @@ func TestInvocationConcurrency(t *testing.T) {
 				}
 				c.CloseRead(context.Background()) // answers the close at Shutdown
 			},
-			queued: func(*Gateway) bool { return true },
+			waiting: func(g *Gateway) *atomic.Int64 { return &g.waitingInvoke },
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -430,7 +425,7 @@ func TestInvocationConcurrency(t *testing.T) {
 			for i := range n {
 				tt.use(t, h.dial(fmt.Sprintf("player-%d", i), nil))
 			}
-			p.check(t, h, release, n, limit, func() bool { return tt.queued(h.g) })
+			p.check(t, h, release, n, limit, tt.waiting(h.g))
 		})
 	}
 }
