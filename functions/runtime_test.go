@@ -199,27 +199,23 @@ func (e *emulator) post(tb testing.TB, event any) (int, []byte) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			out, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if err != nil {
-				tb.Fatalf("invoke: read the response: %v", err)
-			}
-			return resp.StatusCode, out
-		}
-		if ctx.Err() != nil {
-			tb.Fatalf("invoke: the emulator never answered: %v", err)
-		}
-		time.Sleep(2 * time.Millisecond)
+	// The emulator's port may not be open yet: retry until it answers.
+	var (
+		resp    *http.Response
+		lastErr error
+	)
+	if !poll.Within(10*time.Second, func() bool {
+		resp, lastErr = http.Post(e.url, "application/json", bytes.NewReader(body))
+		return lastErr == nil
+	}) {
+		tb.Fatalf("invoke: the emulator never answered: %v", lastErr)
 	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatalf("invoke: read the response: %v", err)
+	}
+	return resp.StatusCode, out
 }
 
 // event reads a testdata event as a generic JSON object to adjust.
