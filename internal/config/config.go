@@ -13,8 +13,6 @@ package config
 import (
 	"log/slog"
 	"time"
-
-	"github.com/serverless-websockets/serverless-websockets/internal/config/vars"
 )
 
 // Defaults of the deployment, applied when a variable is unset.
@@ -152,7 +150,7 @@ type Limit struct {
 
 // Load reads the configuration. need names the variables that must be set.
 func Load(getenv func(string) string, need Need) (Config, error) {
-	p := &vars.Parser{Getenv: getenv}
+	p := &Parser{Getenv: getenv}
 	c := Config{
 		ConnectionsTable:   p.Required("CONNECTIONS_TABLE", need&NeedConnectionsTable != 0),
 		MailboxTable:       p.Required("MAILBOX_TABLE", need&NeedMailboxTable != 0),
@@ -205,7 +203,7 @@ func (Credentials) LogValue() slog.Value         { return slog.StringValue("[hid
 func (Credentials) MarshalText() ([]byte, error) { return []byte("[hidden]"), nil }
 
 // limit reads a rate and its burst; either set to 0 turns the limit off.
-func limit(p *vars.Parser, rateName, burstName string, def Limit) Limit {
+func limit(p *Parser, rateName, burstName string, def Limit) Limit {
 	l := Limit{Rate: p.Rate(rateName, def.Rate), Burst: p.Count(burstName, def.Burst)}
 	if l.Rate <= 0 || l.Burst <= 0 {
 		return Limit{}
@@ -214,7 +212,7 @@ func limit(p *vars.Parser, rateName, burstName string, def Limit) Limit {
 }
 
 // perMinute reads n a minute, with a burst of n; 0 turns the limit off.
-func perMinute(p *vars.Parser, name string, def Limit) Limit {
+func perMinute(p *Parser, name string, def Limit) Limit {
 	n := p.Count(name, def.Burst)
 	if n == 0 {
 		return Limit{}
@@ -239,7 +237,7 @@ type Authorizer struct {
 // LoadAuthorizer reads the authorizer function's variables, naming every
 // missing or invalid one at once.
 func LoadAuthorizer(getenv func(string) string) (Authorizer, error) {
-	p := &vars.Parser{Getenv: getenv}
+	p := &Parser{Getenv: getenv}
 	a := Authorizer{
 		Issuer:   p.Required("JWT_ISSUER", true),
 		Audience: p.Required("JWT_AUDIENCE", true),

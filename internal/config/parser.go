@@ -1,7 +1,7 @@
-// Package vars reads typed settings from environment variables, given as a
-// getenv function, and names every missing or invalid one at once. Package
-// config reads the functions' settings with it.
-package vars
+package config
+
+// The parser: typed settings from environment variables, given as a getenv
+// function, naming every missing or invalid one at once.
 
 import (
 	"errors"
