@@ -55,7 +55,7 @@ const (
 // other; its tests check that against this table.
 type Function struct {
 	// Need is what the function passes to Load. The authorizer calls
-	// vars.LoadAuthorizer instead.
+	// LoadAuthorizer instead.
 	Need Need
 	// Required must be set; Optional have defaults.
 	Required, Optional []string
