@@ -93,6 +93,12 @@ type conn struct {
 
 	mu     sync.Mutex
 	status *closeStatus // set once, by the first cause of the end
+	// serverClosed is set when the Management API deleted the connection
+	// (a kick or ban, token_expired): its queued frames are dropped. A
+	// connection the client closed, or that timed out or was shut down,
+	// still has them handled, as API Gateway still invokes the routes of
+	// frames it accepted.
+	serverClosed atomic.Bool
 }
 
 func newConn(g *Gateway, r *http.Request) *conn {
@@ -323,10 +329,12 @@ func (c *conn) supervise() (disarm func()) {
 }
 
 // work runs the handlers of the connection's queued messages, in order,
-// and returns once the queue is empty. Once the connection is closing (a
-// DELETE, a kick or ban, token_expired, any close) it drops what is still
-// queued instead: a closed connection's frames must not act for it. The
-// handler running at that moment finishes.
+// and returns once the queue is empty. Once the Management API has deleted
+// the connection (a kick or ban, token_expired) it drops what is still
+// queued instead, and so does a frame still waiting for an invocation
+// slot: a deleted connection's frames must not act for it. The handler
+// running at that moment finishes. Frames of a connection the client
+// closed, or that ended otherwise, are still handled.
 func (c *conn) work() {
 	dropped := 0
 	defer func() {
@@ -337,10 +345,8 @@ func (c *conn) work() {
 	for {
 		select {
 		case m := <-c.queue:
-			if c.closing() {
+			if c.serverClosed.Load() || !c.dispatch(m) {
 				dropped++
-			} else {
-				c.dispatch(m)
 			}
 			continue
 		default:
@@ -363,8 +369,10 @@ type apiError struct {
 	RequestID    string `json:"requestId"`
 }
 
-// dispatch routes one message and runs its handler.
-func (c *conn) dispatch(m inbound) {
+// dispatch routes one message and runs its handler. It reports false,
+// having run nothing, when the server closed the connection while the
+// message waited for an invocation slot.
+func (c *conn) dispatch(m inbound) bool {
 	key := RouteDefault
 	if !m.binary {
 		key = routeKey(m.data, c.g.cfg.Routes)
@@ -374,19 +382,23 @@ func (c *conn) dispatch(m inbound) {
 	if !ok {
 		c.log.Info("no route", "route", key, "requestId", requestID, "status", http.StatusForbidden)
 		c.sendError("Forbidden", requestID)
-		return
+		return true
 	}
 	acquire(c.g.invoking, &c.g.waitingInvoke)
+	if c.serverClosed.Load() {
+		<-c.g.invoking
+		return false
+	}
 	resp, err := call(c.g, requestID, route.Handler, c.g.messageEvent(c, key, requestID, m))
 	<-c.g.invoking
 	if err != nil {
 		c.log.Error("route failed", "route", key, "requestId", requestID, "status", http.StatusInternalServerError, "error", err)
 		c.sendError("Internal server error", requestID)
-		return
+		return true
 	}
 	c.log.Debug("message handled", "route", key, "requestId", requestID, "status", resp.StatusCode)
 	if !route.RouteResponse || resp.Body == "" {
-		return
+		return true
 	}
 	typ, body := websocket.MessageText, []byte(resp.Body)
 	if resp.IsBase64Encoded {
@@ -394,13 +406,14 @@ func (c *conn) dispatch(m inbound) {
 		if err != nil {
 			c.log.Error("route response is not base64", "route", key, "requestId", requestID)
 			c.sendError("Internal server error", requestID)
-			return
+			return true
 		}
 		typ, body = websocket.MessageBinary, b
 	}
 	if err := c.reply(typ, body); err != nil {
 		c.log.Debug("route response not delivered", "route", key, "requestId", requestID, "error", err)
 	}
+	return true
 }
 
 func (c *conn) sendError(message, requestID string) {

@@ -29,11 +29,14 @@
 // connection; in-order delivery is easier to reason about for a game and is
 // one of the orders API Gateway may produce.) Up to 16 messages wait in a
 // connection's queue; beyond that the gateway stops reading from that client,
-// which pushes back through TCP. Once a connection is closing (DELETE
-// /@connections/{id}, a timeout, the client's close, any end) the messages
-// still in its queue are dropped, not handled: a kicked or banned player's
-// frames do not act after the kick. The message whose handler is running
-// then finishes. Pongs are not read meanwhile either, so a
+// which pushes back through TCP. Once a connection is deleted (DELETE
+// /@connections/{id}: a kick, a ban, an expired token) the messages still
+// in its queue, or waiting for an invocation slot, are dropped, not
+// handled: a kicked or banned player's frames do not act after the kick.
+// The message whose handler is running then finishes. A connection that
+// ends otherwise (the client's close, a timeout, Shutdown) still has its
+// queued messages handled, as API Gateway still invokes the routes of the
+// frames it accepted. Pongs are not read meanwhile either, so a
 // client kept waiting behind a full queue for more than a ping interval is
 // dropped.
 //

@@ -140,6 +140,7 @@ func (g *Gateway) Delete(id string) error {
 	if c == nil || c.closing() {
 		return fmt.Errorf("delete connection %s: %w", id, ErrGone)
 	}
+	c.serverClosed.Store(true)
 	c.close(websocket.StatusNormalClosure, "")
 	return nil
 }
