@@ -731,3 +731,19 @@ func TestSendReportsEveryFailedPost(t *testing.T) {
 		}
 	}
 }
+
+// A deny-cache refusal that ends between RefusesMessage and AllowMessage
+// (its time passed) admits the message: it is charged once and delivered,
+// never answered with nothing.
+func TestSendDenyCacheRefusalEndingMeanwhile(t *testing.T) {
+	f := newFixture()
+	f.store.conns["bob"] = live("bob-1=")
+	f.limiter.refuses, f.limiter.decision = true, domain.Admission{Allowed: true}
+	got := f.call(t, RouteSendMessage, "alice", `{"action":"sendmessage","to":"bob","message":1,"id":"c"}`)
+	if got["type"] != "ack" || got["status"] != "delivered" {
+		t.Fatalf("reply = %v, want an ack delivered", got)
+	}
+	if f.limiter.calls != 1 || len(f.sender.posts["bob-1="]) != 1 {
+		t.Errorf("%d limiter calls and %d posts to bob, want 1 and 1", f.limiter.calls, len(f.sender.posts["bob-1="]))
+	}
+}

@@ -29,10 +29,16 @@ func (h *Messages) send(ctx context.Context, c *call, r protocol.Request) (any, 
 	if err != nil {
 		return nil, err // a frame refused on its own costs no request
 	}
+	charged := false
 	if h.Limiter != nil && h.Limiter.RefusesMessage(c.id.PlayerID, len(message)) {
 		// Refused by the deny cache, from AllowMessage itself: a flood
-		// costs no request, the ban read included.
-		return nil, h.allow(ctx, c, len(message))
+		// costs no request, the ban read included. Should the refusal have
+		// ended in between (its time passed), AllowMessage admits and
+		// charges the message, which then goes on uncharged.
+		if err := h.allow(ctx, c, len(message)); err != nil {
+			return nil, err
+		}
+		charged = true
 	}
 	// The ban read runs beside the limiter's write and the recipient's
 	// Query. Its outcome wins over theirs, and nothing is posted before it
@@ -40,7 +46,7 @@ func (h *Messages) send(ctx context.Context, c *call, r protocol.Request) (any, 
 	admitCtx, cancelAdmit := context.WithCancel(ctx)
 	defer cancelAdmit()
 	banned := h.startBanCheck(ctx, c, cancelAdmit)
-	conns, err := h.admitAndLookUp(admitCtx, c, to, len(message))
+	conns, err := h.admitAndLookUp(admitCtx, c, to, len(message), charged)
 	if banErr := banned(); banErr != nil {
 		return nil, banErr
 	}
@@ -103,8 +109,9 @@ func (h *Messages) check(c *call, r protocol.Request) (string, []byte, error) {
 // recipient's live connections. The two requests run concurrently, so a
 // delivered message costs two round trips (these, then the posts) instead of
 // three. A refusal wins over a failed read, exactly as if the limiter ran
-// first; the read it overlapped is cancelled.
-func (h *Messages) admitAndLookUp(ctx context.Context, c *call, to string, bytes int) ([]domain.Connection, error) {
+// first; the read it overlapped is cancelled. A message already charged
+// makes the read alone.
+func (h *Messages) admitAndLookUp(ctx context.Context, c *call, to string, bytes int, charged bool) ([]domain.Connection, error) {
 	lookUp := func(ctx context.Context) ([]domain.Connection, error) {
 		conns, err := h.Connections.PlayerConnections(ctx, to)
 		if err != nil {
@@ -112,7 +119,7 @@ func (h *Messages) admitAndLookUp(ctx context.Context, c *call, to string, bytes
 		}
 		return conns, nil
 	}
-	if h.Limiter == nil {
+	if h.Limiter == nil || charged {
 		return lookUp(ctx)
 	}
 	lookUpCtx, cancel := context.WithCancel(ctx)
