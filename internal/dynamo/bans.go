@@ -149,7 +149,7 @@ func (s *Store) ListBans(ctx context.Context, limit int, cursor string) ([]domai
 		if err != nil {
 			return nil, "", fmt.Errorf("list bans: %w", err)
 		}
-		for _, item := range out.Items {
+		for i, item := range out.Items {
 			b, err := decodeBan(item)
 			if err != nil {
 				return nil, "", fmt.Errorf("list bans: %w", err)
@@ -159,6 +159,9 @@ func (s *Store) ListBans(ctx context.Context, limit int, cursor string) ([]domai
 			}
 			bans = append(bans, b)
 			if len(bans) == limit {
+				if i == len(out.Items)-1 && len(out.LastEvaluatedKey) == 0 {
+					return bans, "", nil // full, and the table's last item
+				}
 				// The page is full: the next one starts after this ban,
 				// whatever else this Scan read.
 				return bans, banCursor(b.PlayerID), nil

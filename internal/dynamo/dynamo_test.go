@@ -545,3 +545,20 @@ func TestCorruptRows(t *testing.T) {
 		})
 	}
 }
+
+// TestBansLastPageHasNoCursor: a page that fills on the table's last ban
+// is the last page, so no empty page follows it.
+func TestBansLastPageHasNoCursor(t *testing.T) {
+	dynamotest.Run(t, func(t *testing.T, open dynamotest.Opener) {
+		store := dynamo.New(open(), newTables(t, open()), dynamo.Options{})
+		for _, p := range []string{"ann", "ben"} {
+			if err := store.PutBan(t.Context(), domain.Ban{PlayerID: p, Reason: "flood", BannedBy: "ops", BannedAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bans, next, err := store.ListBans(t.Context(), 2, "")
+		if err != nil || len(bans) != 2 || next != "" {
+			t.Errorf("ListBans(2) of 2 bans = %d bans, next %q, %v; want both and no next page", len(bans), next, err)
+		}
+	})
+}

@@ -186,6 +186,11 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 		return nil, err
 	}
 	s.Auth = &authCfg
+	if authCfg.PlayerIDClaim != "" {
+		// The admin API names its caller by the claim $connect reads,
+		// which for ID tokens defaults to cognito:username.
+		cfg.PlayerIDClaim = authCfg.PlayerIDClaim
+	}
 	authHandler, verifier, err := tokens.Authorizer(ctx, authCfg, o.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("local: %w", err)
