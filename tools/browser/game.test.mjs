@@ -84,6 +84,7 @@ test('text from the network is shown as one line, and only strings are text', ()
   }
   assert.equal(oneLine('é 🎲 a,b'), 'é 🎲 a,b', 'other text is left alone');
   assert.equal(textOf('x'.repeat(10), 4), 'xxxx');
+  assert.equal(textOf('ab🎲🎲', 3), 'ab🎲', 'a character outside the BMP is kept whole');
   for (const v of [{ toString: 1 }, { toString: () => 'x' }, ['a'], 7, null, undefined]) {
     assert.equal(textOf(v, 10), '', JSON.stringify(v));
   }

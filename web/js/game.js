@@ -18,9 +18,10 @@ const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-
 // characters becomes one space.
 export const oneLine = (s) => s.replace(HIDDEN, ' ');
 
-// textOf is a value from the network as at most max characters of one line:
-// a string, or '' for anything else (an object's toString is never called).
-export const textOf = (v, max) => (typeof v === 'string' ? oneLine(v).slice(0, max) : '');
+// textOf is a value from the network as at most max characters (code
+// points, so no emoji is cut in half) of one line: a string, or '' for
+// anything else (an object's toString is never called).
+export const textOf = (v, max) => (typeof v === 'string' ? Array.from(oneLine(v)).slice(0, max).join('') : '');
 
 export const validPlayerId = (s) => typeof s === 'string' && ID.test(s);
 
