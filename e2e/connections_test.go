@@ -22,6 +22,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/serverless-websockets/serverless-websockets/internal/local"
 	"github.com/serverless-websockets/serverless-websockets/internal/local/wsgateway"
 	"github.com/serverless-websockets/serverless-websockets/internal/testsupport/poll"
 )
@@ -316,6 +317,63 @@ func TestForeignHostIsRefused(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != tt.status {
 			t.Errorf("%s %s with Host %s: %d, want %d", tt.method, tt.path, tt.host, resp.StatusCode, tt.status)
+		}
+	}
+}
+
+// TestCORS: a page of another loopback origin (a game's dev server), or of
+// an origin allowed by flag, may call /dev/token and the admin API; any
+// other origin gets no CORS header, so its page cannot read the answers.
+func TestCORS(t *testing.T) {
+	s := startStack(t, func(o *local.Options, _ map[string]string) { o.AllowedOrigins = []string{"http://192.168.1.20:5173"} })
+	admin := s.tokenIn("ops", "admin")
+	for _, tt := range []struct {
+		origin string
+		allow  bool
+	}{
+		{"http://localhost:5173", true},
+		{"http://127.0.0.1:3000", true},
+		{"https://[::1]:8443", true},
+		{"http://192.168.1.20:5173", true},
+		{"http://192.168.1.20:5174", false},
+		{"https://evil.example", false},
+		{"http://localhost.evil.example", false},
+		{"null", false},
+		{"http://localhost:99999", false},
+	} {
+		for _, r := range []struct {
+			method, path, body, auth string
+		}{
+			{http.MethodOptions, "/dev/token", "", ""},
+			{http.MethodPost, "/dev/token", `{"playerId":"webgl"}`, ""},
+			{http.MethodOptions, "/admin/bans", "", ""},
+			{http.MethodGet, "/admin/bans", "", admin},
+		} {
+			req, _ := http.NewRequest(r.method, s.URL+r.path, strings.NewReader(r.body))
+			req.Header.Set("Origin", tt.origin)
+			if r.method == http.MethodOptions {
+				req.Header.Set("Access-Control-Request-Method", "POST")
+				req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+			}
+			if r.auth != "" {
+				req.Header.Set("Authorization", "Bearer "+r.auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			got := resp.Header.Get("Access-Control-Allow-Origin")
+			switch {
+			case tt.allow && got != tt.origin:
+				t.Errorf("%s %s from %s: Access-Control-Allow-Origin %q, want the origin", r.method, r.path, tt.origin, got)
+			case !tt.allow && got != "":
+				t.Errorf("%s %s from %s: Access-Control-Allow-Origin %q, want none", r.method, r.path, tt.origin, got)
+			case tt.allow && r.method == http.MethodOptions && (resp.StatusCode != http.StatusNoContent || !strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization")):
+				t.Errorf("preflight of %s from %s = %d %v", r.path, tt.origin, resp.StatusCode, resp.Header)
+			case r.method != http.MethodOptions && resp.StatusCode != http.StatusOK:
+				t.Errorf("%s %s from %s = %d, want 200", r.method, r.path, tt.origin, resp.StatusCode)
+			}
 		}
 	}
 }

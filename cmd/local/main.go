@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	maxDuration := fs.Duration("max-connection-duration", 2*time.Hour, "close connections this old (API Gateway: 2h)")
 	latency := fs.Duration("aws-latency", 0, "add this delay to every DynamoDB and Management API request the handlers make, modelling AWS round trips (e.g. 5ms)")
 	overHTTP := fs.Bool("management-over-http", false, "the handlers post to connections through the AWS SDK and signed HTTP requests to /@connections, as in AWS (default: in process)")
+	origins := fs.String("allow-origin", "", "comma-separated web origins, besides every loopback origin, whose pages may call /dev/token and the admin API (CORS), e.g. http://192.168.1.20:5173")
+	webDir := fs.String("web", "", "serve this folder at / instead of the embedded web client")
 	functionTimeout := fs.Duration("function-timeout", wsgateway.DefaultFunctionTimeout, "bound every handler invocation, like a Lambda function timeout (the SAM template's: 10s)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -71,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Gateway:            wsgateway.Config{IdleTimeout: *idle, MaxConnectionDuration: *maxDuration, FunctionTimeout: *functionTimeout},
 		AWSLatency:         *latency,
 		ManagementOverHTTP: *overHTTP,
+		AllowedOrigins:     splitList(*origins),
+		WebDir:             *webDir,
 		Logger:             logger,
 	})
 	if err != nil {
@@ -131,4 +136,15 @@ func printBanner(w io.Writer, base string, s *local.Stack) {
 		fmt.Fprintf(w, "\nGet a token:\n  curl -s -X POST %s/dev/token -d '{\"playerId\":\"alice\"}'\n", base)
 	}
 	fmt.Fprintf(w, "\nPress Ctrl-C to stop.\n")
+}
+
+// splitList reads a comma-separated flag: its items, trimmed, none empty.
+func splitList(s string) []string {
+	var out []string
+	for _, it := range strings.Split(s, ",") {
+		if it = strings.TrimSpace(it); it != "" {
+			out = append(out, it)
+		}
+	}
+	return out
 }

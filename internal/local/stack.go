@@ -13,12 +13,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +48,7 @@ import (
 	"github.com/serverless-websockets/serverless-websockets/internal/managementapi"
 	"github.com/serverless-websockets/serverless-websockets/internal/metrics"
 	"github.com/serverless-websockets/serverless-websockets/ratelimit"
+	"github.com/serverless-websockets/serverless-websockets/web"
 )
 
 // Table names used locally.
@@ -86,6 +89,13 @@ type Options struct {
 	// Sender, which costs a post a function call instead of an HTTP round
 	// trip.
 	ManagementOverHTTP bool
+	// AllowedOrigins are the web origins, besides every loopback origin,
+	// whose pages may call /dev/token, the JWKS and the admin API (CORS),
+	// e.g. "http://192.168.1.20:5173".
+	AllowedOrigins []string
+	// WebDir, when set, is a folder served at / in place of the embedded
+	// web client (package web), with the same headers.
+	WebDir string
 	// Now is the clock of the handlers and limiter; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger // default: discard
@@ -181,7 +191,8 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 
 	// Tokens: the dev issuer, unless an external issuer is configured.
 	mux := http.NewServeMux()
-	authCfg, err := s.tokenConfig(getenv, o.BaseURL, mux, o.Logger)
+	cors := corsPolicy{origins: o.AllowedOrigins}
+	authCfg, err := s.tokenConfig(getenv, o.BaseURL, mux, cors, o.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -271,9 +282,16 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}
-	mountSubtree(mux, "/admin/", adminAPI)
+	mountSubtree(mux, "/admin/", cors.wrap(adminAPI))
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
-	mux.Handle("/", webHandler())
+	site := fs.FS(web.FS)
+	if o.WebDir != "" {
+		if st, err := os.Stat(o.WebDir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("local: the web folder %s is not a folder", o.WebDir)
+		}
+		site = os.DirFS(o.WebDir)
+	}
+	mux.Handle("/", webHandler(site))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
@@ -339,7 +357,7 @@ func validPort(port string) bool {
 // Lambda authorizer, and /dev/token is off. Otherwise the dev issuer signs
 // tokens and serves its JWKS on mux; the verifier fetches that JWKS from the
 // issuer's handler in process, so no port must be open before it starts.
-func (s *Stack) tokenConfig(getenv func(string) string, baseURL string, mux *http.ServeMux, log *slog.Logger) (authorizer.Config, error) {
+func (s *Stack) tokenConfig(getenv func(string) string, baseURL string, mux *http.ServeMux, cors corsPolicy, log *slog.Logger) (authorizer.Config, error) {
 	if getenv("JWT_ISSUER") != "" {
 		cfg, err := config.LoadAuthorizer(getenv)
 		if err != nil {
@@ -353,8 +371,8 @@ func (s *Stack) tokenConfig(getenv func(string) string, baseURL string, mux *htt
 	}
 	s.Issuer = issuer
 	h := issuer.Handler()
-	mux.Handle("/dev/token", h)
-	mux.Handle("/.well-known/jwks.json", h)
+	mux.Handle("/dev/token", cors.wrap(h))
+	mux.Handle("/.well-known/jwks.json", cors.wrap(h))
 	return authorizer.Config{
 		Issuer:     baseURL,
 		Audience:   DevClientID,

@@ -1,17 +1,16 @@
 package local
 
 import (
+	"io/fs"
 	"net/http"
-
-	"github.com/serverless-websockets/serverless-websockets/web"
 )
 
 // webHandler serves the web client (package web), GET and HEAD only, with a strict
 // Content-Security-Policy: scripts, styles, images and fetches from this
 // origin only, and WebSocket connections to this very host. The Host header
 // has passed hostGuard, so it names this stack.
-func webHandler() http.Handler {
-	files := http.FileServerFS(web.FS)
+func webHandler(site fs.FS) http.Handler {
+	files := http.FileServerFS(site)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -92,5 +94,36 @@ func TestServesTheWebClient(t *testing.T) {
 	}
 	if res, _ := get(http.MethodGet, "/dev/token"); res.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET /dev/token = %d, want the issuer's 405, not the web client", res.StatusCode)
+	}
+}
+
+// TestServesAnotherWebFolder: -web DIR serves a game's own page in place
+// of the embedded client, with the same headers; a folder that is not one
+// stops the stack at start.
+func TestServesAnotherWebFolder(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte("<p>my game</p>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	s, err := New(t.Context(), Options{BaseURL: base, WebDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = s.Handler
+	srv.Start()
+	defer srv.Close()
+	res, err := srv.Client().Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(body) != "<p>my game</p>" || !strings.Contains(res.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+		t.Errorf("GET / = %d %q %v, want the folder's page with the CSP", res.StatusCode, body, res.Header)
+	}
+	if _, err := New(t.Context(), Options{BaseURL: base, WebDir: filepath.Join(dir, "index.html")}); err == nil {
+		t.Error("a file given as the web folder was accepted")
 	}
 }

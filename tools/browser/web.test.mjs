@@ -12,9 +12,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -88,11 +89,14 @@ async function newContext(label) {
 function watch(label, page) {
   const w = { label, page, errors: [], foreign: [], allow: null };
   const origin = new URL(base).origin;
+  // A page is served by the stack, or (w.site) by another local origin
+  // that it calls the stack from.
+  const own = (u) => [origin, w.site].includes(new URL(u).origin);
   page.on('console', (m) => {
     if (m.type() === 'error' && !(w.allow && w.allow.test(m.text()))) w.errors.push(m.text());
   });
   page.on('pageerror', (e) => w.errors.push(String(e)));
-  page.on('request', (r) => { if (new URL(r.url()).origin !== origin) w.foreign.push(r.url()); });
+  page.on('request', (r) => { if (!own(r.url())) w.foreign.push(r.url()); });
   page.on('websocket', (ws) => { if (new URL(ws.url()).host !== new URL(base).host) w.foreign.push(ws.url()); });
   watched.push(w);
 }
@@ -394,6 +398,55 @@ scenario('an admin kicks a player, who reconnects, then bans them: the page show
   await root.getByTestId('admin-unban').click();
   await until('the ban lifted', async () => /ban lifted/.test(await text(root, 'admin-result')));
   await shot(root, 'admin');
+});
+
+scenario('a page served by another local origin signs in with a dev token and plays', async () => {
+  // A game's own dev server on another port: the web client's files, with
+  // a config.json naming the stack, as a Vite or WebGL build would.
+  const stackUrl = new URL(base);
+  const files = join(repo, 'web');
+  const site = createServer((req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    if (path === '/config.json') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return res.end(JSON.stringify({ auth: 'dev', wsUrl: `ws://${stackUrl.host}/ws`, devTokenUrl: `${base}/dev/token`, adminApiUrl: base }));
+    }
+    const file = join(files, path === '/' ? 'index.html' : path);
+    if (!file.startsWith(files) || !existsSync(file)) { res.writeHead(404); return res.end(); }
+    const type = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' }[extname(file)] || 'application/octet-stream';
+    res.writeHead(200, { 'Content-Type': type });
+    res.end(readFileSync(file));
+  });
+  await new Promise((r) => site.listen(0, '127.0.0.1', r));
+  try {
+    const siteUrl = `http://localhost:${site.address().port}`;
+    const ctxA = await newContext('vite-a');
+    const ctxB = await newContext('vite-b');
+    const pages = [];
+    for (const [ctx, name] of [[ctxA, 'vite-a'], [ctxB, 'vite-b']]) {
+      const p = ctx.pages()[0] || await ctx.newPage();
+      watched.find((w) => w.page === p).site = siteUrl; // its stack is another origin, on purpose
+      await p.goto(siteUrl + '/');
+      await p.getByTestId('name-input').fill(name);
+      await p.getByTestId('sign-in').click();
+      await until(`${name} online from ${siteUrl}`, async () => (await text(p, 'status')) === 'online');
+      pages.push(p);
+    }
+    const [a, b] = pages;
+    await a.getByTestId('opponent-input').fill('vite-b');
+    await a.getByTestId('challenge').click();
+    await until('the invitation', async () => b.getByTestId('invite').isVisible());
+    await b.getByTestId('accept').click();
+    await until('the game starts', async () => (await text(a, 'turn')) === 'your turn (X)');
+    await play(a, b, 4, '....X....');
+    await play(b, a, 0, 'O...X....');
+    await play(a, b, 2, 'O.X.X....');
+    await play(b, a, 1, 'OOX.X....');
+    await play(a, b, 6, 'OOX.X.X..');
+    await until('both see the end', async () => /vite-a wins|you win/.test(await text(a, 'result')) && /vite-a wins|you lose/.test(await text(b, 'result')));
+  } finally {
+    site.close();
+  }
 });
 
 scenario('a short-lived token is renewed before it expires; when renewal fails the page asks to sign in again', async () => {
