@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"slices"
@@ -530,4 +531,23 @@ func TestExpiredTokenClosesConnection(t *testing.T) {
 	if n := s.Metrics.RejectedCount(string(domain.CodeTokenExpired)); n != 1 {
 		t.Fatalf("token_expired rejections = %d", n)
 	}
+}
+
+// TestBinaryFrame: a binary frame holding JSON (as some engines' WebSocket
+// libraries send by default) reaches $default and is answered bad_request
+// naming binary, with its id; nothing is delivered, and the connection
+// goes on.
+func TestBinaryFrame(t *testing.T) {
+	s := startStack(t, noLimits())
+	alice, bob := s.dial("alice"), s.dial("bob")
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := alice.conn.Write(ctx, websocket.MessageBinary, []byte(`{"action":"sendmessage","to":"bob","message":"hi","id":"b-1"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if f := alice.wantError("b-1", domain.CodeBadRequest); !strings.Contains(fmt.Sprint(f["message"]), "binary") {
+		t.Errorf("the answer %v does not name binary", f)
+	}
+	alice.pingPong("p")
+	bob.quiet(100 * time.Millisecond)
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"sync"
@@ -141,7 +142,7 @@ func (h *Messages) Handle(ctx context.Context, req events.APIGatewayWebsocketPro
 
 	id, idErr := identityFrom(rc)
 	c := &call{rc: rc, id: id, log: requestLogger(h.Logger, rc, id.PlayerID), rec: rec, now: start}
-	r, parseErr := protocol.ParseRequest([]byte(req.Body))
+	r, parseErr := parse(req)
 
 	var (
 		frame any
@@ -198,4 +199,20 @@ func (h *Messages) expired(ctx context.Context, c *call, clientID string) events
 		c.log.ErrorContext(ctx, "close expired connection failed", slog.String("cause", derr.Error()))
 	}
 	return noResponse()
+}
+
+// parse reads the client's frame. A binary frame reaches $default only, as
+// API Gateway routes it (it cannot read an action from binary): it is
+// refused with bad_request naming binary, echoing its "id" when it holds a
+// JSON object with one, so that a client library that sends binary by
+// default (Godot's WebSocketPeer.send) is told what to change.
+func parse(req events.APIGatewayWebsocketProxyRequest) (protocol.Request, error) {
+	if !req.IsBase64Encoded {
+		return protocol.ParseRequest([]byte(req.Body))
+	}
+	var r protocol.Request
+	if data, err := base64.StdEncoding.DecodeString(req.Body); err == nil {
+		r, _ = protocol.ParseRequest(data)
+	}
+	return protocol.Request{ID: r.ID}, domain.Errorf(domain.CodeBadRequest, "binary frames are not routed: send the JSON as a text frame")
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -745,5 +746,31 @@ func TestSendDenyCacheRefusalEndingMeanwhile(t *testing.T) {
 	}
 	if f.limiter.calls != 1 || len(f.sender.posts["bob-1="]) != 1 {
 		t.Errorf("%d limiter calls and %d posts to bob, want 1 and 1", f.limiter.calls, len(f.sender.posts["bob-1="]))
+	}
+}
+
+// A binary frame, which API Gateway routes to $default, is refused with a
+// message naming binary and the id it holds.
+func TestBinaryFrameIsRefusedWithItsID(t *testing.T) {
+	f := newFixture()
+	for _, tt := range []struct {
+		data, id string
+	}{
+		{`{"action":"sendmessage","to":"bob","message":1,"id":"b-1"}`, "b-1"},
+		{"\x00\x01 not json", ""},
+	} {
+		ev := event(RouteDefault, "alice-conn=", "alice", base64.StdEncoding.EncodeToString([]byte(tt.data)))
+		ev.IsBase64Encoded = true
+		resp, err := f.h.Handle(t.Context(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := decode(t, resp.Body)
+		if got["code"] != "bad_request" || !strings.Contains(fmt.Sprint(got["message"]), "binary") || (tt.id != "" && got["id"] != tt.id) || (tt.id == "" && got["id"] != nil) {
+			t.Errorf("binary %q: reply %v, want bad_request naming binary with id %q", tt.data, got, tt.id)
+		}
+	}
+	if len(f.sender.posts) != 0 {
+		t.Errorf("a binary frame posted %v", f.sender.posts)
 	}
 }
