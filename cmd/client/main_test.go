@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -86,5 +88,12 @@ func TestRun(t *testing.T) {
 	err := run(t.Context(), []string{"-url", srv.URL, "-token", "wrong"}, strings.NewReader(""), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "HTTP 401") || strings.Contains(err.Error(), "wrong") {
 		t.Errorf("refused run = %v, want HTTP 401 without the token", err)
+	}
+}
+
+// TestHelp: -h gives main flag.ErrHelp, which it exits 0 on.
+func TestHelp(t *testing.T) {
+	if err := run(t.Context(), []string{"-h"}, strings.NewReader(""), io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("run -h = %v, want flag.ErrHelp", err)
 	}
 }

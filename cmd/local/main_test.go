@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"io"
 	"net/http"
 	"regexp"
@@ -76,5 +79,15 @@ func TestRunRejectsBadFlags(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-function-timeout", "-1s"}, func(string) string { return "" }, &out, &out); err == nil || !strings.Contains(err.Error(), "negative") {
 		t.Fatalf("a negative function timeout: %v", err)
+	}
+}
+
+// TestHelp: -h prints the flags and gives main flag.ErrHelp, which it
+// exits 0 on.
+func TestHelp(t *testing.T) {
+	var stderr bytes.Buffer
+	err := run(t.Context(), []string{"-h"}, func(string) string { return "" }, io.Discard, &stderr)
+	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr.String(), "-allow-origin") {
+		t.Errorf("run -h = %v, printing %q; want flag.ErrHelp and the flags", err, stderr.String())
 	}
 }
