@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	})
 	if err != nil {
 		if status != 0 {
-			return fmt.Errorf("connect refused: HTTP %d", status)
+			return err // the refusal, with the server's reason
 		}
 		return fmt.Errorf("connect to %s: %v", strings.SplitN(wsURL, "?", 2)[0], stripURL(err)) // never print the token
 	}

@@ -88,11 +88,10 @@ type Conn struct {
 func Dial(ctx context.Context, url string, o Options) (*Conn, int, error) {
 	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: o.HTTPClient})
 	if err != nil {
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
+		if resp == nil {
+			return nil, 0, fmt.Errorf("dial: %w", err)
 		}
-		return nil, status, fmt.Errorf("dial: %w", err)
+		return nil, resp.StatusCode, refusal(resp)
 	}
 	ws.SetReadLimit(1 << 20)
 	c := &Conn{ws: ws, o: o, pending: map[string]chan Frame{}, done: make(chan struct{})}
@@ -286,4 +285,31 @@ func DevToken(ctx context.Context, hc *http.Client, base, player string) (string
 		return "", fmt.Errorf("token for %s: the answer holds no token", player)
 	}
 	return out.Token, nil
+}
+
+// RefusedError is a refused upgrade: its HTTP status and, when the body
+// was an error frame (a ban's, for one), its code and message.
+type RefusedError struct {
+	Status        int
+	Code, Message string
+}
+
+func (e *RefusedError) Error() string {
+	if e.Code == "" {
+		return fmt.Sprintf("connect refused: HTTP %d", e.Status)
+	}
+	return fmt.Sprintf("connect refused: HTTP %d: %s: %s", e.Status, e.Code, e.Message)
+}
+
+// refusal reads a refused upgrade's answer (its first 4 KiB).
+func refusal(resp *http.Response) error {
+	e := &RefusedError{Status: resp.StatusCode}
+	var f struct{ Code, Message string }
+	if resp.Body != nil {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		if json.Unmarshal(body, &f) == nil && utf8.ValidString(f.Code+f.Message) {
+			e.Code, e.Message = strings.ToValidUTF8(f.Code, ""), f.Message
+		}
+	}
+	return e
 }

@@ -3,6 +3,8 @@ package wsclient
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -159,5 +161,22 @@ func TestInvalidUTF8Ends(t *testing.T) {
 	}
 	if got != nil {
 		t.Errorf("callbacks got %q", got)
+	}
+}
+
+// TestDialRefusal: a refused upgrade's error carries the server's reason.
+func TestDialRefusal(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(w, `{"type":"error","code":"banned","message":"cheating"}`)
+	}))
+	defer srv.Close()
+	_, status, err := Dial(t.Context(), "ws"+strings.TrimPrefix(srv.URL, "http"), Options{})
+	refused, ok := errors.AsType[*RefusedError](err)
+	if status != http.StatusForbidden || !ok || refused.Code != "banned" || refused.Message != "cheating" {
+		t.Fatalf("Dial = %d, %v; want 403 refused as banned: cheating", status, err)
+	}
+	if want := "connect refused: HTTP 403: banned: cheating"; err.Error() != want {
+		t.Errorf("the refusal reads %q, want %q", err, want)
 	}
 }
