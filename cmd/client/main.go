@@ -1,6 +1,9 @@
 // Command client is a terminal client for the local stack: it fetches a
 // development token for a player, connects, prints every frame it receives
-// and sends what you type.
+// and sends what you type. It asks for the player's inbox as it connects, a
+// line that is none of the forms below is not sent (it says how to type
+// one), a refused connect says the server's reason, and Ctrl-C closes the
+// connection with a close frame (1000).
 //
 //	go run ./cmd/client -player alice
 //	> @bob hello                  sendmessage to bob with the message "hello"
@@ -21,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -56,7 +60,13 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 		*token = t
 	}
 	wsURL := wsclient.StackURL(*base) + "?token=" + url.QueryEscape(*token)
-	show := func(_ wsclient.Frame, data []byte) { fmt.Fprintf(out, "< %s\n", data) }
+	var outMu sync.Mutex // the reader and the typist both print
+	say := func(format string, args ...any) {
+		outMu.Lock()
+		defer outMu.Unlock()
+		fmt.Fprintf(out, format, args...)
+	}
+	show := func(_ wsclient.Frame, data []byte) { say("< %s\n", data) }
 	conn, status, err := wsclient.Dial(ctx, wsURL, wsclient.Options{
 		OnMessage:   func(f wsclient.Frame) { show(f, f.Raw) },
 		OnUnmatched: show,
@@ -68,7 +78,15 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 		return fmt.Errorf("connect to %s: %v", strings.SplitN(wsURL, "?", 2)[0], stripURL(err)) // never print the token
 	}
 	defer conn.Socket().CloseNow()
-	fmt.Fprintf(out, "connected as %s; type @player text, /inbox, /ping, /presence p1 p2, or a JSON frame\n", *player)
+	const usage = "type @player text, /inbox, /ping, /presence p1 p2, or a JSON frame"
+	say("connected as %s; %s\n", *player, usage)
+	// What was queued while this player was away comes first.
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err = conn.Write(wctx, mustJSON(map[string]any{"action": "inbox", "id": "inbox"}))
+	cancel()
+	if err != nil {
+		return fmt.Errorf("ask for the inbox: %w", err)
+	}
 
 	go func() {
 		sc := bufio.NewScanner(in)
@@ -76,6 +94,9 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 		for sc.Scan() {
 			frame, ok := parseLine(sc.Text(), &seq)
 			if !ok {
+				if strings.TrimSpace(sc.Text()) != "" {
+					say("not sent: %s\n", usage)
+				}
 				continue
 			}
 			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -89,11 +110,13 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	}()
 	select {
 	case <-ctx.Done():
+		// Ctrl-C: close with a close frame (1000), not a dropped socket.
+		_ = conn.Close()
 		return ctx.Err()
 	case <-conn.Done():
 	}
 	if code := websocket.CloseStatus(conn.Err()); code != -1 {
-		fmt.Fprintf(out, "closed: %v\n", code)
+		say("closed: %v\n", code)
 		return nil
 	}
 	return conn.Err()
@@ -123,7 +146,7 @@ func parseLine(line string, seq *int) ([]byte, bool) {
 		}
 		return mustJSON(map[string]any{"action": "presence", "players": players, "id": id}), true
 	}
-	return []byte(line), true // sent as is: the server answers bad_request
+	return nil, false // not a frame: run says how to type one
 }
 
 func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }

@@ -26,6 +26,8 @@ func TestParseLine(t *testing.T) {
 		{"/presence bob carol", "presence", true},
 		{`{"action":"ping"}`, "ping", true},
 		{"   ", "", false},
+		{"hello", "", false}, // not a frame: not sent
+		{"/unknown", "", false},
 	}
 	seq := 0
 	for _, tt := range tests {
@@ -63,23 +65,30 @@ func TestRun(t *testing.T) {
 			return
 		}
 		defer c.CloseNow()
-		_, data, err := c.Read(r.Context())
-		if err != nil {
+		for {
+			_, data, err := c.Read(r.Context())
+			if err != nil {
+				return
+			}
+			if strings.Contains(string(data), `"inbox"`) {
+				_ = c.Write(r.Context(), websocket.MessageText, []byte(`{"type":"inbox","id":"inbox","delivered":0}`))
+				continue
+			}
+			_ = c.Write(r.Context(), websocket.MessageText, []byte(`{"type":"pong","got":`+string(data)+`}`))
+			c.Close(websocket.StatusGoingAway, "bye")
 			return
 		}
-		_ = c.Write(r.Context(), websocket.MessageText, []byte(`{"type":"pong","got":`+string(data)+`}`))
-		c.Close(websocket.StatusGoingAway, "bye")
 	}))
 	defer srv.Close()
 
 	in, typed := io.Pipe()
 	defer typed.Close()
-	go fmt.Fprintln(typed, "/ping")
+	go fmt.Fprintln(typed, "hello without a recipient\n/ping")
 	var out strings.Builder
 	if err := run(t.Context(), []string{"-url", srv.URL, "-player", "alice"}, in, &out); err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	for _, want := range []string{"connected as alice", `< {"type":"pong","got":{"action":"ping","id":"c-1"}}`, "closed: StatusGoingAway"} {
+	for _, want := range []string{"connected as alice", `< {"type":"inbox","id":"inbox","delivered":0}`, "not sent: type @player text", `< {"type":"pong","got":{"action":"ping","id":"c-2"}}`, "closed: StatusGoingAway"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output %q lacks %q", out.String(), want)
 		}

@@ -136,6 +136,7 @@ func printBanner(w io.Writer, base string, s *local.Stack) {
 	fmt.Fprintf(w, "  Admin API       %s/admin/...  (Bearer token in group %q)\n", base, s.Config.AdminGroup)
 	fmt.Fprintf(w, "  Metrics         %s/metrics\n", base)
 	fmt.Fprintf(w, "  DynamoDB        %s\n", s.Engine)
+	fmt.Fprintf(w, "  Limits          %s\n", limitsLine(s))
 	if s.Issuer != nil {
 		fmt.Fprintf(w, "\nGet a token:\n  curl -s -X POST %s/dev/token -d '{\"playerId\":\"alice\"}'\n", base)
 	}
@@ -151,4 +152,22 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// limitsLine is the limits in force, in one line of the banner.
+func limitsLine(s *local.Stack) string {
+	l, c := s.Limits, s.Config
+	rate := func(what string, r float64, burst int64, per string) string {
+		if r <= 0 || burst <= 0 {
+			return what + " off"
+		}
+		return fmt.Sprintf("%s %g/%s (burst %d)", what, r, per, burst)
+	}
+	return strings.Join([]string{
+		rate("messages", l.Messages.Rate, l.Messages.Burst, "s"),
+		rate("bytes", l.Bytes.Rate, l.Bytes.Burst, "s"),
+		rate("connects", l.Connects.Rate*60, l.Connects.Burst, "min"),
+		fmt.Sprintf("%d connections a player", c.MaxConnectionsPerPlayer),
+		fmt.Sprintf("messages up to %d bytes", c.MaxMessageBytes),
+	}, ", ")
 }

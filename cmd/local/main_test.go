@@ -38,7 +38,7 @@ func TestRunServesAndStops(t *testing.T) {
 	}) {
 		t.Fatalf("no banner; stdout %q stderr %q", stdout.String(), stderr.String())
 	}
-	for _, want := range []string{"Web client      " + base + "/\n", "/ws?token=", "/@connections/", "/.well-known/jwks.json", "/metrics", "/admin/", "embedded minidyn"} {
+	for _, want := range []string{"Web client      " + base + "/\n", "/ws?token=", "/@connections/", "/.well-known/jwks.json", "/metrics", "/admin/", "embedded minidyn", "Limits          messages 10/s (burst 20), bytes 65536/s (burst 131072), connects 10/min (burst 10), 5 connections a player, messages up to 8192 bytes"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, stdout.String())
 		}
