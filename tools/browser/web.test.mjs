@@ -449,6 +449,26 @@ scenario('a page served by another local origin signs in with a dev token and pl
   }
 });
 
+scenario('a token the stack refuses (as after a restart, which makes a new signing key) is replaced by a new dev token', async () => {
+  const ctx = await newContext('frank');
+  let issued = 0;
+  await ctx.route('**/dev/token', async (route) => {
+    issued += 1;
+    if (issued > 1) return route.fallback();
+    // The first token is one the stack will refuse, as it refuses every
+    // token of a previous run.
+    return route.fulfill({ json: { token: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJmcmFuayJ9.c2lnbmF0dXJl', expiresAt: Math.floor(Date.now() / 1000) + 3600 } });
+  });
+  const page = ctx.pages()[0] || await ctx.newPage();
+  // The browser logs each refused upgrade itself.
+  watched.find((w) => w.page === page).allow = /WebSocket connection to .* failed/;
+  await page.goto(base + '/');
+  await page.getByTestId('name-input').fill('frank');
+  await page.getByTestId('sign-in').click();
+  await until('frank online on a new token', async () => (await text(page, 'status')) === 'online');
+  assert.equal(issued, 2, 'one refused token, then one new dev token');
+});
+
 scenario('a short-lived token is renewed before it expires; when renewal fails the page asks to sign in again', async () => {
   const ctx = await newContext('erin');
   const tokens = [];

@@ -29,6 +29,7 @@ export class Connection {
     this.ws = null;
     this.attempt = 0;
     this.refusals = 0;
+    this.freshTokenTried = false; // since the last open: a new dev token after refusals
     this.seq = 0;
     this.outbox = [];
     this.stopped = false;
@@ -102,6 +103,7 @@ export class Connection {
       clearTimeout(openTimer);
       this.attempt = 0;
       this.refusals = 0;
+      this.freshTokenTried = false;
       this.hooks.onStatus('online');
       this.scheduleRenewal();
       clearInterval(this.pingTimer);
@@ -154,6 +156,18 @@ export class Connection {
     }
     this.refusals += 1;
     if (this.refusals >= REFUSALS_BEFORE_GIVING_UP && await this.serverAnswers()) {
+      if (this.auth.mode === 'dev' && !this.freshTokenTried) {
+        // A restarted local stack signs with a new key and refuses the
+        // old token: a new development token is all it takes.
+        this.freshTokenTried = true;
+        try {
+          this.session = await this.auth.refresh(this.session);
+          this.hooks.onSession(this.session);
+          this.refusals = 0;
+          this.reconnect(code);
+          return;
+        } catch { /* the issuer refuses too: sign in again */ }
+      }
       this.signOut('refused: the server turned the connection down (403): sign in again');
       return;
     }
