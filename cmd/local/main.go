@@ -55,6 +55,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	overHTTP := fs.Bool("management-over-http", false, "the handlers post to connections through the AWS SDK and signed HTTP requests to /@connections, as in AWS (default: in process)")
 	origins := fs.String("allow-origin", "", "comma-separated web origins, besides every loopback origin, whose pages may call /dev/token and the admin API (CORS), e.g. http://192.168.1.20:5173")
 	webDir := fs.String("web", "", "serve this folder at / instead of the embedded web client")
+	dataDir := fs.String("data", "", "keep the development signing key and the embedded engine's mailboxes, bans and rate limits in this folder across restarts (default: keep nothing)")
 	functionTimeout := fs.Duration("function-timeout", wsgateway.DefaultFunctionTimeout, "bound every handler invocation, like a Lambda function timeout (the SAM template's: 10s)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -80,6 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ManagementOverHTTP: *overHTTP,
 		AllowedOrigins:     splitList(*origins),
 		WebDir:             *webDir,
+		DataDir:            *dataDir,
 		Logger:             logger,
 	})
 	if err != nil {

@@ -96,6 +96,12 @@ type Options struct {
 	// WebDir, when set, is a folder served at / in place of the embedded
 	// web client (package web), with the same headers.
 	WebDir string
+	// DataDir, when set, keeps what a restart would lose: the development
+	// issuer's signing key (so tokens of an earlier run still verify), and,
+	// with the embedded engine, the mailboxes, bans and rate limits, saved
+	// at Shutdown and loaded at New. Connections are never kept: a restart
+	// closes them all. Empty: nothing is kept.
+	DataDir string
 	// Now is the clock of the handlers and limiter; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger // default: discard
@@ -123,6 +129,9 @@ type Stack struct {
 	Engine   string              // "embedded minidyn …" or the external endpoint
 	Auth     *authorizer.Config  // the token rules in force
 	Admin    *admin.Handler      // the admin API's handler (its Accounts may be set by tests)
+
+	keep    DynamoDB // the embedded engine, saved to dataDir at Shutdown; nil: nothing to save
+	dataDir string
 }
 
 // New builds the stack. It does not listen: serve s.Handler.
@@ -184,6 +193,18 @@ func New(ctx context.Context, o Options) (*Stack, error) {
 	}
 	if err := createTables(ctx); err != nil {
 		return nil, fmt.Errorf("local: %w", err)
+	}
+	if o.DataDir != "" {
+		if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("local: data directory: %w", err)
+		}
+		s.dataDir = o.DataDir
+		if o.DynamoDB == nil && o.DynamoDBEndpoint == "" {
+			if err := loadTables(ctx, engine, o.DataDir); err != nil {
+				return nil, fmt.Errorf("local: data directory: %w", err)
+			}
+			s.keep = engine
+		}
 	}
 	s.Tables = newRecreatingDynamoDB(engine, createTables, o.Logger)
 	s.DynamoDB = NewCountingDynamoDB(s.Tables)
@@ -365,7 +386,15 @@ func (s *Stack) tokenConfig(getenv func(string) string, baseURL string, mux *htt
 		}
 		return tokens.Config(cfg, nil), nil
 	}
-	issuer, err := devissuer.New(devissuer.Config{Issuer: baseURL, ClientID: DevClientID, Logger: log})
+	icfg := devissuer.Config{Issuer: baseURL, ClientID: DevClientID, Logger: log}
+	if s.dataDir != "" {
+		key, err := signingKey(s.dataDir)
+		if err != nil {
+			return authorizer.Config{}, fmt.Errorf("local: data directory: %w", err)
+		}
+		icfg.Key = key
+	}
+	issuer, err := devissuer.New(icfg)
 	if err != nil {
 		return authorizer.Config{}, fmt.Errorf("local: %w", err)
 	}
@@ -408,8 +437,15 @@ func addLatency(d time.Duration) func(*middleware.Stack) error {
 }
 
 // Shutdown closes every client connection, running each $disconnect.
+// With a DataDir and the embedded engine, it then saves the kept tables.
 func (s *Stack) Shutdown(ctx context.Context) error {
-	return s.Gateway.Shutdown(ctx)
+	err := s.Gateway.Shutdown(ctx)
+	if s.keep != nil {
+		if serr := saveTables(ctx, s.keep, s.dataDir); serr != nil {
+			err = errors.Join(err, fmt.Errorf("local: save the tables to %s: %w", s.dataDir, serr))
+		}
+	}
+	return err
 }
 
 // serveMetrics writes the handlers' counters and the DynamoDB requests made.

@@ -10,6 +10,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -48,6 +50,10 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives the failures of the token endpoint. Nil: discard.
 	Logger *slog.Logger
+	// Key signs the tokens; nil makes a new RSA-2048 key. The key id is
+	// derived from the key, so the same key gives the same kid, and tokens
+	// signed before a restart verify after it.
+	Key *rsa.PrivateKey
 }
 
 // Issuer signs development tokens. It is safe for concurrent use.
@@ -58,7 +64,7 @@ type Issuer struct {
 	jwks []byte
 }
 
-// New makes an Issuer with a fresh RSA-2048 key and a random key id.
+// New makes an Issuer with cfg.Key, or a fresh RSA-2048 key.
 func New(cfg Config) (*Issuer, error) {
 	if cfg.Issuer == "" {
 		return nil, errors.New("devissuer: Issuer is required")
@@ -75,11 +81,19 @@ func New(cfg Config) (*Issuer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, fmt.Errorf("devissuer: generate key: %w", err)
+	key := cfg.Key
+	if key == nil {
+		var err error
+		if key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			return nil, fmt.Errorf("devissuer: generate key: %w", err)
+		}
 	}
-	kid := "dev-" + randomHex(8)
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("devissuer: public key: %w", err)
+	}
+	sum := sha256.Sum256(der)
+	kid := "dev-" + hex.EncodeToString(sum[:8])
 	jwk, err := jwkset.NewJWKFromKey(&key.PublicKey, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{
 		KID: kid, ALG: jwkset.AlgRS256, USE: jwkset.UseSig,
 	}})
